@@ -1,0 +1,54 @@
+"""Object metadata conventions: deterministic names, the standard and discovery labels.
+
+Every planner builds `metadata` through here so labels are uniform (policies and the router
+discover services by them) and label values are always valid.
+"""
+from __future__ import annotations
+
+import re
+
+PART_OF = "llmkube"
+_LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def label_value(value: object) -> str:
+    """Coerce to a valid label value (<= 63 chars, alphanumeric at both ends)."""
+    text = _LABEL_VALUE.sub("-", str(value))[:63].strip("-_.")
+    return text
+
+
+def standard_labels(name: str, instance: str, component: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": label_value(name),
+        "app.kubernetes.io/instance": label_value(instance),
+        "app.kubernetes.io/component": label_value(component),
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+
+
+def selector_labels(name: str, instance: str) -> dict[str, str]:
+    """The immutable subset used in selectors (Deployment selector, Service, PDB, policies)."""
+    return {"app.kubernetes.io/name": label_value(name), "app.kubernetes.io/instance": label_value(instance)}
+
+
+def discovery_labels(**values: object) -> dict[str, str]:
+    """`llmkube.dev/<key>` labels; None values are left out, keys keep their dashes."""
+    return {f"llmkube.dev/{k.replace('_', '-')}": label_value(v) for k, v in values.items() if v is not None}
+
+
+def metadata(name: str, namespace: str | None, labels: dict[str, str], annotations: dict[str, str] | None = None) -> dict:
+    meta: dict = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    meta["labels"] = dict(labels)
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return meta
+
+
+def manifest(api_version: str, kind: str, meta: dict, **body) -> dict:
+    """A wire-form Kubernetes object (the one representation planners, renderer and policies share)."""
+    out = {"apiVersion": api_version, "kind": kind, "metadata": meta}
+    out.update({k: v for k, v in body.items() if v is not None})
+    return out

@@ -1,0 +1,39 @@
+"""The base every spec model shares, so config keys are camelCase and typos are errors.
+
+Stack config, Python callers, the metal-agent and the policy pack all read these models; a
+single base keeps their spelling (camelCase on the wire, snake_case in Python) identical.
+"""
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+class SpecModel(BaseModel):
+    """camelCase aliases, snake_case attributes, unknown keys refused, immutable once built."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+    )
+
+    def to_config(self) -> dict:
+        """The JSON form a stack config (or a ConfigMap) carries: camelCase, no unset defaults."""
+        return self.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+def check_dns_label(value: str, what: str = "name") -> str:
+    """Kubernetes object names here are DNS-1035 labels; say so instead of failing at apply."""
+    if not DNS_LABEL.match(value):
+        raise ValueError(
+            f"{what} {value!r} must be a DNS-1035 label: lower-case letters, digits and '-', "
+            "starting with a letter, at most 63 characters (for example 'qwen3-chat')"
+        )
+    return value

@@ -1,0 +1,151 @@
+"""SiteSpec: one cluster (a datacenter, an edge site, a lab) with its rules and its hardware."""
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .base import SpecModel, check_dns_label
+from .service import Vendor
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+class KubernetesConnection(SpecModel):
+    """How `pulumi up` reaches the cluster; renderOnly writes YAML instead of applying."""
+
+    kubeconfig: str | None = Field(None, description="Path or contents of a kubeconfig; default: ambient")
+    context: str | None = None
+    render_only: bool = False
+    render_dir: str = Field("rendered", description="With renderOnly: where pulumi-kubernetes writes YAML")
+
+
+class RegistryMirror(SpecModel):
+    """Rewrite images from `source` (a registry host, or "*" for every registry) to `mirror`.
+
+    A host entry replaces the host (`ghcr.io/a/b:1` -> `mirror/a/b:1`); "*" prefixes the whole
+    reference (`ghcr.io/a/b:1` -> `mirror/ghcr.io/a/b:1`), the layout of most proxy caches.
+    """
+
+    source: str = "*"
+    mirror: str
+
+    @field_validator("mirror")
+    @classmethod
+    def _mirror(cls, v: str) -> str:
+        if "://" in v or v.endswith("/"):
+            raise ValueError("mirror is a registry host[/path] without scheme or trailing '/' (e.g. registry.site.local/mirror)")
+        return v
+
+
+class NodeTaint(SpecModel):
+    key: str
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+
+
+class AcceleratorPool(SpecModel):
+    """A homogeneous group of nodes: what the capacity rule and the scheduler hints read."""
+
+    name: str
+    vendor: Vendor
+    product: str | None = None
+    memory_gi_b: float | None = Field(None, alias="memoryGiB", gt=0, description="Memory per device")
+    devices_per_node: int = Field(1, ge=0)
+    node_count: int = Field(1, ge=0)
+    node_labels: dict[str, str] = Field(default_factory=dict)
+    taints: tuple[NodeTaint, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_dns_label(v, "pool name")
+
+
+class MetalHost(SpecModel):
+    """An Apple Silicon host run by the metal-agent (served outside Kubernetes' scheduler)."""
+
+    name: str
+    chip: str = Field(description='e.g. "M3 Ultra"')
+    unified_memory_gi_b: float = Field(alias="unifiedMemoryGiB", gt=0)
+    usable_fraction: float = Field(0.75, gt=0, le=1, description="Share of unified memory the GPU may wire")
+    address: str = Field(description="IP the host's runtimes listen on (EndpointSlice address)")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_dns_label(v, "metal host name")
+
+
+class NetworkRules(SpecModel):
+    """Site-wide network rules. Default-deny egress is on for air-gapped sites."""
+
+    default_deny_egress: bool | None = Field(None, description="Default: true when airGapped")
+    egress_allow_cidrs: tuple[str, ...] = Field((), alias="egressAllowCIDRs", description="e.g. the model store")
+    dns_namespace: str = "kube-system"
+
+
+class Operators(SpecModel):
+    """Cluster add-ons the site installs as Helm charts (GPU operators per vendor in use, KEDA)."""
+
+    gpu_operators: bool = Field(False, description="Install each vendor's operator for the pools declared")
+    keda: bool = False
+    chart_registry: str | None = Field(None, description="OCI registry holding mirrored charts (air-gapped)")
+
+
+class Monitoring(SpecModel):
+    prometheus_url: str = "http://prometheus-operated.monitoring.svc:9090"
+    namespace: str = "monitoring"
+
+
+class SiteSpec(SpecModel):
+    """A site: where it is (jurisdiction matters for data residency), how to reach it, what it has."""
+
+    name: str
+    region: str | None = None
+    jurisdiction: str = Field(description="ISO 3166-1 alpha-2 country code, e.g. DE")
+    namespace: str = "llmkube"
+    kubernetes: KubernetesConnection = KubernetesConnection()
+    air_gapped: bool = False
+    registry_mirrors: tuple[RegistryMirror, ...] = ()
+    hf_endpoint: str | None = Field(None, description="Internal Hugging Face mirror (HF_ENDPOINT)")
+    model_stores: tuple[str, ...] = Field((), description="Internal hosts serving model files (http/s3)")
+    tools_image: str = Field("ghcr.io/llmkube/llmkube-iac:0.1.0", description="Image with `llmkube-iac fetch`")
+    storage_class_name: str | None = None
+    accelerators: tuple[AcceleratorPool, ...] = ()
+    metal_hosts: tuple[MetalHost, ...] = ()
+    network: NetworkRules = NetworkRules()
+    operators: Operators = Operators()
+    monitoring: Monitoring = Monitoring()
+    cert_issuer: str | None = Field(None, description="cert-manager ClusterIssuer for router TLS")
+
+    @field_validator("name", "namespace")
+    @classmethod
+    def _names(cls, v: str, info) -> str:
+        return check_dns_label(v, info.field_name)
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        v = v.upper()
+        if not _COUNTRY.match(v):
+            raise ValueError("jurisdiction must be an ISO 3166-1 alpha-2 country code such as DE, FR or US")
+        return v
+
+    @model_validator(mode="after")
+    def _air_gap(self) -> "SiteSpec":
+        names = [p.name for p in self.accelerators]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"accelerator pool names must be unique: {', '.join(dupes)}")
+        if self.air_gapped and not self.registry_mirrors:
+            raise ValueError("an airGapped site needs registryMirrors: images cannot be pulled from the internet")
+        return self
+
+    @property
+    def deny_egress(self) -> bool:
+        return self.air_gapped if self.network.default_deny_egress is None else self.network.default_deny_egress
+
+    def pools_for(self, vendor: str) -> list[AcceleratorPool]:
+        return [p for p in self.accelerators if p.vendor == vendor]

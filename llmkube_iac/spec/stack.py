@@ -1,0 +1,66 @@
+"""StackConfig: everything one site's stack declares (`llmkube:site`, `llmkube:models`, ...).
+
+Cross-references (a service naming a model) are resolved here, so every later layer sees
+complete specs and a bad reference is a field error, not a KeyError.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError, ValidationInfo, model_validator
+
+from .base import SpecModel
+from .errors import SpecError, from_validation_error
+from .model import ModelSpec
+from .service import InferenceServiceSpec
+from .site import SiteSpec
+
+
+class StackConfig(SpecModel):
+    site: SiteSpec
+    models: tuple[ModelSpec, ...] = ()
+    services: tuple[InferenceServiceSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _references(self, info: ValidationInfo) -> "StackConfig":
+        if not (info.context or {}).get("defer_references"):
+            problems = self.reference_problems()
+            if problems:
+                raise ValueError("; ".join(f"{path}: {msg}" for path, msg in problems))
+        return self
+
+    def reference_problems(self) -> list[tuple[str, str]]:
+        """Names that must be unique or must exist, as (field path, message) pairs."""
+        problems: list[tuple[str, str]] = []
+        names = [m.name for m in self.models]
+        for i, m in enumerate(self.models):
+            if not m.name:
+                problems.append((f"models[{i}].name", "required for models declared at stack level"))
+        for dup in sorted({n for n in names if n and names.count(n) > 1}):
+            problems.append(("models", f"duplicate model name {dup!r}"))
+        svc_names = [s.name for s in self.services]
+        for dup in sorted({n for n in svc_names if svc_names.count(n) > 1}):
+            problems.append(("services", f"duplicate service name {dup!r}"))
+        for i, svc in enumerate(self.services):
+            if isinstance(svc.model, str) and svc.model not in names:
+                known = ", ".join(n for n in names if n) or "none declared"
+                problems.append((f"services[{i}].model", f"unknown model {svc.model!r} (declared models: {known})"))
+        return problems
+
+    def model_for(self, service: InferenceServiceSpec) -> ModelSpec:
+        """The service's model, inline or by name (references were checked at validation)."""
+        if isinstance(service.model, ModelSpec):
+            return service.model
+        return next(m for m in self.models if m.name == service.model)
+
+
+def load_stack_config(raw: dict[str, Any]) -> StackConfig:
+    """Validate raw config (keys without the `llmkube:` prefix); raise SpecError with field paths."""
+    try:
+        config = StackConfig.model_validate(raw, context={"defer_references": True})
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+    problems = config.reference_problems()
+    if problems:
+        raise SpecError(problems)
+    return config
