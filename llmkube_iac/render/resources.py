@@ -1,0 +1,45 @@
+"""What the offline engine records of each registered resource (the render <-> policy contract)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RenderedResource:
+    """One RegisterResource call seen by the mock monitor, with numbers normalised.
+
+    `props` are the resource's inputs in wire form: for a Kubernetes object, the manifest itself
+    (apiVersion, kind, metadata, spec, ...); for an llmkube component, its spec props; for a Helm
+    chart, the chart arguments (chart, version, repositoryOpts, values).
+    """
+
+    urn: str
+    type: str  # Pulumi type token, e.g. "kubernetes:apps/v1:Deployment", "llmkube:index:Site"
+    name: str  # logical name
+    props: dict
+    parent: str | None = None  # parent URN
+    provider: str | None = None  # provider reference ("urn::id"), if any
+    custom: bool = True
+    remote: bool = False  # provider-side component (Helm chart v4): not expandable offline
+    site: str | None = None  # which site's directory the renderer writes it to
+    policy_results: list = field(default_factory=list)
+
+    @property
+    def is_kubernetes_object(self) -> bool:
+        return self.type.startswith("kubernetes:") and self.custom and not self.type.startswith("kubernetes:helm") \
+            and self.type != "pulumi:providers:kubernetes"
+
+    @property
+    def manifest(self) -> dict | None:
+        return self.props if self.is_kubernetes_object else None
+
+
+def normalise_numbers(value):
+    """The Pulumi wire has only floats: turn integral floats back into ints (2.0 -> 2)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: normalise_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalise_numbers(v) for v in value]
+    return value
