@@ -1,0 +1,28 @@
+"""`Fleet`: several sites from one program (one provider each), for platform repos that own many."""
+from __future__ import annotations
+
+import pulumi
+
+from .site import Site
+from .spec import StackConfig, load_stack_config
+from .spec.errors import SpecError
+
+
+class Fleet(pulumi.ComponentResource):
+    def __init__(self, name: str, sites: list[StackConfig | dict], opts: pulumi.ResourceOptions | None = None):
+        configs = []
+        problems = []
+        for i, cfg in enumerate(sites):  # validate every site before registering any
+            try:
+                configs.append(cfg if isinstance(cfg, StackConfig) else load_stack_config(cfg))
+            except SpecError as err:
+                problems += [(f"sites[{i}].{p}" if p else f"sites[{i}]", m) for p, m in err.problems]
+        if problems:
+            raise SpecError(problems)
+        names = [c.site.name for c in configs]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise SpecError([("sites", f"duplicate site name(s): {', '.join(dupes)}")])
+        super().__init__("llmkube:index:Fleet", name, {"sites": names}, opts)
+        self.sites = {c.site.name: Site(c.site.name, c, pulumi.ResourceOptions(parent=self)) for c in configs}
+        self.register_outputs({"sites": names})

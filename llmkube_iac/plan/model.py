@@ -1,0 +1,142 @@
+"""Model -> the site cache for its weights: a PVC and a download Job (only for remote sources).
+
+Pods never download from outside the site: the Job fills `/models/<cache key>/` once, writes the
+verification marker, and every replica mounts the cache read-only.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..spec import ModelSpec, SiteSpec
+from .errors import PlanError
+from .meta import discovery_labels, manifest, metadata, standard_labels
+from .security import container_security_context, empty_dir, pod_security_context
+
+MOUNT = "/models"
+MARKER = ".llmkube-verified.json"
+# bits per weight of common quantizations (weights only; used when no header size is known)
+_BITS = {"q2_k": 2.7, "q3_k_m": 3.9, "q4_0": 4.5, "q4_k_m": 4.85, "q4_k_s": 4.6, "q5_k_m": 5.7, "q6_k": 6.6,
+         "q8_0": 8.5, "int4": 4.25, "awq": 4.25, "gptq": 4.25, "nvfp4": 4.5, "mxfp4": 4.25, "int8": 8.0,
+         "fp8": 8.0, "bf16": 16.0, "fp16": 16.0, "f16": 16.0, "fp32": 32.0}
+
+
+@dataclass(frozen=True)
+class ModelPlacement:
+    """How a pod sees a model: which volume, where it is mounted, the path the runtime opens."""
+
+    volume: dict
+    model_path: str
+    cache_key: str
+    marker_path: str | None  # checked by the init step when the weights were downloaded
+    sha256: str | None
+
+
+def model_object_name(model: ModelSpec, fallback: str) -> str:
+    return model.name or fallback
+
+
+def cache_claim_name(model_name: str) -> str:
+    return f"{model_name}-cache"
+
+
+def weights_gib(model: ModelSpec, size_bytes: int | None = None) -> float | None:
+    """Best known weights size: header facts, then declared size, then parameters x bits."""
+    if size_bytes:
+        return size_bytes / 2**30
+    if model.size_gi_b:
+        return model.size_gi_b
+    bits = _BITS.get((model.quantization or "").lower().replace("-", "_"))
+    if model.total_parameters_b and bits:
+        return model.total_parameters_b * 1e9 * bits / 8 / 2**30
+    return None
+
+
+def cache_size_gib(model: ModelSpec, size_bytes: int | None = None) -> int:
+    if model.cache.size_gi_b:
+        return math.ceil(model.cache.size_gi_b)
+    gib = weights_gib(model, size_bytes)
+    return max(1, math.ceil(gib * 1.2 + 1)) if gib else 100
+
+
+def placement(model: ModelSpec, model_name: str) -> ModelPlacement:
+    """Where the weights are for a pod; refuses file:// (hostPath breaks the restricted profile)."""
+    src = model.parsed_source
+    key = src.cache_key(model.sha256)
+    if src.needs_download:
+        path = f"{MOUNT}/{key}/{src.filename}" if src.filename else f"{MOUNT}/{key}"
+        volume = {"name": "models", "persistentVolumeClaim": {"claimName": cache_claim_name(model_name), "readOnly": True}}
+        return ModelPlacement(volume, path, key, f"{MOUNT}/{key}/{MARKER}", model.sha256)
+    if src.scheme == "pvc":
+        volume = {"name": "models", "persistentVolumeClaim": {"claimName": src.location, "readOnly": True}}
+        return ModelPlacement(volume, f"{MOUNT}/{src.path}".rstrip("/"), key, None, model.sha256)
+    if src.scheme == "oci":
+        # Kubernetes image volumes: beta in 1.33 (feature gate ImageVolume), needed for oci:// models
+        ref = src.uri.removeprefix("oci://")
+        volume = {"name": "models", "image": {"reference": ref, "pullPolicy": "IfNotPresent"}}
+        path = f"{MOUNT}/model.gguf" if model.resolved_format == "gguf" else MOUNT
+        return ModelPlacement(volume, path, key, None, model.sha256)
+    raise PlanError(
+        "source",
+        f"{src.uri}: file:// sources are for metal hosts; on Kubernetes a hostPath would break the restricted "
+        "Pod Security profile — put the file on a volume and use pvc://claim/path",
+    )
+
+
+def plan_model(site: SiteSpec, model: ModelSpec, model_name: str, size_bytes: int | None = None) -> list[dict]:
+    """The cache PVC and the download Job for remote sources; nothing for mounted ones."""
+    place = placement(model, model_name)
+    src = model.parsed_source
+    if not src.needs_download:
+        return []
+    labels = {**standard_labels(model_name, model_name, "model-cache"),
+              **discovery_labels(site=site.name, model=model_name, cache_key=place.cache_key)}
+    ns = site.namespace
+    pvc_spec: dict = {
+        "accessModes": [model.cache.access_mode],
+        "resources": {"requests": {"storage": f"{cache_size_gib(model, size_bytes)}Gi"}},
+    }
+    storage_class = model.cache.storage_class_name or site.storage_class_name
+    if storage_class:
+        pvc_spec["storageClassName"] = storage_class
+    pvc = manifest("v1", "PersistentVolumeClaim", metadata(cache_claim_name(model_name), ns, labels), spec=pvc_spec)
+
+    dest = f"{MOUNT}/{place.cache_key}"
+    args = ["fetch", src.uri, "--dest", dest]
+    if model.sha256:
+        args += ["--sha256", model.sha256]
+    env = []
+    if site.hf_endpoint:
+        env.append({"name": "HF_ENDPOINT", "value": site.hf_endpoint})
+    if model.hf_token_secret:
+        env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": model.hf_token_secret, "key": "HF_TOKEN"}}})
+    env.append({"name": "HOME", "value": "/tmp"})
+    container = {
+        "name": "fetch",
+        "image": site.tools_image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["llmkube-iac"],
+        "args": args,
+        "env": env,
+        "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "2", "memory": "1Gi"}},
+        "securityContext": container_security_context(),
+        "volumeMounts": [{"name": "models", "mountPath": MOUNT}, {"name": "tmp", "mountPath": "/tmp"}],
+    }
+    job_labels = {**labels, "app.kubernetes.io/component": "model-download"}
+    job = manifest("batch/v1", "Job", metadata(f"{model_name}-fetch-{place.cache_key[-8:]}", ns, job_labels), spec={
+        "backoffLimit": 6,
+        "template": {
+            "metadata": {"labels": job_labels},
+            "spec": {
+                "restartPolicy": "OnFailure",
+                "automountServiceAccountToken": False,
+                "securityContext": pod_security_context(),
+                "containers": [container],
+                "volumes": [
+                    {"name": "models", "persistentVolumeClaim": {"claimName": cache_claim_name(model_name)}},
+                    empty_dir("tmp", "1Gi"),
+                ],
+            },
+        },
+    })
+    return [pvc, job]

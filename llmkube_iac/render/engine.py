@@ -1,0 +1,127 @@
+"""The offline engine: run a Pulumi program under the SDK's mock monitor, collect every resource,
+write the manifests like pulumi-kubernetes' renderYamlToDirectory, evaluate the policy rules.
+
+No Pulumi CLI, no cluster: what `llmkube-iac render` and `check` run, and what CI runs.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import os
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..spec.errors import SpecError
+from .project import Project, load_project
+from .resources import RenderedResource
+
+
+@dataclass
+class RenderResult:
+    project: Project
+    resources: list[RenderedResource]
+    policy_results: list = field(default_factory=list)
+
+    @property
+    def manifests(self) -> list[dict]:
+        return [r.manifest for r in self.resources if r.manifest is not None]
+
+    @property
+    def charts(self) -> list[RenderedResource]:
+        return [r for r in self.resources if r.remote]
+
+
+class ProgramError(RuntimeError):
+    """The program itself failed (not invalid llmkube input): the message carries its error."""
+
+
+def run_program(project: Project) -> list[RenderedResource]:
+    """Execute the program in a fresh context and event loop; return what it registered."""
+    return contextvars.Context().run(_run_isolated, project)
+
+
+def _run_isolated(project: Project) -> list[RenderedResource]:
+    import pulumi
+    from pulumi.runtime import settings
+    from pulumi.runtime.stack import run_pulumi_func
+
+    from .monitor import RecordingMonitor
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    monitor = RecordingMonitor()
+    pulumi.runtime.set_all_config(project.config, project.secret_keys)
+    pulumi.runtime.set_mocks(monitor.mocks, project=project.name, stack=project.stack, preview=True, monitor=monitor)
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
+    old_cwd, old_path = os.getcwd(), list(sys.path)
+    os.chdir(project.directory)
+    sys.path.insert(0, str(project.main.parent))
+    try:
+        loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(str(project.main), run_name="__main__")))
+    finally:
+        os.chdir(old_cwd)
+        sys.path[:] = old_path
+        asyncio.set_event_loop(None)
+        loop.close()
+    _assign_sites(monitor.records)
+    return monitor.records
+
+
+def _assign_sites(records: list[RenderedResource]) -> None:
+    """Each Kubernetes object goes to its site's directory: its llmkube.dev/site label, else the
+    site of its nearest labelled ancestor, else the logical name of its provider."""
+    by_urn = {r.urn: r for r in records}
+    for r in records:
+        labels = (r.props.get("metadata") or {}).get("labels") or {} if isinstance(r.props, dict) else {}
+        site = labels.get("llmkube.dev/site")
+        if site is None and r.type == "llmkube:index:Site":
+            site = r.props.get("spec", {}).get("name")
+        if site is None and isinstance(r.props, dict) and isinstance(r.props.get("site"), str):
+            site = r.props["site"]
+        r.site = site
+    for r in records:
+        parent = by_urn.get(r.parent) if r.parent else None
+        while r.site is None and parent is not None:
+            r.site = parent.site
+            parent = by_urn.get(parent.parent) if parent.parent else None
+        if r.site is None and r.provider:
+            r.site = r.provider.split("::")[3] if r.provider.count("::") >= 3 else None
+        r.site = r.site or "default"
+
+
+def render_program(program_dir: str | Path, stack: str | None = None, out_dir: str | Path | None = None,
+                   policy_config: dict | None = None, evaluate_policies: bool = True) -> RenderResult:
+    """Load, run, evaluate and (when out_dir is given) write; SpecError for invalid input."""
+    project = load_project(program_dir, stack)
+    try:
+        resources = run_program(project)
+    except SpecError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — surface the program's own failure as one message
+        cause = _spec_error_in(exc)
+        if cause is not None:
+            raise cause from None
+        raise ProgramError(f"{type(exc).__name__}: {exc}") from exc
+    result = RenderResult(project, resources)
+    if evaluate_policies:
+        from ..policy import evaluate
+
+        result.policy_results = list(evaluate(resources, policy_config))
+    if out_dir is not None:
+        from .writer import write_output
+
+        write_output(result, Path(out_dir))
+    return result
+
+
+def _spec_error_in(exc: BaseException) -> SpecError | None:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, SpecError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None

@@ -1,0 +1,37 @@
+"""`InferenceService`: one served model at one site, as a Pulumi component."""
+from __future__ import annotations
+
+import pulumi
+
+from .plan.images import apply_mirrors
+from .plan.service import ServicePlan, plan_service
+from .register import register_manifests
+from .spec import InferenceServiceSpec, ModelSpec, SiteSpec
+
+
+class InferenceService(pulumi.ComponentResource):
+    """Outputs the in-cluster OpenAI base URL, Service name and namespace for routers and clients."""
+
+    def __init__(self, name: str, spec: InferenceServiceSpec | dict, site: SiteSpec | dict,
+                 model: ModelSpec | None = None, model_name: str | None = None, size_bytes: int | None = None,
+                 opts: pulumi.ResourceOptions | None = None, plan: ServicePlan | None = None):
+        """`plan` is the already-planned service (Site plans the whole stack before registering anything)."""
+        spec = spec if isinstance(spec, InferenceServiceSpec) else InferenceServiceSpec.model_validate(spec)
+        site = site if isinstance(site, SiteSpec) else SiteSpec.model_validate(site)
+        if model is None:
+            if not isinstance(spec.model, ModelSpec):
+                raise ValueError(f"InferenceService {name}: model {spec.model!r} is a name; pass model=ModelSpec")
+            model = spec.model
+        model_name = model_name or model.name or f"{spec.name}-model"
+        inline = spec.model_copy(update={"model": model})
+        super().__init__("llmkube:index:InferenceService", name, {"spec": inline.to_config(), "site": site.name}, opts)
+        if plan is None:
+            plan = plan_service(site, spec, model, model_name, size_bytes)
+            plan = ServicePlan(apply_mirrors(plan.manifests, site.registry_mirrors), plan.base_url,
+                               plan.service_name, plan.namespace)
+        self.resources = register_manifests(self, name, plan.manifests)
+        self.base_url = pulumi.Output.from_input(plan.base_url)
+        self.service_name = pulumi.Output.from_input(plan.service_name)
+        self.namespace = pulumi.Output.from_input(plan.namespace)
+        self.register_outputs({"baseUrl": self.base_url, "serviceName": self.service_name,
+                               "namespace": self.namespace})

@@ -1,0 +1,67 @@
+"""`Site`: one cluster's stack — provider, namespace, site-wide objects, models, services, routers.
+
+The whole stack is planned (pure) before anything is registered, so invalid input fails the
+preview with a field path and nothing is half-applied.
+"""
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .model import Model
+from .plan.site import plan_stack
+from .register import register_manifests
+from .service import InferenceService
+from .spec import SiteSpec, StackConfig, load_stack_config
+
+
+def make_provider(name: str, site: SiteSpec, parent: pulumi.Resource) -> k8s.Provider:
+    """One provider per site: its kubeconfig/context, or YAML rendering for render-only sites."""
+    conn = site.kubernetes
+    args: dict = {"namespace": site.namespace}
+    if conn.render_only:
+        args["render_yaml_to_directory"] = f"{conn.render_dir}/{site.name}"
+    else:
+        if conn.kubeconfig:
+            args["kubeconfig"] = conn.kubeconfig
+        if conn.context:
+            args["context"] = conn.context
+    return k8s.Provider(f"{name}-provider", opts=pulumi.ResourceOptions(parent=parent), **args)
+
+
+class Site(pulumi.ComponentResource):
+    """Outputs: namespace and each service's in-cluster OpenAI base URL."""
+
+    def __init__(self, name: str, config: StackConfig | dict, opts: pulumi.ResourceOptions | None = None):
+        config = config if isinstance(config, StackConfig) else load_stack_config(config)
+        site = config.site
+        plan = plan_stack(config)  # raises before anything is registered
+        super().__init__("llmkube:index:Site", name, {"spec": site.to_config()}, opts)
+        self.config = config
+        self.provider = make_provider(name, site, self)
+        child = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        self.resources = register_manifests(self, name, plan.site, pulumi.ResourceOptions(provider=self.provider))
+        namespace = next((r for r in self.resources.values() if isinstance(r, k8s.core.v1.Namespace)), None)
+        after_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace] if namespace else []))
+
+        self.models = {
+            mname: Model(f"{name}-{mname}", model, site, manifests=manifests, opts=after_ns)
+            for mname, (model, manifests) in plan.models.items()
+        }
+        self.services: dict[str, InferenceService] = {}
+        for svc in config.services:
+            if svc.name not in plan.services:
+                continue  # metal services: planned into plan.metal below
+            sp = plan.services[svc.name]
+            model = config.model_for(svc)
+            mname = svc.model if isinstance(svc.model, str) else (svc.model.name or f"{svc.name}-model")
+            deps = [self.models[mname]] if mname in self.models else []
+            svc_opts = pulumi.ResourceOptions.merge(after_ns, pulumi.ResourceOptions(depends_on=deps))
+            self.services[svc.name] = InferenceService(f"{name}-{svc.name}", svc, site, model=model, model_name=mname,
+                                                       plan=sp, opts=svc_opts)
+        if plan.metal:
+            self.metal = register_manifests(self, f"{name}-metal", plan.metal, after_ns)
+        # routers: created here once the Router component exists (issue 5)
+        self.namespace = pulumi.Output.from_input(site.namespace)
+        self.service_urls = {n: s.base_url for n, s in self.services.items()}
+        self.register_outputs({"namespace": self.namespace, "serviceUrls": self.service_urls})

@@ -1,0 +1,4 @@
+"""The per-site program: `pulumi up -s <site>` (or `llmkube-iac render stacks --stack <site>`)."""
+from llmkube_iac.program import run
+
+run()
