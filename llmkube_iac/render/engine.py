@@ -66,8 +66,9 @@ def _run_isolated(project: Project) -> list[RenderedResource]:
         sys.path[:] = old_path
         asyncio.set_event_loop(None)
         loop.close()
-    _assign_sites(monitor.records)
-    return monitor.records
+    records = sorted(monitor.records, key=lambda r: r.urn)  # registration order is async: sort for stable output
+    _assign_sites(records)
+    return records
 
 
 def _assign_sites(records: list[RenderedResource]) -> None:

@@ -42,12 +42,24 @@ def _as_config_string(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _project_root(directory: Path) -> Path:
+    """The directory holding Pulumi.yaml; also accepts the `main:` directory of a project
+    (so `render stacks` works for this repository's Pulumi.yaml with `main: stacks/`)."""
+    if (directory / "Pulumi.yaml").is_file():
+        return directory
+    parent = directory.parent
+    if (parent / "Pulumi.yaml").is_file():
+        main = (_read_yaml(parent / "Pulumi.yaml").get("main") or ".").rstrip("/")
+        if (parent / main).resolve() == directory:
+            return parent
+    raise SpecError([(str(directory), "no Pulumi.yaml here (nor a project whose main: is this directory): "
+                                      "pass a Pulumi program directory")])
+
+
 def load_project(directory: str | Path, stack: str | None = None) -> Project:
     """Resolve the program to run and its configuration; SpecError on anything missing."""
-    directory = Path(directory).resolve()
+    directory = _project_root(Path(directory).resolve())
     manifest = directory / "Pulumi.yaml"
-    if not manifest.is_file():
-        raise SpecError([(str(directory), "no Pulumi.yaml here: pass a Pulumi program directory")])
     proj = _read_yaml(manifest)
     name = proj.get("name")
     if not name:

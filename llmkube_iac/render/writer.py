@@ -21,6 +21,16 @@ def manifest_filename(manifest: dict) -> str:
     return f"{api}-{manifest['kind'].lower()}-{meta.get('namespace', '')}-{meta.get('name', '')}.yaml"
 
 
+_FIRST = ("apiVersion", "kind", "metadata")
+
+
+def canonical(manifest: dict) -> dict:
+    """apiVersion, kind, metadata first (the wire gives no order), the rest as registered."""
+    out = {k: manifest[k] for k in _FIRST if k in manifest}
+    out.update((k, v) for k, v in manifest.items() if k not in _FIRST)
+    return out
+
+
 def write_output(result, out_dir: Path) -> None:
     """DIR/<site>/0-crd|1-manifest/<file>.yaml and DIR/plan.json; the site dirs are replaced."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -33,7 +43,7 @@ def write_output(result, out_dir: Path) -> None:
         sub = "0-crd" if m["kind"] == "CustomResourceDefinition" else "1-manifest"
         path = out_dir / r.site / sub / manifest_filename(m)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.dump(m, Dumper=Dumper, sort_keys=False, default_flow_style=False))
+        path.write_text(yaml.dump(canonical(m), Dumper=Dumper, sort_keys=False, default_flow_style=False))
     (out_dir / "plan.json").write_text(json.dumps(plan_document(result), indent=2, sort_keys=False))
 
 

@@ -1,0 +1,114 @@
+"""The offline engine on every stack and example: layout, plan.json, schema validity."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llmkube_iac.render.engine import render_program
+from llmkube_iac.render.project import SECRET_PLACEHOLDER, load_project
+from tests.conftest import ROOT
+from tests.k8s_schema import validate_manifest
+
+PROGRAMS = [("stacks", "dev"), ("stacks", "dc"), ("examples/quickstart", None), ("examples/multi-vendor", None)]
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory):
+    out = {}
+    for program, stack in PROGRAMS:
+        target = tmp_path_factory.mktemp(program.replace("/", "-"))
+        out[(program, stack)] = (render_program(ROOT / program, stack, target, evaluate_policies=False), target)
+    return out
+
+
+@pytest.mark.parametrize("program, stack", PROGRAMS)
+def test_every_manifest_validates(renders, program, stack):
+    result, target = renders[(program, stack)]
+    files = sorted(target.glob("*/1-manifest/*.yaml"))
+    assert files and len(files) == len(result.manifests)
+    for f in files:
+        manifest = yaml.safe_load(f.read_text())
+        validate_manifest(manifest)
+        assert isinstance(manifest.get("metadata", {}).get("name"), str)
+
+
+@pytest.mark.parametrize("program, stack", PROGRAMS)
+def test_plan_json_lists_every_resource(renders, program, stack):
+    result, target = renders[(program, stack)]
+    plan = json.loads((target / "plan.json").read_text())
+    assert len(plan["resources"]) == len(result.resources)
+    types = {r["type"] for r in plan["resources"]}
+    assert {"llmkube:index:Site", "llmkube:index:InferenceService", "pulumi:providers:kubernetes"} <= types
+    for r in plan["resources"]:
+        if r["type"].startswith("kubernetes:") and not r.get("providerSide"):
+            assert r["parent"], r  # children hang under their component
+            assert (target / r["file"]).is_file()
+
+
+def test_numbers_are_ints_again(renders):
+    result, target = renders[("stacks", "dev")]
+    deploy = next(m for m in result.manifests if m["kind"] == "Deployment")
+    assert deploy["spec"]["replicas"] == 1 and isinstance(deploy["spec"]["replicas"], int)
+    text = next(target.glob("dev/1-manifest/apps_v1-deployment-*.yaml")).read_text()
+    assert "replicas: 1\n" in text and not re.search(r": [0-9]+\.0$", text, re.M)
+    assert text.startswith("apiVersion: apps/v1\nkind: Deployment\nmetadata:")
+
+
+def test_layout_matches_render_yaml_to_directory(renders):
+    _, target = renders[("stacks", "dev")]
+    names = {p.name for p in (target / "dev" / "1-manifest").iterdir()}
+    assert "apps_v1-deployment-llmkube-dev-chat.yaml" in names
+    assert "v1-namespace--llmkube-dev.yaml" in names
+
+
+def test_dc_lists_operator_charts_as_provider_side(renders):
+    result, target = renders[("stacks", "dc")]
+    charts = {c.props["chart"] for c in result.charts}
+    assert {"gpu-operator", "gpu-operator-charts", "habana-ai-operator", "keda"} <= charts
+    plan = json.loads((target / "plan.json").read_text())
+    assert {c["chart"]["chart"] for c in plan["providerSideComponents"]} == charts
+
+
+MULTI_VENDOR = {
+    "gemma-moe-amd": ("amd.com/gpu", "feature.node.kubernetes.io/amd-gpu", "rocm/vllm", "HIP_VISIBLE_DEVICES"),
+    "qwen-moe-gaudi": ("habana.ai/gaudi", "habana.ai/gaudi", "habanalabs", "PT_HPU_ENABLE_LAZY_COLLECTIVES"),
+    "gemma-dense-nvidia": ("nvidia.com/gpu", "nvidia.com/gpu.present", "vllm/vllm-openai", "NVIDIA_DRIVER_CAPABILITIES"),
+    "qwen-cpu": (None, None, "llama.cpp:server-b", None),
+}
+
+
+@pytest.mark.parametrize("service", sorted(MULTI_VENDOR))
+def test_multi_vendor_render(renders, service):
+    result, _ = renders[("examples/multi-vendor", None)]
+    key, selector, image, env = MULTI_VENDOR[service]
+    deploy = next(m for m in result.manifests if m["kind"] == "Deployment" and m["metadata"]["name"] == service)
+    pod = deploy["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    assert image in c["image"]
+    if key is None:
+        assert not any("/" in k for k in c["resources"]["limits"]) and "nodeSelector" not in pod
+        assert "--n-gpu-layers" not in c["args"]
+        return
+    assert key in c["resources"]["limits"]
+    assert selector in pod["nodeSelector"]
+    assert any(t["key"] == key for t in pod["tolerations"])
+    assert env in {e["name"] for e in c["env"]}
+
+
+def test_secure_config_values_are_opaque(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text("")
+    (tmp_path / "Pulumi.s.yaml").write_text("config:\n  p:token:\n    secure: AAABADEADBEEF\n  plain: 3\n")
+    project = load_project(tmp_path, "s")
+    assert project.config == {"p:token": SECRET_PLACEHOLDER, "p:plain": "3"}
+    assert project.secret_keys == ["p:token"]
+
+
+def test_render_is_repeatable_in_one_process(tmp_path):
+    a = render_program(ROOT / "stacks", "dev", None, evaluate_policies=False)
+    b = render_program(ROOT / "stacks", "dev", None, evaluate_policies=False)
+    assert [r.props for r in a.resources] == [r.props for r in b.resources]
