@@ -1,0 +1,282 @@
+"""RouterSpec: one governed OpenAI endpoint over local InferenceServices and external providers.
+
+The router is split into trust zones (see DESIGN and issue 5): the *sovereign* zone only ever
+holds in-site backends; the *external* zone may also reach external providers. Classification
+rules, team limits and budgets are declared here and compiled into LiteLLM config by
+`plan/router_config.py`.
+"""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Union
+
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+
+from .base import SpecModel, check_dns_label
+from .service import CLASSIFICATION_ORDER, Classification
+
+Zone = Literal["sovereign", "external"]
+Provider = Literal["openai", "anthropic", "gemini", "openai-compatible"]
+Strategy = Literal["simple-shuffle", "latency-based-routing", "least-busy", "usage-based-routing-v2"]
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+# Provider pass-through and management routes stay refused; these are the only paths served.
+DEFAULT_ALLOWED_PATHS: tuple[str, ...] = (
+    "/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions",
+    "/v1/embeddings", "/embeddings", "/v1/models", "/models", "/v1/messages", "/v1/responses", "/responses",
+)
+
+
+def class_rank(classification: str) -> int:
+    """Order of data classes: public < internal < confidential < restricted."""
+    return CLASSIFICATION_ORDER.index(classification)
+
+
+class SecretKeyRef(SpecModel):
+    """A key inside a Kubernetes Secret: values never appear in config, only the reference."""
+
+    name: str
+    key: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", v):
+            raise ValueError(f"secret name {v!r} must be a DNS-1123 subdomain (e.g. 'router-keys')")
+        return v
+
+
+class LocalBackend(SpecModel):
+    """An InferenceService of this site (in the site's namespace, by name)."""
+
+    name: str
+    service: str = Field(description="Name of an InferenceService in the same stack")
+    model: str | None = Field(None, description="Model name the service answers to; default: its served name")
+    rpm: int | None = Field(None, gt=0, description="Per-deployment requests/minute used by the router")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_dns_label(v, "backend name")
+
+
+class ExternalBackend(SpecModel):
+    """A provider outside the site. Where it is matters: region and jurisdiction are required."""
+
+    name: str
+    provider: Provider
+    model: str = Field(description='Provider model id, e.g. "gpt-4o-mini"')
+    api_base: str | None = Field(None, description="Required for openai-compatible; default: the provider's API")
+    region: str
+    jurisdiction: str = Field(description="ISO 3166-1 alpha-2 code of where the provider processes data")
+    api_key_secret: SecretKeyRef
+    max_classification: Classification = Field("public", description="Highest class it may receive")
+    max_budget_dollars: float | None = Field(None, gt=0, description="Per-deployment spend cap (in memory, per pod)")
+    budget_period: str = Field("30d", pattern=r"^[0-9]+[smhd]$")
+    rpm: int | None = Field(None, gt=0)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_dns_label(v, "backend name")
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        v = v.upper()
+        if not _COUNTRY.match(v):
+            raise ValueError("jurisdiction must be an ISO 3166-1 alpha-2 country code such as DE or US")
+        return v
+
+    @field_validator("api_base")
+    @classmethod
+    def _base(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("apiBase must be an absolute http(s) URL such as https://api.example.com/v1")
+        return v.rstrip("/") if v else v
+
+    @model_validator(mode="after")
+    def _compatible(self) -> "ExternalBackend":
+        if self.provider == "openai-compatible" and not self.api_base:
+            raise ValueError("provider openai-compatible needs apiBase (the provider's OpenAI-compatible URL)")
+        return self
+
+
+def _backend_tag(value: object) -> str:
+    if isinstance(value, dict):
+        return "local" if "service" in value else "external"
+    return "local" if isinstance(value, LocalBackend) else "external"
+
+
+Backend = Annotated[
+    Union[Annotated[LocalBackend, Tag("local")], Annotated[ExternalBackend, Tag("external")]],
+    Discriminator(_backend_tag),
+]
+
+
+class ModelGroup(SpecModel):
+    """What clients ask for (`model: chat`): a set of backends, then groups to fall back to."""
+
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+    backends: tuple[str, ...] = Field(min_length=1)
+    fallbacks: tuple[str, ...] = ()
+
+
+class TeamSpec(SpecModel):
+    """A client team: its key (from a Secret), limits, zones, models and classification ceiling."""
+
+    name: str
+    key_secret: SecretKeyRef
+    rpm: int | None = Field(None, gt=0, description="Requests per minute, per router pod")
+    tpm: int | None = Field(None, gt=0, description="Tokens per minute, per router pod")
+    zones: tuple[Zone, ...] = ("sovereign",)
+    models: tuple[str, ...] = Field((), description="Model groups it may call; empty: all")
+    max_classification: Classification = "restricted"
+    classification: Classification | None = Field(None, description="Bind every request of the team to this class")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_dns_label(v, "team name")
+
+    @model_validator(mode="after")
+    def _bound(self) -> "TeamSpec":
+        if self.classification and class_rank(self.classification) > class_rank(self.max_classification):
+            raise ValueError(f"classification {self.classification} exceeds maxClassification {self.max_classification}")
+        return self
+
+
+class ProviderBudget(SpecModel):
+    """Dollar cap per provider (DB-less: per pod, in memory). Per-team dollars need LiteLLM's database."""
+
+    provider: Provider
+    dollars: float = Field(gt=0)
+    period: str = Field("30d", pattern=r"^[0-9]+[smhd]$")
+
+
+class AuditSpec(SpecModel):
+    """One JSON line per request to stdout, optionally also to a file on a PersistentVolumeClaim."""
+
+    stdout: bool = True
+    volume_claim: str | None = Field(None, description="PVC mounted at /var/log/llmkube")
+    file: str = "audit.jsonl"
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> "AuditSpec":
+        if not self.stdout and not self.volume_claim:
+            raise ValueError("audit needs a sink: keep stdout: true or set volumeClaim")
+        return self
+
+
+class RouterTimeouts(SpecModel):
+    request_seconds: float = Field(600, gt=0)
+    stream_seconds: float | None = Field(None, gt=0, description="Default: requestSeconds")
+    num_retries: int = Field(1, ge=0, le=10)
+    allowed_fails: int = Field(1, ge=0, description="Failures before a deployment is cooled down")
+    cooldown_seconds: float = Field(30, ge=0)
+
+
+class RouterScaling(SpecModel):
+    min_replicas: int = Field(2, ge=1)
+    max_replicas: int = Field(ge=1)
+    cpu_target: int = Field(70, gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _range(self) -> "RouterScaling":
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"minReplicas ({self.min_replicas}) exceeds maxReplicas ({self.max_replicas})")
+        return self
+
+
+class RouterSpec(SpecModel):
+    """One router; the sovereign zone is the default endpoint, `<name>-external` the other."""
+
+    name: str
+    backends: tuple[Backend, ...] = Field(min_length=1)
+    model_groups: tuple[ModelGroup, ...] = Field(min_length=1)
+    strategy: Strategy = "simple-shuffle"
+    timeouts: RouterTimeouts = RouterTimeouts()
+    teams: tuple[TeamSpec, ...] = ()
+    master_key_secret: SecretKeyRef
+    provider_budgets: tuple[ProviderBudget, ...] = ()
+    audit: AuditSpec = AuditSpec()
+    external_zone: bool | None = Field(None, description="Default: true when an external backend is declared")
+    replicas: int = Field(2, ge=1)
+    autoscaling: RouterScaling | None = None
+    port: int = Field(4000, ge=1024, le=65535)
+    cpu: str = "500m"
+    memory: str = "1Gi"
+    client_namespaces: tuple[str, ...] = Field((), description="Namespaces allowed to call; empty: any")
+    allowed_paths: tuple[str, ...] = DEFAULT_ALLOWED_PATHS
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        check_dns_label(v, "router name")
+        if len(v) > 54:
+            raise ValueError("router name must be at most 54 characters (the external zone adds '-external')")
+        return v
+
+    @field_validator("allowed_paths")
+    @classmethod
+    def _paths(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [p for p in v if not p.startswith("/") or p.rstrip("/").split("/")[1] in _PASSTHROUGH]
+        if bad:
+            raise ValueError(f"allowedPaths may not include provider pass-through routes: {', '.join(bad)}")
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> "RouterSpec":
+        problems = []
+        names = [b.name for b in self.backends]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            problems.append(f"duplicate backend name {dup!r}")
+        groups = [g.name for g in self.model_groups]
+        for dup in sorted({n for n in groups if groups.count(n) > 1}):
+            problems.append(f"duplicate model group {dup!r}")
+        for i, g in enumerate(self.model_groups):
+            for b in g.backends:
+                if b not in names:
+                    problems.append(f"modelGroups[{i}].backends: unknown backend {b!r} (declared: {', '.join(names)})")
+            for f in g.fallbacks:
+                if f not in groups or f == g.name:
+                    problems.append(f"modelGroups[{i}].fallbacks: {f!r} is not another declared model group")
+        teams = [t.name for t in self.teams]
+        for dup in sorted({n for n in teams if teams.count(n) > 1}):
+            problems.append(f"duplicate team name {dup!r}")
+        for i, t in enumerate(self.teams):
+            for m in t.models:
+                if m not in groups:
+                    problems.append(f"teams[{i}].models: unknown model group {m!r}")
+            if "external" in t.zones and not self.has_external_zone:
+                problems.append(f"teams[{i}].zones: this router has no external zone")
+        if self.external_zone is False and self.external_backends:
+            problems.append("externalZone is false but external backends are declared: remove them or the flag")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def external_backends(self) -> list[ExternalBackend]:
+        return [b for b in self.backends if isinstance(b, ExternalBackend)]
+
+    @property
+    def local_backends(self) -> list[LocalBackend]:
+        return [b for b in self.backends if isinstance(b, LocalBackend)]
+
+    @property
+    def has_external_zone(self) -> bool:
+        return bool(self.external_backends) if self.external_zone is None else self.external_zone
+
+    @property
+    def external_name(self) -> str:
+        return f"{self.name}-external"
+
+    def backend(self, name: str) -> LocalBackend | ExternalBackend:
+        return next(b for b in self.backends if b.name == name)
+
+
+# First path segments of LiteLLM's provider pass-through routes (they use the proxy's own credentials).
+_PASSTHROUGH = frozenset({
+    "openai", "anthropic", "gemini", "vertex_ai", "vertex-ai", "bedrock", "cohere", "mistral", "azure", "vllm",
+    "langfuse", "assemblyai", "eu.assemblyai", "openai_passthrough", "sagemaker", "llm_passthrough", "milvus",
+})

@@ -1,0 +1,241 @@
+"""Loopback harness for the Router: fake OpenAI upstreams and the real LiteLLM proxy.
+
+Used by the leak test and benchmarks/router_overhead.py. Each proxy is started with exactly the
+files its zone's ConfigMap carries (written out from the planner's ConfigMap dict) and the env
+its Deployment sets, with in-cluster URLs replaced by the loopback fakes and Secret values by
+test keys.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+INSTALL_HINT = "the pinned LiteLLM proxy is not installed: run `bash scripts/install-litellm` (creates .venv-litellm/)"
+
+
+def litellm_bin() -> Path:
+    """The proxy binary in the dedicated venv; a clear failure (not a skip) when it is absent."""
+    venv = Path(os.environ.get("LLMKUBE_LITELLM_VENV", ROOT / ".venv-litellm"))
+    binary = venv / "bin" / "litellm"
+    if not binary.exists():
+        raise AssertionError(f"{INSTALL_HINT} (looked for {binary})")
+    return binary
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class FakeUpstream:
+    """An OpenAI-compatible server on 127.0.0.1 that counts every request it receives, by path."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.counts: Counter = Counter()
+        self.lock = threading.Lock()
+        self.port = free_port()
+        self.server: ThreadingHTTPServer | None = None
+        self.sockets: set = set()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def start(self) -> "FakeUpstream":
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _send(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                with upstream.lock:
+                    upstream.counts[self.path] += 1
+                self._send(200, {"object": "list", "data": [{"id": upstream.name, "object": "model"}]})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                with upstream.lock:
+                    upstream.counts[self.path] += 1
+                try:
+                    body = json.loads(raw or b"{}")
+                except ValueError:
+                    body = {}
+                path = self.path.split("?")[0]
+                usage = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
+                if path.endswith("/chat/completions"):
+                    if body.get("stream"):
+                        return self._stream(body)
+                    return self._send(200, {
+                        "id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
+                        "model": body.get("model", "m"), "usage": usage,
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": f"hello from {upstream.name}"}}]})
+                if path.endswith("/completions"):
+                    return self._send(200, {"id": "cmpl-1", "object": "text_completion", "created": int(time.time()),
+                                            "model": body.get("model", "m"), "usage": usage,
+                                            "choices": [{"index": 0, "text": f"hi from {upstream.name}",
+                                                         "finish_reason": "stop"}]})
+                if path.endswith("/embeddings"):
+                    return self._send(200, {"object": "list", "model": body.get("model", "m"),
+                                            "usage": {"prompt_tokens": 2, "total_tokens": 2},
+                                            "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}]})
+                if path.endswith("/responses"):
+                    return self._send(200, {
+                        "id": "resp_1", "object": "response", "created_at": int(time.time()), "status": "completed",
+                        "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "top_p": 1.0,
+                        "model": body.get("model", "m"), "output": [{
+                            "type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+                            "content": [{"type": "output_text", "text": f"hi from {upstream.name}",
+                                         "annotations": []}]}],
+                        "usage": {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}})
+                return self._send(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
+
+            def _stream(self, body: dict) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                base = {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": int(time.time()),
+                        "model": body.get("model", "m")}
+                for piece in ("hello ", "from ", upstream.name):
+                    chunk = {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                end = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                       "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}}
+                self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+                self.wfile.flush()
+                self.close_connection = True
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def process_request(self, request, client_address):
+                with upstream.lock:
+                    upstream.sockets.add(request)
+                super().process_request(request, client_address)
+
+            def shutdown_request(self, request):
+                with upstream.lock:
+                    upstream.sockets.discard(request)
+                super().shutdown_request(request)
+
+        self.server = Server(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Kill it: the listener closes and kept-alive connections are cut, so later calls are refused."""
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            with self.lock:
+                for sock in list(self.sockets):
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    sock.close()
+                self.sockets.clear()
+            self.server = None
+
+
+def write_configmap(configmap: dict, directory: Path) -> Path:
+    """Write a ConfigMap's data as files, exactly as the pod's volume mount shows them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in configmap["data"].items():
+        (directory / name).write_text(text, encoding="utf-8")
+    return directory / "config.yaml"
+
+
+def deployment_env(deployment: dict, upstream_urls: dict[str, str], secrets: dict[tuple[str, str], str]) -> dict:
+    """The Deployment's container env, with upstream URLs and Secret values replaced for loopback."""
+    env = {}
+    for item in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
+        name = item["name"]
+        if "valueFrom" in item:
+            ref = item["valueFrom"]["secretKeyRef"]
+            env[name] = secrets[(ref["name"], ref["key"])]
+        elif name in upstream_urls:
+            env[name] = upstream_urls[name]
+        else:
+            env[name] = item["value"]
+    return env
+
+
+class Proxy:
+    """The real LiteLLM proxy on 127.0.0.1, its stdout (with audit lines) kept in a file."""
+
+    def __init__(self, config: Path, env: dict, log: Path):
+        self.config, self.env, self.log = config, env, log
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120) -> "Proxy":
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_PROXY": "*", **self.env}
+        self.fh = open(self.log, "w")
+        self.proc = subprocess.Popen(
+            [str(litellm_bin()), "--config", str(self.config), "--host", "127.0.0.1", "--port", str(self.port),
+             "--num_workers", "1"], env=env, stdout=self.fh, stderr=subprocess.STDOUT, cwd=self.config.parent)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"litellm exited with {self.proc.returncode}:\n{self.log.read_text()[-4000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health/liveliness", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError(f"litellm did not become ready in {timeout}s:\n{self.log.read_text()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        if getattr(self, "fh", None):
+            self.fh.close()
+
+    def audit_lines(self) -> list[dict]:
+        out = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            line = line.strip()
+            if line.startswith("{") and '"llmkube.audit"' in line:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+        return out
