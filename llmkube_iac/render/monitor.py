@@ -1,40 +1,62 @@
-"""The SDK's MockMonitor, extended to record what the real engine would receive.
+"""A mock resource monitor that records what the real engine would receive.
 
-The stock mock hides the parent, provider and remote flag of each registration; the renderer
-needs them for plan.json, for the per-site directories and for policy evaluation.
+It answers RegisterResource like the SDK's MockMonitor with mocks that echo inputs as outputs,
+but hands the request's own (already serialised) properties back instead of re-serialising
+them, and records parent, provider and the remote flag, which the stock mock hides. Secret
+values are replaced by a placeholder before anything is recorded, so they never reach YAML.
 """
 from __future__ import annotations
 
+from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor, Mocks
-from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
+from pulumi.runtime.proto import resource_pb2
 
+from .project import SECRET_PLACEHOLDER
 from .resources import RenderedResource, normalise_numbers
 
+_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's special-value signature key
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
-class RecordingMocks(Mocks):
-    """Accept every resource, echo its inputs as outputs (what a preview shows)."""
 
-    def new_resource(self, args: MockResourceArgs):
+class _NoMocks(Mocks):
+    def new_resource(self, args):  # pragma: no cover - RegisterResource is answered directly
         return f"{args.name}-id", dict(args.inputs)
 
-    def call(self, args: MockCallArgs):
+    def call(self, args):
         return {}, None
+
+
+def plain(value):
+    """Wire properties -> plain JSON values: secrets hidden, unknowns marked, 2.0 -> 2."""
+    if isinstance(value, dict):
+        if _SIG in value:
+            if value[_SIG] == _SECRET_SIG:
+                return SECRET_PLACEHOLDER
+            return plain(value.get("value"))  # resource references / assets: keep their value
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if value == _UNKNOWN:
+        return "[unknown]"
+    return normalise_numbers(value)
 
 
 class RecordingMonitor(MockMonitor):
     def __init__(self):
-        super().__init__(RecordingMocks())
+        super().__init__(_NoMocks())
         self.records: list[RenderedResource] = []
-        self._pending: dict[str, tuple] = {}
 
     def RegisterResource(self, request):
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            state = self.resources[response.urn].state
-            self.records.append(RenderedResource(
-                urn=response.urn, type=request.type, name=request.name,
-                props=normalise_numbers(state),
-                parent=request.parent or None, provider=request.provider or None,
-                custom=bool(request.custom), remote=bool(request.remote),
-            ))
-        return response
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        id_ = f"{request.name}-id" if request.custom else ""
+        props = plain(json_format.MessageToDict(request.object))
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, props)
+        self.records.append(RenderedResource(
+            urn=urn, type=request.type, name=request.name, props=props,
+            parent=request.parent or None, provider=request.provider or None,
+            custom=bool(request.custom), remote=bool(request.remote),
+        ))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=request.object)

@@ -5,6 +5,8 @@ complete specs and a bad reference is a field error, not a KeyError.
 """
 from __future__ import annotations
 
+from collections import Counter
+from functools import cached_property
 from typing import Any
 
 from pydantic import ValidationError, ValidationInfo, model_validator
@@ -33,16 +35,16 @@ class StackConfig(SpecModel):
         """Names that must be unique or must exist, as (field path, message) pairs."""
         problems: list[tuple[str, str]] = []
         names = [m.name for m in self.models]
+        name_set = set(names)
         for i, m in enumerate(self.models):
             if not m.name:
                 problems.append((f"models[{i}].name", "required for models declared at stack level"))
-        for dup in sorted({n for n in names if n and names.count(n) > 1}):
+        for dup in sorted(n for n, c in Counter(names).items() if n and c > 1):
             problems.append(("models", f"duplicate model name {dup!r}"))
-        svc_names = [s.name for s in self.services]
-        for dup in sorted({n for n in svc_names if svc_names.count(n) > 1}):
+        for dup in sorted(n for n, c in Counter(s.name for s in self.services).items() if c > 1):
             problems.append(("services", f"duplicate service name {dup!r}"))
         for i, svc in enumerate(self.services):
-            if isinstance(svc.model, str) and svc.model not in names:
+            if isinstance(svc.model, str) and svc.model not in name_set:
                 known = ", ".join(n for n in names if n) or "none declared"
                 problems.append((f"services[{i}].model", f"unknown model {svc.model!r} (declared models: {known})"))
         return problems
@@ -51,7 +53,11 @@ class StackConfig(SpecModel):
         """The service's model, inline or by name (references were checked at validation)."""
         if isinstance(service.model, ModelSpec):
             return service.model
-        return next(m for m in self.models if m.name == service.model)
+        return self.models_by_name[service.model]
+
+    @cached_property
+    def models_by_name(self) -> dict[str, ModelSpec]:
+        return {m.name: m for m in self.models if m.name}
 
 
 def load_stack_config(raw: dict[str, Any]) -> StackConfig:
