@@ -17,10 +17,10 @@ def _policy_config(path: str | None) -> dict | None:
 
 
 def _run(args, out_dir) -> int:
-    from ..policy import format_table, has_mandatory_violations
     from .engine import render_program
 
     result = render_program(args.program_dir, args.stack, out_dir, _policy_config(args.policy_config))
+    from ..policy import format_table, has_mandatory_violations
     k8s = len(result.manifests)
     sites = sorted({r.site for r in result.resources if r.manifest is not None})
     print(f"{result.project.name}/{result.project.stack}: {len(result.resources)} resources, {k8s} Kubernetes objects"
