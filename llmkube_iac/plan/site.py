@@ -145,7 +145,7 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
 
 
 def plan_metal_services(site: SiteSpec, services: list[tuple[InferenceServiceSpec, ModelSpec]]) -> list[dict]:
-    """Metal services run on Apple Silicon hosts under the metal-agent (not yet wired here)."""
-    svc = services[0][0]
-    raise PlanError(f"services[{svc.name}].accelerator.vendor",
-                    "metal is not yet supported by this planner: Apple Silicon hosts need the metal-agent")
+    """Metal services run on Apple Silicon hosts under the metal-agent (see plan/metal.py)."""
+    from .metal import plan_metal
+
+    return plan_metal(site, services)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from .base import SpecModel, check_dns_label
 from .model import ModelSpec
@@ -146,19 +146,33 @@ class InferenceServiceSpec(SpecModel):
     classification: Classification = "restricted"
     network: NetworkSpec = NetworkSpec()
     mcp: McpSpec | None = None
+    hosts: tuple[str, ...] = Field((), description="metal: host names serving it; empty = all metal hosts of the site")
 
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
         return check_dns_label(v, "service name")
 
+    @field_validator("accelerator")
+    @classmethod
+    def _runtime_runs_here(cls, v: AcceleratorSpec, info: ValidationInfo) -> AcceleratorSpec:
+        from ..runtimes import check_runtime_vendor  # pure; late import avoids a cycle
+
+        if "runtime" in info.data:
+            check_runtime_vendor(info.data["runtime"], v.vendor, v.allow_vllm_on_cpu)
+        return v
+
+    @field_validator("kv_cache_type_k", "kv_cache_type_v")
+    @classmethod
+    def _kv_type_known(cls, v: str | None, info: ValidationInfo) -> str | None:
+        from ..runtimes import check_kv_cache_type
+
+        if "runtime" in info.data:
+            check_kv_cache_type(info.data["runtime"], v)
+        return v
+
     @model_validator(mode="after")
     def _consistent(self) -> "InferenceServiceSpec":
-        from ..runtimes import check_kv_cache_type, check_runtime_vendor  # pure; late import avoids a cycle
-
-        check_runtime_vendor(self.runtime, self.accelerator.vendor, self.accelerator.allow_vllm_on_cpu)
-        check_kv_cache_type(self.runtime, self.kv_cache_type_k)
-        check_kv_cache_type(self.runtime, self.kv_cache_type_v)
         if self.runtime == "generic" and not self.image:
             raise ValueError("runtime generic needs image (and usually args): nothing else describes the container")
         if self.sharding and self.sharding.split_ratios and len(self.sharding.split_ratios) != self.device_count:

@@ -1,0 +1,84 @@
+"""The metal-agent's desired state: what the planner writes into a host's ConfigMap.
+
+The planner and the agent read this one model, so the ConfigMap is a typed contract rather than
+an ad-hoc JSON blob: a planner change that the agent would misread fails validation on both sides.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .base import SpecModel, check_dns_label
+
+MetalRuntime = Literal["llama-server", "mlx-lm", "ollama"]
+# InferenceService runtime name -> the native process the agent runs on macOS.
+RUNTIME_FOR_SERVICE = {"llamacpp": "llama-server", "ollama": "ollama", "mlx": "mlx-lm"}
+PRIORITY_RANK = {"critical": 4, "high": 3, "normal": 2, "low": 1, "batch": 0}
+DESIRED_STATE_KEY = "desired-state.json"  # ConfigMap data key holding the JSON below
+VERSION_KEY = "version"  # ConfigMap data key holding DesiredState.version_hash()
+
+
+class MetalServiceState(SpecModel):
+    """One service a host must run: enough to fetch, size, spawn and register it without the stack."""
+
+    name: str
+    source: str = Field(description="Model source (hf://, https://, s3://, file://)")
+    sha256: str | None = Field(None, description="Expected SHA-256 of the weights; the agent refuses a mismatch")
+    cache_key: str = Field(description="Directory under the agent's cache where the weights live")
+    runtime: MetalRuntime = "llama-server"
+    args: tuple[str, ...] = Field((), description="Runtime arguments; {model}, {host}, {port} are substituted")
+    port: int = Field(ge=1, le=65535)
+    memory_estimate_bytes: int | None = Field(None, ge=0, description="Planner-side estimate, if known")
+    priority: int = Field(2, ge=0, le=4, description="Eviction order: lowest first (batch=0 .. critical=4)")
+    model: dict = Field(default_factory=dict, description="The ModelSpec (config form), for the fit estimator")
+    service: dict = Field(default_factory=dict, description="The InferenceServiceSpec (config form)")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_dns_label(v, "services[].name")
+
+    @field_validator("cache_key")
+    @classmethod
+    def _cache_key(cls, v: str) -> str:
+        if not v or v.startswith("/") or ".." in v.split("/"):
+            raise ValueError("cacheKey must be a relative path without '..' (it is joined to the agent cache dir)")
+        return v
+
+    def version_hash(self) -> str:
+        """Changes exactly when the process must be respawned (the agent compares it per service)."""
+        return _digest(self.to_config())
+
+
+class DesiredState(SpecModel):
+    """Everything one host's agent must converge to; `version` lets both sides spot a stale copy."""
+
+    host: str
+    address: str = Field(description="IP the runtimes bind to and the EndpointSlices advertise")
+    memory_budget_bytes: int = Field(ge=0, description="usableFraction x unified memory")
+    namespace: str
+    lease_name: str
+    services: tuple[MetalServiceState, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique(self) -> "DesiredState":
+        names = [s.name for s in self.services]
+        ports = [s.port for s in self.services]
+        if len(set(names)) != len(names):
+            raise ValueError("services[].name must be unique per host")
+        if len(set(ports)) != len(ports):
+            raise ValueError("services[].port must be unique per host: two runtimes cannot bind one port")
+        return self
+
+    def version_hash(self) -> str:
+        return _digest(self.to_config())
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_config(), sort_keys=True, separators=(",", ":"))
+
+
+def _digest(data: dict) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
