@@ -123,7 +123,7 @@ class InferenceServiceSpec(SpecModel):
     name: str
     model: ModelRef
     runtime: RuntimeName = "llamacpp"
-    accelerator: AcceleratorSpec = AcceleratorSpec()
+    accelerator: AcceleratorSpec = Field(AcceleratorSpec(), validate_default=True)
     image: str | None = Field(None, description="Override the runtime's pinned image (required for generic)")
     command: tuple[str, ...] | None = Field(None, description="generic runtime: container command")
     args: tuple[str, ...] | None = Field(None, description="generic runtime: container args")

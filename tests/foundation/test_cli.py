@@ -45,7 +45,7 @@ def break_model(c):
 
 @pytest.mark.parametrize("mutate, field", [
     (break_vendor, "services[0].accelerator.vendor"),
-    (break_pair, "services[0]: runtime llamacpp does not run on intel-gaudi"),
+    (break_pair, "services[0].accelerator: runtime llamacpp does not run on intel-gaudi"),
     (break_replicas, "services[0].replicas"),
     (break_source, "models[0].source"),
     (break_model, "services[0].model: unknown model 'nope'"),

@@ -25,7 +25,7 @@ def test_defaults_are_production_safe():
 
 @pytest.mark.parametrize("mutate, path, words", [
     (lambda c: c["services"][0].update(accelerator={"vendor": "tpu"}), "services[0].accelerator.vendor", "nvidia"),
-    (lambda c: c["services"][0].update(runtime="llamacpp", accelerator={"vendor": "intel-gaudi"}), "services[0]",
+    (lambda c: c["services"][0].update(runtime="llamacpp", accelerator={"vendor": "intel-gaudi"}), "services[0].accelerator",
      "valid runtimes for intel-gaudi: vllm, tgi"),
     (lambda c: c["services"][0].update(replicas=-1), "services[0].replicas", "greater than or equal to 0"),
     (lambda c: c["models"][0].update(source="hf:/org/x.gguf"), "models[0].source", "expected one of"),
@@ -33,8 +33,8 @@ def test_defaults_are_production_safe():
     (lambda c: c["services"][0].update(model="missing"), "services[0].model", "unknown model 'missing'"),
     (lambda c: c["services"][0].update(contextSise=4), "services[0].contextSise", "unknown field"),
     (lambda c: c["site"].update(jurisdiction="Germany"), "site.jurisdiction", "ISO 3166"),
-    (lambda c: c["services"][0].update(runtime="vllm"), "services[0]", "opt-in"),
-    (lambda c: c["services"][0].update(kvCacheTypeK="q9_9"), "services[0]", "valid: f32"),
+    (lambda c: c["services"][0].update(runtime="vllm"), "services[0].accelerator", "opt-in"),
+    (lambda c: c["services"][0].update(kvCacheTypeK="q9_9"), "services[0].kvCacheTypeK", "valid: f32"),
     (lambda c: c["services"][0].update(autoscaling={"minReplicas": 3, "maxReplicas": 2}),
      "services[0].autoscaling", "exceeds maxReplicas"),
     (lambda c: c["models"][0].update(sha256="abc"), "models[0].sha256", "64 hexadecimal"),
