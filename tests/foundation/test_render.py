@@ -46,6 +46,7 @@ def test_plan_json_lists_every_resource(renders, program, stack):
     for r in plan["resources"]:
         if r["type"].startswith("kubernetes:") and not r.get("providerSide"):
             assert r["parent"], r  # children hang under their component
+            assert "-provider::" in r["provider"], r  # and use their site's provider, never the default one
             assert (target / r["file"]).is_file()
 
 
