@@ -94,9 +94,11 @@ class Guard(CustomLogger):
                 kept.append(dep)
             else:
                 dropped += 1
-        if dropped:
+        configured = [d for d in common.RULES["deployments"] if d["group"] == model]
+        if dropped or (configured and not any(common.allowed_for(cls, d) for d in configured)):
             _record(stamp)["excluded"] = True
-        if not kept and healthy_deployments:
+        if (not kept and healthy_deployments) or not any(common.allowed_for(cls, d) for d in configured):
+            # judged on the group as configured, so a cooled-down deployment cannot hide the reason
             raise FailClosed(f"no deployment of {model!r} is cleared for {cls} data")
         return kept
 
@@ -157,7 +159,8 @@ class Guard(CustomLogger):
                      or md.get("llmkube_class"), model_group=(request_data or {}).get("model"), backend=None,
                      locality=None, region=None, tokens=0, cost=0.0,
                      latency_ms=round((time.time() - stamp["t0"]) * 1000, 1) if stamp else 0,
-                     outcome=outcome, status=status, reason=text[:300])
+                     outcome=outcome, status=status, reason=text[:300],
+                     path=getattr(user_api_key_dict, "request_route", None))
 
 
 guard = Guard()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -19,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+_RID = re.compile(rb"rid=([A-Za-z0-9_-]+)")
 INSTALL_HINT = "the pinned LiteLLM proxy is not installed: run `bash scripts/install-litellm` (creates .venv-litellm/)"
 
 
@@ -47,6 +49,7 @@ class FakeUpstream:
         self.port = free_port()
         self.server: ThreadingHTTPServer | None = None
         self.sockets: set = set()
+        self.rids: list[str] = []  # request ids found in request bodies ("rid=<id>")
 
     @property
     def base_url(self) -> str:
@@ -83,6 +86,7 @@ class FakeUpstream:
                 raw = self.rfile.read(length) if length else b""
                 with upstream.lock:
                     upstream.counts[self.path] += 1
+                    upstream.rids += [m.decode() for m in _RID.findall(raw)]
                 try:
                     body = json.loads(raw or b"{}")
                 except ValueError:
