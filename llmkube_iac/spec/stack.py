@@ -14,6 +14,7 @@ from pydantic import ValidationError, ValidationInfo, model_validator
 from .base import SpecModel
 from .errors import SpecError, from_validation_error
 from .model import ModelSpec
+from .router import LocalBackend, RouterSpec
 from .service import InferenceServiceSpec
 from .site import SiteSpec
 
@@ -22,6 +23,7 @@ class StackConfig(SpecModel):
     site: SiteSpec
     models: tuple[ModelSpec, ...] = ()
     services: tuple[InferenceServiceSpec, ...] = ()
+    routers: tuple[RouterSpec, ...] = ()
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> "StackConfig":
@@ -47,6 +49,15 @@ class StackConfig(SpecModel):
             if isinstance(svc.model, str) and svc.model not in name_set:
                 known = ", ".join(n for n in names if n) or "none declared"
                 problems.append((f"services[{i}].model", f"unknown model {svc.model!r} (declared models: {known})"))
+        svc_names = {s.name for s in self.services}
+        for dup in sorted(n for n, c in Counter(r.name for r in self.routers).items() if c > 1):
+            problems.append(("routers", f"duplicate router name {dup!r}"))
+        for i, router in enumerate(self.routers):
+            for j, b in enumerate(router.backends):
+                if isinstance(b, LocalBackend) and b.service not in svc_names:
+                    known = ", ".join(sorted(svc_names)) or "none declared"
+                    problems.append((f"routers[{i}].backends[{j}].service",
+                                     f"unknown service {b.service!r} (declared services: {known})"))
         return problems
 
     def model_for(self, service: InferenceServiceSpec) -> ModelSpec:
