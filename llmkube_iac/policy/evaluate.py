@@ -1,0 +1,153 @@
+"""The offline path: evaluate the pack's own pulumi_policy objects in-process over what the render
+engine recorded, constructing ResourceValidationArgs / StackValidationArgs the way the CrossGuard
+analyzer does, so `llmkube-iac check` and `pulumi preview --policy-pack` give the same verdicts."""
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any, Iterable, Mapping
+
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+)
+
+from .base import ADVISORY, DISABLED, LEVELS, MANDATORY, PolicyResult, Res
+from .pack import build_policies
+from .rules import RULES_BY_NAME
+from .view import StackView
+
+
+def _opts(parent: str | None) -> PolicyResourceOptions:
+    return PolicyResourceOptions(protect=False, ignore_changes=[], delete_before_replace=None, aliases=[],
+                                 custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[],
+                                 parent=parent)
+
+
+def _provider(r, by_urn: dict) -> PolicyProviderResource | None:
+    if not r.provider:
+        return None
+    urn = r.provider.rsplit("::", 1)[0]
+    p = by_urn.get(urn)
+    if p is None:
+        return None
+    return PolicyProviderResource(p.type, p.props, p.urn, p.name)
+
+
+def _split(config: Mapping[str, Any] | None, name: str) -> tuple[str | None, dict]:
+    """(enforcement level or None, properties) from a --policy-pack-config style entry."""
+    entry = (config or {}).get(name)
+    if isinstance(entry, str):
+        return entry, {}
+    if isinstance(entry, Mapping):
+        return entry.get("enforcementLevel"), {k: v for k, v in entry.items() if k != "enforcementLevel"}
+    return None, {}
+
+
+def resolve_level(policy, config: Mapping[str, Any] | None, air_gapped: bool) -> str:
+    """Config > site-aware default (image-pinning is mandatory in air-gapped sites) > the rule's default."""
+    level, _ = _split(config, policy.name)
+    if level is None and "all" in (config or {}):
+        level, _ = _split(config, "all")
+    if level is None and policy.name == "image-pinning" and air_gapped:
+        level = MANDATORY
+    if level is None:
+        level = policy.enforcement_level.value if policy.enforcement_level else ADVISORY
+    if level not in LEVELS:
+        raise ValueError(f"policy config {policy.name}.enforcementLevel: {level!r} is not one of {', '.join(LEVELS)}")
+    return level
+
+
+def _run(result) -> None:
+    if result is not None and inspect.isawaitable(result):
+        asyncio.run(result) if not _loop_running() else asyncio.get_event_loop().run_until_complete(result)
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        return False
+
+
+def evaluate(resources: list, config: dict | None = None) -> list[PolicyResult]:
+    """Every violation of every enabled rule over the recorded resources (RenderedResource list)."""
+    for key in config or {}:
+        if key not in RULES_BY_NAME and key != "all":
+            raise ValueError(f"policy config names unknown rule {key!r} (rules: {', '.join(RULES_BY_NAME)})")
+    by_urn = {r.urn: r for r in resources}
+    view = StackView([Res(r.urn, r.type, r.name, r.props, r.parent) for r in resources])
+    air_gapped = any(s.spec.air_gapped for s in view.sites.values())
+    stack_resources = _policy_resources(resources, by_urn)
+    results: list[PolicyResult] = []
+    for policy in build_policies():
+        level = resolve_level(policy, config, air_gapped)
+        if level == DISABLED:
+            continue
+        _, props = _split(config, policy.name)
+        found: list[tuple[str, str | None]] = []
+        try:
+            if isinstance(policy, ResourceValidationPolicy):
+                for r in resources:
+                    args = ResourceValidationArgs(r.type, r.props, r.urn, r.name, _opts(r.parent),
+                                                  _provider(r, by_urn), props)
+                    _run(policy.validate(args, lambda msg, urn=None, _u=r.urn: found.append((msg, _u))))
+            else:
+                _run(policy.validate(StackValidationArgs(stack_resources, props),
+                                     lambda msg, urn=None: found.append((msg, urn))))
+        except Exception as exc:
+            raise RuntimeError(f"policy {policy.name} failed: {type(exc).__name__}: {exc}") from exc
+        rule = RULES_BY_NAME[policy.name]
+        for message, urn in found:
+            r = by_urn.get(urn) if urn else None
+            results.append(PolicyResult(policy.name, level, message, rule.remediation, urn,
+                                        r.type if r else None, r.name if r else None))
+    return results
+
+
+def _policy_resources(resources: list, by_urn: dict) -> list[PolicyResource]:
+    out = {r.urn: PolicyResource(r.type, r.props, r.urn, r.name, _opts(r.parent), _provider(r, by_urn), None, [], {})
+           for r in resources}
+    for r in resources:
+        if r.parent in out:
+            out[r.urn].parent = out[r.parent]
+    return list(out.values())
+
+
+def has_mandatory_violations(results: Iterable[PolicyResult]) -> bool:
+    return any(r.level == MANDATORY for r in results)
+
+
+def format_table(results: Iterable[PolicyResult]) -> str:
+    """Rule, level, resource, message, and the remediation once per rule: readable in a CI log."""
+    results = list(results)
+    if not results:
+        return "policy: no violations"
+    rows = [(r.rule, r.level, _resource(r), r.message) for r in results]
+    widths = [max(len(row[i]) for row in rows + [("RULE", "LEVEL", "RESOURCE", "")]) for i in range(3)]
+    widths[2] = min(widths[2], 48)
+    line = lambda a, b, c, d: f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}"  # noqa: E731
+    out = [line("RULE", "LEVEL", "RESOURCE", "MESSAGE"), line(*("-" * w for w in widths), "-" * 7)]
+    shown = set()
+    for row, r in zip(rows, results):
+        out.append(line(*row))
+        if r.rule not in shown:
+            shown.add(r.rule)
+            out.append(line("", "", "", f"fix: {r.remediation}"))
+    mandatory = sum(r.level == MANDATORY for r in results)
+    out.append(f"policy: {len(results)} violation(s), {mandatory} mandatory")
+    return "\n".join(out)
+
+
+def _resource(r: PolicyResult) -> str:
+    if not r.urn:
+        return "(stack)"
+    name = r.resource_name or r.urn.rsplit("::", 1)[-1]
+    kind = (r.resource_type or "").rsplit(":", 1)[-1]
+    return f"{kind} {name}".strip()[:48]

@@ -1,0 +1,133 @@
+"""The whole plan as stack rules see it: sites, their services, models, routers and objects.
+
+Specs travel as component props (`llmkube:index:Site` -> {"spec"}, Model/InferenceService/Router
+-> {"spec", "site"}); they are re-validated with the same pydantic models the program used, so a
+rule never reads a half-understood dict.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from ..plan.images import images_of, pod_spec_of
+from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
+from .base import Res
+
+SITE, MODEL, SERVICE, ROUTER = ("llmkube:index:Site", "llmkube:index:Model", "llmkube:index:InferenceService",
+                                "llmkube:index:Router")
+CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release")
+
+
+@dataclass
+class ServiceEntry:
+    res: Res
+    spec: InferenceServiceSpec
+
+    @property
+    def model(self) -> ModelSpec | None:
+        return self.spec.model if isinstance(self.spec.model, ModelSpec) else None
+
+
+@dataclass
+class ModelEntry:
+    res: Res
+    spec: ModelSpec
+    facts: dict | None = None
+
+
+@dataclass
+class SiteView:
+    """One site's spec and everything the plan puts there."""
+
+    res: Res
+    spec: SiteSpec
+    services: list[ServiceEntry] = field(default_factory=list)
+    models: list[ModelEntry] = field(default_factory=list)
+    routers: list[tuple[Res, object]] = field(default_factory=list)  # (resource, RouterSpec)
+    objects: list[Res] = field(default_factory=list)  # Kubernetes objects
+    charts: list[Res] = field(default_factory=list)
+
+    def workloads(self) -> list[tuple[Res, dict]]:
+        """(resource, pod spec) of every object that runs pods."""
+        out = []
+        for r in self.objects:
+            spec = pod_spec_of(r.props)
+            if spec is not None:
+                out.append((r, spec))
+        return out
+
+    def images(self) -> list[tuple[Res, str]]:
+        return [(r, img) for r, spec in self.workloads() for img in images_of(spec)]
+
+    def model_for(self, svc: ServiceEntry) -> tuple[ModelSpec, dict | None]:
+        """The service's model spec (inline in its props) and the header facts of its Model, if any."""
+        spec = svc.model
+        name = svc.spec.model_name
+        for m in self.models:
+            if (name and m.spec.name == name) or (spec is not None and m.spec.source == spec.source):
+                return (spec or m.spec), m.facts
+        return spec, None  # type: ignore[return-value]
+
+
+class StackView:
+    """Groups resources by site (label, component prop, parent chain, else the only site)."""
+
+    def __init__(self, resources: list[Res]):
+        self.resources = resources
+        self.by_urn = {r.urn: r for r in resources}
+        self.errors: list[tuple[Res, str]] = []  # specs that no longer validate: reported, not crashed on
+
+    def site_of(self, r: Res) -> str | None:
+        seen = set()
+        while r is not None and r.urn not in seen:
+            seen.add(r.urn)
+            if r.type == SITE and isinstance(r.props.get("spec"), dict):
+                return r.props["spec"].get("name")
+            if isinstance(r.props.get("site"), str):
+                return r.props["site"]
+            if r.label_site:
+                return r.label_site
+            r = self.by_urn.get(r.parent) if r.parent else None
+        return None
+
+    @cached_property
+    def sites(self) -> dict[str, SiteView]:
+        sites: dict[str, SiteView] = {}
+        for r in self.resources:
+            if r.type == SITE and isinstance(r.props.get("spec"), dict):
+                spec = self._validate(r, SiteSpec, r.props["spec"])
+                if spec is not None:
+                    sites[spec.name] = SiteView(r, spec)
+        only = next(iter(sites.values())) if len(sites) == 1 else None
+        for r in self.resources:
+            name = self.site_of(r)
+            view = sites.get(name) if name else only
+            if view is None:
+                continue
+            if r.type == SERVICE and isinstance(r.props.get("spec"), dict):
+                spec = self._validate(r, InferenceServiceSpec, r.props["spec"])
+                if spec is not None:
+                    view.services.append(ServiceEntry(r, spec))
+            elif r.type == MODEL and isinstance(r.props.get("spec"), dict):
+                spec = self._validate(r, ModelSpec, r.props["spec"])
+                if spec is not None:
+                    facts = r.props.get("facts")
+                    view.models.append(ModelEntry(r, spec, facts if isinstance(facts, dict) else None))
+            elif r.type == ROUTER and isinstance(r.props.get("spec"), dict):
+                from ..spec.router import RouterSpec
+
+                spec = self._validate(r, RouterSpec, r.props["spec"])
+                if spec is not None:
+                    view.routers.append((r, spec))
+            elif r.type in CHART_TYPES:
+                view.charts.append(r)
+            elif r.is_kubernetes_object:
+                view.objects.append(r)
+        return sites
+
+    def _validate(self, r: Res, model, data):
+        try:
+            return model.model_validate(data)
+        except Exception as exc:  # noqa: BLE001 — a spec the program accepted but a rule cannot read
+            self.errors.append((r, f"{r.describe()}: its spec does not validate: {exc}"))
+            return None
