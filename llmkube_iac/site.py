@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from .model import Model
 from .plan.site import plan_stack
 from .register import register_manifests
+from .router import Router
 from .service import InferenceService
 from .spec import SiteSpec, StackConfig, load_stack_config
 
@@ -61,7 +62,13 @@ class Site(pulumi.ComponentResource):
                                                        plan=sp, opts=svc_opts)
         if plan.metal:
             self.metal = register_manifests(self, f"{name}-metal", plan.metal, after_ns)
-        # routers: created here once the Router component exists (issue 5)
+        # routers: after the services whose NetworkPolicies admit them
+        services = tuple(config.services)
+        self.routers = {
+            r.name: Router(f"{name}-{r.name}", r, site, services, opts=pulumi.ResourceOptions.merge(
+                after_ns, pulumi.ResourceOptions(depends_on=list(self.services.values()))))
+            for r in config.routers
+        }
         self.namespace = pulumi.Output.from_input(site.namespace)
         self.service_urls = {n: s.base_url for n, s in self.services.items()}
         self.register_outputs({"namespace": self.namespace, "serviceUrls": self.service_urls})

@@ -1,0 +1,35 @@
+"""`Router`: a thin component over plan_router — one governed OpenAI endpoint per trust zone.
+
+Validates into a RouterSpec, plans (pure), registers each manifest as a child and exposes the
+zones' base URLs. Policies read the spec from the component's `spec` property.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+
+from .plan.images import apply_mirrors
+from .plan.router import plan_router, zone_urls
+from .register import register_manifests
+from .spec import InferenceServiceSpec, SiteSpec
+from .spec.router import RouterSpec
+
+
+class Router(pulumi.ComponentResource):
+    """Outputs: sovereignUrl, externalUrl (None without an external zone), serviceNames."""
+
+    def __init__(self, name: str, spec: RouterSpec | dict, site: SiteSpec, services: Sequence[InferenceServiceSpec],
+                 opts: pulumi.ResourceOptions | None = None):
+        spec = spec if isinstance(spec, RouterSpec) else RouterSpec.model_validate(spec)
+        manifests = apply_mirrors(plan_router(site, spec, services), site.registry_mirrors)  # raises before registering
+        super().__init__("llmkube:index:Router", name, {"spec": spec.to_config(), "site": site.name}, opts)
+        self.spec = spec
+        self.resources = register_manifests(self, name, manifests)
+        urls = zone_urls(site, spec)
+        self.sovereign_url = pulumi.Output.from_input(urls["sovereign"])
+        self.external_url = pulumi.Output.from_input(urls.get("external"))
+        names = [spec.name] + ([spec.external_name] if spec.has_external_zone else [])
+        self.service_names = pulumi.Output.from_input(names)
+        self.register_outputs({"sovereignUrl": self.sovereign_url, "externalUrl": self.external_url,
+                               "serviceNames": self.service_names})
