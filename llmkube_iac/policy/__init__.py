@@ -8,14 +8,14 @@ from .rules import RULES, RULES_BY_NAME
 
 
 def evaluate(resources, config=None):
-    """Evaluate every rule over RenderedResource records (see evaluate.evaluate)."""
-    from .evaluate import evaluate as _evaluate
+    """Evaluate every rule over RenderedResource records (see offline.evaluate)."""
+    from .offline import evaluate as _evaluate
 
     return _evaluate(resources, config)
 
 
 def format_table(results) -> str:
-    from .evaluate import format_table as _format
+    from .offline import format_table as _format
 
     return _format(results)
 

@@ -1,7 +1,7 @@
 """The CrossGuard side: one `pulumi_policy` policy per rule, each a thin adapter over the pure rule.
 
 `policy/__main__.py` (the pack) serves these objects to `pulumi preview --policy-pack policy`; the
-offline engine (`evaluate.py`) calls the very same objects in-process. Imports pulumi_policy (the
+offline engine (`offline.py`) calls the very same objects in-process. Imports pulumi_policy (the
 policy SDK), never the pulumi SDK.
 """
 from __future__ import annotations

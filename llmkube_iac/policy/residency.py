@@ -47,9 +47,10 @@ def check_residency(view: StackView, cfg: dict):
         if site.routers and routing_module_present():
             from .routing import routing_residency_violations
 
+            bounded = {cls: codes for cls, codes in allowed.items() if "*" not in codes}  # "*": no constraint
             for res, router in site.routers:
-                for message in routing_residency_violations(site.spec, router, allowed):
-                    yield Violation(message, res.urn)
+                for path, message in routing_residency_violations(site.spec, router, bounded):
+                    yield Violation(f"{path}: {message}", res.urn)
 
 
 RULES = [
