@@ -11,27 +11,12 @@ from ..hardware import vendor
 from ..runtimes import ServeContext, runtime
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
 from ..spec.metal import (DESIRED_STATE_KEY, PRIORITY_RANK, RUNTIME_FOR_SERVICE, VERSION_KEY, DesiredState,
-                          MetalServiceState)
+                          AGENT, MetalServiceState, config_map_name, lease_name, slice_name)
 from .errors import PlanError
 from .meta import discovery_labels, manifest, metadata, standard_labels
 
-AGENT = "llmkube-metal-agent"
-MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 HEARTBEAT_METRIC = "llmkube_metal_agent_heartbeat_timestamp_seconds"
 GIB = 1024 ** 3
-
-
-def config_map_name(host: str) -> str:
-    return f"{host}-metal-desired"
-
-
-def lease_name(host: str) -> str:
-    return f"{host}-metal-agent"
-
-
-def slice_name(service: str, host: str) -> str:
-    """The EndpointSlice an agent manages for one service on its host (deterministic, so RBAC can name it)."""
-    return f"{service}-{host}"
 
 
 def _labels(name: str, instance: str, component: str, site: SiteSpec, **extra) -> dict[str, str]:

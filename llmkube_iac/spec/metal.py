@@ -19,6 +19,23 @@ RUNTIME_FOR_SERVICE = {"llamacpp": "llama-server", "ollama": "ollama", "mlx": "m
 PRIORITY_RANK = {"critical": 4, "high": 3, "normal": 2, "low": 1, "batch": 0}
 DESIRED_STATE_KEY = "desired-state.json"  # ConfigMap data key holding the JSON below
 VERSION_KEY = "version"  # ConfigMap data key holding DesiredState.version_hash()
+AGENT = "llmkube-metal-agent"
+STATUS_ANNOTATION = "llmkube.dev/agent-status"  # on the host's Lease: per-service phase and reason (JSON)
+
+
+def config_map_name(host: str) -> str:
+    """The host's desired-state ConfigMap (planner writes, agent watches)."""
+    return f"{host}-metal-desired"
+
+
+def lease_name(host: str) -> str:
+    """The host's heartbeat Lease; the agent's status rides on it as an annotation."""
+    return f"{host}-metal-agent"
+
+
+def slice_name(service: str, host: str) -> str:
+    """The EndpointSlice an agent manages for one service (deterministic, so RBAC can name it)."""
+    return f"{service}-{host}"
 
 
 class MetalServiceState(SpecModel):

@@ -1,0 +1,68 @@
+"""A tiny OpenAI-compatible server standing in for llama-server as a real child process.
+
+Accepts llama-server's flags (unknown ones ignored). Test knobs: --load-seconds (time before
+/health answers 200), --exit-after (seconds, then exit 1), --fail-on-start (exit 3 at once).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", default="fake")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--alias", default=None)
+    p.add_argument("--load-seconds", type=float, default=0.0)
+    p.add_argument("--exit-after", type=float, default=None)
+    p.add_argument("--fail-on-start", action="store_true")
+    args, _ = p.parse_known_args(argv)
+    if args.fail_on_start:
+        print("fake-runtime: failing on start as asked", file=sys.stderr)
+        return 3
+    ready_at = time.monotonic() + args.load_seconds
+    name = args.alias or args.model
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def _json(self, code: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            if self.path == "/health":
+                loading = time.monotonic() < ready_at
+                return self._json(503 if loading else 200, {"status": "loading model" if loading else "ok"})
+            if self.path == "/v1/models":
+                return self._json(200, {"object": "list", "data": [{"id": name, "object": "model"}]})
+            self._json(404, {"error": "not found"})
+
+        def do_POST(self):
+            if self.path != "/v1/chat/completions":
+                return self._json(404, {"error": "not found"})
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self._json(200, {"id": "chatcmpl-fake", "object": "chat.completion", "model": name, "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]})
+
+    httpd = ThreadingHTTPServer((args.host, args.port), Handler)
+    if args.exit_after is not None:
+        import threading
+
+        threading.Timer(args.exit_after, lambda: __import__("os")._exit(1)).start()
+    httpd.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
