@@ -102,9 +102,12 @@ class PolicyResult:
 
 
 def plain(value):
-    """Deep-copy Mapping/Sequence proxies (CrossGuard wraps props) into plain dicts and lists."""
+    """Deep-copy CrossGuard's Mapping/Sequence proxies into plain dicts and lists, turning integral
+    floats back into ints (the wire has only floats), as the offline engine does."""
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value

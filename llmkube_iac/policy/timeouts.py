@@ -5,12 +5,14 @@ from __future__ import annotations
 from .base import Rule, Violation
 from .view import StackView
 
-RUNTIME_TIMEOUT_FLAGS = ("--timeout", "-to")  # llama.cpp server read/write timeout (default 600 s)
-DEFAULT_RUNTIME_TIMEOUTS = {"llamacpp": 600}
+RUNTIME_TIMEOUT_FLAGS = ("--timeout", "-to")  # llama.cpp / llama-server: --timeout N (seconds)
+# No runtime bounds a request by default (llama.cpp's 600 s is a socket read/write timeout, not a
+# processing limit), so only explicit bounds count; a site declares others (e.g. a sidecar) here.
+DEFAULT_RUNTIME_TIMEOUTS: dict[str, float] = {}
 
 
 def runtime_timeout(svc, cfg: dict) -> float | None:
-    """Explicit `--timeout N` in the service's args/extraArgs, else the runtime's documented default."""
+    """Explicit `--timeout N` in the service's args/extraArgs, else the configured bound per runtime."""
     words = [str(w) for w in (svc.args or ()) + tuple(svc.extra_args)]
     for i, w in enumerate(words):
         for flag in RUNTIME_TIMEOUT_FLAGS:
@@ -54,12 +56,12 @@ def check_timeouts(view: StackView, cfg: dict):
 RULES = [
     Rule("timeout-nesting", "Request timeouts nest: client > router (x attempts) > runtime, so no layer retries "
          "work a lower layer is still doing.", "mandatory",
-         "Raise the router's timeouts.requestSeconds above the runtime's (llama.cpp --timeout, default 600 s), or "
-         "lower the runtime's with extraArgs [--timeout, N]; keep the client timeout above requestSeconds x "
+         "Raise the router's timeouts.requestSeconds above the runtime's bound (extraArgs [--timeout, N] or "
+         "runtimeTimeouts), or lower that bound; keep the client timeout above requestSeconds x "
          "(numRetries + 1).",
          "stack", check_timeouts,
          {"clientTimeoutSeconds": {"type": ["number", "null"], "default": None,
                                    "description": "Your clients' timeout; unset: the client check is skipped"},
           "runtimeTimeouts": {"type": "object", "default": DEFAULT_RUNTIME_TIMEOUTS,
-                              "description": "Default request timeout per runtime when the service sets none"}}),
+                              "description": "Request bound per runtime when the service sets none (none by default)"}}),
 ]

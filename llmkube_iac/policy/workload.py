@@ -112,6 +112,7 @@ _SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PR
 _SECRET_FLAG = re.compile(r"^--?(api-key|api_key|apikey|token|hf-token|password|secret|master-key)(=(.+))?$", re.I)
 _SECRET_ASSIGN = re.compile(r"\b(api_?key|api-key|apikey|password|secret|secret_key|access_key|auth_token|"
                             r"master_key|hf_token)\b\s*[:=]\s*[\"']?([^\s\"',}]+)", re.I)
+_CODE_SUFFIXES = (".py", ".js", ".ts", ".sh", ".lua", ".go")
 _REFERENCE = ("os.environ/", "$(", "${", "<", "secretKeyRef")
 
 
@@ -162,6 +163,8 @@ def check_secrets(res: Res, cfg: dict):
                 if token:
                     yield f"{what}: {section}.{key} holds {token}"
                     continue
+                if key.endswith(_CODE_SUFFIXES):
+                    continue  # source code: names like api_key are parameters, not values; tokens were checked
                 for m in _SECRET_ASSIGN.finditer(text):
                     if _is_literal_secret(m.group(2), cfg) and not m.group(2).isdigit():
                         yield f"{what}: {section}.{key} sets {m.group(1)} to a literal value"

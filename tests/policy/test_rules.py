@@ -1,0 +1,188 @@
+"""Every rule: at least one passing and two violating fixtures, built from the real planners.
+
+Each case is checked through `evaluate` (the pack's pulumi_policy objects, in-process) and, rule by
+rule, against the pure rule function itself: both paths must report the very same messages."""
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from llmkube_iac.policy import RULES_BY_NAME, evaluate
+from llmkube_iac.policy.base import Res
+from llmkube_iac.policy.view import StackView
+
+from .fixtures import edge_config, find, resources_for
+
+FIT = importlib.util.find_spec("llmkube_iac.modelinfo.fit") is not None
+ROUTER = {"name": "gw", "backends": [{"name": "chat", "service": "chat"}],
+          "modelGroups": [{"name": "chat", "backends": ["chat"]}], "masterKeySecret": {"name": "gw-keys", "key": "master"}}
+
+
+def cfg_with(mutate):
+    c = edge_config()
+    mutate(c)
+    return c
+
+
+def svc(c, name="chat"):
+    return next(s for s in c["services"] if s["name"] == name)
+
+
+def plan(mutate=lambda c: None, objects=lambda rs: None):
+    """Resources of the edge config after a config mutation and an object mutation."""
+    rs = resources_for(cfg_with(mutate))
+    objects(rs)
+    return rs
+
+
+def pod(rs, name="chat"):
+    return find(rs, "Deployment", name)["spec"]["template"]["spec"]
+
+
+def _set(obj, **kv):
+    obj.update(kv)
+
+
+def _configmap(value: str):
+    from llmkube_iac.render.resources import RenderedResource
+
+    m = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "leak", "namespace": "llmkube",
+                                                                "labels": {"llmkube.dev/site": "edge"}},
+         "data": {"settings.env": f"HF_TOKEN={value}\n"}}
+    return RenderedResource("urn:pulumi:test::fixture::kubernetes:core/v1:ConfigMap::leak",
+                            "kubernetes:core/v1:ConfigMap", "leak", m)
+
+
+CASES = {
+    "airgap-images": (
+        [("clean", plan())],
+        [("service image from quay.io", plan(lambda c: _set(svc(c), image="quay.io/x/llama:1@sha256:" + "b" * 64))),
+         ("init container from docker.io", plan(objects=lambda rs: _set(pod(rs)["initContainers"][0],
+                                                                         image="docker.io/library/busybox:1.36")))]),
+    "airgap-model-sources": (
+        [("clean", plan()),
+         ("hf through the internal mirror", plan(lambda c: (_set(c["site"], hfEndpoint="https://hf.edge.internal"),
+                                                           _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"))))],
+        [("hf without mirror", plan(lambda c: _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"))),
+         ("https on an outside host", plan(lambda c: _set(c["models"][0], source="https://huggingface.co/q/q.gguf"))),
+         ("hfEndpoint is the public hub", plan(lambda c: (_set(c["site"], hfEndpoint="https://huggingface.co"),
+                                                         _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"))))]),
+    "airgap-charts": (
+        [("clean", plan())],
+        [("no chart registry", plan(lambda c: c["site"]["operators"].pop("chartRegistry"))),
+         ("oci chart on an outside registry", plan(objects=lambda rs: next(
+             r for r in rs if r.remote).props.update(chart="oci://ghcr.io/nvidia/gpu-operator")))]),
+    "airgap-egress": (
+        [("clean", plan())],
+        [("default-deny removed", plan(objects=lambda rs: rs.remove(next(
+             r for r in rs if r.props.get("kind") == "NetworkPolicy" and r.props["metadata"]["name"] == "default-deny-egress")))),
+         ("allow-all rule", plan(objects=lambda rs: find(rs, "NetworkPolicy", "default-deny-egress")["spec"]["egress"]
+                                 .append({}))),
+         ("0.0.0.0/0 allowed", plan(objects=lambda rs: find(rs, "NetworkPolicy", "default-deny-egress")["spec"]["egress"]
+                                    .append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]})))]),
+    "data-residency": (
+        [("clean", plan()), ("public service abroad", plan(lambda c: (_set(c["site"], jurisdiction="US"),
+                                                                      [_set(s, classification="public") for s in c["services"]])))],
+        [("confidential in the US", plan(lambda c: _set(c["site"], jurisdiction="US"))),
+         ("restricted in Switzerland", plan(lambda c: (_set(c["site"], jurisdiction="CH"),
+                                                      _set(svc(c, "embed"), classification="restricted")))),
+         ("router sends confidential data to an external provider", plan(lambda c: (
+             _set(c["site"], airGapped=False),
+             c.setdefault("routers", []).append({**ROUTER, "backends": ROUTER["backends"] + [
+                 {"name": "openai", "provider": "openai", "model": "gpt-4o-mini", "region": "us-east-1",
+                  "jurisdiction": "US", "apiKeySecret": {"name": "gw-keys", "key": "openai"},
+                  "maxClassification": "confidential"}]}))))]),
+    "capacity": (
+        [("clean", plan())],
+        [("maxReplicas beyond the pool", plan(lambda c: _set(svc(c)["autoscaling"], maxReplicas=5))),
+         ("two services overbook the pool", plan(lambda c: (_set(svc(c)["autoscaling"], maxReplicas=3),
+                                                            _set(svc(c, "embed"), replicas=2)))),
+         ("no pool of the vendor", plan(lambda c: _set(c["site"], accelerators=[
+             {"name": "mi", "vendor": "amd", "memoryGiB": 192, "devicesPerNode": 8, "nodeCount": 1}])))]),
+    "security-baseline": (
+        [("clean", plan()),
+         ("declared multi-GPU host access", plan(lambda c: (_set(svc(c)["accelerator"], count=2),
+                                                            _set(c["site"]["accelerators"][0], devicesPerNode=2),
+                                                            _set(svc(c)["autoscaling"], maxReplicas=1)),
+                                                 lambda rs: (_set(pod(rs), hostIPC=True),
+                                                             find(rs, "Deployment", "chat")["metadata"].setdefault(
+                                                                 "annotations", {}).update(
+                                                                 {"llmkube.dev/host-access": "multi-gpu"}))))],
+        [("privileged container", plan(objects=lambda rs: _set(pod(rs)["containers"][0]["securityContext"],
+                                                               privileged=True))),
+         ("hostNetwork", plan(objects=lambda rs: _set(pod(rs), hostNetwork=True))),
+         ("token automount", plan(objects=lambda rs: pod(rs).pop("automountServiceAccountToken"))),
+         ("hostPath without a declared need", plan(objects=lambda rs: pod(rs)["volumes"].append(
+             {"name": "dev", "hostPath": {"path": "/dev"}})))]),
+    "image-pinning": (
+        [("clean", plan())],
+        [("service image by tag", plan(lambda c: _set(svc(c), image="registry.edge.internal/ghcr/ggml-org/llama.cpp:b1"))),
+         ("tools image by tag", plan(lambda c: _set(c["site"], toolsImage="registry.edge.internal/ghcr/t:1")))]),
+    "secrets-hygiene": (
+        [("clean", plan()),
+         ("key from a Secret", plan(objects=lambda rs: pod(rs)["containers"][0]["env"].append(
+             {"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": "k", "key": "v"}}})))],
+        [("literal API key in env", plan(lambda c: _set(svc(c), env={"OPENAI_API_KEY": "sk-proj-" + "A1b2C3d4" * 4}))),
+         ("--api-key literal argument", plan(lambda c: _set(svc(c), extraArgs=["--api-key", "hunter2-prod-key"]))),
+         ("HF token in a ConfigMap", plan(objects=lambda rs: rs.append(_configmap("hf_" + "x" * 34))))]),
+    "timeout-nesting": (
+        [("router above the runtime bound", plan(lambda c: (_set(c["site"], airGapped=False),
+                                                            _set(svc(c), extraArgs=["--timeout", "300"]),
+                                                            c.setdefault("routers", []).append(ROUTER))))],
+        [("runtime bound above the router", plan(lambda c: (_set(c["site"], airGapped=False),
+                                                            _set(svc(c), extraArgs=["--timeout", "900"]),
+                                                            c.setdefault("routers", []).append(ROUTER)))),
+         ("stream timeout below the runtime", plan(lambda c: (_set(c["site"], airGapped=False),
+                                                              _set(svc(c), extraArgs=["--timeout=700"]),
+                                                              c.setdefault("routers", []).append(
+                                                                  {**ROUTER, "timeouts": {"requestSeconds": 800,
+                                                                                          "streamSeconds": 600}}))))]),
+}
+if FIT:
+    CASES["gpu-fit"] = (
+        [("clean", plan())],
+        [("235B on one L4", plan(lambda c: _set(c["models"][0], totalParametersB=235, activeParametersB=22,
+                                                architecture="MoE", sizeGiB=133))),
+         ("70B dense on one L4", plan(lambda c: _set(c["models"][0], totalParametersB=70, sizeGiB=40)))])
+
+
+def _params():
+    for rule, (passing, violating) in CASES.items():
+        for label, rs in passing:
+            yield pytest.param(rule, rs, False, id=f"{rule}-pass-{label}")
+        for label, rs in violating:
+            yield pytest.param(rule, rs, True, id=f"{rule}-violate-{label}")
+
+
+def test_every_rule_has_one_passing_and_two_violating_fixtures():
+    expected = set(RULES_BY_NAME) - (set() if FIT else {"gpu-fit"})
+    assert set(CASES) == expected
+    for rule, (passing, violating) in CASES.items():
+        assert len(passing) >= 1 and len(violating) >= 2, rule
+
+
+def _pure(rule_name: str, resources, config: dict | None = None) -> list[str]:
+    rule = RULES_BY_NAME[rule_name]
+    views = [Res(r.urn, r.type, r.name, r.props, r.parent) for r in resources]
+    settings = rule.settings((config or {}).get(rule_name))
+    if rule.scope == "resource":
+        return [m for r in views for m in rule.check(r, settings)]
+    return [v.message for v in rule.check(StackView(views), settings)]
+
+
+@pytest.mark.parametrize("rule,resources,violates", list(_params()))
+def test_rule_fixture(rule, resources, violates):
+    results = [r for r in evaluate(resources) if r.rule == rule]
+    assert bool(results) == violates, [r.message for r in results]
+    # the pack's pulumi_policy object and the pure rule say exactly the same thing
+    assert [r.message for r in results] == _pure(rule, resources)
+    for r in results:
+        assert r.remediation == RULES_BY_NAME[rule].remediation and r.message
+
+
+def test_violations_name_their_resource():
+    rs = plan(objects=lambda rs: _set(pod(rs)["containers"][0]["securityContext"], privileged=True))
+    (hit,) = [r for r in evaluate(rs) if r.rule == "security-baseline"]
+    assert hit.resource_type == "kubernetes:apps/v1:Deployment" and "chat" in hit.resource_name
+    assert "privileged" in hit.message and "Deployment llmkube/chat" in hit.message
