@@ -1,0 +1,108 @@
+"""plan_metal: the cluster side of metal hosts, schema-valid and least-privilege."""
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import kubernetes_validate
+import pytest
+
+from llmkube_iac.plan.errors import PlanError
+from llmkube_iac.plan.metal import plan_metal
+from llmkube_iac.plan.site import plan_stack
+from llmkube_iac.spec import InferenceServiceSpec, ModelSpec, SiteSpec, StackConfig
+from llmkube_iac.spec.metal import DESIRED_STATE_KEY, VERSION_KEY, DesiredState
+
+SITE = {"name": "edge", "jurisdiction": "DE", "metalHosts": [
+    {"name": "studio-1", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "10.0.0.11"},
+    {"name": "studio-2", "chip": "M3 Ultra", "unifiedMemoryGiB": 96, "usableFraction": 0.5, "address": "10.0.0.12"}]}
+MODEL = ModelSpec(name="qwen", source="hf://Qwen/Qwen3-8B-GGUF/Qwen3-8B-Q4_K_M.gguf", sha256="ab" * 32, sizeGiB=5)
+
+# prometheus-operator's PrometheusRule, field by field (additionalProperties refused)
+PROMETHEUS_RULE = {"type": "object", "required": ["apiVersion", "kind", "metadata", "spec"], "additionalProperties": False,
+                   "properties": {"apiVersion": {"const": "monitoring.coreos.com/v1"}, "kind": {"const": "PrometheusRule"},
+                                  "metadata": {"type": "object", "required": ["name"]},
+                                  "spec": {"type": "object", "additionalProperties": False, "properties": {"groups": {
+                                      "type": "array", "items": {"type": "object", "required": ["name", "rules"],
+                                                                 "additionalProperties": False, "properties": {
+                                          "name": {"type": "string"}, "interval": {"type": "string"},
+                                          "rules": {"type": "array", "items": {
+                                              "type": "object", "required": ["expr"], "additionalProperties": False,
+                                              "properties": {"alert": {"type": "string"}, "record": {"type": "string"},
+                                                             "expr": {"type": "string"}, "for": {"type": "string"},
+                                                             "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                                                             "annotations": {"type": "object", "additionalProperties": {"type": "string"}}}}}}}}}}}}
+
+
+def svc(name="chat", **kw) -> InferenceServiceSpec:
+    return InferenceServiceSpec.model_validate({"name": name, "model": "qwen", "accelerator": {"vendor": "metal"}, **kw})
+
+
+def by_kind(manifests, kind):
+    return [m for m in manifests if m["kind"] == kind]
+
+
+def test_manifests_validate_against_kubernetes_1_30():
+    out = plan_metal(SiteSpec.model_validate(SITE), [(svc(), MODEL), (svc("embed", mode="embedding",
+                                                                          endpoint={"port": 8081}), MODEL)])
+    for m in out:
+        if m["kind"] == "PrometheusRule":
+            jsonschema.validate(m, PROMETHEUS_RULE)
+        else:
+            kubernetes_validate.validate(m, "1.30.0", strict=True)
+        assert m["metadata"]["namespace"] == "llmkube"
+        assert m["metadata"]["labels"]["app.kubernetes.io/part-of"] == "llmkube"
+    assert sorted(m["kind"] for m in out).count("ConfigMap") == 2
+
+
+def test_selector_less_service_and_desired_state_contract():
+    out = plan_metal(SiteSpec.model_validate(SITE), [(svc(contextSize=8192), MODEL)])
+    service = by_kind(out, "Service")[0]
+    assert "selector" not in service["spec"] and service["spec"]["ports"][0]["port"] == 8080
+    cm = next(m for m in by_kind(out, "ConfigMap") if m["metadata"]["name"] == "studio-2-metal-desired")
+    state = DesiredState.model_validate(json.loads(cm["data"][DESIRED_STATE_KEY]))
+    assert cm["data"][VERSION_KEY] == state.version_hash()
+    assert state.memory_budget_bytes == 48 * 1024 ** 3 and state.address == "10.0.0.12"
+    chat = state.services[0]
+    assert chat.runtime == "llama-server" and chat.sha256 == "ab" * 32 and chat.port == 8080
+    assert ["--host", "{host}", "--port", "{port}"] == list(chat.args[2:6]) and "--ctx-size" in chat.args
+    assert chat.service["model"]["name"] == "qwen"  # the fit estimator gets the full specs
+
+
+def test_role_is_limited_to_the_hosts_own_objects():
+    out = plan_metal(SiteSpec.model_validate(SITE), [(svc(), MODEL)])
+    role = next(m for m in by_kind(out, "Role") if m["metadata"]["name"] == "studio-1-metal-agent")
+    named = {r["resources"][0]: r["resourceNames"] for r in role["rules"] if "resourceNames" in r}
+    assert named == {"configmaps": ["studio-1-metal-desired"], "leases": ["studio-1-metal-agent"],
+                     "endpointslices": ["chat-studio-1"]}
+    unnamed = [r for r in role["rules"] if "resourceNames" not in r]
+    assert all(r["verbs"] == ["create"] for r in unnamed)  # RBAC cannot name what does not exist yet
+    binding = next(m for m in by_kind(out, "RoleBinding") if m["metadata"]["name"] == "studio-1-metal-agent")
+    assert binding["subjects"][0]["name"] == "studio-1-metal-agent"
+    assert {m["metadata"]["name"] for m in by_kind(out, "Lease")} == {"studio-1-metal-agent", "studio-2-metal-agent"}
+    alerts = by_kind(out, "PrometheusRule")[0]["spec"]["groups"][0]["rules"]
+    assert {a["labels"]["metal_host"] for a in alerts} == {"studio-1", "studio-2"}
+    assert all("absent(" in a["expr"] for a in alerts)
+
+
+def test_hosts_subset_and_errors_name_the_field():
+    site = SiteSpec.model_validate(SITE)
+    out = plan_metal(site, [(svc(hosts=["studio-2"]), MODEL)])
+    states = {m["metadata"]["name"]: json.loads(m["data"][DESIRED_STATE_KEY]) for m in by_kind(out, "ConfigMap")}
+    assert states["studio-1-metal-desired"].get("services", []) == []
+    assert len(states["studio-2-metal-desired"]["services"]) == 1
+    with pytest.raises(PlanError, match=r"services\[chat\]\.hosts.*studio-9.*studio-1, studio-2"):
+        plan_metal(site, [(svc(hosts=["studio-9"]), MODEL)])
+    with pytest.raises(PlanError, match=r"endpoint\.port.*8080.*already used by chat"):
+        plan_metal(site, [(svc(), MODEL), (svc("other"), MODEL)])
+    with pytest.raises(PlanError, match="metalHosts"):
+        plan_metal(SiteSpec(name="bare", jurisdiction="DE"), [(svc(), MODEL)])
+
+
+def test_site_planner_plans_metal_services():
+    config = StackConfig.model_validate({"site": SITE, "models": [MODEL.to_config()],
+                                         "services": [svc().to_config()]})
+    plan = plan_stack(config)
+    kinds = {m["kind"] for m in plan.metal}
+    assert {"Service", "ConfigMap", "Role", "Lease", "PrometheusRule"} <= kinds
+    assert "qwen" not in plan.models  # only metal hosts use it: no download Job / PVC in the cluster
