@@ -1,0 +1,72 @@
+"""The catalog of well-known models (catalog.json): published facts only, unknowns stay null.
+
+Why: at plan time the weights are often unreachable (air-gapped sites, gated repos). The estimator
+then works from published facts, and says which fact it lacks instead of inventing it.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from .info import ModelInfo, swa_layers_from_pattern
+
+BYTES_PER_PARAM = {  # bits per weight of common quantizations (GGUF averages include scales)
+    "F32": 32, "F16": 16, "BF16": 16, "FP16": 16, "FP8": 8, "Q8_0": 8.5, "INT8": 8, "Q6_K": 6.56, "Q5_K_M": 5.69,
+    "Q5_K_S": 5.54, "Q4_K_M": 4.85, "Q4_K_S": 4.58, "Q4_0": 4.5, "IQ4_XS": 4.25, "Q3_K_M": 3.91, "Q2_K": 2.96,
+    "AWQ": 4.25, "GPTQ": 4.25, "INT4": 4.25, "MXFP4": 4.25, "NVFP4": 4.5,
+}
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> dict[str, dict]:
+    data = json.loads((Path(__file__).with_name("catalog.json")).read_text())
+    return {m["name"]: m for m in data["models"]}
+
+
+def catalog_entry(name: str) -> dict:
+    cat = load_catalog()
+    key = name.lower().strip()
+    if key not in cat:
+        raise ValueError(f"unknown catalog model {name!r}; `llmkube-iac catalog` lists: {', '.join(sorted(cat))}")
+    return cat[key]
+
+
+def bits_per_weight(quantization: str | None) -> float | None:
+    if not quantization:
+        return None
+    return BYTES_PER_PARAM.get(quantization.upper().replace("-", "_"))
+
+
+def catalog_info(name: str, quantization: str | None = None) -> ModelInfo:
+    """ModelInfo from published facts; weight bytes only when a quantization says bits per weight."""
+    e = catalog_entry(name)
+    layers = e.get("layers")
+    info = ModelInfo(source=f"catalog:{e['name']}", format="catalog", architecture=e.get("architecture"),
+                     name=e["name"], block_count=layers, context_length=e.get("contextWindow"),
+                     embedding_length=e.get("hiddenSize"), key_length=e.get("headDim"), value_length=e.get("headDim"),
+                     expert_count=e.get("experts"), expert_used_count=e.get("expertsUsed"),
+                     sliding_window=e.get("slidingWindow"), kv_lora_rank=e.get("kvLoraRank"), rope_dim=e.get("ropeDim"),
+                     vocab_size=e.get("vocab"), license=e.get("license"), file_type=quantization or e.get("quantization"))
+    if layers and e.get("kvHeads"):
+        info.head_count_kv = [int(e["kvHeads"])] * layers
+    if layers and e.get("slidingWindow") and e.get("swaPattern"):
+        info.swa_layers = swa_layers_from_pattern(layers, int(e["swaPattern"]))
+    if e.get("totalParametersB"):
+        info.parameter_count = int(e["totalParametersB"] * 1e9)
+    if e.get("activeParametersB"):
+        info.active_parameter_count = int(e["activeParametersB"] * 1e9)
+    bpw = bits_per_weight(info.file_type)
+    if bpw and info.parameter_count:
+        info.total_bytes = int(info.parameter_count * bpw / 8)
+    return info
+
+
+def format_catalog() -> str:
+    rows = [("name", "total B", "active B", "arch", "layers", "kvHeads", "headDim", "context", "license")]
+    for m in load_catalog().values():
+        rows.append(tuple("-" if m.get(k) is None else str(m.get(k)) for k in (
+            "name", "totalParametersB", "activeParametersB", "architecture", "layers", "kvHeads", "headDim",
+            "contextWindow", "license")))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

@@ -1,0 +1,276 @@
+"""The memory-fit estimator: weights + KV cache + runtime overhead, split over devices, per device.
+
+Why a breakdown and not one number: the fix differs. Weights too big -> more devices or a smaller
+quantization; KV too big -> a shorter context, fewer slots or a quantized KV cache. The KV rule is
+exact per layer (GQA heads x head dim, sliding-window layers capped at the window, MLA's
+compressed latent), and llama.cpp's own padding and compute-buffer shapes are followed, so the
+estimate matches what llama.cpp allocates (checked against it by the `llamacpp` test suite).
+Stdlib + pydantic only (the metal-agent imports it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .accelerators import lookup_accelerator
+from .info import ModelInfo
+
+GiB = 1 << 30
+KV_PAD = 256  # llama.cpp pads KV cells to 256
+LLAMA_UBATCH = 512
+# bytes per element of a KV cache type (llama.cpp block sizes; vLLM fp8 = 1 byte)
+KV_BYTES = {"f32": 4.0, "f16": 2.0, "bf16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32, "q4_1": 20 / 32,
+            "iq4_nl": 18 / 32, "q5_0": 22 / 32, "q5_1": 24 / 32, "auto": 2.0, "fp8": 1.0, "fp8_e4m3": 1.0,
+            "fp8_e5m2": 1.0, "fp8_e4m3fn": 1.0, "fp8_inc": 1.0}
+GGUF_RUNTIMES = ("llamacpp", "ollama")
+MARGIN = 0.05  # below 5% headroom is "marginal": fragmentation and driver growth eat it
+
+Verdict = Literal["fits", "marginal", "does-not-fit", "unknown"]
+
+
+@dataclass
+class FitReport:
+    """Per-device answer with the breakdown (totals over devices) and what to change when it fails."""
+
+    verdict: Verdict
+    devices: int
+    device_memory_bytes: int
+    per_device_bytes: int
+    breakdown: dict[str, int]
+    headroom_bytes: int
+    max_context: int | None
+    max_parallel: int | None
+    missing: list[str] = field(default_factory=list)
+    host_bytes: int = 0  # MoE experts kept in host RAM
+    context: int | None = None
+    parallel: int = 1
+    accelerator: str | None = None
+    fixes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One readable line: verdict, per-device need vs capacity, breakdown and the fix."""
+        g = lambda b: f"{b / GiB:.2f}"  # noqa: E731
+        if self.verdict == "unknown":
+            return f"unknown: cannot estimate without {', '.join(self.missing)}"
+        b = self.breakdown
+        line = (f"{self.verdict}: {g(self.per_device_bytes)} GiB per device of {g(self.device_memory_bytes)} GiB usable "
+                f"on {self.devices}x {self.accelerator or 'device'} (weights {g(b['weights'])} + KV {g(b['kv_cache'])} + "
+                f"overhead {g(b['overhead'])} GiB in total; context {self.context}, {self.parallel} slot(s)); "
+                f"headroom {g(self.headroom_bytes)} GiB")
+        if self.host_bytes:
+            line += f"; {g(self.host_bytes)} GiB of experts in host RAM"
+        if self.fixes:
+            line += "; fix: " + " or ".join(self.fixes)
+        return line
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def _pad(n: int, to: int) -> int:
+    return -(-n // to) * to
+
+
+def kv_elem_bytes(kv_type: str | None, runtime: str) -> float:
+    if kv_type is None:
+        return 2.0
+    if kv_type.lower() not in KV_BYTES:
+        raise ValueError(f"unknown KV cache type {kv_type!r}; valid: {', '.join(KV_BYTES)}")
+    return KV_BYTES[kv_type.lower()]
+
+
+def kv_cache_bytes(info: ModelInfo, context: int, parallel: int = 1, type_k: str | None = None,
+                   type_v: str | None = None, runtime: str = "llamacpp", ubatch: int = LLAMA_UBATCH) -> int:
+    """KV bytes for `context`: llama.cpp = one shared cache of `context` cells (slots split it);
+    vLLM-style = `parallel` sequences of `context` tokens. SWA layers hold window cells only."""
+    bk, bv = kv_elem_bytes(type_k, runtime), kv_elem_bytes(type_v or type_k, runtime)
+    n_layer = info.block_count or 0
+    if runtime in GGUF_RUNTIMES:
+        full = _pad(context, KV_PAD)
+        swa = min(full, _pad((info.sliding_window or 0) * parallel + ubatch, KV_PAD))
+    else:
+        full = _pad(context, 16) * parallel
+        swa = min(full, _pad((info.sliding_window or 0) + ubatch, 16) * parallel)
+    total = 0.0
+    for il in range(n_layer):
+        cells = swa if info.swa_layers and il < len(info.swa_layers) and info.swa_layers[il] else full
+        if info.is_mla:
+            latent = (info.kv_lora_rank or 0) + (info.rope_dim or 0)
+            total += cells * (latent * bk + ((info.kv_lora_rank or 0) * bv if runtime in GGUF_RUNTIMES else 0))
+            continue
+        n_kv = info.head_count_kv[il] if info.head_count_kv and il < len(info.head_count_kv) else 0
+        total += cells * n_kv * ((info.head_dim_k or 0) * bk + (info.head_dim_v or 0) * bv)
+    return int(total)
+
+
+def llamacpp_compute_bytes(info: ModelInfo, context: int, parallel: int = 1, flash_attn: bool = True,
+                           ubatch: int = LLAMA_UBATCH) -> int:
+    """llama.cpp's compute buffer (graph reserve at n_ubatch): FFN/logits peak, or the KQ peak
+    without flash attention; calibrated on llama.cpp's own reports (see tests/modelinfo)."""
+    cells = _pad(context, KV_PAD)
+    swa_cells = min(cells, _pad((info.sliding_window or 0) * parallel + ubatch, KV_PAD)) if info.swa_layers else 0
+    vocab, embd = info.vocab_size or 0, info.embedding_length or 0
+    ff = info.feed_forward_length or 4 * embd
+    ff_eff = ff * (info.expert_used_count or 1) if info.is_moe else ff
+    ffn_peak = ubatch * 4 * (vocab + embd + 3 * ff_eff + (embd if info.is_moe else 0))
+    if flash_attn:
+        return ffn_peak + ubatch * 2 * (cells + swa_cells)
+    attn_peak = ubatch * 4 * (cells * ((info.head_count or 1) + 1) + swa_cells + vocab + 3.5 * embd)
+    return int(max(ffn_peak, attn_peak))
+
+
+def vllm_overhead_bytes(info: ModelInfo, service, tp: int) -> int:
+    """vLLM's profile-run activation peak, CUDA graphs and non-torch memory (per device; approximate)."""
+    tokens = service.engine.max_num_batched_tokens or 8192
+    embd, vocab = info.embedding_length or 4096, info.vocab_size or 32000
+    ff = (info.feed_forward_length or 4 * embd) * (info.expert_used_count or 1)
+    activation = tokens * 2 * (4 * embd + 2 * ff) // max(tp, 1) + min(tokens, 1024) * vocab * 4
+    graphs = 0 if service.engine.enforce_eager else GiB // 2
+    return int(activation + graphs + GiB // 4 + (GiB // 2 if tp > 1 else 0))
+
+
+def _spec_info(model) -> ModelInfo:
+    """Facts from the catalog (by name or source) or, failing that, the spec's own published facts."""
+    from .catalog import bits_per_weight, catalog_info, load_catalog
+
+    cat = load_catalog()
+    name = (model.name or "").lower()
+    hit = name if name in cat else next((k for k, e in cat.items() if e.get("source") == model.source), None)
+    info = catalog_info(hit, model.quantization) if hit else ModelInfo(source=model.source, format="spec")
+    if model.total_parameters_b and not info.parameter_count:
+        info.parameter_count = int(model.total_parameters_b * 1e9)
+    if model.context_window and not info.context_length:
+        info.context_length = model.context_window
+    if model.size_gi_b:
+        info.total_bytes = int(model.size_gi_b * GiB)
+    elif not info.total_bytes and info.parameter_count and bits_per_weight(model.quantization):
+        info.total_bytes = int(info.parameter_count * bits_per_weight(model.quantization) / 8)
+    return info
+
+
+def _device_capacity(service, product: str | None, memory_gib: float | None) -> tuple[int | None, str | None]:
+    if memory_gib is not None:
+        return int(memory_gib * GiB), f"{memory_gib:g} GiB device"
+    name = product or service.accelerator.product
+    acc = lookup_accelerator(name) if name else None
+    if acc is not None:
+        return acc.usable_bytes, acc.name
+    if name:
+        raise ValueError(f"unknown accelerator product {name!r}; use one of the table's names "
+                         f"(llmkube_iac.modelinfo.accelerators) or pass memory_gib")
+    if service.accelerator.min_memory_gi_b:
+        return int(service.accelerator.min_memory_gi_b * GiB), f"{service.accelerator.min_memory_gi_b:g} GiB device"
+    return None, None
+
+
+def _weights_split(info: ModelInfo, service) -> tuple[int, int]:
+    """(bytes on devices, bytes kept in host RAM by MoE CPU offload)."""
+    total = info.total_bytes or 0
+    off = service.moe_cpu_offload
+    if not off or not info.expert_bytes:
+        return total, 0
+    if off.all_experts:
+        return total - info.expert_bytes, info.expert_bytes
+    per = info.expert_bytes_per_layer or [info.expert_bytes // max(info.block_count or 1, 1)] * (info.block_count or 1)
+    host = sum(per[: off.layers])
+    return total - host, host
+
+
+def _need(info: ModelInfo, service, context: int, parallel: int, devices: int, kv_k, kv_v) -> tuple[int, dict, int]:
+    runtime = service.runtime if service.runtime in GGUF_RUNTIMES or info.format != "gguf" else "llamacpp"
+    gguf_rt = runtime in GGUF_RUNTIMES
+    weights, host = _weights_split(info, service)
+    kv = kv_cache_bytes(info, context, parallel, kv_k, kv_v, "llamacpp" if gguf_rt else runtime,
+                        service.engine.ubatch_size or LLAMA_UBATCH)
+    if gguf_rt:
+        fa = service.flash_attention is not False
+        over = llamacpp_compute_bytes(info, context, parallel, fa, service.engine.ubatch_size or LLAMA_UBATCH)
+        over += (info.vocab_size or 0) * 4 * parallel  # output (logits) buffer
+    else:
+        over = vllm_overhead_bytes(info, service, devices)
+    share = 1.0 / devices
+    if service.sharding and service.sharding.split_ratios:
+        share = max(service.sharding.split_ratios) / sum(service.sharding.split_ratios)
+    kv_share = share
+    if not gguf_rt and info.head_count_kv and devices > 1 and not info.is_mla:
+        kv_share = max(share, 1.0 / min(devices, max(info.head_count_kv)))  # KV heads replicate when tp > heads
+    per_device = int(weights * share + kv * kv_share + over)
+    return per_device, {"weights": weights, "kv_cache": int(kv * kv_share * devices) if devices > 1 else kv,
+                        "overhead": over * devices}, host
+
+
+def fit_service(model, service, *, product: str | None = None, memory_gib: float | None = None,
+                info: ModelInfo | None = None) -> FitReport:
+    """Does `model` served as `service` fit one replica's devices? (see module docstring)"""
+    info = info or _spec_info(model)
+    devices = max(service.device_count, 1)
+    capacity, acc_name = _device_capacity(service, product, memory_gib)
+    gguf_rt = service.runtime in GGUF_RUNTIMES
+    if capacity is not None and not gguf_rt:
+        capacity = int(capacity * (service.engine.gpu_memory_utilization or 0.9))
+    context = service.context_size or info.context_length or model.context_window
+    missing = [] if info.total_bytes else ["weights size (sizeGiB, or totalParametersB + quantization, or a reachable file)"]
+    missing += info.missing_for_kv()
+    if not context:
+        missing.append("contextSize (or the model's context window)")
+    if capacity is None:
+        missing.append("accelerator.product (or memory_gib)")
+    parallel = service.parallel_slots
+    if missing:
+        return FitReport("unknown", devices, capacity or 0, 0, {"weights": info.total_bytes or 0, "kv_cache": 0,
+                         "overhead": 0}, 0, None, None, missing, context=context, parallel=parallel, accelerator=acc_name)
+    kv_k, kv_v = service.kv_cache_type_k, service.kv_cache_type_v or service.kv_cache_type_k
+    need, breakdown, host = _need(info, service, context, parallel, devices, kv_k, kv_v)
+    headroom = capacity - need
+    verdict: Verdict = "does-not-fit" if headroom < 0 else ("marginal" if headroom < MARGIN * capacity else "fits")
+    fits = lambda c, p: _need(info, service, c, p, devices, kv_k, kv_v)[0] <= capacity  # noqa: E731
+    limit = max(info.context_length or context, context)
+    max_ctx = _largest(lambda c: fits(c, parallel), KV_PAD, limit) if fits(KV_PAD, parallel) else 0
+    if gguf_rt:
+        per_slot = max(context // parallel, 1)
+        max_par = max_ctx // per_slot if max_ctx else 0
+    else:
+        max_par = _largest(lambda p: fits(context, p), 1, 4096) if fits(context, 1) else 0
+    report = FitReport(verdict, devices, capacity, need, breakdown, headroom, max_ctx, max_par, [], host, context,
+                       parallel, acc_name)
+    if verdict == "does-not-fit":
+        report.fixes = _fixes(info, model, service, product, memory_gib, max_ctx, kv_k)
+    return report
+
+
+def _largest(ok, lo: int, hi: int) -> int:
+    """Largest x in [lo, hi] with ok(x), given ok(lo) and monotone ok."""
+    if ok(hi):
+        return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return lo
+
+
+def _fixes(info, model, service, product, memory_gib, max_ctx, kv_k) -> list[str]:
+    fixes = []
+    if max_ctx and max_ctx >= 1024:
+        fixes.append(f"contextSize <= {max_ctx}")
+    if service.device_count and service.accelerator.vendor not in ("cpu", "metal"):
+        for n in (2, 4, 8, 16):
+            if n <= service.device_count:
+                continue
+            acc = service.accelerator.model_copy(update={"count": n})
+            bigger = service.model_copy(update={"accelerator": acc, "sharding": None if service.sharding is None
+                                                else service.sharding.model_copy(update={"split_ratios": None})})
+            if fit_service(model, bigger, product=product, memory_gib=memory_gib, info=info).verdict != "does-not-fit":
+                fixes.append(f"accelerator.count: {n}")
+                break
+    if service.runtime in GGUF_RUNTIMES and (kv_k or "f16") in ("f16", "f32", "bf16"):
+        q8 = service.model_copy(update={"kv_cache_type_k": "q8_0", "kv_cache_type_v": "q8_0"})
+        if fit_service(model, q8, product=product, memory_gib=memory_gib, info=info).verdict != "does-not-fit":
+            fixes.append("kvCacheTypeK/V: q8_0")
+    if info.is_moe and service.runtime == "llamacpp" and not service.moe_cpu_offload:
+        fixes.append("moeCpuOffload: {allExperts: true} (experts in host RAM)")
+    return fixes or ["a larger accelerator or a smaller quantization"]
+
+
+__all__ = ["FitReport", "fit_service", "kv_cache_bytes", "llamacpp_compute_bytes"]

@@ -1,0 +1,214 @@
+"""GGUF header reader: metadata and tensor infos only, never the weights, in bounded time and memory.
+
+Why our own parser (stdlib only): it runs over any byte stream (a local file or HTTP Range reads),
+stops at the end of the tensor infos, and refuses absurd counts and lengths before allocating, so
+a malformed or hostile file gets a clear error instead of an out-of-memory kill. The `gguf`
+package is used in tests to cross-check it.
+"""
+from __future__ import annotations
+
+import struct
+from typing import BinaryIO, Callable
+
+from .info import SWA_PATTERN_DEFAULTS, ModelInfo, swa_layers_from_pattern
+
+MAGIC = b"GGUF"
+MAX_KV = 1 << 20
+MAX_TENSORS = 1 << 20
+MAX_STRING = 1 << 24  # 16 MiB for one string (chat templates are a few KiB)
+MAX_ARRAY = 1 << 26
+MAX_DIMS = 8
+KEEP_ARRAY = 4096  # arrays longer than this are skipped (tokenizer vocab), only their length kept
+
+# ggml type id -> (name, elements per block, bytes per block); ggml.h / gguf.constants
+GGML_TYPES: dict[int, tuple[str, int, int]] = {
+    0: ("F32", 1, 4), 1: ("F16", 1, 2), 2: ("Q4_0", 32, 18), 3: ("Q4_1", 32, 20), 6: ("Q5_0", 32, 22),
+    7: ("Q5_1", 32, 24), 8: ("Q8_0", 32, 34), 9: ("Q8_1", 32, 36), 10: ("Q2_K", 256, 84), 11: ("Q3_K", 256, 110),
+    12: ("Q4_K", 256, 144), 13: ("Q5_K", 256, 176), 14: ("Q6_K", 256, 210), 15: ("Q8_K", 256, 292),
+    16: ("IQ2_XXS", 256, 66), 17: ("IQ2_XS", 256, 74), 18: ("IQ3_XXS", 256, 98), 19: ("IQ1_S", 256, 50),
+    20: ("IQ4_NL", 32, 18), 21: ("IQ3_S", 256, 110), 22: ("IQ2_S", 256, 82), 23: ("IQ4_XS", 256, 136),
+    24: ("I8", 1, 1), 25: ("I16", 1, 2), 26: ("I32", 1, 4), 27: ("I64", 1, 8), 28: ("F64", 1, 8),
+    29: ("IQ1_M", 256, 56), 30: ("BF16", 1, 2), 34: ("TQ1_0", 256, 54), 35: ("TQ2_0", 256, 66),
+    39: ("MXFP4", 32, 17),
+}
+# general.file_type -> label (llama.h LLAMA_FTYPE_*)
+FILE_TYPES = {
+    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
+    12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K",
+    19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL",
+    26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16",
+    36: "TQ1_0", 37: "TQ2_0", 38: "MXFP4_MOE",
+}
+_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+
+
+class GGUFError(ValueError):
+    """A file that is not a readable GGUF header; the message says where and why."""
+
+
+class _Cursor:
+    """Sequential reads over `read(n)`; a short read is a truncated header."""
+
+    def __init__(self, read: Callable[[int], bytes]):
+        self._read, self.pos = read, 0
+
+    def take(self, n: int) -> bytes:
+        data = self._read(n) if n else b""
+        if len(data) != n:
+            raise GGUFError(f"truncated GGUF header: wanted {n} bytes at offset {self.pos}, got {len(data)}")
+        self.pos += n
+        return data
+
+    def unpack(self, fmt: str):
+        return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
+
+    def string(self) -> str:
+        n = self.unpack("<Q")
+        if n > MAX_STRING:
+            raise GGUFError(f"absurd string length {n} at offset {self.pos - 8} (limit {MAX_STRING})")
+        return self.take(n).decode("utf-8", errors="replace")
+
+    def value(self, vtype: int):
+        if vtype in _SCALARS:
+            return self.unpack(_SCALARS[vtype])
+        if vtype == 8:
+            return self.string()
+        if vtype == 9:
+            itype, count = self.unpack("<I"), self.unpack("<Q")
+            if count > MAX_ARRAY:
+                raise GGUFError(f"absurd array length {count} at offset {self.pos - 8} (limit {MAX_ARRAY})")
+            if itype == 9:
+                raise GGUFError(f"nested arrays are not supported (offset {self.pos})")
+            if itype in _SCALARS and count > KEEP_ARRAY:
+                self.take(struct.calcsize(_SCALARS[itype]) * count)
+                return _Skipped(count)
+            items = [self.value(itype) for _ in range(count)]
+            return items if count <= KEEP_ARRAY else _Skipped(count)
+        raise GGUFError(f"unknown GGUF value type {vtype} at offset {self.pos - 4}")
+
+
+class _Skipped(int):
+    """A long array we did not keep: its length only."""
+
+
+def read_header(read: Callable[[int], bytes]) -> tuple[dict, list[tuple[str, tuple[int, ...], int, int]], int]:
+    """Parse magic, KV metadata and tensor infos; returns (metadata, tensors, data_offset)."""
+    cur = _Cursor(read)
+    magic = cur.take(4)
+    if magic != MAGIC:
+        raise GGUFError(f"not a GGUF file: magic {magic!r}, expected {MAGIC!r}")
+    version = cur.unpack("<I")
+    if version not in (2, 3):
+        raise GGUFError(f"unsupported GGUF version {version} (this reader knows 2 and 3)")
+    n_tensors, n_kv = cur.unpack("<Q"), cur.unpack("<Q")
+    if n_tensors > MAX_TENSORS or n_kv > MAX_KV:
+        raise GGUFError(f"absurd counts in GGUF header: {n_tensors} tensors, {n_kv} metadata keys")
+    meta: dict = {}
+    for _ in range(n_kv):
+        key = cur.string()
+        meta[key] = cur.value(cur.unpack("<I"))
+    tensors = []
+    for _ in range(n_tensors):
+        name = cur.string()
+        n_dims = cur.unpack("<I")
+        if n_dims > MAX_DIMS:
+            raise GGUFError(f"tensor {name!r}: absurd dimension count {n_dims}")
+        dims = tuple(cur.unpack("<Q") for _ in range(n_dims))
+        ttype, offset = cur.unpack("<I"), cur.unpack("<Q")
+        if ttype not in GGML_TYPES:
+            raise GGUFError(f"tensor {name!r}: unknown ggml type {ttype}")
+        tensors.append((name, dims, ttype, offset))
+    align = meta.get("general.alignment", 32)
+    if not isinstance(align, int) or align <= 0 or align & (align - 1):
+        raise GGUFError(f"general.alignment must be a power of two, got {align!r}")
+    data_offset = -(-cur.pos // align) * align
+    meta["__header_bytes__"] = cur.pos
+    return meta, tensors, data_offset
+
+
+def tensor_nbytes(dims: tuple[int, ...], ttype: int) -> int:
+    _, block, size = GGML_TYPES[ttype]
+    n = 1
+    for d in dims:
+        n *= d
+    return n // block * size
+
+
+def _per_layer(value, n_layer: int) -> list[int] | None:
+    if value is None or isinstance(value, _Skipped):
+        return None
+    if isinstance(value, list):
+        return [int(v) for v in value][:n_layer]
+    return [int(value)] * n_layer
+
+
+def info_from_header(meta: dict, tensors: list, source: str = "", file_size: int | None = None) -> ModelInfo:
+    """Turn raw GGUF metadata + tensor infos into ModelInfo (parameters and bytes from shapes)."""
+    arch = meta.get("general.architecture")
+    a = lambda key: meta.get(f"{arch}.{key}")  # noqa: E731
+    n_layer = a("block_count")
+    total = params = experts = 0
+    per_layer_exp: dict[int, int] = {}
+    for name, dims, ttype, _ in tensors:
+        nb = tensor_nbytes(dims, ttype)
+        n = 1
+        for d in dims:
+            n *= d
+        total += nb
+        params += n
+        if "_exps" in name:
+            experts += nb
+            if name.startswith("blk."):
+                layer = int(name.split(".")[1]) if name.split(".")[1].isdigit() else -1
+                per_layer_exp[layer] = per_layer_exp.get(layer, 0) + nb
+    info = ModelInfo(source=source, format="gguf", architecture=arch, name=meta.get("general.name"),
+                     block_count=n_layer, context_length=a("context_length"), embedding_length=a("embedding_length"),
+                     feed_forward_length=a("feed_forward_length") if not isinstance(a("feed_forward_length"), list)
+                     else max(a("feed_forward_length")),
+                     key_length=a("attention.key_length"), value_length=a("attention.value_length"),
+                     expert_count=a("expert_count"), expert_used_count=a("expert_used_count"),
+                     sliding_window=a("attention.sliding_window"), kv_lora_rank=a("attention.kv_lora_rank"),
+                     rope_dim=a("rope.dimension_count"), file_size=file_size,
+                     parameter_count=params, total_bytes=total, expert_bytes=experts or None,
+                     header_bytes=meta.get("__header_bytes__"), license=meta.get("general.license"))
+    hc = a("attention.head_count")
+    info.head_count = max(hc) if isinstance(hc, list) and hc else hc
+    if isinstance(n_layer, int) and n_layer > 0:
+        info.head_count_kv = _per_layer(a("attention.head_count_kv") if a("attention.head_count_kv") is not None
+                                        else hc, n_layer)
+        if per_layer_exp:
+            info.expert_bytes_per_layer = [per_layer_exp.get(i, 0) for i in range(n_layer)]
+        pattern = a("attention.sliding_window_pattern")
+        if info.sliding_window:
+            if isinstance(pattern, list):
+                info.swa_layers = [bool(p) for p in pattern][:n_layer]
+            elif isinstance(pattern, int):
+                info.swa_layers = swa_layers_from_pattern(n_layer, pattern)
+            elif arch in SWA_PATTERN_DEFAULTS:
+                info.swa_layers = swa_layers_from_pattern(n_layer, SWA_PATTERN_DEFAULTS[arch])
+    tokens = meta.get("tokenizer.ggml.tokens")
+    info.vocab_size = a("vocab_size") or (int(tokens) if isinstance(tokens, _Skipped) else len(tokens or []) or None)
+    ft = meta.get("general.file_type")
+    info.file_type = FILE_TYPES.get(ft, str(ft)) if ft is not None else None
+    if info.is_moe and info.expert_used_count and info.expert_bytes:
+        share = info.expert_used_count / info.expert_count
+        info.active_parameter_count = int(params - (params * experts / total) * (1 - share)) if total else None
+    return info
+
+
+def read_gguf_file(path: str, source: str | None = None) -> ModelInfo:
+    """Header facts of a local GGUF file."""
+    import os
+
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        meta, tensors, _ = read_header(_bounded(fh, size))
+    return info_from_header(meta, tensors, source or path, size)
+
+
+def _bounded(fh: BinaryIO, size: int) -> Callable[[int], bytes]:
+    def read(n: int) -> bytes:
+        if fh.tell() + n > size:
+            raise GGUFError(f"truncated GGUF header: wanted {n} bytes at offset {fh.tell()}, file has {size}")
+        return fh.read(n)
+    return read

@@ -1,0 +1,91 @@
+"""ModelInfo: the facts a memory estimate needs, read from a model's own header (or the catalog).
+
+Why a separate type: readers (GGUF, safetensors+config.json, catalog) differ, the estimator and
+the `Model` component must not care which one answered. Unknown facts stay None.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+# llama.cpp's default sliding-window layer patterns for architectures whose GGUF has no
+# `<arch>.attention.sliding_window_pattern` key (llama-model.cpp `set_swa_pattern`).
+SWA_PATTERN_DEFAULTS = {"gemma2": 2, "gemma3": 6, "gemma3n": 5, "cohere2": 4, "gpt-oss": 2, "llama4": 4}
+
+
+def swa_layers_from_pattern(n_layer: int, pattern: int) -> list[bool]:
+    """llama.cpp's rule: with pattern n, every n-th layer is full attention, the others sliding."""
+    return [pattern == 0 or (il % pattern) < (pattern - 1) for il in range(n_layer)]
+
+
+@dataclass
+class ModelInfo:
+    """What a model is, as far as memory goes. Sizes in bytes; per-layer lists where layers differ."""
+
+    source: str = ""
+    format: str = "unknown"  # gguf | safetensors | catalog
+    architecture: str | None = None
+    name: str | None = None
+    block_count: int | None = None
+    context_length: int | None = None
+    embedding_length: int | None = None
+    feed_forward_length: int | None = None
+    head_count: int | None = None
+    head_count_kv: list[int] | None = None  # per layer
+    key_length: int | None = None
+    value_length: int | None = None
+    expert_count: int | None = None
+    expert_used_count: int | None = None
+    sliding_window: int | None = None
+    swa_layers: list[bool] | None = None  # per layer: True = sliding-window attention
+    kv_lora_rank: int | None = None  # MLA (DeepSeek): compressed KV width
+    rope_dim: int | None = None  # MLA: decoupled RoPE key width
+    vocab_size: int | None = None
+    file_type: str | None = None  # quantization / dtype label (Q4_K_M, BF16, FP8 ...)
+    parameter_count: int | None = None
+    active_parameter_count: int | None = None
+    total_bytes: int | None = None  # exact tensor bytes (GGUF) / weight bytes (safetensors)
+    expert_bytes: int | None = None  # bytes of routed-expert tensors (MoE CPU offload)
+    expert_bytes_per_layer: list[int] | None = None
+    file_size: int | None = None
+    header_bytes: int | None = None
+    dtype_bytes: dict[str, int] = field(default_factory=dict)  # safetensors: bytes per dtype
+    license: str | None = None
+    quantization_config: dict | None = None
+
+    @property
+    def head_dim_k(self) -> int | None:
+        if self.key_length:
+            return self.key_length
+        if self.embedding_length and self.head_count:
+            return self.embedding_length // self.head_count
+        return None
+
+    @property
+    def head_dim_v(self) -> int | None:
+        return self.value_length or self.head_dim_k
+
+    @property
+    def is_moe(self) -> bool:
+        return bool(self.expert_count and self.expert_count > 1)
+
+    @property
+    def is_mla(self) -> bool:
+        return bool(self.kv_lora_rank)
+
+    def missing_for_kv(self) -> list[str]:
+        """Facts the KV-cache estimate cannot do without (named as in the catalog/spec)."""
+        missing = []
+        if not self.block_count:
+            missing.append("layers")
+        if self.is_mla:
+            return missing
+        if not self.head_count_kv:
+            missing.append("kvHeads")
+        if not self.head_dim_k:
+            missing.append("headDim")
+        return missing
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["head_dim_k"], d["head_dim_v"] = self.head_dim_k, self.head_dim_v
+        return d
