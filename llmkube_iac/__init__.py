@@ -3,19 +3,20 @@
 The pure layers (spec, plan, policy, modelinfo) import without Pulumi; the components below need it.
 """
 from .spec import InferenceServiceSpec, ModelSpec, SiteSpec, StackConfig, load_stack_config
+from .spec.router import RouterSpec
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
     # Components import pulumi; load them on first use so pure callers (the agent, policy rules) stay light.
-    if name in ("Model", "InferenceService", "Site", "Fleet"):
-        from . import fleet, model, service, site
+    if name in ("Model", "InferenceService", "Router", "Site", "Fleet"):
+        from . import fleet, model, router, service, site
 
-        return {"Model": model.Model, "InferenceService": service.InferenceService,
+        return {"Model": model.Model, "InferenceService": service.InferenceService, "Router": router.Router,
                 "Site": site.Site, "Fleet": fleet.Fleet}[name]
     raise AttributeError(f"module 'llmkube_iac' has no attribute {name!r}")
 
 
-__all__ = ["Fleet", "InferenceService", "InferenceServiceSpec", "Model", "ModelSpec", "Site", "SiteSpec",
-           "StackConfig", "load_stack_config"]
+__all__ = ["Fleet", "InferenceService", "InferenceServiceSpec", "Model", "ModelSpec", "Router", "RouterSpec", "Site",
+           "SiteSpec", "StackConfig", "load_stack_config"]
