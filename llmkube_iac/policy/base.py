@@ -6,7 +6,7 @@ A rule is data plus one pure function. The CrossGuard pack (`pack.py`) and the o
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Literal, Mapping
+from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 ADVISORY, MANDATORY, DISABLED = "advisory", "mandatory", "disabled"
 LEVELS = (ADVISORY, MANDATORY, "remediate", DISABLED)  # pulumi_policy.EnforcementLevel values
@@ -106,7 +106,7 @@ def plain(value):
     floats back into ints (the wire has only floats), as the offline engine does."""
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         return [plain(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)

@@ -61,9 +61,23 @@ def check_capacity(view: StackView, cfg: dict):
                                 f"({', '.join(f'{s}: {n}' for s, n in users)}) but the site has {have}", site.res.urn)
 
 
+def _model_info(facts: dict | None):
+    """Header facts recorded on the Model component, as the estimator's ModelInfo (None if unusable)."""
+    if not facts:
+        return None
+    from dataclasses import fields
+
+    from ..modelinfo.info import ModelInfo
+
+    try:
+        return ModelInfo(**{f.name: facts[f.name] for f in fields(ModelInfo) if f.name in facts})
+    except TypeError:
+        return None
+
+
 def check_fit(view: StackView, cfg: dict):
     if importlib.util.find_spec("llmkube_iac.modelinfo.fit") is None:
-        return  # the estimator (issue 3) is not in this tree yet: nothing to estimate with
+        return  # the estimator (issue 3) is not in this tree: nothing to estimate with
     from ..modelinfo.fit import fit_service
 
     refuse = set(cfg.get("refuse", ["does-not-fit"]))
@@ -76,11 +90,22 @@ def check_fit(view: StackView, cfg: dict):
             pool = pools[0] if pools else None
             product = (pool.product if pool else None) or svc.spec.accelerator.product
             memory = (pool.memory_gi_b if pool else None) or svc.spec.accelerator.min_memory_gi_b
-            report = fit_service(model, svc.spec, product=product, memory_gib=memory, info=facts)
-            if report.verdict in refuse:
-                yield Violation(f"service {svc.spec.name} at site {site.spec.name}: {report.verdict} on "
-                                f"{svc.spec.device_count} x {product or svc.spec.accelerator.vendor}: {report.summary()}",
-                                svc.res.urn)
+            where = f"service {svc.spec.name} at site {site.spec.name}"
+            try:
+                report = fit_service(model, svc.spec, product=product, memory_gib=memory, info=_model_info(facts))
+            except ValueError as exc:
+                yield Violation(f"{where}: cannot estimate the fit: {exc}", svc.res.urn)
+                continue
+            verdict, summary = report.verdict, report.summary()
+            weights = report.breakdown.get("weights", 0)
+            if verdict == "unknown" and memory and weights > memory * 2**30 * report.devices:
+                verdict = "does-not-fit"  # the weights alone exceed every device together: no KV facts needed
+                summary = (f"does-not-fit: the weights alone ({weights / 2**30:.2f} GiB) exceed {report.devices} x "
+                           f"{memory:g} GiB; use a smaller model or quantization, or more/larger devices "
+                           f"({summary})")
+            if verdict in refuse:
+                yield Violation(f"{where}: {verdict} on {report.devices} x {product or svc.spec.accelerator.vendor}: "
+                                f"{summary}", svc.res.urn)
 
 
 RULES = [

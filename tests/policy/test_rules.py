@@ -144,7 +144,15 @@ if FIT:
         [("clean", plan())],
         [("235B on one L4", plan(lambda c: _set(c["models"][0], totalParametersB=235, activeParametersB=22,
                                                 architecture="MoE", sizeGiB=133))),
-         ("70B dense on one L4", plan(lambda c: _set(c["models"][0], totalParametersB=70, sizeGiB=40)))])
+         ("70B dense on one L4", plan(lambda c: _set(c["models"][0], totalParametersB=70, sizeGiB=40))),
+         ("35B FP8 MoE on vLLM on one L4", plan(lambda c: (
+             _set(c["site"], airGapped=False),
+             _set(c["models"][0], source="hf://Qwen/Qwen3.6-35B-A3B-FP8", format="safetensors", quantization="FP8",
+                  architecture="MoEThinking", totalParametersB=35, activeParametersB=3, sizeGiB=None),
+             c["models"][0].pop("sizeGiB"),
+             _set(svc(c), runtime="vllm", contextSize=65536)))),
+         ("unknown product", plan(lambda c: (_set(c["site"]["accelerators"][0], product="NVIDIA Q9000", memoryGiB=None),
+                                            c["site"]["accelerators"][0].pop("memoryGiB"))))])
 
 
 def _params():
