@@ -20,9 +20,11 @@ class Router(pulumi.ComponentResource):
     """Outputs: sovereignUrl, externalUrl (None without an external zone), serviceNames."""
 
     def __init__(self, name: str, spec: RouterSpec | dict, site: SiteSpec, services: Sequence[InferenceServiceSpec],
-                 opts: pulumi.ResourceOptions | None = None):
+                 opts: pulumi.ResourceOptions | None = None, manifests: list[dict] | None = None):
+        """`manifests` are the already-planned objects (Site plans the whole stack before registering)."""
         spec = spec if isinstance(spec, RouterSpec) else RouterSpec.model_validate(spec)
-        manifests = apply_mirrors(plan_router(site, spec, services), site.registry_mirrors)  # raises before registering
+        if manifests is None:  # raises before registering
+            manifests = apply_mirrors(plan_router(site, spec, services), site.registry_mirrors)
         super().__init__("llmkube:index:Router", name, {"spec": spec.to_config(), "site": site.name}, opts)
         self.spec = spec
         self.resources = register_manifests(self, name, manifests)

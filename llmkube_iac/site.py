@@ -65,8 +65,9 @@ class Site(pulumi.ComponentResource):
         # routers: after the services whose NetworkPolicies admit them
         services = tuple(config.services)
         self.routers = {
-            r.name: Router(f"{name}-{r.name}", r, site, services, opts=pulumi.ResourceOptions.merge(
-                after_ns, pulumi.ResourceOptions(depends_on=list(self.services.values()))))
+            r.name: Router(f"{name}-{r.name}", r, site, services, manifests=plan.routers[r.name],
+                           opts=pulumi.ResourceOptions.merge(
+                               after_ns, pulumi.ResourceOptions(depends_on=list(self.services.values()))))
             for r in config.routers
         }
         self.namespace = pulumi.Output.from_input(site.namespace)

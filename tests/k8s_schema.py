@@ -24,6 +24,20 @@ _SELECTOR = {"type": "object", "properties": {"matchLabels": {"type": "object"},
              "additionalProperties": False}
 
 CRD_SCHEMAS = {
+    ("cert-manager.io/v1", "Certificate"): _crd({
+        "type": "object", "required": ["secretName", "issuerRef"], "additionalProperties": False, "properties": {
+            "secretName": {"type": "string"},
+            "commonName": {"type": "string"},
+            "dnsNames": {"type": "array", "items": {"type": "string"}},
+            "duration": {"type": "string"}, "renewBefore": {"type": "string"},
+            "usages": {"type": "array", "items": {"type": "string"}},
+            "privateKey": {"type": "object", "additionalProperties": False, "properties": {
+                "algorithm": {"enum": ["RSA", "ECDSA", "Ed25519"]},
+                "size": {"type": "integer"},
+                "rotationPolicy": {"enum": ["Never", "Always"]},
+                "encoding": {"enum": ["PKCS1", "PKCS8"]}}},
+            "issuerRef": {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {
+                "name": {"type": "string"}, "kind": {"type": "string"}, "group": {"type": "string"}}}}}),
     ("keda.sh/v1alpha1", "ScaledObject"): _crd({
         "type": "object", "required": ["scaleTargetRef", "triggers"], "additionalProperties": False,
         "properties": {

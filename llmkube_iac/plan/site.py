@@ -11,6 +11,7 @@ from .errors import PlanError
 from .images import apply_mirrors
 from .meta import discovery_labels, manifest, metadata, standard_labels
 from .model import plan_model
+from .router import plan_router
 from .service import ServicePlan, plan_service
 
 PRIORITIES = {"critical": 1_000_000, "high": 100_000, "normal": 10_000, "low": 1_000, "batch": 100}
@@ -84,6 +85,7 @@ class StackPlan:
     models: dict[str, tuple[ModelSpec, list[dict]]] = field(default_factory=dict)
     services: dict[str, ServicePlan] = field(default_factory=dict)
     metal: list[dict] = field(default_factory=list)
+    routers: dict[str, list[dict]] = field(default_factory=dict)
 
     def all_manifests(self) -> list[dict]:
         out = list(self.site)
@@ -91,6 +93,8 @@ class StackPlan:
             out += manifests
         for plan in self.services.values():
             out += plan.manifests
+        for manifests in self.routers.values():
+            out += manifests
         return out + self.metal
 
 
@@ -141,6 +145,11 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
         plan.models[name] = (model, apply_mirrors(manifests, site.registry_mirrors))
     if metal_services:
         plan.metal = plan_metal_services(site, metal_services)
+    for i, router in enumerate(config.routers):
+        try:
+            plan.routers[router.name] = apply_mirrors(plan_router(site, router, config.services), site.registry_mirrors)
+        except PlanError as err:
+            raise err.under(f"routers[{i}]") from None
     return plan
 
 

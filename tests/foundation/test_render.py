@@ -13,7 +13,8 @@ from llmkube_iac.render.project import SECRET_PLACEHOLDER, load_project
 from tests.conftest import ROOT
 from tests.k8s_schema import validate_manifest
 
-PROGRAMS = [("stacks", "dev"), ("stacks", "dc"), ("examples/quickstart", None), ("examples/multi-vendor", None)]
+PROGRAMS = [("stacks", "dev"), ("stacks", "dc"), ("examples/quickstart", None), ("examples/multi-vendor", None),
+            ("examples/router", None), ("examples/airgapped-edge", None)]
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-import jsonschema
 import pytest
 import yaml
 
@@ -30,26 +29,6 @@ ROUTER = {
                "zones": ["sovereign", "external"]},
               {"name": "lab", "keySecret": {"name": "gw-keys", "key": "lab"}}],
 }
-CERTIFICATE = {"type": "object", "required": ["apiVersion", "kind", "metadata", "spec"], "additionalProperties": False,
-               "properties": {"apiVersion": {"const": "cert-manager.io/v1"}, "kind": {"const": "Certificate"},
-                              "metadata": {"type": "object"}, "spec": {
-                                  "type": "object", "required": ["secretName", "issuerRef"],
-                                  "additionalProperties": False, "properties": {
-                                      "secretName": {"type": "string"},
-                                      "dnsNames": {"type": "array", "items": {"type": "string"}},
-                                      "duration": {"type": "string"}, "renewBefore": {"type": "string"},
-                                      "usages": {"type": "array", "items": {"type": "string"}},
-                                      "privateKey": {"type": "object", "additionalProperties": False, "properties": {
-                                          "algorithm": {"enum": ["RSA", "ECDSA", "Ed25519"]},
-                                          "size": {"type": "integer"},
-                                          "rotationPolicy": {"enum": ["Never", "Always"]},
-                                          "encoding": {"enum": ["PKCS1", "PKCS8"]}}},
-                                      "issuerRef": {"type": "object", "required": ["name"],
-                                                    "additionalProperties": False, "properties": {
-                                                        "name": {"type": "string"}, "kind": {"type": "string"},
-                                                        "group": {"type": "string"}}}}}}}
-
-
 def _plan(site=SITE, **changes):
     return plan_router(site, RouterSpec.model_validate({**ROUTER, **changes}), SERVICES)
 
@@ -59,10 +38,7 @@ def _get(ms, kind, name):
 
 
 def _validate(m):
-    if m["kind"] == "Certificate":
-        jsonschema.validate(m, CERTIFICATE)
-    else:
-        validate_manifest(m)
+    validate_manifest(m)
 
 
 def test_every_object_validates_with_and_without_tls():
