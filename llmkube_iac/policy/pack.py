@@ -43,6 +43,8 @@ def _stack_resource(r) -> Res:
 def _stack_validate(rule: Rule):
     def validate(args, report_violation):
         view = StackView([_stack_resource(r) for r in args.resources])
+        for message, urn in view.blind_spots():
+            report_violation(f"{rule.name} cannot judge this plan: {message}", urn)
         for v in rule.check(view, rule.settings(args.get_config())):
             report_violation(v.message, v.urn)
     validate.__name__ = f"validate_{rule.name.replace('-', '_')}"

@@ -125,6 +125,19 @@ class StackView:
                 view.objects.append(r)
         return sites
 
+    def blind_spots(self) -> list[tuple[str, str | None]]:
+        """Why a stack rule cannot judge this plan: fail closed instead of passing what it cannot see.
+
+        Under the real engine AnalyzeStack sees each resource's *outputs*; if the components do not
+        export their `spec`, llmkube components are present but no Site spec is readable here."""
+        sites = self.sites
+        out = [(msg, r.urn) for r, msg in self.errors]
+        if not sites and any(r.type.startswith("llmkube:index:") for r in self.resources):
+            out.append(("llmkube components are in the stack but no llmkube:index:Site `spec` is visible to the "
+                        "policy (under `pulumi preview` stack policies read component outputs: the Site must export "
+                        "its spec)", None))
+        return out
+
     def _validate(self, r: Res, model, data):
         try:
             return model.model_validate(data)

@@ -136,3 +136,16 @@ def test_clean_fixture_is_clean_under_every_shipped_site_config():
     for path in sorted((ROOT / "policy" / "config").glob("*.json")):
         config = json.loads(path.read_text())
         assert not has_mandatory_violations(evaluate(resources_for(edge_config()), config)), path.name
+
+
+def test_stack_rules_fail_closed_when_the_site_spec_is_not_visible():
+    """What a stack policy sees under `pulumi preview` if components export no `spec`: it refuses."""
+    rs = resources_for(edge_config())
+    for r in rs:
+        if r.type.startswith("llmkube:index:"):
+            r.props = {"namespace": "llmkube"}  # outputs instead of inputs
+    results = evaluate(rs)
+    stack_rules = {r.name for r in RULES if r.scope == "stack"}
+    blind = {r.rule for r in results if "cannot judge this plan" in r.message}
+    assert blind == stack_rules
+    assert has_mandatory_violations(results)
