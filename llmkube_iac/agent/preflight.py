@@ -68,7 +68,11 @@ def default_fetch(state: MetalServiceState, dest: Path) -> Path:
     except ImportError:
         return local_fetch(state, dest)
     try:
-        return Path(fetch(state.source, dest, sha256=state.sha256, progress=None))
+        from ..fetch.progress import silent as progress
+    except ImportError:  # pragma: no cover - older fetcher
+        progress = None
+    try:
+        return Path(fetch(state.source, dest, sha256=state.sha256, progress=progress))
     except Exception as err:  # the fetcher's errors are user-facing already
         raise FetchError(str(err)) from err
 

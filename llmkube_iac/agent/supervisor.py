@@ -127,6 +127,7 @@ class Agent:
             self.on_event("Warning", "InvalidDesiredState", self.desired_error)
             return
         self.desired_error = None
+        budget_changed = self.desired is None or self.desired.memory_budget_bytes != desired.memory_budget_bytes
         self.desired = desired
         wanted = {s.name: s for s in desired.services}
         for name in [n for n in self.services if n not in wanted]:
@@ -139,6 +140,11 @@ class Agent:
                 self._retire(current, wait=True)  # same port: the old one must be gone first
             self.services[name] = svc = Svc(state, state.version_hash())
             threading.Thread(target=self._prepare, args=(svc,), name=f"prepare-{name}", daemon=True).start()
+        for svc in self.services.values():  # memory may have been freed or the budget changed: try again
+            if svc.phase == "Refused" and budget_changed:
+                threading.Thread(target=self._prepare, args=(svc,), daemon=True).start()  # fit depends on budget
+            elif svc.phase == "Refused" and svc.estimate.verdict != "does-not-fit":
+                self._admit(svc)
 
     def _retire(self, svc: Svc, wait: bool) -> None:
         svc.gen, svc.ready, svc.restart_at = -1, False, None
