@@ -44,6 +44,16 @@ def _opener(source: str):
     raise ValueError(f"cannot fetch {src.scheme}:// sources: {source} (oci images are pulled by the kubelet)")
 
 
+def _pump_inline(chunks, fh, h, progress, done: int, total: int | None) -> int:
+    """Hash and write each block as it arrives (one pass over the bytes, one thread)."""
+    for block in chunks:
+        h.update(block)
+        fh.write(block)
+        done += len(block)
+        progress(done, total)
+    return done
+
+
 def _pump(chunks, fh, h, progress, done: int, total: int | None) -> int:
     """Network reads in this thread, hash+write in a helper: both release the GIL, so they overlap."""
     q: queue.Queue = queue.Queue(maxsize=16)

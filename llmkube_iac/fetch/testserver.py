@@ -31,6 +31,13 @@ class FileServer:
                 pass
 
             def do_GET(self):  # noqa: N802
+                if self.path == "/__stats__":
+                    body = f'{{"requests": {server.requests}, "bytes_sent": {server.bytes_sent}}}'.encode()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 server.requests += 1
                 path = server.root / self.path.lstrip("/").split("?")[0]
                 if not path.is_file():
