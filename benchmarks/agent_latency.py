@@ -65,6 +65,13 @@ def _pid(api, svc):
     return _status(api).get("services", {}).get(svc, {}).get("pid")
 
 
+def _healthy(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -91,7 +98,9 @@ def main() -> int:
     ports = {n: _port() for n in names}
     services = [MetalServiceState(name=n, source=f"file://{model}", sha256=digest, cache_key=f"{n}/c", port=ports[n],
                                   args=("--model", "{model}", "--host", "{host}", "--port", "{port}",
-                                        "--load-seconds", str(args.load_seconds))) for n in names]
+                                        # staggered loads: each becomes healthy while we are watching it
+                                        "--load-seconds", str(args.load_seconds * (1 + i))))
+                for i, n in enumerate(names)]
     state = DesiredState(host=HOST, address="127.0.0.1", memory_budget_bytes=64 << 30, namespace=NS,
                          lease_name=lease_name(HOST), services=tuple(services))
     api = FakeApiServer(token=TOKEN).start()
@@ -108,8 +117,8 @@ def main() -> int:
     try:
         registered = []
         for n in names:  # healthy -> registered, observed from outside like a client would
-            _until(lambda: requests.get(f"http://127.0.0.1:{ports[n]}/health", timeout=1).status_code == 200
-                   if _pid(api, n) else False, timeout=60)
+            assert _ready(api, n) is not True, "benchmark started watching too late"
+            _until(lambda: _healthy(ports[n]), timeout=60)
             t0 = time.monotonic()
             _until(lambda: _ready(api, n) is True)
             registered.append(time.monotonic() - t0)

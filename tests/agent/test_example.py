@@ -1,6 +1,7 @@
 """examples/metal-edge renders offline: metal objects and the Router, all schema-valid."""
 from __future__ import annotations
 
+import asyncio
 import json
 
 import jsonschema
@@ -15,7 +16,10 @@ from .test_plan_metal import PROMETHEUS_RULE
 
 
 def test_metal_edge_example_renders_and_validates(tmp_path):
-    result = render_program(ROOT / "examples" / "metal-edge", "edge", tmp_path, evaluate_policies=True)
+    try:
+        result = render_program(ROOT / "examples" / "metal-edge", "edge", tmp_path, evaluate_policies=True)
+    finally:  # render_program leaves the main thread without an event loop; later Pulumi mock tests need one
+        asyncio.set_event_loop(asyncio.new_event_loop())
     manifests = [yaml.safe_load(f.read_text()) for f in sorted(tmp_path.glob("*/1-manifest/*.yaml"))]
     assert manifests and len(manifests) == len(result.manifests)
     for m in manifests:

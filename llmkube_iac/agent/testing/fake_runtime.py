@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *a):
             pass
+
+        def setup(self):
+            super().setup()  # llama-server's httplib sets TCP_NODELAY too
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def _json(self, code: int, body: dict) -> None:
             data = json.dumps(body).encode()
