@@ -31,4 +31,5 @@ class Model(pulumi.ComponentResource):
         self.cache_claim = pulumi.Output.from_input(cache_claim_name(model_name) if spec.parsed_source.needs_download
                                                     else None)
         self.register_outputs({"cacheKey": self.cache_key, "modelPath": self.model_path,
-                               "cacheClaim": self.cache_claim, "facts": facts})
+                               "cacheClaim": self.cache_claim, "facts": facts,
+                               "spec": spec.to_config(), "site": site.name})

@@ -34,4 +34,4 @@ class Router(pulumi.ComponentResource):
         names = [spec.name] + ([spec.external_name] if spec.has_external_zone else [])
         self.service_names = pulumi.Output.from_input(names)
         self.register_outputs({"sovereignUrl": self.sovereign_url, "externalUrl": self.external_url,
-                               "serviceNames": self.service_names})
+                               "serviceNames": self.service_names, "spec": spec.to_config(), "site": site.name})

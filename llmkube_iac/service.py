@@ -34,4 +34,4 @@ class InferenceService(pulumi.ComponentResource):
         self.service_name = pulumi.Output.from_input(plan.service_name)
         self.namespace = pulumi.Output.from_input(plan.namespace)
         self.register_outputs({"baseUrl": self.base_url, "serviceName": self.service_name,
-                               "namespace": self.namespace})
+                               "namespace": self.namespace, "spec": inline.to_config(), "site": site.name})

@@ -9,7 +9,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .model import Model
-from .plan.site import plan_stack
+from .modelinfo.plan_time import gather_facts, size_bytes
+from .plan.site import plan_stack, stack_models
 from .register import register_manifests
 from .router import Router
 from .service import InferenceService
@@ -36,7 +37,8 @@ class Site(pulumi.ComponentResource):
     def __init__(self, name: str, config: StackConfig | dict, opts: pulumi.ResourceOptions | None = None):
         config = config if isinstance(config, StackConfig) else load_stack_config(config)
         site = config.site
-        plan = plan_stack(config)  # raises before anything is registered
+        facts = gather_facts(site, stack_models(config))  # headers the site itself serves (mirror, store, pvc)
+        plan = plan_stack(config, {n: size_bytes(i) for n, i in facts.items() if size_bytes(i)})  # raises first
         super().__init__("llmkube:index:Site", name, {"spec": site.to_config()}, opts)
         self.config = config
         self.provider = make_provider(name, site, self)
@@ -46,7 +48,8 @@ class Site(pulumi.ComponentResource):
         after_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace] if namespace else []))
 
         self.models = {
-            mname: Model(f"{name}-{mname}", model, site, manifests=manifests, opts=after_ns)
+            mname: Model(f"{name}-{mname}", model, site, size_bytes=size_bytes(facts.get(mname)),
+                         facts=facts[mname].to_dict() if mname in facts else None, manifests=manifests, opts=after_ns)
             for mname, (model, manifests) in plan.models.items()
         }
         self.services: dict[str, InferenceService] = {}
@@ -72,4 +75,6 @@ class Site(pulumi.ComponentResource):
         }
         self.namespace = pulumi.Output.from_input(site.namespace)
         self.service_urls = {n: s.base_url for n, s in self.services.items()}
-        self.register_outputs({"namespace": self.namespace, "serviceUrls": self.service_urls})
+        # the spec is an output too: CrossGuard's stack policies read component outputs, not inputs
+        self.register_outputs({"namespace": self.namespace, "serviceUrls": self.service_urls,
+                               "spec": site.to_config()})

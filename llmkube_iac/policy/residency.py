@@ -3,10 +3,9 @@ for that class. Defaults: public and internal anywhere; confidential and restric
 EU/EEA (the GDPR area). A deployment outside it lists its own jurisdictions in the pack config."""
 from __future__ import annotations
 
-import importlib.util
-
 from ..spec import CLASSIFICATION_ORDER
 from .base import Rule, Violation
+from .routing import routing_residency_violations
 from .view import StackView
 
 EU_EEA = ("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
@@ -29,11 +28,6 @@ def jurisdiction_allowed(jurisdiction: str, classification: str, allowed: dict[s
     return "*" in codes or jurisdiction.upper() in codes
 
 
-def routing_module_present() -> bool:
-    """The router rules live in policy/routing.py (issue 5); residency uses them once they exist."""
-    return importlib.util.find_spec(f"{__package__}.routing") is not None
-
-
 def check_residency(view: StackView, cfg: dict):
     allowed = allowed_jurisdictions(cfg)
     for site in view.sites.values():
@@ -44,9 +38,7 @@ def check_residency(view: StackView, cfg: dict):
                 yield Violation(
                     f"service {svc.spec.name} serves {cls} data at site {site.spec.name} (jurisdiction {where}); "
                     f"{cls} data is allowed only in {', '.join(allowed[cls]) or 'no jurisdiction'}", svc.res.urn)
-        if site.routers and routing_module_present():
-            from .routing import routing_residency_violations
-
+        if site.routers:
             bounded = {cls: codes for cls, codes in allowed.items() if "*" not in codes}  # "*": no constraint
             for res, router in site.routers:
                 for path, message in routing_residency_violations(site.spec, router, bounded):

@@ -49,6 +49,10 @@ def _run_isolated(project: Project) -> list[RenderedResource]:
 
     from .monitor import RecordingMonitor
 
+    try:
+        previous = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:  # not the main thread and no loop set
+        previous = None
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     monitor = RecordingMonitor()
@@ -64,8 +68,9 @@ def _run_isolated(project: Project) -> list[RenderedResource]:
     finally:
         os.chdir(old_cwd)
         sys.path[:] = old_path
-        asyncio.set_event_loop(None)
         loop.close()
+        # callers (tests, a notebook) keep the loop they had
+        asyncio.set_event_loop(previous if previous is not None and not previous.is_closed() else None)
     records = sorted(monitor.records, key=lambda r: r.urn)  # registration order is async: sort for stable output
     _assign_sites(records)
     return records
