@@ -136,27 +136,31 @@ class Agent:
             current = self.services.get(name)
             if current and current.version == state.version_hash():
                 continue
-            if current:
-                self._retire(current, wait=True)  # same port: the old one must be gone first
+            old = None
+            if current:  # same port: the old process must be gone before the new one binds (off the loop)
+                old = current.child
+                self._retire(current, wait=False, stop=False)
             self.services[name] = svc = Svc(state, state.version_hash())
-            threading.Thread(target=self._prepare, args=(svc,), name=f"prepare-{name}", daemon=True).start()
+            threading.Thread(target=self._prepare, args=(svc, old), name=f"prepare-{name}", daemon=True).start()
         for svc in self.services.values():  # memory may have been freed or the budget changed: try again
             if svc.phase == "Refused" and budget_changed:
                 threading.Thread(target=self._prepare, args=(svc,), daemon=True).start()  # fit depends on budget
             elif svc.phase == "Refused" and svc.estimate.verdict != "does-not-fit":
                 self._admit(svc)
 
-    def _retire(self, svc: Svc, wait: bool) -> None:
+    def _retire(self, svc: Svc, wait: bool, stop: bool = True) -> None:
         svc.gen, svc.ready, svc.restart_at = -1, False, None
-        if svc.child:
+        if svc.child and stop:
             if wait:
                 svc.child.stop(self.cfg.stop_grace_seconds)
             else:
                 threading.Thread(target=svc.child.stop, args=(self.cfg.stop_grace_seconds,), daemon=True).start()
 
-    def _prepare(self, svc: Svc) -> None:
-        """Fetch (sha256 verified) and estimate memory; off the loop because downloads take minutes."""
+    def _prepare(self, svc: Svc, predecessor: Child | None = None) -> None:
+        """Stop the replaced process, fetch (sha256 verified), estimate memory: slow, so off the loop."""
         dest = self.cfg.cache_dir / svc.state.cache_key
+        if predecessor:
+            predecessor.stop(self.cfg.stop_grace_seconds)
         try:
             path = self.cfg.fetch(svc.state, dest)
             est = self.cfg.estimate(svc.state, path, self.budget)
