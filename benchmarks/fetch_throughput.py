@@ -76,7 +76,7 @@ def main() -> None:
             rates = {"plain": [], "fetch": []}
             for i in range(3):
                 t0 = time.perf_counter()
-                plain_copy(url, tmp / "plain")
+                plain_copy(url, tmp / f"plain{i}")  # a new file each time, like the fetch
                 rates["plain"].append(n / (time.perf_counter() - t0))
                 t0 = time.perf_counter()
                 fetch(url, tmp / f"c{i}", sha, progress=silent)
