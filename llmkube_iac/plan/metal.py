@@ -46,8 +46,10 @@ def service_state(svc: InferenceServiceSpec, model: ModelSpec) -> MetalServiceSt
         args = runtime(svc.runtime).build_args(ctx)
         args = ["{host}" if a == "0.0.0.0" else "{port}" if a == str(svc.endpoint.port) else a for a in args]
         args += ["--n-gpu-layers", "99"]  # Metal: offload every layer to the GPU (unified memory)
+    elif native == "mlx-lm":
+        args = ["--model", "{model}", "--host", "{host}", "--port", "{port}"]
     else:
-        args = ["serve"]
+        args = ["serve"]  # ollama: listens on OLLAMA_HOST, which the agent sets to {host}:{port}
     cache_key = f"{model.name or svc.name}/{(model.sha256 or 'unpinned')[:16]}"
     return MetalServiceState(
         name=svc.name, source=model.source, sha256=model.sha256, cache_key=cache_key, runtime=native,
