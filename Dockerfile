@@ -6,7 +6,7 @@ FROM python:3.11-slim
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY llmkube_iac ./llmkube_iac
-RUN pip install --no-cache-dir . && rm -rf /src
+RUN pip install --no-cache-dir '.[s3]' && rm -rf /src
 USER 65532:65532
 ENV HOME=/tmp
 ENTRYPOINT []
