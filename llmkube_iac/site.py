@@ -54,8 +54,6 @@ class Site(pulumi.ComponentResource):
         }
         self.services: dict[str, InferenceService] = {}
         for svc in config.services:
-            if svc.name not in plan.services:
-                continue  # metal services: planned into plan.metal below
             sp = plan.services[svc.name]
             model = config.model_for(svc)
             mname = svc.model if isinstance(svc.model, str) else (svc.model.name or f"{svc.name}-model")
@@ -63,7 +61,7 @@ class Site(pulumi.ComponentResource):
             svc_opts = pulumi.ResourceOptions.merge(after_ns, pulumi.ResourceOptions(depends_on=deps))
             self.services[svc.name] = InferenceService(f"{name}-{svc.name}", svc, site, model=model, model_name=mname,
                                                        plan=sp, opts=svc_opts)
-        if plan.metal:
+        if plan.metal:  # per-host objects of the metal-agent (desired state, RBAC, Leases, alert)
             self.metal = register_manifests(self, f"{name}-metal", plan.metal, after_ns)
         # routers: after the services whose NetworkPolicies admit them
         services = tuple(config.services)

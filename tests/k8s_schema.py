@@ -23,7 +23,17 @@ def _crd(spec: dict) -> dict:
 _SELECTOR = {"type": "object", "properties": {"matchLabels": {"type": "object"}, "matchExpressions": {"type": "array"}},
              "additionalProperties": False}
 
+_STRINGS = {"type": "object", "additionalProperties": {"type": "string"}}
+
 CRD_SCHEMAS = {
+    ("monitoring.coreos.com/v1", "PrometheusRule"): _crd({
+        "type": "object", "additionalProperties": False, "properties": {"groups": {"type": "array", "items": {
+            "type": "object", "required": ["name", "rules"], "additionalProperties": False, "properties": {
+                "name": {"type": "string"}, "interval": {"type": "string"},
+                "rules": {"type": "array", "items": {
+                    "type": "object", "required": ["expr"], "additionalProperties": False, "properties": {
+                        "alert": {"type": "string"}, "record": {"type": "string"}, "expr": {"type": "string"},
+                        "for": {"type": "string"}, "labels": _STRINGS, "annotations": _STRINGS}}}}}}}}),
     ("cert-manager.io/v1", "Certificate"): _crd({
         "type": "object", "required": ["secretName", "issuerRef"], "additionalProperties": False, "properties": {
             "secretName": {"type": "string"},

@@ -10,6 +10,8 @@ from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec, StackConfig
 from .errors import PlanError
 from .images import apply_mirrors
 from .meta import discovery_labels, manifest, metadata, standard_labels
+from .endpoints import openai_base_url
+from .metal import plan_metal
 from .model import plan_model
 from .router import plan_router
 from .service import ServicePlan, plan_service
@@ -145,6 +147,11 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
         plan.models[name] = (model, apply_mirrors(manifests, site.registry_mirrors))
     if metal_services:
         plan.metal = plan_metal_services(site, metal_services)
+        for svc, _ in metal_services:  # each service's own selector-less Service goes with its component
+            own = [m for m in plan.metal if m["kind"] == "Service" and m["metadata"]["name"] == svc.name]
+            plan.metal = [m for m in plan.metal if not any(m is o for o in own)]
+            plan.services[svc.name] = ServicePlan(own, openai_base_url(svc.name, site.namespace, svc.endpoint.port),
+                                                  svc.name, site.namespace)
     for i, router in enumerate(config.routers):
         try:
             plan.routers[router.name] = apply_mirrors(plan_router(site, router, config.services), site.registry_mirrors)
@@ -155,6 +162,4 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
 
 def plan_metal_services(site: SiteSpec, services: list[tuple[InferenceServiceSpec, ModelSpec]]) -> list[dict]:
     """Metal services run on Apple Silicon hosts under the metal-agent (see plan/metal.py)."""
-    from .metal import plan_metal
-
     return plan_metal(site, services)

@@ -5,10 +5,10 @@ Both read the site's inventory (`accelerators` pools), the one thing an admissio
 never sees."""
 from __future__ import annotations
 
-import importlib.util
 from collections import defaultdict
 
 from ..hardware import vendor
+from ..modelinfo.fit import fit_service
 from ..plan.scheduling import matching_pools
 from .base import Rule, Violation
 from .view import SiteView, StackView
@@ -75,21 +75,37 @@ def _model_info(facts: dict | None):
         return None
 
 
-def check_fit(view: StackView, cfg: dict):
-    if importlib.util.find_spec("llmkube_iac.modelinfo.fit") is None:
-        return  # the estimator (issue 3) is not in this tree: nothing to estimate with
-    from ..modelinfo.fit import fit_service
+def _device_memory(site: SiteView, svc) -> tuple[str | None, float | None]:
+    """(product, GiB per device) the service runs on: its pool, or for metal the smallest usable
+    unified memory among the Apple Silicon hosts serving it."""
+    if not vendor(svc.spec.accelerator.vendor).schedulable:
+        hosts = [h for h in site.spec.metal_hosts if not svc.spec.hosts or h.name in svc.spec.hosts]
+        if not hosts:
+            return None, None
+        host = min(hosts, key=lambda h: h.unified_memory_gi_b * h.usable_fraction)
+        return f"Apple {host.chip}", host.unified_memory_gi_b * host.usable_fraction
+    pools = matching_pools(site.spec, svc.spec) or site.spec.pools_for(svc.spec.accelerator.vendor)
+    pool = pools[0] if pools else None
+    product = (pool.product if pool else None) or svc.spec.accelerator.product
+    return product, (pool.memory_gi_b if pool else None) or svc.spec.accelerator.min_memory_gi_b
 
+
+def _fit_candidates(site: SiteView):
+    """GPU services, and Apple Silicon services (served by metal hosts' unified memory)."""
+    yield from _accelerated(site)
+    yield from (svc for svc in site.services if not vendor(svc.spec.accelerator.vendor).schedulable)
+
+
+def check_fit(view: StackView, cfg: dict):
     refuse = set(cfg.get("refuse", ["does-not-fit"]))
     for site in view.sites.values():
-        for svc in _accelerated(site):
+        for svc in _fit_candidates(site):
             model, facts = site.model_for(svc)
             if model is None:
                 continue
-            pools = matching_pools(site.spec, svc.spec) or site.spec.pools_for(svc.spec.accelerator.vendor)
-            pool = pools[0] if pools else None
-            product = (pool.product if pool else None) or svc.spec.accelerator.product
-            memory = (pool.memory_gi_b if pool else None) or svc.spec.accelerator.min_memory_gi_b
+            product, memory = _device_memory(site, svc)
+            if not vendor(svc.spec.accelerator.vendor).schedulable:
+                product = None  # memory_gib is the usable unified memory itself
             where = f"service {svc.spec.name} at site {site.spec.name}"
             try:
                 report = fit_service(model, svc.spec, product=product, memory_gib=memory, info=_model_info(facts))

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 
-import jsonschema
-import kubernetes_validate
 import pytest
 
 from llmkube_iac.plan.errors import PlanError
@@ -12,27 +10,12 @@ from llmkube_iac.plan.metal import plan_metal
 from llmkube_iac.plan.site import plan_stack
 from llmkube_iac.spec import InferenceServiceSpec, ModelSpec, SiteSpec, StackConfig
 from llmkube_iac.spec.metal import DESIRED_STATE_KEY, VERSION_KEY, DesiredState
+from tests.k8s_schema import validate_manifest
 
 SITE = {"name": "edge", "jurisdiction": "DE", "metalHosts": [
     {"name": "studio-1", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "10.0.0.11"},
     {"name": "studio-2", "chip": "M3 Ultra", "unifiedMemoryGiB": 96, "usableFraction": 0.5, "address": "10.0.0.12"}]}
 MODEL = ModelSpec(name="qwen", source="hf://Qwen/Qwen3-8B-GGUF/Qwen3-8B-Q4_K_M.gguf", sha256="ab" * 32, sizeGiB=5)
-
-# prometheus-operator's PrometheusRule, field by field (additionalProperties refused)
-PROMETHEUS_RULE = {"type": "object", "required": ["apiVersion", "kind", "metadata", "spec"], "additionalProperties": False,
-                   "properties": {"apiVersion": {"const": "monitoring.coreos.com/v1"}, "kind": {"const": "PrometheusRule"},
-                                  "metadata": {"type": "object", "required": ["name"]},
-                                  "spec": {"type": "object", "additionalProperties": False, "properties": {"groups": {
-                                      "type": "array", "items": {"type": "object", "required": ["name", "rules"],
-                                                                 "additionalProperties": False, "properties": {
-                                          "name": {"type": "string"}, "interval": {"type": "string"},
-                                          "rules": {"type": "array", "items": {
-                                              "type": "object", "required": ["expr"], "additionalProperties": False,
-                                              "properties": {"alert": {"type": "string"}, "record": {"type": "string"},
-                                                             "expr": {"type": "string"}, "for": {"type": "string"},
-                                                             "labels": {"type": "object", "additionalProperties": {"type": "string"}},
-                                                             "annotations": {"type": "object", "additionalProperties": {"type": "string"}}}}}}}}}}}}
-
 
 def svc(name="chat", **kw) -> InferenceServiceSpec:
     return InferenceServiceSpec.model_validate({"name": name, "model": "qwen", "accelerator": {"vendor": "metal"}, **kw})
@@ -46,10 +29,7 @@ def test_manifests_validate_against_kubernetes_1_30():
     out = plan_metal(SiteSpec.model_validate(SITE), [(svc(), MODEL), (svc("embed", mode="embedding",
                                                                           endpoint={"port": 8081}), MODEL)])
     for m in out:
-        if m["kind"] == "PrometheusRule":
-            jsonschema.validate(m, PROMETHEUS_RULE)
-        else:
-            kubernetes_validate.validate(m, "1.30.0", strict=True)
+        validate_manifest(m)
         assert m["metadata"]["namespace"] == "llmkube"
         assert m["metadata"]["labels"]["app.kubernetes.io/part-of"] == "llmkube"
     assert sorted(m["kind"] for m in out).count("ConfigMap") == 2
@@ -104,5 +84,9 @@ def test_site_planner_plans_metal_services():
                                          "services": [svc().to_config()]})
     plan = plan_stack(config)
     kinds = {m["kind"] for m in plan.metal}
-    assert {"Service", "ConfigMap", "Role", "Lease", "PrometheusRule"} <= kinds
+    assert {"ConfigMap", "Role", "Lease", "PrometheusRule"} <= kinds
+    # the service's own selector-less Service goes with its InferenceService component
+    own = plan.services["chat"].manifests
+    assert [(m["kind"], m["metadata"]["name"]) for m in own] == [("Service", "chat")] and "selector" not in own[0]["spec"]
+    assert plan.services["chat"].base_url == "http://chat.llmkube.svc.cluster.local:8080/v1"
     assert "qwen" not in plan.models  # only metal hosts use it: no download Job / PVC in the cluster

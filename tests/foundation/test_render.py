@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 from tests.k8s_schema import validate_manifest
 
 PROGRAMS = [("stacks", "dev"), ("stacks", "dc"), ("examples/quickstart", None), ("examples/multi-vendor", None),
-            ("examples/router", None), ("examples/airgapped-edge", None)]
+            ("examples/router", None), ("examples/airgapped-edge", None), ("examples/metal-edge", None)]
 
 
 @pytest.fixture(scope="module")
