@@ -104,6 +104,13 @@ class PolicyResult:
 def plain(value):
     """Deep-copy CrossGuard's Mapping/Sequence proxies into plain dicts and lists, turning integral
     floats back into ints (the wire has only floats), as the offline engine does."""
+    kind = type(value)  # exact-type fast paths: ABC checks dominate on large plans
+    if kind is str or kind is bool or kind is int or value is None:
+        return value
+    if kind is dict:
+        return {str(k): plain(v) for k, v in value.items()}
+    if kind is list:
+        return [plain(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):

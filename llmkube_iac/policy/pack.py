@@ -22,10 +22,25 @@ from .view import StackView
 PACK_NAME = "llmkube"
 
 
+_plain_props: dict[int, tuple[object, dict]] = {}  # id(props) -> (props, plain copy), bounded below
+
+
+def _plain_once(props) -> dict:
+    """Each resource policy sees the same props object of a resource: convert it once."""
+    hit = _plain_props.get(id(props))
+    if hit is not None and hit[0] is props:
+        return hit[1]
+    if len(_plain_props) > 50_000:
+        _plain_props.clear()
+    copy = plain(props)
+    _plain_props[id(props)] = (props, copy)
+    return copy
+
+
 def _resource_validate(rule: Rule):
     def validate(args, report_violation):
         parent = getattr(args.opts, "parent", None) if args.opts is not None else None
-        res = Res(args.urn, args.resource_type, args.name, plain(args.props), parent)
+        res = Res(args.urn, args.resource_type, args.name, _plain_once(args.props), parent)
         for message in rule.check(res, rule.settings(args.get_config())):
             report_violation(message, None)
     validate.__name__ = f"validate_{rule.name.replace('-', '_')}"
@@ -33,16 +48,38 @@ def _resource_validate(rule: Rule):
 
 
 def _stack_resource(r) -> Res:
+    cached = getattr(r, "_llmkube_res", None)  # every stack policy sees the same PolicyResource objects
+    if cached is not None:
+        return cached
     try:
-        props = plain(r.props)
+        props = _plain_once(r.props)
     except Exception:  # noqa: BLE001 — an unknown output during preview: the rest of the stack still counts
         props = {}
-    return Res(r.urn, r.resource_type, r.name, props, r.parent.urn if r.parent is not None else None)
+    res = Res(r.urn, r.resource_type, r.name, props, r.parent.urn if r.parent is not None else None)
+    try:
+        r._llmkube_res = res
+    except AttributeError:  # a slotted or read-only object: convert again next time
+        pass
+    return res
+
+
+_last_view: list = [None, None]  # (the resources, their view): stack policies run one after another
+
+
+def _view(resources) -> StackView:
+    """One StackView (specs validated once) shared by every stack policy over the same resources."""
+    items = list(resources)
+    if _last_view[0] is not None and len(_last_view[0]) == len(items) and all(
+            a is b for a, b in zip(_last_view[0], items)):
+        return _last_view[1]
+    view = StackView([_stack_resource(r) for r in items])
+    _last_view[0], _last_view[1] = items, view
+    return view
 
 
 def _stack_validate(rule: Rule):
     def validate(args, report_violation):
-        view = StackView([_stack_resource(r) for r in args.resources])
+        view = _view(args.resources)
         for message, urn in view.blind_spots():
             report_violation(f"{rule.name} cannot judge this plan: {message}", urn)
         for v in rule.check(view, rule.settings(args.get_config())):

@@ -5,14 +5,10 @@ import json
 import shutil
 from pathlib import Path
 
-import yaml
+from concurrent.futures import ThreadPoolExecutor
 
 from .resources import RenderedResource
-
-try:  # libyaml is much faster for thousands of manifests
-    from yaml import CSafeDumper as Dumper
-except ImportError:  # pragma: no cover
-    from yaml import SafeDumper as Dumper
+from .yaml_emit import dump
 
 
 def manifest_filename(manifest: dict) -> str:
@@ -36,14 +32,19 @@ def write_output(result, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for site in {r.site for r in result.resources if r.manifest is not None}:
         shutil.rmtree(out_dir / site, ignore_errors=True)
+    files = []
     for r in result.resources:
         m = r.manifest
         if m is None:
             continue
         sub = "0-crd" if m["kind"] == "CustomResourceDefinition" else "1-manifest"
-        path = out_dir / r.site / sub / manifest_filename(m)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.dump(canonical(m), Dumper=Dumper, sort_keys=False, default_flow_style=False))
+        files.append((out_dir / r.site / sub / manifest_filename(m), m))
+    for parent in {path.parent for path, _ in files}:
+        parent.mkdir(parents=True, exist_ok=True)
+    # creating thousands of files is latency-bound: overlap it with the YAML generation
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in pool.map(lambda item: item[0].write_text(dump(canonical(item[1]))), files):
+            pass
     (out_dir / "plan.json").write_text(json.dumps(plan_document(result), indent=2, sort_keys=False))
 
 
