@@ -6,11 +6,14 @@ single base keeps their spelling (camelCase on the wire, snake_case in Python) i
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
 class SpecModel(BaseModel):
@@ -37,3 +40,16 @@ def check_dns_label(value: str, what: str = "name") -> str:
             "starting with a letter, at most 63 characters (for example 'qwen3-chat')"
         )
     return value
+
+
+def check_country(value: str) -> str:
+    """Jurisdictions are ISO 3166-1 alpha-2 codes (data residency compares them)."""
+    value = value.upper()
+    if not COUNTRY.match(value):
+        raise ValueError("jurisdiction must be an ISO 3166-1 alpha-2 country code such as DE, FR or US")
+    return value
+
+
+def duplicates(names: Iterable[str | None]) -> list[str]:
+    """Names that occur more than once (sorted; None ignored)."""
+    return sorted(n for n, c in Counter(names).items() if n and c > 1)

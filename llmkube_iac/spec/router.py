@@ -12,13 +12,12 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from .base import SpecModel, check_dns_label
+from .base import SpecModel, check_country, check_dns_label, duplicates
 from .service import CLASSIFICATION_ORDER, Classification
 
 Zone = Literal["sovereign", "external"]
 Provider = Literal["openai", "anthropic", "gemini", "openai-compatible"]
 Strategy = Literal["simple-shuffle", "latency-based-routing", "least-busy", "usage-based-routing-v2"]
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 # Provider pass-through and management routes stay refused; these are the only paths served.
 DEFAULT_ALLOWED_PATHS: tuple[str, ...] = (
     "/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions",
@@ -82,10 +81,7 @@ class ExternalBackend(SpecModel):
     @field_validator("jurisdiction")
     @classmethod
     def _country(cls, v: str) -> str:
-        v = v.upper()
-        if not _COUNTRY.match(v):
-            raise ValueError("jurisdiction must be an ISO 3166-1 alpha-2 country code such as DE or US")
-        return v
+        return check_country(v)
 
     @field_validator("api_base")
     @classmethod
@@ -228,10 +224,10 @@ class RouterSpec(SpecModel):
     def _references(self) -> "RouterSpec":
         problems = []
         names = [b.name for b in self.backends]
-        for dup in sorted({n for n in names if names.count(n) > 1}):
+        for dup in duplicates(names):
             problems.append(f"duplicate backend name {dup!r}")
         groups = [g.name for g in self.model_groups]
-        for dup in sorted({n for n in groups if groups.count(n) > 1}):
+        for dup in duplicates(groups):
             problems.append(f"duplicate model group {dup!r}")
         for i, g in enumerate(self.model_groups):
             for b in g.backends:
@@ -241,7 +237,7 @@ class RouterSpec(SpecModel):
                 if f not in groups or f == g.name:
                     problems.append(f"modelGroups[{i}].fallbacks: {f!r} is not another declared model group")
         teams = [t.name for t in self.teams]
-        for dup in sorted({n for n in teams if teams.count(n) > 1}):
+        for dup in duplicates(teams):
             problems.append(f"duplicate team name {dup!r}")
         for i, t in enumerate(self.teams):
             for m in t.models:

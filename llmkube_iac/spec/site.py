@@ -1,16 +1,12 @@
 """SiteSpec: one cluster (a datacenter, an edge site, a lab) with its rules and its hardware."""
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import SpecModel, check_dns_label
+from .base import SpecModel, check_country, check_dns_label, duplicates
 from .service import Vendor
-
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-
 
 class KubernetesConnection(SpecModel):
     """How `pulumi up` reaches the cluster; renderOnly writes YAML instead of applying."""
@@ -128,15 +124,12 @@ class SiteSpec(SpecModel):
     @field_validator("jurisdiction")
     @classmethod
     def _country(cls, v: str) -> str:
-        v = v.upper()
-        if not _COUNTRY.match(v):
-            raise ValueError("jurisdiction must be an ISO 3166-1 alpha-2 country code such as DE, FR or US")
-        return v
+        return check_country(v)
 
     @model_validator(mode="after")
     def _air_gap(self) -> "SiteSpec":
         names = [p.name for p in self.accelerators]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = duplicates(names)
         if dupes:
             raise ValueError(f"accelerator pool names must be unique: {', '.join(dupes)}")
         if self.air_gapped and not self.registry_mirrors:

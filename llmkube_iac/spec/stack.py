@@ -5,13 +5,12 @@ complete specs and a bad reference is a field error, not a KeyError.
 """
 from __future__ import annotations
 
-from collections import Counter
 from functools import cached_property
 from typing import Any
 
 from pydantic import ValidationError, ValidationInfo, model_validator
 
-from .base import SpecModel
+from .base import SpecModel, duplicates
 from .errors import SpecError, from_validation_error
 from .model import ModelSpec
 from .router import LocalBackend, RouterSpec
@@ -41,16 +40,16 @@ class StackConfig(SpecModel):
         for i, m in enumerate(self.models):
             if not m.name:
                 problems.append((f"models[{i}].name", "required for models declared at stack level"))
-        for dup in sorted(n for n, c in Counter(names).items() if n and c > 1):
+        for dup in duplicates(names):
             problems.append(("models", f"duplicate model name {dup!r}"))
-        for dup in sorted(n for n, c in Counter(s.name for s in self.services).items() if c > 1):
+        for dup in duplicates(s.name for s in self.services):
             problems.append(("services", f"duplicate service name {dup!r}"))
         for i, svc in enumerate(self.services):
             if isinstance(svc.model, str) and svc.model not in name_set:
                 known = ", ".join(n for n in names if n) or "none declared"
                 problems.append((f"services[{i}].model", f"unknown model {svc.model!r} (declared models: {known})"))
         svc_names = {s.name for s in self.services}
-        for dup in sorted(n for n, c in Counter(r.name for r in self.routers).items() if c > 1):
+        for dup in duplicates(r.name for r in self.routers):
             problems.append(("routers", f"duplicate router name {dup!r}"))
         for i, router in enumerate(self.routers):
             for j, b in enumerate(router.backends):
