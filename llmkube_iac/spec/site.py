@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 from .base import SpecModel, check_country, check_dns_label, duplicates
 from .service import Vendor
 
+
 class KubernetesConnection(SpecModel):
     """How `pulumi up` reaches the cluster; renderOnly writes YAML instead of applying."""
 
