@@ -44,8 +44,11 @@ class Site(pulumi.ComponentResource):
         self.provider = make_provider(name, site, self)
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
         self.resources = register_manifests(self, name, plan.site, pulumi.ResourceOptions(provider=self.provider))
-        namespace = next((r for r in self.resources.values() if isinstance(r, k8s.core.v1.Namespace)), None)
-        after_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace] if namespace else []))
+        # workloads wait for their namespace and for the operator charts whose CRDs they use
+        # (ScaledObject needs KEDA's, device resources need the GPU operator's device plugin)
+        site_deps = [r for r in self.resources.values()
+                     if isinstance(r, (k8s.core.v1.Namespace, k8s.helm.v4.Chart))]
+        after_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=site_deps))
 
         self.models = {
             mname: Model(f"{name}-{mname}", model, site, size_bytes=size_bytes(facts.get(mname)),

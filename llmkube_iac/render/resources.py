@@ -21,6 +21,7 @@ class RenderedResource:
     provider: str | None = None  # provider reference ("urn::id"), if any
     custom: bool = True
     remote: bool = False  # provider-side component (Helm chart v4): not expandable offline
+    dependencies: list[str] = field(default_factory=list)  # URNs it waits for (dependsOn and inputs)
     site: str | None = None  # which site's directory the renderer writes it to
     policy_results: list = field(default_factory=list)
 

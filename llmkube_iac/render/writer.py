@@ -50,7 +50,7 @@ def write_output(result, out_dir: Path) -> None:
 
 def _entry(r: RenderedResource) -> dict:
     entry = {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "provider": r.provider,
-             "site": r.site, "custom": r.custom}
+             "site": r.site, "custom": r.custom, "dependsOn": r.dependencies}
     if r.remote:
         entry["providerSide"] = True
         entry["chart"] = {k: r.props.get(k) for k in ("chart", "version", "repositoryOpts", "namespace")}

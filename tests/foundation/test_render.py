@@ -51,6 +51,14 @@ def test_plan_json_lists_every_resource(renders, program, stack):
             assert (target / r["file"]).is_file()
 
 
+def test_workloads_wait_for_namespace_and_operator_charts(renders):
+    result, _ = renders[("stacks", "dc")]
+    charts = {r.urn for r in result.charts}
+    services = [r for r in result.resources if r.type == "llmkube:index:InferenceService"]
+    assert services and all(charts <= set(r.dependencies) for r in services)
+    assert all(any(d.endswith("$kubernetes:core/v1:Namespace::dc-namespace") for d in r.dependencies) for r in services)
+
+
 def test_numbers_are_ints_again(renders):
     result, target = renders[("stacks", "dev")]
     deploy = next(m for m in result.manifests if m["kind"] == "Deployment")
