@@ -46,14 +46,14 @@ def _scalar(value) -> str:
             text = f"{mantissa}.0e{exponent}"
         return text
     text = str(value)
-    if _PLAIN.match(text) and not _RESERVED.match(text) and not text.endswith(":"):
+    if _PLAIN.fullmatch(text) and not _RESERVED.fullmatch(text) and not text.endswith(":"):
         return text
     return _quote(text)
 
 
 def _key(key) -> str:
     key = str(key)
-    return key if _PLAIN_KEY.match(key) and not _RESERVED.match(key) else _quote(key)
+    return key if _PLAIN_KEY.fullmatch(key) and not _RESERVED.fullmatch(key) else _quote(key)
 
 
 def _emit(value, indent: str, out: list[str], sort_keys: bool) -> None:
