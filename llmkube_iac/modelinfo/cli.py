@@ -51,7 +51,7 @@ def _fit(args) -> int:
         raise ValueError(f"--accelerator {args.accelerator!r} is not in the table; see llmkube_iac.modelinfo.accelerators")
     svc = InferenceServiceSpec.model_validate({
         "name": "fit", "model": model.model_dump(by_alias=True, exclude_none=True), "runtime": args.runtime,
-        "accelerator": {"vendor": acc.vendor if acc.vendor != "metal" else "metal", "count": args.count,
+        "accelerator": {"vendor": acc.vendor, "count": args.count,
                         "product": acc.name},
         "contextSize": args.context, "parallelSlots": args.parallel,
         "kvCacheTypeK": args.kv_cache_type, "kvCacheTypeV": args.kv_cache_type})

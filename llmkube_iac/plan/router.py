@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+from ..hardware import vendor
 from ..runtimes import runtime
 from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.router import RouterSpec
@@ -142,14 +143,14 @@ def _network_policy(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, labels
            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
     egress = [dns]
     local = [services[u["service"]] for u in zone.upstreams]
-    pods = [s for s in local if s.accelerator.vendor != "metal"]
+    pods = [s for s in local if vendor(s.accelerator.vendor).schedulable]
     if pods:
         # egress is matched after Service DNAT: allow the runtimes' container ports
         ports = sorted({runtime(s.runtime).port for s in pods} | {s.endpoint.port for s in pods})
         egress.append({"to": [{"podSelector": {"matchExpressions": [{
             "key": "app.kubernetes.io/name", "operator": "In", "values": sorted({s.name for s in pods})}]}}],
             "ports": [{"protocol": "TCP", "port": p} for p in ports]})
-    metal = [s for s in local if s.accelerator.vendor == "metal"]
+    metal = [s for s in local if not vendor(s.accelerator.vendor).schedulable]
     if metal and site.metal_hosts:
         egress.append({"to": [{"ipBlock": {"cidr": f"{h.address}/32"}} for h in site.metal_hosts],
                        "ports": [{"protocol": "TCP", "port": p} for p in sorted({s.endpoint.port for s in metal})]})

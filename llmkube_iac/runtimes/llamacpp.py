@@ -54,4 +54,6 @@ RUNTIME = Runtime(
     build_command=lambda ctx: ["/app/llama-server"],
     build_args=_args,
     metal_native=True,
+    sharding_modes=("layer", "row"),
+    moe_cpu_offload=True,
 )

@@ -38,4 +38,5 @@ RUNTIME = Runtime(
     kv_cache_types=("auto", "fp8_e5m2", "fp8_e4m3"),
     build_command=lambda ctx: ["python3", "-m", "sglang.launch_server"],
     build_args=_args,
+    sharding_modes=("tensor",),
 )

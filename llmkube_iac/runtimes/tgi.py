@@ -39,5 +39,6 @@ RUNTIME = Runtime(
     kv_cache_types=("fp8", "fp8_e4m3fn", "fp8_e5m2"),
     build_command=lambda ctx: ["text-generation-launcher"],
     build_args=_args,
+    sharding_modes=("tensor",),
     build_env=lambda ctx: {"HUGGINGFACE_HUB_CACHE": "/cache/hf"},
 )

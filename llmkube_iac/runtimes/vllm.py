@@ -52,6 +52,7 @@ RUNTIME = Runtime(
     kv_cache_types=KV_TYPES,
     build_command=lambda ctx: ["vllm", "serve"],
     build_args=_args,
+    sharding_modes=("tensor",),
     build_env=_env,
     opt_in_flavours={"cpu": "accelerator.allowVllmOnCpu"},
 )

@@ -180,17 +180,24 @@ class InferenceServiceSpec(SpecModel):
                 f"sharding.splitRatios has {len(self.sharding.split_ratios)} entries but accelerator.count is "
                 f"{self.device_count}: give one ratio per device"
             )
-        if self.sharding and self.sharding.mode == "tensor" and self.runtime == "llamacpp":
-            raise ValueError("llama.cpp shards by layer or row; use runtime vllm/sglang/tgi for tensor parallelism")
-        if self.sharding and self.sharding.mode in ("layer", "row") and self.runtime in ("vllm", "sglang", "tgi"):
-            raise ValueError(f"{self.runtime} shards by tensor parallelism; set sharding.mode: tensor (or omit sharding)")
-        if self.moe_cpu_offload and self.runtime != "llamacpp":
-            raise ValueError("moeCpuOffload is a llama.cpp feature (--cpu-moe/--n-cpu-moe); use runtime llamacpp")
+        from ..runtimes import RUNTIMES
+
+        rt = RUNTIMES[self.runtime]
+        if self.sharding and self.sharding.mode not in rt.sharding_modes:
+            able = [n for n, r in RUNTIMES.items() if self.sharding.mode in r.sharding_modes]
+            raise ValueError(f"{self.runtime} shards by {' or '.join(rt.sharding_modes) or 'nothing'}, not "
+                             f"{self.sharding.mode}; set sharding.mode accordingly or use runtime {', '.join(able)}")
+        if self.moe_cpu_offload and not rt.moe_cpu_offload:
+            able = [n for n, r in RUNTIMES.items() if r.moe_cpu_offload]
+            raise ValueError(f"moeCpuOffload keeps experts in host RAM with {', '.join(able)} only; "
+                             f"runtime {self.runtime} cannot")
         return self
 
     @property
     def device_count(self) -> int:
-        return 0 if self.accelerator.vendor in ("cpu", "metal") else self.accelerator.count
+        from ..hardware import vendor  # pure; late import like the runtime registry above
+
+        return self.accelerator.count if vendor(self.accelerator.vendor).resource_key else 0
 
     @property
     def max_replicas(self) -> int:

@@ -40,6 +40,10 @@ def test_defaults_are_production_safe():
     (lambda c: c["models"][0].update(sha256="abc"), "models[0].sha256", "64 hexadecimal"),
     (lambda c: c["services"].append({"name": "chat", "model": "tiny"}), "services", "duplicate service name"),
     (lambda c: c["site"].update(airGapped=True), "site", "registryMirrors"),
+    (lambda c: c["services"][0].update(accelerator={"vendor": "nvidia", "count": 2}, sharding={"mode": "tensor"}),
+     "services[0]", "llamacpp shards by layer or row, not tensor; set sharding.mode accordingly or use runtime vllm"),
+    (lambda c: c["services"][0].update(runtime="vllm", accelerator={"vendor": "nvidia"}, moeCpuOffload={"layers": 4}),
+     "services[0]", "moeCpuOffload keeps experts in host RAM with llamacpp only"),
 ])
 def test_invalid_input_names_the_field(mutate, path, words):
     raw = minimal_stack()
