@@ -16,7 +16,7 @@ from ..spec.router import RouterSpec
 from .endpoints import ROUTER_POD_LABELS, service_host
 from .meta import discovery_labels, manifest, metadata, selector_labels, standard_labels
 from .router_config import (
-    AUDIT_DIR, BASE_ENV, CONFIG_DIR, LITELLM_IMAGE, ZoneConfig, check_backends, external_egress_ports,
+    AUDIT_DIR, BASE_ENV, CONFIG_DIR, LITELLM_IMAGE, METRICS_PORT, ZoneConfig, check_backends, external_egress_ports,
     plan_zone_config, zones_of,
 )
 from .security import container_security_context, empty_dir, pod_security_context
@@ -74,7 +74,8 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
         "image": LITELLM_IMAGE,
         "imagePullPolicy": "IfNotPresent",
         "args": args,
-        "ports": [{"name": "http", "containerPort": router.port, "protocol": "TCP"}],
+        "ports": [{"name": "http", "containerPort": router.port, "protocol": "TCP"},
+                  {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "env": env,
         "resources": {"requests": {"cpu": router.cpu, "memory": router.memory}, "limits": {"memory": router.memory}},
         "securityContext": container_security_context(),
@@ -109,8 +110,7 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
         _network_policy(site, router, zone, labels, selector, services),
         manifest("monitoring.coreos.com/v1", "PodMonitor", metadata(zone.name, ns, labels), spec={
             "selector": {"matchLabels": selector},
-            "podMetricsEndpoints": [{"port": "http", "path": "/metrics/", "interval": "30s",
-                                     "scheme": "https" if tls else "http"}],
+            "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
         }),
     ]
     if router.autoscaling:
@@ -134,7 +134,8 @@ def _probe(path: str, scheme: str, failure_threshold: int) -> dict:
 
 def _network_policy(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, labels: dict, selector: dict,
                     services: dict) -> dict:
-    """Ingress: clients (and metrics) on the router port. Egress: DNS, the zone's inference pods; external: providers."""
+    """Ingress: clients on the router port, Prometheus on the metrics port. Egress: DNS, the zone's
+    inference pods; external: providers."""
     port = [{"protocol": "TCP", "port": router.port}]
     clients = ([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}}
                 for n in dict.fromkeys((*router.client_namespaces, site.monitoring.namespace, site.namespace))]
@@ -160,7 +161,10 @@ def _network_policy(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, labels
     return manifest("networking.k8s.io/v1", "NetworkPolicy", metadata(zone.name, site.namespace, labels), spec={
         "podSelector": {"matchLabels": selector},
         "policyTypes": ["Ingress", "Egress"],
-        "ingress": [{"from": clients, "ports": port}],
+        "ingress": [{"from": clients, "ports": port},
+                    {"from": [{"namespaceSelector": {"matchLabels": {
+                        "kubernetes.io/metadata.name": site.monitoring.namespace}}}],
+                     "ports": [{"protocol": "TCP", "port": METRICS_PORT}]}],
         "egress": egress,
     })
 

@@ -30,7 +30,9 @@ PROVIDER_BASES = {
 }
 PROVIDER_PREFIX = {"openai": "openai", "anthropic": "anthropic", "gemini": "gemini", "openai-compatible": "openai"}
 # Process-level settings of every zone: no phone-home, no UI, no docs, logs as JSON.
+METRICS_PORT = 9464  # llmkube_metrics serves the Router's Prometheus metrics here
 BASE_ENV = {
+    "LLMKUBE_METRICS_PORT": str(METRICS_PORT),
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     "LITELLM_TELEMETRY": "False",
     "LITELLM_MODE": "PRODUCTION",

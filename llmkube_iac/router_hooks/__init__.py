@@ -4,13 +4,14 @@ They run inside the proxy (with litellm and fastapi importable), never in this p
 process: the planner only reads their source text, so importing this package imports nothing
 from LiteLLM. `llmkube_common` holds the zone's rules and shared state, `llmkube_auth` is the
 `custom_auth` hook (keys, classes, zones, paths, rpm/tpm), `llmkube_guard` the callback
-(class stamping, deployment filtering, base-URL re-check, one audit line per request).
+(class stamping, deployment filtering, base-URL re-check, one audit line per request),
+`llmkube_metrics` the Prometheus endpoint counted from those audit lines.
 """
 from __future__ import annotations
 
 from importlib import resources
 
-HOOK_MODULES = ("llmkube_common", "llmkube_auth", "llmkube_guard")
+HOOK_MODULES = ("llmkube_common", "llmkube_auth", "llmkube_guard", "llmkube_metrics")
 RULES_FILE = "llmkube_router.json"
 
 

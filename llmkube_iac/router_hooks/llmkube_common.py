@@ -13,6 +13,8 @@ import threading
 import time
 import uuid
 
+import llmkube_metrics  # a sibling file in the same config directory
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 RULES = json.load(open(os.path.join(HERE, "llmkube_router.json"), encoding="utf-8"))
 ZONE = RULES["zone"]
@@ -25,6 +27,9 @@ _LOCK = threading.Lock()
 _AUDIT_FILE = RULES.get("auditFile")
 # request id -> what the guard knows about it (class, team, whether it excluded a deployment)
 REQUESTS: dict[str, dict] = {}
+
+
+llmkube_metrics.serve()
 
 
 def rank(cls: str) -> int:
@@ -117,8 +122,10 @@ WINDOWS = Windows()
 
 def audit(**fields) -> None:
     """Write one JSON audit line (stdout and/or the file); never the key, never the prompt."""
-    line = json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z",
-                       "kind": "llmkube.audit", "zone": ZONE, **fields}, separators=(",", ":"), default=str)
+    record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z",
+              "kind": "llmkube.audit", "zone": ZONE, **fields}
+    line = json.dumps(record, separators=(",", ":"), default=str)
+    llmkube_metrics.observe(record)
     with _LOCK:
         if RULES.get("auditStdout", True):
             sys.stdout.write(line + "\n")

@@ -200,6 +200,8 @@ class Proxy:
     def __init__(self, config: Path, env: dict, log: Path):
         self.config, self.env, self.log = config, env, log
         self.port = free_port()
+        self.metrics_port = free_port()  # both zones run on one host here: not the Deployment's 9464
+        self.env = {**env, "LLMKUBE_METRICS_PORT": str(self.metrics_port)}
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -233,6 +235,13 @@ class Proxy:
                 self.proc.kill()
         if getattr(self, "fh", None):
             self.fh.close()
+
+    def metrics(self) -> dict[str, float]:
+        """The zone's Prometheus text, as {'name{labels}': value}."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+        return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines() if line and not line.startswith("#")}
 
     def audit_lines(self) -> list[dict]:
         out = []

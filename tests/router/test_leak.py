@@ -9,13 +9,14 @@ every request has exactly one audit line with the right outcome; an rpm limit yi
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 import json
 import random
+import re
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -295,3 +296,15 @@ def test_no_protected_request_leaks(stack, capsys):
     assert not wrong, f"wrong audit outcomes: {wrong[:12]}"
     assert limited and len(limited) == len(limited_audited), "rpm limit did not yield audited 429s"
     assert ups["ext"].total == len(ext_rids), "external upstream saw requests without a request id (pass-through?)"
+    # the Prometheus endpoint of each zone counts exactly what the audit lines say
+    for zone, proxy in proxies.items():
+        metrics = proxy.metrics()
+        by_outcome = Counter()
+        for key, value in metrics.items():
+            if key.startswith("llmkube_router_requests_total{"):
+                by_outcome[re.search(r'outcome="([^"]*)"', key).group(1)] += int(value)
+        assert by_outcome == Counter(line["outcome"] for line in audits[zone]), (zone, by_outcome)
+        count = sum(v for k, v in metrics.items() if k.startswith("llmkube_router_request_seconds_count{"))
+        assert count == len(audits[zone])
+        with capsys.disabled():
+            print(f"  {zone} zone metrics: requests_total {sum(by_outcome.values())} by outcome {dict(by_outcome)}")
