@@ -18,6 +18,7 @@ import requests
 
 PATHS = {
     "configmaps": "api/v1",
+    "services": "api/v1",
     "events": "api/v1",
     "leases": "apis/coordination.k8s.io/v1",
     "endpointslices": "apis/discovery.k8s.io/v1",

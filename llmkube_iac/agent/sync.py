@@ -36,6 +36,7 @@ class ApiSync:
         self.wake = threading.Event()
         self.pushed: dict[str, tuple] = {}  # service -> (address, port, ready) as last written
         self.slice_rv: dict[str, str] = {}
+        self.owners: dict[str, list[dict]] = {}  # service -> ownerReferences of its slice
         self.lease: dict | None = None
         self.last_status: str | None = None
         self.last_renew = 0.0
@@ -156,8 +157,23 @@ class ApiSync:
             "ports": [{"name": "http", "port": port, "protocol": "TCP"}],
         }
 
+    def _owner(self, service: str) -> list[dict]:
+        """The Service as the slice's owner, so Kubernetes deletes the slice with the Service (even one
+        removed while this agent was down). Without the Service's uid the slice is still written."""
+        if service in self.owners:
+            return self.owners[service]
+        try:
+            uid = self.client.get("services", service)["metadata"].get("uid")
+        except (requests.RequestException, ApiError, KeyError, TypeError, ValueError):
+            return []  # not cached: the next write tries again
+        self.owners[service] = [{"apiVersion": "v1", "kind": "Service", "name": service, "uid": uid}] if uid else []
+        return self.owners[service]
+
     def _put_slice(self, service: str, address: str, port: int, ready: bool) -> None:
         obj = self._slice(service, address, port, ready)
+        owner = self._owner(service)
+        if owner:
+            obj["metadata"]["ownerReferences"] = owner
         for _ in range(3):
             rv = self.slice_rv.get(service)
             try:

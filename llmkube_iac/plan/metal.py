@@ -106,6 +106,9 @@ def _host_objects(site: SiteSpec, state: DesiredState) -> list[dict]:
     if slices:
         rules.insert(2, {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "resourceNames": slices,
                          "verbs": ["get", "update", "patch", "delete"]})
+        # the Services' uids, for the slices' ownerReferences: deleting a Service garbage-collects its slices
+        rules.insert(3, {"apiGroups": [""], "resources": ["services"],
+                         "resourceNames": sorted({s.name for s in state.services}), "verbs": ["get"]})
     return [
         manifest("v1", "ConfigMap", metadata(cm, ns, labels, {"llmkube.dev/desired-version": version}),
                  data={DESIRED_STATE_KEY: state.to_json(), VERSION_KEY: version}),

@@ -28,6 +28,18 @@ def test_start_registers_ready_endpoint_and_status(api, start_agent, model_file)
     assert (agent.cfg.cache_dir / "chat/x/tiny.gguf").exists()  # fetched into the cache, hash verified
 
 
+def test_slice_is_owned_by_its_service(api, start_agent, model_file):
+    """Deleting the Service garbage-collects the agent's slice, even one left while the agent was down."""
+    api.put_object("services", {"apiVersion": "v1", "kind": "Service",
+                                "metadata": {"name": "chat", "namespace": NS, "uid": "6f1c-chat-uid"}})
+    write_desired(api, [svc_state("chat", model_file)])
+    start_agent()
+    wait_for(lambda: slice_ready(api, "chat") is True, what="ready EndpointSlice")
+    es = api.get_object("endpointslices", NS, f"chat-{HOST}")
+    assert es["metadata"]["ownerReferences"] == [{"apiVersion": "v1", "kind": "Service", "name": "chat",
+                                                  "uid": "6f1c-chat-uid"}]
+
+
 def test_kill_9_marks_unready_within_1s_and_restarts(api, start_agent, model_file):
     write_desired(api, [svc_state("chat", model_file)])
     agent, _ = start_agent()

@@ -54,7 +54,8 @@ def test_role_is_limited_to_the_hosts_own_objects():
     role = next(m for m in by_kind(out, "Role") if m["metadata"]["name"] == "studio-1-metal-agent")
     named = {r["resources"][0]: r["resourceNames"] for r in role["rules"] if "resourceNames" in r}
     assert named == {"configmaps": ["studio-1-metal-desired"], "leases": ["studio-1-metal-agent"],
-                     "endpointslices": ["chat-studio-1"]}
+                     "endpointslices": ["chat-studio-1"], "services": ["chat"]}
+    assert next(r for r in role["rules"] if r["resources"] == ["services"])["verbs"] == ["get"]  # owner uid only
     unnamed = [r for r in role["rules"] if "resourceNames" not in r]
     assert all(r["verbs"] == ["create"] for r in unnamed)  # RBAC cannot name what does not exist yet
     binding = next(m for m in by_kind(out, "RoleBinding") if m["metadata"]["name"] == "studio-1-metal-agent")

@@ -14,7 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-_PREFIXES = {("api", "v1"): {"configmaps", "events"}, ("apis", "coordination.k8s.io", "v1"): {"leases"},
+_PREFIXES = {("api", "v1"): {"configmaps", "events", "services"}, ("apis", "coordination.k8s.io", "v1"): {"leases"},
              ("apis", "discovery.k8s.io", "v1"): {"endpointslices"}}
 
 
