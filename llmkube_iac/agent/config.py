@@ -8,10 +8,18 @@ from .preflight import Estimator, Fetcher, default_estimate, default_fetch
 
 # Native runtime -> command prefix; the desired state's args follow. `{host}`/`{port}`/`{model}`
 # placeholders are substituted in args and env. Override per host with --runtime NAME=COMMAND.
+# Ollama serves only models it has "created": serve, wait for it, register the fetched GGUF under
+# the served name ($2, from $1), then stay in the foreground so the agent supervises `ollama serve`.
+OLLAMA_WRAPPER = (
+    'ollama serve & pid=$!; trap \'kill -TERM $pid 2>/dev/null\' TERM INT; '
+    'until ollama list >/dev/null 2>&1; do kill -0 $pid 2>/dev/null || exit 1; sleep 0.5; done; '
+    'mf="${TMPDIR:-/tmp}/llmkube-$2.Modelfile"; printf \'FROM %s\\n\' "$1" > "$mf" && '
+    'ollama create "$2" -f "$mf" || { kill -TERM $pid; exit 1; }; wait $pid'
+)
 DEFAULT_RUNTIMES: dict[str, list[str]] = {
     "llama-server": ["llama-server"],
     "mlx-lm": ["mlx_lm.server"],
-    "ollama": ["ollama"],
+    "ollama": ["/bin/sh", "-c", OLLAMA_WRAPPER, "llmkube-ollama"],
 }
 DEFAULT_RUNTIME_ENV: dict[str, dict[str, str]] = {
     "ollama": {"OLLAMA_HOST": "{host}:{port}"},

@@ -223,11 +223,12 @@ class Agent:
             svc.reason = f"cannot start {argv[0]}: {err.strerror or err}; set --runtime {state.runtime}=COMMAND"
             self.on_event("Warning", "RuntimeNotFound", svc.reason, state.name)
             return
-        svc.phase, svc.reason, svc.health_failures = "Starting", f"waiting for /health on port {state.port}", 0
+        svc.phase, svc.health_failures = "Starting", 0
+        svc.reason = f"waiting for {state.health_path} on port {state.port}"
         threading.Thread(target=self._await_health, args=(svc, gen, bind), daemon=True).start()
 
     def _await_health(self, svc: Svc, gen: int, bind: str) -> None:
-        url = f"http://{_connect(bind)}:{svc.state.port}/health"
+        url = f"http://{_connect(bind)}:{svc.state.port}{svc.state.health_path}"
         deadline = time.monotonic() + self.cfg.start_timeout_seconds
         child = svc.child
         with requests.Session() as session:
@@ -319,12 +320,12 @@ class Agent:
         session = requests.Session()
         while not self.stopped.wait(self.cfg.liveness_seconds):
             with self.lock:
-                checks = [(s.state.name, s.gen, s.state.port) for s in self.services.values()
+                checks = [(s.state.name, s.gen, s.state.port, s.state.health_path) for s in self.services.values()
                           if s.phase in ("Ready", "Unhealthy")]
             bind = _connect(self.cfg.bind_address or (self.desired.address if self.desired else "127.0.0.1"))
-            for name, gen, port in checks:
+            for name, gen, port, path in checks:
                 try:
-                    ok = session.get(f"http://{bind}:{port}/health", timeout=2).status_code == 200
+                    ok = session.get(f"http://{bind}:{port}{path}", timeout=2).status_code == 200
                 except requests.RequestException:
                     ok = False
                 self.post("healthy", name, gen, ok)

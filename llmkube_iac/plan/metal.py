@@ -48,12 +48,15 @@ def service_state(svc: InferenceServiceSpec, model: ModelSpec) -> MetalServiceSt
         args += ["--n-gpu-layers", "99"]  # Metal: offload every layer to the GPU (unified memory)
     elif native == "mlx-lm":
         args = ["--model", "{model}", "--host", "{host}", "--port", "{port}"]
-    else:
-        args = ["serve"]  # ollama: listens on OLLAMA_HOST, which the agent sets to {host}:{port}
+    else:  # ollama: the agent's wrapper serves, then registers the fetched GGUF under the served name
+        args = ["{model}", svc.engine.served_model_name or svc.name]
     cache_key = f"{model.name or svc.name}/{(model.sha256 or 'unpinned')[:16]}"
+    served = svc.engine.served_model_name or svc.name
     return MetalServiceState(
         name=svc.name, source=model.source, sha256=model.sha256, cache_key=cache_key, runtime=native,
-        args=tuple(args) + tuple(svc.extra_args), port=svc.endpoint.port,
+        args=tuple(args) + (tuple(svc.extra_args) if native != "ollama" else ()), port=svc.endpoint.port,
+        # Ollama has no /health; its OpenAI model route answers 200 only once the model is registered
+        health_path=f"/v1/models/{served}" if native == "ollama" else "/health",
         memory_estimate_bytes=int(model.size_gi_b * GIB) if model.size_gi_b else None,
         priority=PRIORITY_RANK[svc.priority], model=model.to_config(),
         service={**svc.to_config(), "model": model.to_config()},

@@ -48,6 +48,7 @@ class MetalServiceState(SpecModel):
     runtime: MetalRuntime = "llama-server"
     args: tuple[str, ...] = Field((), description="Runtime arguments; {model}, {host}, {port} are substituted")
     port: int = Field(ge=1, le=65535)
+    health_path: str = Field("/health", pattern=r"^/", description="GET path answering 200 once it serves")
     memory_estimate_bytes: int | None = Field(None, ge=0, description="Planner-side estimate, if known")
     priority: int = Field(2, ge=0, le=4, description="Eviction order: lowest first (batch=0 .. critical=4)")
     model: dict = Field(default_factory=dict, description="The ModelSpec (config form), for the fit estimator")

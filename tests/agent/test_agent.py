@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -38,6 +40,27 @@ def test_slice_is_owned_by_its_service(api, start_agent, model_file):
     es = api.get_object("endpointslices", NS, f"chat-{HOST}")
     assert es["metadata"]["ownerReferences"] == [{"apiVersion": "v1", "kind": "Service", "name": "chat",
                                                   "uid": "6f1c-chat-uid"}]
+
+
+def test_ollama_is_served_after_registering_the_fetched_model(api, start_agent, model_file, tmp_path, monkeypatch):
+    """Ollama serves only models it has created: the agent's wrapper registers the fetched GGUF first."""
+    from llmkube_iac.agent.config import DEFAULT_RUNTIMES
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "ollama"
+    fake.write_text(f"#!{sys.executable}\n" + (Path(__file__).parent / "fake_ollama.py").read_text())
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_OLLAMA_STATE", str(tmp_path / "ollama-models"))
+    base = svc_state("chat", model_file)
+    state = base.model_copy(update={"runtime": "ollama", "args": ("{model}", "chat"),
+                                    "health_path": "/v1/models/chat"})
+    write_desired(api, [state])
+    start_agent(runtimes={"llama-server": [], "ollama": DEFAULT_RUNTIMES["ollama"]})
+    wait_for(lambda: slice_ready(api, "chat") is True, what="ready EndpointSlice for the ollama service")
+    registered = (tmp_path / "ollama-models" / "chat").read_text()
+    assert registered.endswith("chat/x/tiny.gguf")  # the fetched, verified copy in the agent's cache
 
 
 def test_kill_9_marks_unready_within_1s_and_restarts(api, start_agent, model_file):

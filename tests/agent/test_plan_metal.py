@@ -91,3 +91,11 @@ def test_site_planner_plans_metal_services():
     assert [(m["kind"], m["metadata"]["name"]) for m in own] == [("Service", "chat")] and "selector" not in own[0]["spec"]
     assert plan.services["chat"].base_url == "http://chat.llmkube.svc.cluster.local:8080/v1"
     assert "qwen" not in plan.models  # only metal hosts use it: no download Job / PVC in the cluster
+
+
+def test_ollama_state_registers_the_model_and_checks_its_route():
+    state = plan_metal(SiteSpec.model_validate(SITE), [(svc(runtime="ollama"), MODEL)])
+    cm = next(m for m in by_kind(state, "ConfigMap") if m["metadata"]["name"] == "studio-1-metal-desired")
+    service = DesiredState.model_validate(json.loads(cm["data"][DESIRED_STATE_KEY])).services[0]
+    assert service.runtime == "ollama" and service.args == ("{model}", "chat")
+    assert service.health_path == "/v1/models/chat"
