@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,17 +27,12 @@ import requests
 
 from llmkube_iac.agent.testing import fake_runtime
 from llmkube_iac.agent.testing.fake_apiserver import FakeApiServer
+from llmkube_iac.agent.testing.loopback import free_port
 from llmkube_iac.spec.metal import (DESIRED_STATE_KEY, STATUS_ANNOTATION, VERSION_KEY, DesiredState,
                                     MetalServiceState, config_map_name, lease_name, slice_name)
 
 NS, HOST, TOKEN = "llmkube", "bench-host", "bench-token"
 TICK = 0.002
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _until(cond, timeout: float = 30.0):
@@ -95,7 +89,7 @@ def main() -> int:
     model.write_bytes(b"GGUF" + os.urandom(1 << 16))
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
     names = [f"svc{i}" for i in range(args.trials)]
-    ports = {n: _port() for n in names}
+    ports = {n: free_port() for n in names}
     services = [MetalServiceState(name=n, source=f"file://{model}", sha256=digest, cache_key=f"{n}/c", port=ports[n],
                                   args=("--model", "{model}", "--host", "{host}", "--port", "{port}",
                                         # staggered loads: each becomes healthy while we are watching it
@@ -112,7 +106,7 @@ def main() -> int:
     agent = subprocess.Popen([sys.executable, "-m", "llmkube_iac.agent.cli", "run", "--host", HOST, "--namespace", NS,
                               "--server", api.url, "--token-file", str(work / "token"), "--runtime", runtime,
                               "--cache-dir", str(work / "cache"), "--state-dir", str(work / "state"),
-                              "--metrics-address", "127.0.0.1", "--metrics-port", str(_port())],
+                              "--metrics-address", "127.0.0.1", "--metrics-port", str(free_port())],
                              stdout=subprocess.DEVNULL, stderr=open(work / "agent.log", "wb"))
     try:
         registered = []

@@ -159,14 +159,14 @@ class ApiSync:
 
     def _owner(self, service: str) -> list[dict]:
         """The Service as the slice's owner, so Kubernetes deletes the slice with the Service (even one
-        removed while this agent was down). Without the Service's uid the slice is still written."""
-        if service in self.owners:
-            return self.owners[service]
-        try:
-            uid = self.client.get("services", service)["metadata"].get("uid")
-        except (requests.RequestException, ApiError, KeyError, TypeError, ValueError):
-            return []  # not cached: the next write tries again
-        self.owners[service] = [{"apiVersion": "v1", "kind": "Service", "name": service, "uid": uid}] if uid else []
+        removed while this agent was down). Looked up once per service (off the ready-update path);
+        without the Service's uid the slice is still written, unowned."""
+        if service not in self.owners:
+            try:
+                uid = self.client.get("services", service)["metadata"].get("uid")
+            except (requests.RequestException, ApiError, KeyError, TypeError, ValueError):
+                uid = None
+            self.owners[service] = [{"apiVersion": "v1", "kind": "Service", "name": service, "uid": uid}] if uid else []
         return self.owners[service]
 
     def _put_slice(self, service: str, address: str, port: int, ready: bool) -> None:

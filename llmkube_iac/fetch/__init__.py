@@ -18,7 +18,7 @@ from ..modelinfo.inspect import local_path
 from ..modelinfo.sources import parse_source
 from .core import (MARKER, FetchError, already_cached, check_space, disk_full_error, finish, hash_file,
                    is_disk_full, locked, write_marker)
-from .progress import Progress, silent
+from .progress import Progress
 from .sources import Restart, file_stream, hf_snapshot, hf_url, http_stream, s3_stream
 
 ATTEMPTS = 4

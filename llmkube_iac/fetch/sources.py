@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from ..modelinfo.remote import hf_endpoint, hf_headers
+from ..modelinfo.remote import hf_endpoint
 from .core import CHUNK, FetchError
 
 TIMEOUT = (10, 60)

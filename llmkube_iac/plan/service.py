@@ -14,7 +14,7 @@ from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
 from .endpoints import ROUTER_POD_LABELS, client_label, openai_base_url
 from .errors import PlanError
 from .meta import discovery_labels, manifest, metadata, selector_labels, standard_labels
-from .model import MARKER, ModelPlacement, placement, weights_gib
+from .model import ModelPlacement, placement, weights_gib
 from .scaling import plan_autoscaler, plan_pdb, plan_pod_monitor
 from .scheduling import place
 from .security import container_security_context, empty_dir, pod_security_context

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import sys
 import time
 from pathlib import Path
@@ -15,17 +14,12 @@ from llmkube_iac.agent.config import AgentConfig
 from llmkube_iac.agent.kube import Credentials, KubeClient
 from llmkube_iac.agent.testing import fake_runtime
 from llmkube_iac.agent.testing.fake_apiserver import FakeApiServer
+from llmkube_iac.agent.testing.loopback import free_port
 from llmkube_iac.spec.metal import DESIRED_STATE_KEY, VERSION_KEY, DesiredState, MetalServiceState, config_map_name
 
 NS, HOST, TOKEN = "llmkube", "studio-1", "s3cret-token"
 FAKE_RUNTIME = [sys.executable, fake_runtime.__file__]
 GIB = 1024 ** 3
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(cond, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):

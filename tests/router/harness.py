@@ -16,8 +16,10 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+
+from llmkube_iac.agent.testing.loopback import JsonHandler, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 _RID = re.compile(rb"rid=([A-Za-z0-9_-]+)")
@@ -31,12 +33,6 @@ def litellm_bin() -> Path:
     if not binary.exists():
         raise AssertionError(f"{INSTALL_HINT} (looked for {binary})")
     return binary
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class FakeUpstream:
@@ -62,25 +58,12 @@ class FakeUpstream:
     def start(self) -> "FakeUpstream":
         upstream = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls between header and body writes
-
-            def log_message(self, *args):  # quiet
-                pass
-
-            def _send(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
             def do_GET(self):
                 with upstream.lock:
                     upstream.counts[self.path] += 1
-                self._send(200, {"object": "list", "data": [{"id": upstream.name, "object": "model"}]})
+                self.send_json(200, {"object": "list", "data": [{"id": upstream.name, "object": "model"}]})
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
@@ -97,22 +80,22 @@ class FakeUpstream:
                 if path.endswith("/chat/completions"):
                     if body.get("stream"):
                         return self._stream(body)
-                    return self._send(200, {
+                    return self.send_json(200, {
                         "id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
                         "model": body.get("model", "m"), "usage": usage,
                         "choices": [{"index": 0, "finish_reason": "stop",
                                      "message": {"role": "assistant", "content": f"hello from {upstream.name}"}}]})
                 if path.endswith("/completions"):
-                    return self._send(200, {"id": "cmpl-1", "object": "text_completion", "created": int(time.time()),
+                    return self.send_json(200, {"id": "cmpl-1", "object": "text_completion", "created": int(time.time()),
                                             "model": body.get("model", "m"), "usage": usage,
                                             "choices": [{"index": 0, "text": f"hi from {upstream.name}",
                                                          "finish_reason": "stop"}]})
                 if path.endswith("/embeddings"):
-                    return self._send(200, {"object": "list", "model": body.get("model", "m"),
+                    return self.send_json(200, {"object": "list", "model": body.get("model", "m"),
                                             "usage": {"prompt_tokens": 2, "total_tokens": 2},
                                             "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}]})
                 if path.endswith("/responses"):
-                    return self._send(200, {
+                    return self.send_json(200, {
                         "id": "resp_1", "object": "response", "created_at": int(time.time()), "status": "completed",
                         "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "top_p": 1.0,
                         "model": body.get("model", "m"), "output": [{
@@ -120,7 +103,7 @@ class FakeUpstream:
                             "content": [{"type": "output_text", "text": f"hi from {upstream.name}",
                                          "annotations": []}]}],
                         "usage": {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}})
-                return self._send(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
+                return self.send_json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
 
             def _stream(self, body: dict) -> None:
                 self.send_response(200)

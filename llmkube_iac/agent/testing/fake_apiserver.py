@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+from .loopback import JsonHandler
 
 _PREFIXES = {("api", "v1"): {"configmaps", "events", "services"}, ("apis", "coordination.k8s.io", "v1"): {"leases"},
              ("apis", "discovery.k8s.io", "v1"): {"endpointslices"}}
@@ -102,24 +103,9 @@ def _status(code: int, reason: str, message: str) -> dict:
             "message": message}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     api: FakeApiServer
     protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args) -> None:  # quiet
-        pass
-
-    def setup(self) -> None:
-        super().setup()  # like Go's net/http (the real API server): no Nagle delay on small writes
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def _send(self, code: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _route(self):
         url = urlparse(self.path)
@@ -139,10 +125,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         api.requests.append((method, self.path))
         if api.token and self.headers.get("Authorization") != f"Bearer {api.token}":
-            return self._send(401, _status(401, "Unauthorized", "missing or wrong bearer token"))
+            return self.send_json(401, _status(401, "Unauthorized", "missing or wrong bearer token"))
         route = self._route()
         if route is None:
-            return self._send(404, _status(404, "NotFound", f"no such path {self.path}"))
+            return self.send_json(404, _status(404, "NotFound", f"no such path {self.path}"))
         plural, ns, name, query = route
         body = None
         if method in ("POST", "PUT"):
@@ -154,27 +140,27 @@ class _Handler(BaseHTTPRequestHandler):
             current = api.objects.get(key)
             if method == "GET" and name is None:
                 items = [o for (p, n, _), o in sorted(api.objects.items()) if p == plural and n == ns]
-                return self._send(200, {"kind": "List", "metadata": {"resourceVersion": str(api.rv)}, "items": items})
+                return self.send_json(200, {"kind": "List", "metadata": {"resourceVersion": str(api.rv)}, "items": items})
             if method == "GET":
-                return self._send(200, current) if current else self._send(404, _status(404, "NotFound", f"{key}"))
+                return self.send_json(200, current) if current else self.send_json(404, _status(404, "NotFound", f"{key}"))
             if method == "POST":
                 if current:
-                    return self._send(409, _status(409, "AlreadyExists", f"{plural} {key[2]} already exists"))
-                return self._send(201, api._store(key, body, "ADDED"))
+                    return self.send_json(409, _status(409, "AlreadyExists", f"{plural} {key[2]} already exists"))
+                return self.send_json(201, api._store(key, body, "ADDED"))
             if method == "PUT":
                 if not current:
-                    return self._send(404, _status(404, "NotFound", f"{key}"))
+                    return self.send_json(404, _status(404, "NotFound", f"{key}"))
                 sent = body.get("metadata", {}).get("resourceVersion")
                 if sent and sent != current["metadata"]["resourceVersion"]:
-                    return self._send(409, _status(409, "Conflict", "the object has been modified; please apply "
+                    return self.send_json(409, _status(409, "Conflict", "the object has been modified; please apply "
                                                                     "your changes to the latest version"))
-                return self._send(200, api._store(key, body, "MODIFIED"))
+                return self.send_json(200, api._store(key, body, "MODIFIED"))
             if method == "DELETE":
                 if not current:
-                    return self._send(404, _status(404, "NotFound", f"{key}"))
+                    return self.send_json(404, _status(404, "NotFound", f"{key}"))
                 api._store(key, current, "DELETED")
-                return self._send(200, _status(200, "Success", "deleted") | {"status": "Success"})
-        self._send(405, _status(405, "MethodNotAllowed", method))
+                return self.send_json(200, _status(200, "Success", "deleted") | {"status": "Success"})
+        self.send_json(405, _status(405, "MethodNotAllowed", method))
 
     def _watch(self, plural: str, ns: str, query: dict) -> None:
         """Chunked JSON lines, one per change after `resourceVersion`, until timeoutSeconds or an outage."""

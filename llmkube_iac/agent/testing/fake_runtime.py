@@ -6,11 +6,11 @@ Accepts llama-server's flags (unknown ones ignored). Test knobs: --load-seconds 
 from __future__ import annotations
 
 import argparse
-import json
-import socket
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from llmkube_iac.agent.testing.loopback import JsonHandler
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,35 +29,20 @@ def main(argv: list[str] | None = None) -> int:
     ready_at = time.monotonic() + args.load_seconds
     name = args.alias or args.model
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-        def setup(self):
-            super().setup()  # llama-server's httplib sets TCP_NODELAY too
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def _json(self, code: int, body: dict) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def do_GET(self):
             if self.path == "/health":
                 loading = time.monotonic() < ready_at
-                return self._json(503 if loading else 200, {"status": "loading model" if loading else "ok"})
+                return self.send_json(503 if loading else 200, {"status": "loading model" if loading else "ok"})
             if self.path == "/v1/models":
-                return self._json(200, {"object": "list", "data": [{"id": name, "object": "model"}]})
-            self._json(404, {"error": "not found"})
+                return self.send_json(200, {"object": "list", "data": [{"id": name, "object": "model"}]})
+            self.send_json(404, {"error": "not found"})
 
         def do_POST(self):
             if self.path != "/v1/chat/completions":
-                return self._json(404, {"error": "not found"})
+                return self.send_json(404, {"error": "not found"})
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self._json(200, {"id": "chatcmpl-fake", "object": "chat.completion", "model": name, "choices": [
+            self.send_json(200, {"id": "chatcmpl-fake", "object": "chat.completion", "model": name, "choices": [
                 {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]})
 
     httpd = ThreadingHTTPServer((args.host, args.port), Handler)
