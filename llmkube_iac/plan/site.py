@@ -146,7 +146,7 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
             raise err.under(where) from None
         plan.models[name] = (model, apply_mirrors(manifests, site.registry_mirrors))
     if metal_services:
-        plan.metal = plan_metal_services(site, metal_services)
+        plan.metal = plan_metal(site, metal_services)  # Apple Silicon hosts, run by the metal-agent
         for svc, _ in metal_services:  # each service's own selector-less Service goes with its component
             own = [m for m in plan.metal if m["kind"] == "Service" and m["metadata"]["name"] == svc.name]
             plan.metal = [m for m in plan.metal if not any(m is o for o in own)]
@@ -159,7 +159,3 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
             raise err.under(f"routers[{i}]") from None
     return plan
 
-
-def plan_metal_services(site: SiteSpec, services: list[tuple[InferenceServiceSpec, ModelSpec]]) -> list[dict]:
-    """Metal services run on Apple Silicon hosts under the metal-agent (see plan/metal.py)."""
-    return plan_metal(site, services)
