@@ -20,7 +20,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from llmkube_iac.fetch import fetch  # noqa: E402
 from llmkube_iac.fetch.progress import silent  # noqa: E402
-from llmkube_iac.fetch.testserver import FileServer  # noqa: E402
+from tests.support.file_server import FileServer  # noqa: E402
 
 
 def plain_copy(url: str, out: Path) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from llmkube_iac.plan.site import plan_stack
+from llmkube_iac.plan.stack import plan_stack
 from llmkube_iac.render.engine import render_program
 from llmkube_iac.spec import load_stack_config
 
@@ -44,7 +44,7 @@ def time_plan(raw: dict) -> tuple[float, int]:
 
 def write_program(raw: dict, directory: Path) -> None:
     (directory / "Pulumi.yaml").write_text("name: llmkube\nruntime: python\n")
-    (directory / "__main__.py").write_text("from llmkube_iac.program import run\nrun()\n")
+    (directory / "__main__.py").write_text("from llmkube_iac.components.program import run\nrun()\n")
     config = {f"llmkube:{k}": v for k, v in raw.items()}
     (directory / "Pulumi.bench.yaml").write_text(yaml.safe_dump({"config": config}))
 

@@ -10,8 +10,8 @@ from typing import Any, Optional, TypedDict
 import pulumi
 from pulumi.provider.experimental import component_provider_host
 
-from llmkube_iac.fleet import Fleet as _Fleet
-from llmkube_iac.site import Site as _Site
+from llmkube_iac.components.fleet import Fleet as _Fleet
+from llmkube_iac.components.site import Site as _Site
 
 
 class SiteArgs(TypedDict):

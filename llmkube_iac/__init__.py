@@ -11,10 +11,9 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     # Components import pulumi; load them on first use so pure callers (the agent, policy rules) stay light.
     if name in ("Model", "InferenceService", "Router", "Site", "Fleet"):
-        from . import fleet, model, router, service, site
+        from . import components
 
-        return {"Model": model.Model, "InferenceService": service.InferenceService, "Router": router.Router,
-                "Site": site.Site, "Fleet": fleet.Fleet}[name]
+        return getattr(components, name)
     raise AttributeError(f"module 'llmkube_iac' has no attribute {name!r}")
 
 

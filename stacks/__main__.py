@@ -1,4 +1,4 @@
 """The per-site program: `pulumi up -s <site>` (or `llmkube-iac render stacks --stack <site>`)."""
-from llmkube_iac.program import run
+from llmkube_iac.components.program import run
 
 run()

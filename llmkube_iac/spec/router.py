@@ -1,6 +1,6 @@
 """RouterSpec: one governed OpenAI endpoint over local InferenceServices and external providers.
 
-The router is split into trust zones (see DESIGN and issue 5): the *sovereign* zone only ever
+The router is split into trust zones (docs/architecture.md): the *sovereign* zone only ever
 holds in-site backends; the *external* zone may also reach external providers. Classification
 rules, team limits and budgets are declared here and compiled into LiteLLM config by
 `plan/router_config.py`.

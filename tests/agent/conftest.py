@@ -12,9 +12,9 @@ import pytest
 from llmkube_iac.agent import cli
 from llmkube_iac.agent.config import AgentConfig
 from llmkube_iac.agent.kube import Credentials, KubeClient
-from llmkube_iac.agent.testing import fake_runtime
-from llmkube_iac.agent.testing.fake_apiserver import FakeApiServer
-from llmkube_iac.agent.testing.loopback import free_port
+from tests.support import fake_runtime
+from tests.support.fake_apiserver import FakeApiServer
+from tests.support.loopback import free_port
 from llmkube_iac.spec.metal import DESIRED_STATE_KEY, VERSION_KEY, DesiredState, MetalServiceState, config_map_name
 
 NS, HOST, TOKEN = "llmkube", "studio-1", "s3cret-token"

@@ -49,7 +49,7 @@ def test_ollama_is_served_after_registering_the_fetched_model(api, start_agent, 
     bindir = tmp_path / "bin"
     bindir.mkdir()
     fake = bindir / "ollama"
-    fake.write_text(f"#!{sys.executable}\n" + (Path(__file__).parent / "fake_ollama.py").read_text())
+    fake.write_text(f"#!{sys.executable}\n" + (Path(__file__).parents[1] / "support" / "fake_ollama.py").read_text())
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_OLLAMA_STATE", str(tmp_path / "ollama-models"))

@@ -8,7 +8,7 @@ import yaml
 from llmkube_iac.render.engine import render_program
 from llmkube_iac.spec.metal import DESIRED_STATE_KEY, DesiredState
 from tests.conftest import ROOT
-from tests.k8s_schema import validate_manifest
+from tests.support.k8s_schema import validate_manifest
 
 
 

@@ -6,7 +6,7 @@ import hashlib
 import pytest
 
 from llmkube_iac.agent import preflight
-from llmkube_iac.modelinfo.synth import write_model
+from tests.support.synth import write_model
 from llmkube_iac.plan.metal import service_state
 from llmkube_iac.spec import InferenceServiceSpec, ModelSpec
 

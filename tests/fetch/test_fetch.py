@@ -12,7 +12,7 @@ import pytest
 from llmkube_iac.cli import main
 from llmkube_iac.fetch import MARKER, FetchError, fetch
 from llmkube_iac.fetch.progress import silent
-from llmkube_iac.fetch.testserver import FileServer
+from tests.support.file_server import FileServer
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmkube_iac.modelinfo.synth import SynthShape, write_model
+from tests.support.synth import SynthShape, write_model
 
 SHAPES = {
     "llama": SynthShape(kind="llama", n_layer=8, n_embd=512, n_head=8, n_head_kv=2, n_ff=1024, n_vocab=1024),

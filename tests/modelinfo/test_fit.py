@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from llmkube_iac.cli import main
-from llmkube_iac.fetch.testserver import FileServer
+from tests.support.file_server import FileServer
 from llmkube_iac.modelinfo import facts_at_plan_time, fit_service, inspect_source
 from llmkube_iac.modelinfo.accelerators import lookup_accelerator
 from llmkube_iac.modelinfo.catalog import catalog_info, load_catalog

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 
 from llmkube_iac.plan.router import plan_router
-from llmkube_iac.plan.site import HELM_API, plan_stack
+from llmkube_iac.plan.site import HELM_API
+from llmkube_iac.plan.stack import plan_stack
 from llmkube_iac.render.resources import RenderedResource
 from llmkube_iac.spec import load_stack_config
 

@@ -2,7 +2,6 @@
 by the rule that owns it, and `llmkube-iac check` exits 1."""
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,6 @@ from llmkube_iac.cli import main
 from llmkube_iac.render.engine import render_program
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "airgapped-edge"
-FIT = importlib.util.find_spec("llmkube_iac.modelinfo.fit") is not None
 
 # A Pulumi stack transformation: the one way to get a privileged pod, since the spec cannot say it.
 PRIVILEGED = '''
@@ -88,8 +86,7 @@ MUTATIONS = [
     ("external chart", external_chart, "airgap-charts"),
     ("hf:// without the mirror", hf_without_mirror, "airgap-model-sources"),
     ("confidential service abroad", confidential_abroad, "data-residency"),
-    pytest.param("model that does not fit", does_not_fit, "gpu-fit", marks=pytest.mark.skipif(
-        not FIT, reason="gpu-fit needs llmkube_iac.modelinfo.fit (issue 3, the fit estimator)")),
+    ("model that does not fit", does_not_fit, "gpu-fit"),
     ("more GPUs than the site has", too_many_gpus, "capacity"),
     ("privileged pod (stack transformation)", privileged_pod, "security-baseline"),
     ("literal API key in env", literal_api_key, "secrets-hygiene"),

@@ -19,7 +19,7 @@ from collections import Counter
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from llmkube_iac.agent.testing.loopback import JsonHandler, free_port
+from tests.support.loopback import JsonHandler, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 _RID = re.compile(rb"rid=([A-Za-z0-9_-]+)")

@@ -14,7 +14,7 @@ from llmkube_iac.router_hooks import hook_sources
 from llmkube_iac.spec import InferenceServiceSpec, SiteSpec, SpecError, load_stack_config
 from llmkube_iac.spec.router import RouterSpec
 from tests.conftest import ROOT
-from tests.k8s_schema import validate_manifest
+from tests.support.k8s_schema import validate_manifest
 
 SITE = SiteSpec(name="dc", jurisdiction="DE", region="eu-central")
 SERVICES = [InferenceServiceSpec.model_validate({"name": n, "model": "qwen"}) for n in ("chat-a", "chat-b")]

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pulumi
 
-from .plan.images import apply_mirrors
-from .plan.service import ServicePlan, plan_service
+from ..plan.images import apply_mirrors
+from ..plan.service import ServicePlan, plan_service
 from .register import register_manifests
-from .spec import InferenceServiceSpec, ModelSpec, SiteSpec
+from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
 
 
 class InferenceService(pulumi.ComponentResource):

@@ -11,7 +11,7 @@ from collections import Counter
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .plan.site import HELM_API
+from ..plan.site import HELM_API
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 # Workloads whose readiness pulumi-kubernetes awaits: model loads and downloads take long.

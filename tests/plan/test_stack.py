@@ -5,10 +5,10 @@ import pytest
 
 from llmkube_iac.plan.errors import PlanError
 from llmkube_iac.plan.images import rewrite_image
-from llmkube_iac.plan.site import plan_stack
+from llmkube_iac.plan.stack import plan_stack
 from llmkube_iac.spec import RegistryMirror, load_stack_config
 from tests.conftest import minimal_stack
-from tests.k8s_schema import validate_manifest
+from tests.support.k8s_schema import validate_manifest
 
 
 def by_kind(manifests, kind):

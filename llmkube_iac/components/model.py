@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pulumi
 
-from .plan.images import apply_mirrors
-from .plan.model import cache_claim_name, placement, plan_model
+from ..plan.images import apply_mirrors
+from ..plan.model import cache_claim_name, placement, plan_model
 from .register import register_manifests
-from .spec import ModelSpec, SiteSpec
+from ..spec import ModelSpec, SiteSpec
 
 
 class Model(pulumi.ComponentResource):

@@ -13,7 +13,7 @@ import time
 from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-from .loopback import JsonHandler
+from tests.support.loopback import JsonHandler
 
 _PREFIXES = {("api", "v1"): {"configmaps", "events", "services"}, ("apis", "coordination.k8s.io", "v1"): {"leases"},
              ("apis", "discovery.k8s.io", "v1"): {"endpointslices"}}

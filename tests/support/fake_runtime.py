@@ -9,8 +9,12 @@ import argparse
 import sys
 import time
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 
-from llmkube_iac.agent.testing.loopback import JsonHandler
+if __package__ in (None, ""):  # started as a script by the agent under test: make `tests` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.support.loopback import JsonHandler  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,12 +9,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .model import Model
-from .modelinfo.plan_time import gather_facts, size_bytes
-from .plan.site import plan_stack, stack_models
+from ..modelinfo.plan_time import gather_facts, size_bytes
+from ..plan.stack import plan_stack, stack_models
 from .register import register_manifests
 from .router import Router
 from .service import InferenceService
-from .spec import SiteSpec, StackConfig, load_stack_config
+from ..spec import SiteSpec, StackConfig, load_stack_config
 
 
 def make_provider(name: str, site: SiteSpec, parent: pulumi.Resource) -> k8s.Provider:

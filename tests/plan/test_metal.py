@@ -7,10 +7,10 @@ import pytest
 
 from llmkube_iac.plan.errors import PlanError
 from llmkube_iac.plan.metal import plan_metal
-from llmkube_iac.plan.site import plan_stack
+from llmkube_iac.plan.stack import plan_stack
 from llmkube_iac.spec import InferenceServiceSpec, ModelSpec, SiteSpec, StackConfig
 from llmkube_iac.spec.metal import DESIRED_STATE_KEY, VERSION_KEY, DesiredState
-from tests.k8s_schema import validate_manifest
+from tests.support.k8s_schema import validate_manifest
 
 SITE = {"name": "edge", "jurisdiction": "DE", "metalHosts": [
     {"name": "studio-1", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "10.0.0.11"},

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 
 import pulumi
 
-from .plan.images import apply_mirrors
-from .plan.router import plan_router, zone_urls
+from ..plan.images import apply_mirrors
+from ..plan.router import plan_router, zone_urls
 from .register import register_manifests
-from .spec import InferenceServiceSpec, SiteSpec
-from .spec.router import RouterSpec
+from ..spec import InferenceServiceSpec, SiteSpec
+from ..spec.router import RouterSpec
 
 
 class Router(pulumi.ComponentResource):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pulumi
 
 from .site import Site
-from .spec import StackConfig, load_stack_config
-from .spec.errors import SpecError
+from ..spec import StackConfig, load_stack_config
+from ..spec.errors import SpecError
 
 
 class Fleet(pulumi.ComponentResource):

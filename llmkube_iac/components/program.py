@@ -4,7 +4,7 @@ from __future__ import annotations
 import pulumi
 
 from .site import Site
-from .spec import load_stack_config
+from ..spec import load_stack_config
 
 CONFIG_KEYS = ("site", "models", "services", "routers")
 

@@ -10,7 +10,7 @@ import yaml
 from llmkube_iac.render.engine import render_program
 from llmkube_iac.render.project import SECRET_PLACEHOLDER, load_project
 from tests.conftest import ROOT
-from tests.k8s_schema import validate_manifest
+from tests.support.k8s_schema import validate_manifest
 
 PROGRAMS = [("stacks", "dev"), ("stacks", "dc"), ("examples/quickstart", None), ("examples/multi-vendor", None),
             ("examples/router", None), ("examples/airgapped-edge", None), ("examples/metal-edge", None)]
