@@ -1,6 +1,7 @@
 """llmkube-iac: declarative, governed local LLM inference on heterogeneous Kubernetes fleets.
 
-The pure layers (spec, plan, policy, modelinfo) import without Pulumi; the components below need it.
+The pure layers (spec, plan, the policy rules, modelinfo, runtimes, hardware) import without Pulumi
+(tests/test_layers.py checks it); the components below need it.
 """
 from .spec import InferenceServiceSpec, ModelSpec, SiteSpec, StackConfig, load_stack_config
 from .spec.router import RouterSpec

@@ -1,9 +1,10 @@
-"""The CrossGuard pack: every llmkube rule as a pulumi_policy policy (see llmkube_iac/policy/pack.py).
+"""The CrossGuard pack: every llmkube rule as a pulumi_policy policy
+(see llmkube_iac/policy/crossguard/pack.py).
 
 Runs in the Python environment where llmkube-iac is installed (`pip install -e .` at the repo root).
 """
 from pulumi_policy import PolicyPack
 
-from llmkube_iac.policy.pack import PACK_NAME, build_policies
+from llmkube_iac.policy.crossguard.pack import PACK_NAME, build_policies
 
 PolicyPack(name=PACK_NAME, policies=list(build_policies()))

@@ -1,7 +1,8 @@
 """What a rule is, what it reports, and the views rules read (pure: no pulumi, no pulumi_policy).
 
-A rule is data plus one pure function. The CrossGuard pack (`pack.py`) and the offline engine
-(`evaluate.py`) both wrap the same function, so a plan gets the same verdict on either path.
+A rule is data plus one pure function. The CrossGuard pack (`crossguard/pack.py`) and the offline
+evaluator (`crossguard/offline.py`) both wrap the same function, so a plan gets the same verdict
+on either path.
 """
 from __future__ import annotations
 

@@ -4,11 +4,14 @@ Each case is checked through `evaluate` (the pack's pulumi_policy objects, in-pr
 rule, against the pure rule function itself: both paths must report the very same messages."""
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import pkgutil
 
 import pytest
 
-from llmkube_iac.policy import RULES_BY_NAME, evaluate
+import llmkube_iac.policy.rules as rules_package
+from llmkube_iac.policy import RULES, RULES_BY_NAME, evaluate
 from llmkube_iac.policy.base import Res
 from llmkube_iac.policy.view import StackView
 
@@ -194,3 +197,12 @@ def test_violations_name_their_resource():
     (hit,) = [r for r in evaluate(rs) if r.rule == "security-baseline"]
     assert hit.resource_type == "kubernetes:apps/v1:Deployment" and "chat" in hit.resource_name
     assert "privileged" in hit.message and "Deployment llmkube/chat" in hit.message
+
+
+def test_each_rule_lives_in_a_module_named_after_it():
+    """rules/<rule_name>.py exports that rule as RULE, and every module there is a registered rule."""
+    modules = {info.name for info in pkgutil.iter_modules(rules_package.__path__)}
+    assert modules == {r.name.replace("-", "_") for r in RULES}
+    for rule in RULES:
+        assert importlib.import_module(f"llmkube_iac.policy.rules.{rule.name.replace('-', '_')}").RULE is rule
+    assert len(RULES_BY_NAME) == len(RULES)

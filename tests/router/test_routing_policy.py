@@ -1,7 +1,7 @@
-"""Routing cases of the data-residency rule (llmkube_iac.policy.routing)."""
+"""Routing cases of the data-residency rule (llmkube_iac.policy.rules.data_residency)."""
 from __future__ import annotations
 
-from llmkube_iac.policy.routing import routing_residency_violations
+from llmkube_iac.policy.rules.data_residency import routing_residency_violations
 from llmkube_iac.spec import SiteSpec
 from llmkube_iac.spec.router import RouterSpec
 

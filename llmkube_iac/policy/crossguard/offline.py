@@ -1,11 +1,12 @@
 """The offline path: evaluate the pack's own pulumi_policy objects in-process over what the render
 engine recorded, constructing ResourceValidationArgs / StackValidationArgs the way the CrossGuard
-analyzer does, so `llmkube-iac check` and `pulumi preview --policy-pack` give the same verdicts."""
+analyzer does, so `llmkube-iac check` and `pulumi preview --policy-pack` give the same verdicts.
+Reporting the results (the table, the exit decision) is pure and lives in `policy/report.py`."""
 from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from pulumi_policy import (
     PolicyCustomTimeouts,
@@ -17,10 +18,10 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from .base import ADVISORY, DISABLED, LEVELS, MANDATORY, PolicyResult, Res
+from ..base import ADVISORY, DISABLED, LEVELS, MANDATORY, PolicyResult, Res
+from ..rules import RULES_BY_NAME
+from ..view import StackView
 from .pack import build_policies
-from .rules import RULES_BY_NAME
-from .view import StackView
 
 
 def _opts(parent: str | None) -> PolicyResourceOptions:
@@ -118,36 +119,3 @@ def _policy_resources(resources: list, by_urn: dict) -> list[PolicyResource]:
         if r.parent in out:
             out[r.urn].parent = out[r.parent]
     return list(out.values())
-
-
-def has_mandatory_violations(results: Iterable[PolicyResult]) -> bool:
-    return any(r.level == MANDATORY for r in results)
-
-
-def format_table(results: Iterable[PolicyResult]) -> str:
-    """Rule, level, resource, message, and the remediation once per rule: readable in a CI log."""
-    results = list(results)
-    if not results:
-        return "policy: no violations"
-    rows = [(r.rule, r.level, _resource(r), r.message) for r in results]
-    widths = [max(len(row[i]) for row in rows + [("RULE", "LEVEL", "RESOURCE", "")]) for i in range(3)]
-    widths[2] = min(widths[2], 48)
-    line = lambda a, b, c, d: f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}"  # noqa: E731
-    out = [line("RULE", "LEVEL", "RESOURCE", "MESSAGE"), line(*("-" * w for w in widths), "-" * 7)]
-    shown = set()
-    for row, r in zip(rows, results):
-        out.append(line(*row))
-        if r.rule not in shown:
-            shown.add(r.rule)
-            out.append(line("", "", "", f"fix: {r.remediation}"))
-    mandatory = sum(r.level == MANDATORY for r in results)
-    out.append(f"policy: {len(results)} violation(s), {mandatory} mandatory")
-    return "\n".join(out)
-
-
-def _resource(r: PolicyResult) -> str:
-    if not r.urn:
-        return "(stack)"
-    name = r.resource_name or r.urn.rsplit("::", 1)[-1]
-    kind = (r.resource_type or "").rsplit(":", 1)[-1]
-    return f"{kind} {name}".strip()[:48]

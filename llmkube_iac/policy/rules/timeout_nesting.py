@@ -2,8 +2,8 @@
 working retries (or reports) work that is still running: duplicate GPU load and confusing errors."""
 from __future__ import annotations
 
-from .base import Rule, Violation
-from .view import StackView
+from ..base import Rule, Violation
+from ..view import StackView
 
 RUNTIME_TIMEOUT_FLAGS = ("--timeout", "-to")  # llama.cpp / llama-server: --timeout N (seconds)
 # No runtime bounds a request by default (llama.cpp's 600 s is a socket read/write timeout, not a
@@ -16,7 +16,10 @@ def runtime_timeout(svc, cfg: dict) -> float | None:
     words = [str(w) for w in (svc.args or ()) + tuple(svc.extra_args)]
     for i, w in enumerate(words):
         for flag in RUNTIME_TIMEOUT_FLAGS:
-            value = w.split("=", 1)[1] if w.startswith(flag + "=") else (words[i + 1] if w == flag and i + 1 < len(words) else None)
+            if w.startswith(flag + "="):
+                value = w.split("=", 1)[1]
+            else:
+                value = words[i + 1] if w == flag and i + 1 < len(words) else None
             if value is not None:
                 try:
                     return float(value)
@@ -53,7 +56,7 @@ def check_timeouts(view: StackView, cfg: dict):
                         break
 
 
-RULES = [
+RULE = (
     Rule("timeout-nesting", "Request timeouts nest: client > router (x attempts) > runtime, so no layer retries "
          "work a lower layer is still doing.", "mandatory",
          "Raise the router's timeouts.requestSeconds above the runtime's bound (extraArgs [--timeout, N] or "
@@ -63,5 +66,6 @@ RULES = [
          {"clientTimeoutSeconds": {"type": ["number", "null"], "default": None,
                                    "description": "Your clients' timeout; unset: the client check is skipped"},
           "runtimeTimeouts": {"type": "object", "default": DEFAULT_RUNTIME_TIMEOUTS,
-                              "description": "Request bound per runtime when the service sets none (none by default)"}}),
-]
+                              "description": "Request bound per runtime when the service sets none "
+                                             "(none by default)"}})
+)

@@ -1,8 +1,8 @@
 """The CrossGuard side: one `pulumi_policy` policy per rule, each a thin adapter over the pure rule.
 
 `policy/__main__.py` (the pack) serves these objects to `pulumi preview --policy-pack policy`; the
-offline engine (`offline.py`) calls the very same objects in-process. Imports pulumi_policy (the
-policy SDK), never the pulumi SDK.
+offline evaluator (`offline.py`) calls the very same objects in-process. Imports pulumi_policy (the
+policy SDK, which itself imports the pulumi SDK): hence its place outside the pure rule modules.
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .base import Res, Rule, plain
-from .rules import RULES
-from .view import StackView
+from ..base import Res, Rule, plain
+from ..rules import RULES
+from ..view import StackView
 
 PACK_NAME = "llmkube"
 

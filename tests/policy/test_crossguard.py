@@ -14,7 +14,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
 from llmkube_iac.policy import RULES, evaluate, format_table, has_mandatory_violations
-from llmkube_iac.policy.pack import build_policies
+from llmkube_iac.policy.crossguard.pack import build_policies
 
 from .fixtures import edge_config, resources_for
 from .test_rules import CASES, _set, plan, svc

@@ -1,0 +1,42 @@
+"""airgap-charts: in an air-gapped site Helm charts come only from internal OCI registries or local
+paths; a classic Helm repository or an outside registry would be fetched from the internet."""
+from __future__ import annotations
+
+from ..airgap_sites import air_gapped_sites, host_of
+from ..base import Rule, Violation
+from ..view import StackView
+
+_LOCAL_CHART_PREFIXES = ("./", "../", "/", "file://")
+
+
+def check_charts(view: StackView, cfg: dict):
+    for site in air_gapped_sites(view):
+        hosts = {host_of(m.mirror) for m in site.spec.registry_mirrors} | \
+                {host_of(r) for r in cfg.get("allowedRegistries", [])}
+        if site.spec.operators.chart_registry:
+            hosts.add(host_of(site.spec.operators.chart_registry))
+        for res in site.charts:
+            chart = str(res.props.get("chart") or "")
+            repo = str((res.props.get("repositoryOpts") or {}).get("repo") or "")
+            ref = f"{repo.rstrip('/')}/{chart}" if repo else chart
+            if repo and not repo.startswith("oci://"):
+                yield Violation(f"chart {res.name} (site {site.spec.name}, air-gapped) comes from Helm repository "
+                                f"{repo}: only internal OCI registries or local paths are allowed", res.urn)
+            elif ref.startswith("oci://"):
+                host = host_of(ref.removeprefix("oci://"))
+                if host not in hosts:
+                    yield Violation(f"chart {res.name} (site {site.spec.name}, air-gapped) comes from {ref}; registry "
+                                    f"{host} is not internal ({', '.join(sorted(hosts)) or 'none declared'})", res.urn)
+            elif "://" in ref or not ref.startswith(_LOCAL_CHART_PREFIXES):
+                yield Violation(f"chart {res.name} (site {site.spec.name}, air-gapped) reference {ref or '(none)'} is "
+                                "neither an internal oci:// chart nor a local path", res.urn)
+
+
+RULE = (
+    Rule("airgap-charts", "In an air-gapped site Helm charts come only from internal OCI registries or local paths.",
+         "mandatory",
+         "Push the chart to the internal registry and set site.operators.chartRegistry (charts become "
+         "oci://<chartRegistry>/<chart>), or vendor the chart into the repository and use a local path.",
+         "stack", check_charts,
+         {"allowedRegistries": {"type": "array", "items": {"type": "string"}, "default": []}})
+)
