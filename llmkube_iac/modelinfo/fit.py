@@ -178,6 +178,7 @@ def _spec_info(model) -> ModelInfo:
     cat = load_catalog()
     name = (model.name or "").lower()
     hit = name if name in cat else next((k for k, e in cat.items() if e.get("source") == model.source), None)
+    hit = hit or catalog_name_in_source(model.source, cat)
     info = catalog_info(hit, model.quantization) if hit else ModelInfo(source=model.source, format="spec")
     if model.total_parameters_b and not info.parameter_count:
         info.parameter_count = int(model.total_parameters_b * 1e9)
@@ -188,6 +189,19 @@ def _spec_info(model) -> ModelInfo:
     elif not info.total_bytes and info.parameter_count and bits_per_weight(model.quantization):
         info.total_bytes = int(info.parameter_count * bits_per_weight(model.quantization) / 8)
     return info
+
+
+def catalog_name_in_source(source: str, cat: dict) -> str | None:
+    """The catalog model a source names in its file or repository (`.../Qwen3.5-9B-Q4_K_M.gguf`,
+    `hf://Qwen/Qwen3.6-35B-A3B-FP8`): the longest catalog name followed by a separator or the end."""
+    parts = [p.lower() for p in (source or "").replace("@", "/").split("/") if p]
+    best = None
+    for key in cat:
+        for part in parts[-2:]:
+            if part.startswith(key) and (len(part) == len(key) or part[len(key)] in "-_.") and \
+                    (best is None or len(key) > len(best)):
+                best = key
+    return best
 
 
 def _device_capacity(service, product: str | None, memory_gib: float | None) -> tuple[int | None, str | None]:
