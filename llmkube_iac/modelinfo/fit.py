@@ -125,7 +125,10 @@ def _dsv4_kv_bytes(info: ModelInfo, context: int, parallel: int, bk: float, wind
     idx = info.indexer_key_length or 0
     streams = max(parallel, 1) if gguf_rt else 1
     seq = _pad(max(context // streams, 1), KV_PAD) if gguf_rt else context
-    comp = (lambda r: _pad(max(1, -(-seq // r)), KV_PAD)) if gguf_rt else (lambda r: -(-seq // r) * parallel)  # noqa: E731
+    if gguf_rt:
+        comp = lambda r: _pad(max(1, -(-seq // r)), KV_PAD)  # noqa: E731
+    else:
+        comp = lambda r: -(-seq // r) * parallel  # noqa: E731
     total = 0.0
     for il in range(info.block_count or 0):
         ratio = info.compress_ratios[il] if il < len(info.compress_ratios) else 0

@@ -98,9 +98,9 @@ def _fit_candidates(site: SiteView):
     yield from (svc for svc in site.services if not vendor(svc.spec.accelerator.vendor).schedulable)
 
 
-HOW_TO_SUPPLY = ("name the model as in the catalog (`llmkube-iac catalog`) or make its header readable at plan time "
-                 "(a file/pvc source, a store in site.modelStores, or site.hfEndpoint for hf:// sources); sizeGiB gives "
-                 "the weights, accelerator.product or the pool's memoryGiB the device")
+HOW_TO_SUPPLY = ("name the model as in the catalog (`llmkube-iac catalog`) or make its header readable at "
+                 "plan time (a file/pvc source, a store in site.modelStores, or site.hfEndpoint for hf:// "
+                 "sources); sizeGiB gives the weights, accelerator.product or the pool's memoryGiB the device")
 
 
 def _fits(view: StackView):
@@ -125,7 +125,8 @@ def _fits(view: StackView):
                 summary = (f"does-not-fit: the weights alone ({weights / 2**30:.2f} GiB) exceed {report.devices} x "
                            f"{memory:g} GiB; use a smaller model or quantization, or more/larger devices "
                            f"({summary})")
-            yield site, svc, verdict, summary, report.missing, f"{report.devices} x {product or svc.spec.accelerator.vendor}"
+            device = f"{report.devices} x {product or svc.spec.accelerator.vendor}"
+            yield site, svc, verdict, summary, report.missing, device
 
 
 def _unknown_message(where: str, missing: list[str], airgapped: bool) -> str:
