@@ -52,6 +52,7 @@ def catalog_info(name: str, quantization: str | None = None) -> ModelInfo:
         info.head_count_kv = [int(e["kvHeads"])] * layers
     if layers and e.get("slidingWindow") and e.get("swaPattern"):
         info.swa_layers = swa_layers_from_pattern(layers, int(e["swaPattern"]))
+    _newer_facts(info, e, layers)
     if e.get("totalParametersB"):
         info.parameter_count = int(e["totalParametersB"] * 1e9)
     if e.get("activeParametersB"):
@@ -60,6 +61,32 @@ def catalog_info(name: str, quantization: str | None = None) -> ModelInfo:
     if bpw and info.parameter_count:
         info.total_bytes = int(info.parameter_count * bpw / 8)
     return info
+
+
+def _newer_facts(info: ModelInfo, e: dict, layers: int | None) -> None:
+    """Hybrid linear attention, Gemma 4's per-layer geometry, sparse-attention indexers, DeepSeek-V4."""
+    if not layers:
+        return
+    if e.get("fullAttentionInterval"):  # Gated DeltaNet layers in between (Qwen3.5/3.6, Qwen3-Next)
+        n = int(e["fullAttentionInterval"])
+        info.recurrent_layers = [(il + 1) % n != 0 for il in range(layers)]
+        lin = e.get("linearAttention") or {}
+        k_heads, v_heads, dk, dv = (lin.get(k) for k in ("keyHeads", "valueHeads", "keyHeadDim", "valueHeadDim"))
+        if all((k_heads, v_heads, dk, dv)):
+            # llama.cpp's shape (convert_hf_to_gguf): inner = v heads x v dim, state = k dim, groups = k heads
+            info.ssm_inner_size, info.ssm_state_size, info.ssm_group_count = v_heads * dv, dk, k_heads
+            info.ssm_conv_kernel = lin.get("convKernel")
+    if e.get("headDimSwa"):
+        info.key_length_swa = info.value_length_swa = int(e["headDimSwa"])
+    if e.get("kvHeadsSwa") and e.get("kvHeads") and info.swa_layers:
+        info.head_count_kv = [int(e["kvHeadsSwa"]) if sw else int(e["kvHeads"]) for sw in info.swa_layers]
+    info.kv_shared_layers = e.get("kvSharedLayers") or None
+    info.embedding_length_per_layer = e.get("perLayerEmbedding") or None
+    info.indexer_key_length = e.get("indexerHeadDim")
+    if e.get("compressRatios"):
+        info.compress_ratios = [int(r) for r in e["compressRatios"]][:layers]
+    if e.get("swaLayerTypes") and info.sliding_window:  # an explicit per-layer list wins over swaPattern
+        info.swa_layers = [t == "sliding_attention" for t in e["swaLayerTypes"]][:layers]
 
 
 def format_catalog() -> str:
