@@ -6,18 +6,20 @@ policy rules, so a source means the same thing everywhere.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 SCHEMES = ("hf", "https", "http", "s3", "pvc", "file", "oci")
 DOWNLOADED = frozenset({"hf", "https", "http", "s3"})
 
-_HF = re.compile(r"^hf://(?P<org>[A-Za-z0-9][\w.-]*)/(?P<repo>[\w.-]+)(@(?P<rev>[\w.-]+))?(/(?P<file>[^@]+))?$")
+_HF = re.compile(r"^hf://(?P<org>[A-Za-z0-9][A-Za-z0-9_.-]*)/(?P<repo>[A-Za-z0-9_.-]+)(@(?P<rev>[A-Za-z0-9_.-]+))?"
+                 r"(/(?P<file>[^@]+))?$")
 _S3 = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>.+)$")
 _PVC = re.compile(r"^pvc://(?P<claim>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(/(?P<path>.*))?$")
 _OCI = re.compile(
-    r"^oci://(?P<registry>[A-Za-z0-9.-]+(:[0-9]+)?)/(?P<repo>[a-z0-9][a-z0-9._/-]*)"
+    r"^oci://(?P<registry>[A-Za-z0-9.-]+(:[0-9]{1,5})?)/(?P<repo>[a-z0-9][a-z0-9._/-]*)"
     r"(?P<ref>:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$"
 )
 
@@ -78,40 +80,97 @@ class ModelSource:
         return "src-" + hashlib.sha256(self.uri.encode()).hexdigest()[:32]
 
 
+_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f\\]")
+MAX_URI = 2048
+
+
+def _shown(uri: str) -> str:
+    return repr(uri if len(uri) <= 80 else uri[:80] + "…")
+
+
+def _check_segments(path: str, uri: str) -> None:
+    """No `.` or `..` segment (also percent-encoded): a source never climbs out of its repo, bucket or volume."""
+    for segment in unquote(path).split("/"):
+        if segment in (".", ".."):
+            raise ValueError(f"model source {_shown(uri)} has a '{segment}' path segment: name the file directly "
+                             "(sources never leave their repository, bucket, volume or directory)")
+
+
+def _check_port(netloc_port: str | None, uri: str) -> None:
+    if netloc_port is not None and not (netloc_port.isdigit() and 0 < int(netloc_port) <= 65535):  # "-1": unparsable
+        raise ValueError(f"model source {_shown(uri)} has an invalid port: ports are 1-65535")
+
+
+def _check_host(host: str | None, uri: str) -> None:
+    try:
+        ipaddress.ip_address(host or "")
+        return
+    except ValueError:
+        pass
+    if not host or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", host) \
+            or len(host) > 253:
+        raise ValueError(f"model source {_shown(uri)} has no valid host name")
+
+
 def parse_source(uri: str) -> ModelSource:
     """Parse a source URI; raise ValueError naming the accepted forms when it is malformed."""
     if not isinstance(uri, str) or "://" not in uri:
-        raise ValueError(f"malformed model source {uri!r}: expected one of {EXAMPLES}")
+        raise ValueError(f"malformed model source {_shown(str(uri))}: expected one of {EXAMPLES}")
+    if len(uri) > MAX_URI:
+        raise ValueError(f"model source of {len(uri)} characters: a source URI is at most {MAX_URI}")
+    if _UNSAFE.search(uri):
+        raise ValueError(f"model source {_shown(uri)} contains whitespace, a backslash or a control character: "
+                         "percent-encode it in URLs, or rename the file")
     scheme = uri.split("://", 1)[0].lower()
     if scheme not in SCHEMES:
-        raise ValueError(f"unsupported source scheme {scheme!r} in {uri!r}: expected one of {EXAMPLES}")
+        raise ValueError(f"unsupported source scheme {_shown(scheme)} in {_shown(uri)}: expected one of {EXAMPLES}")
     if scheme == "hf":
         m = _HF.match(uri)
         if not m:
-            raise ValueError(f"malformed Hugging Face source {uri!r}: expected hf://org/repo[@revision][/file]")
+            raise ValueError(f"malformed Hugging Face source {_shown(uri)}: expected hf://org/repo[@revision][/file]")
+        _check_segments(f"{m['org']}/{m['repo']}/{m['file'] or ''}", uri)
         return ModelSource("hf", f"{m['org']}/{m['repo']}", (m["file"] or "").strip("/"), m["rev"])
     if scheme in ("http", "https"):
         parts = urlsplit(uri)
         if not parts.hostname or not parts.path.strip("/"):
-            raise ValueError(f"malformed URL source {uri!r}: expected {scheme}://host/path/to/file")
+            raise ValueError(f"malformed URL source {_shown(uri)}: expected {scheme}://host/path/to/file")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError(f"model source {_shown(uri)} carries credentials: keep them out of config (a Secret)")
+        if parts.fragment:
+            raise ValueError(f"model source {_shown(uri)} has a #fragment, which a download would not send")
+        try:
+            port = parts.port
+        except ValueError:  # not a number, or beyond 65535
+            port = -1
+        _check_port(None if port is None else str(port), uri)
+        _check_host(parts.hostname, uri)
+        _check_segments(parts.path, uri)
         path = parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else "")
         return ModelSource(scheme, parts.netloc, path)
     if scheme == "s3":
         m = _S3.match(uri)
         if not m:
-            raise ValueError(f"malformed S3 source {uri!r}: expected s3://bucket/key")
+            raise ValueError(f"malformed S3 source {_shown(uri)}: expected s3://bucket/key")
+        _check_segments(m["key"], uri)
         return ModelSource("s3", m["bucket"], m["key"])
     if scheme == "pvc":
         m = _PVC.match(uri)
-        if not m:
-            raise ValueError(f"malformed PVC source {uri!r}: expected pvc://claim-name/path/in/volume")
+        if not m or len(m["claim"]) > 253:
+            raise ValueError(f"malformed PVC source {_shown(uri)}: expected pvc://claim-name/path/in/volume")
+        _check_segments(m["path"] or "", uri)
         return ModelSource("pvc", m["claim"], (m["path"] or "").strip("/"))
     if scheme == "file":
         path = uri[len("file://"):]
         if not path.startswith("/") or path == "/":
-            raise ValueError(f"malformed file source {uri!r}: expected file:///absolute/path")
+            raise ValueError(f"malformed file source {_shown(uri)}: expected file:///absolute/path")
+        _check_segments(path, uri)
         return ModelSource("file", "", path)
     m = _OCI.match(uri)
     if not m:
-        raise ValueError(f"malformed OCI source {uri!r}: expected oci://registry/repo:tag or oci://registry/repo@sha256:<64 hex>")
+        raise ValueError(f"malformed OCI source {_shown(uri)}: expected oci://registry/repo:tag or "
+                         "oci://registry/repo@sha256:<64 hex>")
+    registry, _, port = m["registry"].partition(":")
+    _check_port(port or None, uri)
+    _check_host(registry.lower(), uri)
+    _check_segments(m["repo"], uri)
     return ModelSource("oci", m["registry"], f"/{m['repo']}{m['ref']}")

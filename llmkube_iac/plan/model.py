@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 
 from ..spec import ModelSpec, SiteSpec
+from ..spec.k8s import bounded_name
 from .errors import PlanError
 from .meta import discovery_labels, manifest, metadata, standard_labels
 from .security import container_security_context, empty_dir, pod_security_context
@@ -38,6 +39,11 @@ def model_object_name(model: ModelSpec, fallback: str) -> str:
 
 def cache_claim_name(model_name: str) -> str:
     return f"{model_name}-cache"
+
+
+def fetch_job_name(model_name: str, cache_key: str) -> str:
+    """The download Job: its pods carry the name as a label value, so it is kept to 63 characters."""
+    return bounded_name(f"{model_name}-fetch-{cache_key[-8:]}")
 
 
 def weights_gib(model: ModelSpec, size_bytes: int | None = None) -> float | None:
@@ -123,7 +129,7 @@ def plan_model(site: SiteSpec, model: ModelSpec, model_name: str, size_bytes: in
         "volumeMounts": [{"name": "models", "mountPath": MOUNT}, {"name": "tmp", "mountPath": "/tmp"}],
     }
     job_labels = {**labels, "app.kubernetes.io/component": "model-download"}
-    job = manifest("batch/v1", "Job", metadata(f"{model_name}-fetch-{place.cache_key[-8:]}", ns, job_labels), spec={
+    job = manifest("batch/v1", "Job", metadata(fetch_job_name(model_name, place.cache_key), ns, job_labels), spec={
         "backoffLimit": 6,
         "template": {
             "metadata": {"labels": job_labels},

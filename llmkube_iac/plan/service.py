@@ -14,7 +14,7 @@ from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
 from .endpoints import ROUTER_POD_LABELS, client_label, openai_base_url
 from .errors import PlanError
 from .meta import discovery_labels, manifest, metadata, selector_labels, standard_labels
-from .model import ModelPlacement, placement, weights_gib
+from .model import ModelPlacement, fetch_job_name, placement, weights_gib
 from .scaling import plan_autoscaler, plan_pdb, plan_pod_monitor
 from .scheduling import place
 from .security import container_security_context, empty_dir, pod_security_context
@@ -63,22 +63,26 @@ def _memory_request(svc: InferenceServiceSpec, model: ModelSpec, size_bytes: int
     return f"{max(16, math.ceil(gib * 0.5 + 8))}Gi"  # staging while loading to the devices
 
 
+# $1 marker file, $2 expected sha256 (64 hex, or empty), $3 model source, $4 download Job name
+VERIFY_SCRIPT = (
+    'test -s "$1" || { printf \'llmkube: weights of %s are not in the cache (%s missing): the download Job %s has '
+    'not completed\\n\' "$3" "$1" "$4"; exit 1; }; '
+    'if [ -n "$2" ] && ! grep -Eq "\\"sha256\\" *: *\\"$2\\"" "$1"; then printf \'llmkube: cached weights do '
+    'not match sha256 %s: delete the cache entry and re-run Job %s\\n\' "$2" "$4"; exit 1; fi'
+)
+
+
 def _verify_init(site: SiteSpec, place_: ModelPlacement, model: ModelSpec, job_hint: str) -> dict | None:
     """Fail fast, with a message saying what to do, when the cache is empty or holds other bytes."""
     if not place_.marker_path:
         return None
-    expect = (f'grep -Eq \'"sha256" *: *"{place_.sha256}"\' {place_.marker_path}' if place_.sha256 else "true")
-    script = (
-        f'test -s {place_.marker_path} || {{ echo "llmkube: weights of {model.source} are not in the cache '
-        f'({place_.marker_path} missing): the download Job {job_hint} has not completed"; exit 1; }}; '
-        f'{expect} || {{ echo "llmkube: cached weights do not match sha256 {place_.sha256}: delete the cache '
-        f'entry and re-run Job {job_hint}"; exit 1; }}'
-    )
     return {
         "name": "verify-model",
         "image": site.tools_image,
         "imagePullPolicy": "IfNotPresent",
-        "command": ["/bin/sh", "-c", script],
+        # values travel as arguments ($1..$4), never inside the script text: a source is not shell code
+        "command": ["/bin/sh", "-c", VERIFY_SCRIPT, "verify-model", place_.marker_path, place_.sha256 or "",
+                    model.source, job_hint],
         "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}},
         "securityContext": container_security_context(),
         "volumeMounts": [{"name": "models", "mountPath": "/models", "readOnly": True}],
@@ -142,7 +146,7 @@ def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, mo
     }
     if not container["command"]:
         del container["command"]
-    init = _verify_init(site, place_, model, f"{model_name}-fetch-{place_.cache_key[-8:]}")
+    init = _verify_init(site, place_, model, fetch_job_name(model_name, place_.cache_key))
     pod_spec = {
         "serviceAccountName": svc.name,
         "automountServiceAccountToken": False,

@@ -6,6 +6,7 @@ directly (it is pure).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..hardware import vendor
@@ -18,6 +19,7 @@ from .model import plan_model
 from .router import plan_router
 from .service import ServicePlan, plan_service
 from .site import plan_site_base
+from .validate import check_objects
 
 
 @dataclass
@@ -76,18 +78,19 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
                                               sp.service_name, sp.namespace)
     on_kubernetes = {service_model_name(s) for s in config.services if vendor(s.accelerator.vendor).schedulable}
     metal_only = {service_model_name(s) for s, _ in metal_services} - on_kubernetes
-    stack_index = {m.name: i for i, m in enumerate(config.models)}
     for name, model in models.items():
         if name in metal_only:
             continue  # only metal hosts use it: their agents fetch it themselves
         try:
             manifests = plan_model(site, model, name, sizes.get(name))
         except PlanError as err:
-            where = f"models[{stack_index[name]}]" if name in stack_index else f"services[{name}].model"
-            raise err.under(where) from None
+            raise err.under(_model_path(config, name)) from None
         plan.models[name] = (model, apply_mirrors(manifests, site.registry_mirrors))
     if metal_services:
-        plan.metal = plan_metal(site, metal_services)  # Apple Silicon hosts, run by the metal-agent
+        try:
+            plan.metal = plan_metal(site, metal_services)  # Apple Silicon hosts, run by the metal-agent
+        except PlanError as err:
+            raise _by_position(err, config) from None
         for svc, _ in metal_services:  # each service's own selector-less Service goes with its component
             own = [m for m in plan.metal if m["kind"] == "Service" and m["metadata"]["name"] == svc.name]
             plan.metal = [m for m in plan.metal if not any(m is o for o in own)]
@@ -98,5 +101,44 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
             plan.routers[router.name] = apply_mirrors(plan_router(site, router, config.services), site.registry_mirrors)
         except PlanError as err:
             raise err.under(f"routers[{i}]") from None
+    check_objects(_owned(plan, config))
     return plan
+
+
+def _model_path(config: StackConfig, name: str) -> str:
+    """Where a planned model is declared: models[i], or the service that declares it inline."""
+    for i, m in enumerate(config.models):
+        if m.name == name:
+            return f"models[{i}]"
+    i = next((i for i, s in enumerate(config.services) if service_model_name(s) == name), None)
+    return f"services[{i}].model" if i is not None else "models"
+
+
+def _by_position(err: PlanError, config: StackConfig) -> PlanError:
+    """The metal planner names services (`services[chat]`); users index them by position."""
+    index = {s.name: i for i, s in enumerate(config.services)}
+    path, msg = err.problems[0]
+    path = re.sub(r"^services\[([^\]]+)\]", lambda m: f"services[{index.get(m[1], m[1])}]", path)
+    return PlanError(path, msg)
+
+
+def _owned(plan: StackPlan, config: StackConfig):
+    """Every manifest with the config path of the component that creates it (for the final gate)."""
+    hosts = {h.name: i for i, h in enumerate(config.site.metal_hosts)}
+    services = {s.name: i for i, s in enumerate(config.services)}
+    routers = {r.name: i for i, r in enumerate(config.routers)}
+    for m in plan.site:
+        yield "site", m
+    for name, (_, manifests) in plan.models.items():
+        for m in manifests:
+            yield _model_path(config, name), m
+    for name, sp in plan.services.items():
+        for m in sp.manifests:
+            yield f"services[{services[name]}]", m
+    for name, manifests in plan.routers.items():
+        for m in manifests:
+            yield f"routers[{routers[name]}]", m
+    for m in plan.metal:
+        host = (m.get("metadata", {}).get("labels") or {}).get("llmkube.dev/metal-host")
+        yield (f"site.metalHosts[{hosts[host]}]" if host in hosts else "site.metalHosts"), m
 

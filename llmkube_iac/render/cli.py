@@ -7,19 +7,54 @@ import sys
 from pathlib import Path
 
 
+MAX_POLICY_CONFIG = 1 << 20  # bytes; a pack config is a few hundred
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON (the Pulumi CLI refuses it)")
+
+
 def _policy_config(path: str | None) -> dict | None:
+    """The --policy-config JSON, read and checked against every rule's schema; SpecError otherwise."""
+    from ..policy.config_check import check_policy_config
+    from ..spec.errors import SpecError
+
     if not path:
         return None
+    label = f"--policy-config {path}"
     try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"--policy-config {path}: {exc}") from None
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_POLICY_CONFIG + 1)
+        if len(data) > MAX_POLICY_CONFIG:
+            raise ValueError(f"larger than {MAX_POLICY_CONFIG >> 10} KiB")
+        config = json.loads(data.decode("utf-8-sig"), parse_constant=_no_constant) if data.strip() else {}
+    except OSError as exc:
+        raise SpecError([(label, f"cannot read it: {exc.strerror or exc}")]) from None
+    except (ValueError, RecursionError) as exc:  # JSON syntax, encoding, nesting
+        raise SpecError([(label, f"not valid JSON: {str(exc) or type(exc).__name__}")]) from None
+    problems = check_policy_config(config)
+    if problems:
+        raise SpecError([(f"{label} {path_}".rstrip(), msg) for path_, msg in problems])
+    return config
+
+
+def _out_dir(value: str | None) -> Path | None:
+    """--out must be (or become) a directory: refuse a file before anything is rendered."""
+    from ..spec.errors import SpecError
+
+    if value is None:
+        return None
+    out = Path(value)
+    if out.exists() and not out.is_dir():
+        raise SpecError([("--out", f"{value} is a file; give a directory (the site folders and plan.json go there)")])
+    return out
 
 
 def _run(args, out_dir) -> int:
     from .engine import render_program
 
-    result = render_program(args.program_dir, args.stack, out_dir, _policy_config(args.policy_config))
+    policy_config = _policy_config(args.policy_config)  # refused before the (slower) render
+    result = render_program(args.program_dir, args.stack, out_dir, policy_config)
     from ..policy import format_table, has_mandatory_violations
     k8s = len(result.manifests)
     sites = sorted({r.site for r in result.resources if r.manifest is not None})
@@ -39,11 +74,11 @@ def _run(args, out_dir) -> int:
 
 
 def cmd_render(args) -> int:
-    return _run(args, Path(args.out))
+    return _run(args, _out_dir(args.out))
 
 
 def cmd_check(args) -> int:
-    return _run(args, Path(args.out) if args.out else None)
+    return _run(args, _out_dir(args.out))
 
 
 def cmd_schema(args) -> int:

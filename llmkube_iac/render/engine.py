@@ -54,6 +54,8 @@ def _run_isolated(project: Project) -> list[RenderedResource]:
     except RuntimeError:  # not the main thread and no loop set
         previous = None
     loop = asyncio.new_event_loop()
+    # a failing program leaves tasks and futures behind: its error is reported once, by render_program
+    loop.set_exception_handler(lambda _loop, _context: None)
     asyncio.set_event_loop(loop)
     monitor = RecordingMonitor()
     pulumi.runtime.set_all_config(project.config, project.secret_keys)
@@ -68,12 +70,22 @@ def _run_isolated(project: Project) -> list[RenderedResource]:
     finally:
         os.chdir(old_cwd)
         sys.path[:] = old_path
+        _drain(loop)
         loop.close()
         # callers (tests, a notebook) keep the loop they had
         asyncio.set_event_loop(previous if previous is not None and not previous.is_closed() else None)
     records = sorted(monitor.records, key=lambda r: r.urn)  # registration order is async: sort for stable output
     _assign_sites(records)
     return records
+
+
+def _drain(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what a failed program left pending, so closing the loop logs nothing."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def _assign_sites(records: list[RenderedResource]) -> None:
@@ -106,11 +118,13 @@ def render_program(program_dir: str | Path, stack: str | None = None, out_dir: s
         resources = run_program(project)
     except SpecError:
         raise
+    except SystemExit as exc:
+        raise ProgramError(f"the program exited (sys.exit({exc.code!r})) before it finished") from None
     except Exception as exc:  # noqa: BLE001 — surface the program's own failure as one message
         cause = _spec_error_in(exc)
         if cause is not None:
             raise cause from None
-        raise ProgramError(f"{type(exc).__name__}: {exc}") from exc
+        raise ProgramError(program_failure(exc, project)) from exc
     result = RenderResult(project, resources)
     if evaluate_policies:
         from ..policy import evaluate
@@ -121,6 +135,30 @@ def render_program(program_dir: str | Path, stack: str | None = None, out_dir: s
 
         write_output(result, Path(out_dir))
     return result
+
+
+def program_failure(exc: BaseException, project: Project) -> str:
+    """One line: what the program raised and where in the project's own files."""
+    from ..spec.errors import shorten
+
+    if isinstance(exc, SyntaxError):
+        where = Path(exc.filename or str(project.main))
+        return f"{_rel(where, project)} line {exc.lineno}: SyntaxError: {exc.msg}"
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None:  # the innermost frame inside the project directory
+        path = Path(tb.tb_frame.f_code.co_filename)
+        if path.is_relative_to(project.directory):
+            where = f" (at {_rel(path, project)} line {tb.tb_lineno})"
+        tb = tb.tb_next
+    return f"the program raised {type(exc).__name__}: {shorten(str(exc).strip(), 300)}{where}"
+
+
+def _rel(path: Path, project: Project) -> str:
+    try:
+        return str(path.resolve().relative_to(project.directory))
+    except ValueError:
+        return str(path)
 
 
 def _spec_error_in(exc: BaseException) -> SpecError | None:

@@ -1,23 +1,23 @@
 """Ollama: simple GGUF serving (OpenAI API under /v1); no queue metric, so HPA-on-CPU only."""
 from __future__ import annotations
 
-import shlex
-
 from .base import ServeContext, Runtime
 
 VERSION = "0.12.6"
 
 
+# Ollama serves models it has "created": register the cached GGUF ($1) under the served name ($2),
+# then keep serving. Both travel as arguments, never inside the script text.
+SERVE_SCRIPT = (
+    "ollama serve & pid=$!; "
+    "until ollama list >/dev/null 2>&1; do sleep 1; done; "
+    "printf 'FROM %s\\n' \"$1\" > /tmp/Modelfile && "
+    "ollama create \"$2\" -f /tmp/Modelfile || exit 1; wait $pid"
+)
+
+
 def _command(ctx: ServeContext) -> list[str]:
-    # Ollama serves models it has "created": register the cached GGUF, then keep serving.
-    name = shlex.quote(ctx.served_name)
-    script = (
-        "ollama serve & pid=$!; "
-        "until ollama list >/dev/null 2>&1; do sleep 1; done; "
-        f"printf 'FROM %s\\n' {shlex.quote(ctx.model_path)} > /tmp/Modelfile && "
-        f"ollama create {name} -f /tmp/Modelfile || exit 1; wait $pid"
-    )
-    return ["/bin/sh", "-c", script]
+    return ["/bin/sh", "-c", SERVE_SCRIPT, "ollama-serve", ctx.model_path, ctx.served_name]
 
 
 def _env(ctx: ServeContext) -> dict[str, str]:

@@ -9,15 +9,21 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
+
+from .k8s import SAFE_INT_MAX
 
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
 class SpecModel(BaseModel):
-    """camelCase aliases, snake_case attributes, unknown keys refused, immutable once built."""
+    """camelCase aliases, snake_case attributes, unknown keys refused, immutable once built.
+
+    Numbers must survive the trip through Pulumi (float64, JSON): no infinity or NaN, and no
+    integer beyond 2^53; fields add the tighter bounds Kubernetes needs (int32, ...).
+    """
 
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -25,7 +31,19 @@ class SpecModel(BaseModel):
         extra="forbid",
         frozen=True,
         str_strip_whitespace=True,
+        allow_inf_nan=False,
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _representable(cls, value):
+        numbers = value if isinstance(value, tuple) else (value,)
+        for n in numbers:
+            if isinstance(n, int) and not isinstance(n, bool) and abs(n) > SAFE_INT_MAX:
+                digits = len(str(abs(n)))
+                raise ValueError(f"a {digits}-digit number is beyond what Pulumi carries exactly (at most 2^53); "
+                                 "give a realistic value")
+        return value
 
     def to_config(self) -> dict:
         """The JSON form a stack config (or a ConfigMap) carries: camelCase, no unset defaults."""
@@ -35,8 +53,9 @@ class SpecModel(BaseModel):
 def check_dns_label(value: str, what: str = "name") -> str:
     """Kubernetes object names here are DNS-1035 labels; say so instead of failing at apply."""
     if not DNS_LABEL.match(value):
+        shown = repr(value) if len(value) <= 60 else repr(value[:60] + "…") + f" ({len(value)} characters)"
         raise ValueError(
-            f"{what} {value!r} must be a DNS-1035 label: lower-case letters, digits and '-', "
+            f"{what} {shown} must be a DNS-1035 label: lower-case letters, digits and '-', "
             "starting with a letter, at most 63 characters (for example 'qwen3-chat')"
         )
     return value

@@ -8,6 +8,10 @@ from pydantic import Field, field_validator, model_validator
 
 from ..modelinfo.sources import ModelSource, parse_source
 from .base import SpecModel, check_dns_label
+from .k8s import INT32_MAX, Subdomain, check_qualified_name
+
+MAX_GIB = float(1 << 20)  # 1 PiB
+MAX_PARAMETERS_B = 1e5  # 100 trillion parameters
 
 ModelFormat = Literal["gguf", "safetensors", "mlx", "pytorch", "onnx", "ollama"]
 Architecture = Literal["Dense", "MoE", "DenseThinking", "MoEThinking"]
@@ -18,9 +22,9 @@ class ModelCache(SpecModel):
     """Where a site keeps the downloaded weights (one PVC per model, keyed inside by cache key)."""
 
     size_gi_b: float | None = Field(
-        None, alias="sizeGiB", gt=0,
+        None, alias="sizeGiB", gt=0, le=MAX_GIB,
         description="Cache PVC size in GiB; default: weights size x 1.2 + 1 GiB (100 GiB when the size is unknown)")
-    storage_class_name: str | None = Field(
+    storage_class_name: Subdomain | None = Field(
         None, description="StorageClass of the cache PVC; default: site.storageClassName")
     access_mode: Literal["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] = Field(
         "ReadWriteMany", description="Access mode of the cache PVC; ReadWriteMany lets replicas on many nodes mount it")
@@ -46,21 +50,21 @@ class ModelSpec(SpecModel):
     architecture: Architecture | None = Field(
         None, description="Published architecture class; a Dense model activates all its parameters")
     total_parameters_b: float | None = Field(
-        None, alias="totalParametersB", gt=0, description="Total parameters in billions (sizes the weights with "
+        None, alias="totalParametersB", gt=0, le=MAX_PARAMETERS_B, description="Total parameters in billions (sizes the weights with "
                                                           "quantization when nothing better is known)")
     active_parameters_b: float | None = Field(
-        None, alias="activeParametersB", gt=0, description="Parameters active per token in billions (MoE models)")
+        None, alias="activeParametersB", gt=0, le=MAX_PARAMETERS_B, description="Parameters active per token in billions (MoE models)")
     context_window: int | None = Field(
-        None, gt=0, description="Longest context the model supports, in tokens; used when a service sets no "
+        None, gt=0, le=INT32_MAX, description="Longest context the model supports, in tokens; used when a service sets no "
                                 "contextSize")
     size_gi_b: float | None = Field(
-        None, alias="sizeGiB", gt=0, description="Weights size in GiB when known (sizes the cache PVC, the memory "
+        None, alias="sizeGiB", gt=0, le=MAX_GIB, description="Weights size in GiB when known (sizes the cache PVC, the memory "
                                                  "request and the fit estimate)")
     domains: tuple[str, ...] = Field(
         (), description='Domains the model is for; each becomes the pod label domain.llmkube.dev/<domain>: "true"')
     languages: tuple[str, ...] = Field((), description="Languages the model serves (descriptive only)")
     license: str | None = Field(None, description="License identifier, e.g. apache-2.0 (descriptive only)")
-    hf_token_secret: str | None = Field(
+    hf_token_secret: Subdomain | None = Field(
         None, description="Secret in the site namespace (key HF_TOKEN) the download Job uses for gated Hugging Face "
                           "repos")
     cache: ModelCache = Field(ModelCache(), description="The site cache PVC of downloaded sources")
@@ -74,6 +78,16 @@ class ModelSpec(SpecModel):
     @classmethod
     def _source(cls, v: str) -> str:
         return parse_source(v).uri
+
+    @field_validator("domains")
+    @classmethod
+    def _domains(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for i, domain in enumerate(v):
+            if "/" in domain or check_qualified_name(domain):
+                raise ValueError(f"domains[{i}] {domain[:60]!r} becomes the label key domain.llmkube.dev/<domain>: "
+                                 "at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter "
+                                 "or digit")
+        return v
 
     @field_validator("sha256")
     @classmethod

@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from .base import SpecModel, check_country, check_dns_label, duplicates
+from .k8s import INT32_MAX, Dns1123Label, Quantity, SecretKey, Subdomain
 from .service import CLASSIFICATION_ORDER, Classification
 
 Zone = Literal["sovereign", "external"]
@@ -34,7 +35,7 @@ class SecretKeyRef(SpecModel):
     """A key inside a Kubernetes Secret: values never appear in config, only the reference."""
 
     name: str = Field(description="Secret name (in the site namespace)")
-    key: str = Field(description="Key inside the Secret")
+    key: SecretKey = Field(description="Key inside the Secret")
 
     @field_validator("name")
     @classmethod
@@ -88,7 +89,7 @@ class ExternalBackend(SpecModel):
     @field_validator("api_base")
     @classmethod
     def _base(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^https?://[^/\s]+", v):
+        if v is not None and (not re.match(r"^https?://[^/\s]+", v) or re.search(r"[\s\x00-\x1f\x7f]", v)):
             raise ValueError("apiBase must be an absolute http(s) URL such as https://api.example.com/v1")
         return v.rstrip("/") if v else v
 
@@ -160,8 +161,10 @@ class AuditSpec(SpecModel):
     """One JSON line per request to stdout, optionally also to a file on a PersistentVolumeClaim."""
 
     stdout: bool = Field(True, description="Write audit lines to the proxy's stdout")
-    volume_claim: str | None = Field(None, description="PVC mounted at /var/log/llmkube")
-    file: str = Field("audit.jsonl", description="File name on volumeClaim the audit lines are appended to")
+    volume_claim: Subdomain | None = Field(None, description="PVC mounted at /var/log/llmkube")
+    file: str = Field(
+        "audit.jsonl", pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$",
+        description="File name on volumeClaim the audit lines are appended to (a name, not a path)")
 
     @model_validator(mode="after")
     def _somewhere(self) -> "AuditSpec":
@@ -184,8 +187,8 @@ class RouterTimeouts(SpecModel):
 class RouterScaling(SpecModel):
     """CPU autoscaling of each zone's proxy (a HorizontalPodAutoscaler per zone)."""
 
-    min_replicas: int = Field(2, ge=1, description="Fewest proxy replicas per zone")
-    max_replicas: int = Field(ge=1, description="Most proxy replicas per zone")
+    min_replicas: int = Field(2, ge=1, le=INT32_MAX, description="Fewest proxy replicas per zone")
+    max_replicas: int = Field(ge=1, le=INT32_MAX, description="Most proxy replicas per zone")
     cpu_target: int = Field(70, gt=0, le=100, description="Target CPU utilisation in percent")
 
     @model_validator(mode="after")
@@ -213,12 +216,12 @@ class RouterSpec(SpecModel):
         (), description="Dollar caps per provider (external zone; per pod, in memory)")
     audit: AuditSpec = Field(AuditSpec(), description="Where the per-request audit lines go")
     external_zone: bool | None = Field(None, description="Default: true when an external backend is declared")
-    replicas: int = Field(2, ge=1, description="Proxy replicas per zone when autoscaling is unset")
+    replicas: int = Field(2, ge=1, le=INT32_MAX, description="Proxy replicas per zone when autoscaling is unset")
     autoscaling: RouterScaling | None = Field(None, description="CPU autoscaling per zone instead of fixed replicas")
     port: int = Field(4000, ge=1024, le=65535, description="Port of the OpenAI endpoint (Service and container)")
-    cpu: str = Field("500m", description="CPU request of each proxy pod")
-    memory: str = Field("1Gi", description="Memory request and limit of each proxy pod")
-    client_namespaces: tuple[str, ...] = Field((), description="Namespaces allowed to call; empty: any")
+    cpu: Quantity = Field("500m", description="CPU request of each proxy pod")
+    memory: Quantity = Field("1Gi", description="Memory request and limit of each proxy pod")
+    client_namespaces: tuple[Dns1123Label, ...] = Field((), description="Namespaces allowed to call; empty: any")
     allowed_paths: tuple[str, ...] = Field(
         DEFAULT_ALLOWED_PATHS,
         description="Request paths the proxy serves; provider pass-through routes may not be added")

@@ -6,7 +6,8 @@ from typing import Annotated, Literal, Union
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from .base import SpecModel, check_dns_label
-from .model import ModelSpec
+from .k8s import INT32_MAX, MAX_STABILIZATION_SECONDS, Dns1123Label, EnvName, Image, Quantity, quantity_value
+from .model import MAX_GIB, ModelSpec
 
 Vendor = Literal["nvidia", "amd", "intel-gaudi", "intel-xpu", "cpu", "metal"]
 RuntimeName = Literal["llamacpp", "vllm", "tgi", "sglang", "ollama", "generic"]
@@ -36,7 +37,7 @@ class AcceleratorSpec(SpecModel):
         None, description='Device model, e.g. "NVIDIA H100 80GB", "AMD Instinct MI300X": selects a matching pool '
                           "(or the vendor's product node label when the site declares no pool); gpu-fit reads it")
     min_memory_gi_b: float | None = Field(
-        None, alias="minMemoryGiB", gt=0,
+        None, alias="minMemoryGiB", gt=0, le=MAX_GIB,
         description="Minimum memory per device in GiB: only pools with at least this much match")
     allow_vllm_on_cpu: bool = Field(
         False, alias="allowVllmOnCpu", description="Opt in to vLLM's CPU backend (much slower than llama.cpp there)")
@@ -46,20 +47,32 @@ class AutoscalingSpec(SpecModel):
     """KEDA on the runtime's queue-depth metric (default) or an HPA on CPU; min 0 scales to zero."""
 
     min_replicas: int = Field(
-        1, ge=0, description="Fewest replicas; 0 (queue signal) scales to zero, and only raising it starts the service "
+        1, ge=0, le=INT32_MAX, description="Fewest replicas; 0 (queue signal) scales to zero, and only raising it starts the service "
                              "again")
-    max_replicas: int = Field(ge=1, description="Most replicas (the capacity rule counts devices at this number)")
+    max_replicas: int = Field(ge=1, le=INT32_MAX, description="Most replicas (the capacity rule counts devices at this number)")
     signal: Literal["queue", "cpu"] = Field(
         "queue", description="queue: a KEDA ScaledObject on the runtime's queue metric (needs KEDA and a runtime that "
                              "exports one); cpu: a HorizontalPodAutoscaler on CPU utilisation")
-    target: float = Field(4, gt=0, description="Waiting requests per replica (queue) or CPU % (cpu)")
+    target: float = Field(4, gt=0, le=INT32_MAX, description="Waiting requests per replica (queue) or CPU % (cpu)")
     cooldown_seconds: int = Field(
-        300, ge=0, description="Seconds before scaling down (KEDA cooldownPeriod, HPA scale-down stabilisation)")
+        300, ge=0, le=INT32_MAX,
+        description="Seconds before scaling down (KEDA cooldownPeriod; with signal cpu the HPA's scale-down "
+                    "stabilisation, at most 3600)")
 
     @model_validator(mode="after")
     def _range(self) -> "AutoscalingSpec":
         if self.min_replicas > self.max_replicas:
             raise ValueError(f"minReplicas ({self.min_replicas}) exceeds maxReplicas ({self.max_replicas})")
+        if self.signal == "cpu":
+            if self.min_replicas == 0:
+                raise ValueError("minReplicas 0 (scale to zero) needs signal: queue (KEDA); a CPU "
+                                 "HorizontalPodAutoscaler keeps at least 1 replica")
+            if self.cooldown_seconds > MAX_STABILIZATION_SECONDS:
+                raise ValueError(f"cooldownSeconds {self.cooldown_seconds} exceeds {MAX_STABILIZATION_SECONDS}, the "
+                                 "longest scale-down stabilisation an HPA accepts (signal cpu)")
+            if self.target < 1 or not float(self.target).is_integer():
+                raise ValueError(f"target {self.target:g} is a CPU utilisation in whole percent with signal cpu "
+                                 "(e.g. 70)")
         return self
 
 
@@ -128,17 +141,25 @@ class EngineOptions(SpecModel):
 class ResourcesSpec(SpecModel):
     """CPU and memory of each replica's server container (devices come from `accelerator`)."""
 
-    cpu: str | None = Field(None, description='CPU request, e.g. "4"; default: "8" with devices, "4" without')
-    memory: str | None = Field(
+    cpu: Quantity | None = Field(None, description='CPU request, e.g. "4"; default: "8" with devices, "4" without')
+    memory: Quantity | None = Field(
         None, description='Memory request and limit, e.g. "16Gi"; default: sized from the weights (16Gi if unknown)')
-    cpu_limit: str | None = Field(None, description="CPU limit; default: twice the request")
+    cpu_limit: Quantity | None = Field(None, description="CPU limit; default: twice the request")
+
+    @model_validator(mode="after")
+    def _limit(self) -> "ResourcesSpec":
+        if self.cpu and self.cpu_limit and quantity_value(self.cpu_limit) < quantity_value(self.cpu):
+            raise ValueError(f"cpuLimit {self.cpu_limit} is below the cpu request {self.cpu}; Kubernetes refuses a "
+                             "limit below its request")
+        return self
 
 
 class NetworkSpec(SpecModel):
     """Who may call the service: pods labelled `client.llmkube.dev/<service>: allowed`, routers, and these."""
 
-    allowed_namespaces: tuple[str, ...] = Field((), description="Namespaces whose pods may call the service directly")
-    metrics_namespaces: tuple[str, ...] = Field(
+    allowed_namespaces: tuple[Dns1123Label, ...] = Field(
+        (), description="Namespaces whose pods may call the service directly")
+    metrics_namespaces: tuple[Dns1123Label, ...] = Field(
         ("monitoring",), description="Namespaces allowed to scrape the service's metrics")
 
 
@@ -158,17 +179,17 @@ class InferenceServiceSpec(SpecModel):
         "llamacpp", description="Inference runtime; it must run on accelerator.vendor (the error lists valid pairs)")
     accelerator: AcceleratorSpec = Field(
         AcceleratorSpec(), validate_default=True, description="Devices each replica gets")
-    image: str | None = Field(None, description="Override the runtime's pinned image (required for generic)")
+    image: Image | None = Field(None, description="Override the runtime's pinned image (required for generic)")
     command: tuple[str, ...] | None = Field(
         None, description="generic runtime: container command ({model} and {port} are substituted)")
     args: tuple[str, ...] | None = Field(
         None, description="generic runtime: container args ({model} and {port} are substituted)")
-    replicas: int = Field(1, ge=0, description="Replica count when autoscaling is unset")
+    replicas: int = Field(1, ge=0, le=INT32_MAX, description="Replica count when autoscaling is unset")
     autoscaling: AutoscalingSpec | None = Field(
         None, description="Scale between minReplicas and maxReplicas instead of a fixed replica count")
     resources: ResourcesSpec = Field(ResourcesSpec(), description="CPU and memory of the server container")
     context_size: int | None = Field(
-        None, gt=0, description="Context length in tokens the runtime starts with; unset: the runtime's default "
+        None, gt=0, le=INT32_MAX, description="Context length in tokens the runtime starts with; unset: the runtime's default "
                                 "(fit then assumes the model's contextWindow)")
     parallel_slots: int = Field(
         1, ge=1, le=1024, description="Sequences served at once per replica (llama.cpp --parallel, vLLM "
@@ -193,7 +214,7 @@ class InferenceServiceSpec(SpecModel):
     engine: EngineOptions = Field(EngineOptions(), description="Common engine options, mapped to each runtime's flags")
     extra_args: tuple[str, ...] = Field(
         (), description="Arguments appended after the runtime's own (ignored for Ollama on metal hosts)")
-    env: dict[str, str] = Field(
+    env: dict[EnvName, str] = Field(
         default_factory=dict, description="Extra container environment; wins over the vendor's and runtime's")
     classification: Classification = Field(
         "restricted", description="Most sensitive data class the service may receive: data-residency checks it "

@@ -1,12 +1,18 @@
 """SiteSpec: one cluster (a datacenter, an edge site, a lab) with its rules and its hardware."""
 from __future__ import annotations
 
+import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
 from .base import SpecModel, check_country, check_dns_label, duplicates
+from .k8s import (INT32_MAX, Cidr, Dns1123Label, Host, Image, LabelValue, QualifiedName, Subdomain, check_host,
+                  check_image, raise_if)
 from .service import Vendor
+
+MAX_GIB = float(1 << 20)  # 1 PiB: no device, host or cache is larger
 
 
 class KubernetesConnection(SpecModel):
@@ -39,14 +45,37 @@ class RegistryMirror(SpecModel):
     def _mirror(cls, v: str) -> str:
         if "://" in v or v.endswith("/"):
             raise ValueError("mirror is a registry host[/path] without scheme or trailing '/' (e.g. registry.site.local/mirror)")
+        raise_if(_registry(v))
         return v
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, v: str) -> str:
+        if v != "*":
+            raise_if(_registry(v))
+        return v
+
+
+def _registry(value: str) -> str | None:
+    """A registry host (optionally :port) with an optional path, as image references start."""
+    reason = check_image(value)
+    if reason:
+        return reason
+    host, _, path = value.partition("/")
+    name, _, port = host.partition(":")
+    if port and not (port.isdigit() and 0 < int(port) <= 65535):
+        return f"{value!r}: the registry port must be 1-65535"
+    if check_host(name) or (path and not re.match(r"^[a-z0-9][a-z0-9._/-]*$", path)) or "//" in path:
+        return f"{value!r} is not a registry host[:port][/path] (e.g. registry.site.local:5000/mirror)"
+    return None
 
 
 class NodeTaint(SpecModel):
     """A taint the pool's nodes carry: services placed on the pool get the matching toleration."""
 
-    key: str = Field(description="Taint key")
-    value: str | None = Field(None, description="Taint value; unset: tolerated with operator Exists (any value)")
+    key: QualifiedName = Field(description="Taint key")
+    value: LabelValue | None = Field(
+        None, description="Taint value; unset: tolerated with operator Exists (any value)")
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field("NoSchedule", description="Taint effect")
 
 
@@ -59,13 +88,14 @@ class AcceleratorPool(SpecModel):
         None, description='Device model, e.g. "NVIDIA H100 80GB"; a service\'s accelerator.product selects pools by '
                           "substring (case, spaces and dashes ignored)")
     memory_gi_b: float | None = Field(
-        None, alias="memoryGiB", gt=0,
+        None, alias="memoryGiB", gt=0, le=MAX_GIB,
         description="Memory per device in GiB: matched against accelerator.minMemoryGiB, read by the gpu-fit rule")
     devices_per_node: int = Field(
-        1, ge=0, description="Devices per node; services needing more per replica do not match the pool")
+        1, ge=0, le=1024, description="Devices per node; services needing more per replica do not match the pool")
     node_count: int = Field(
-        1, ge=0, description="Nodes in the pool; devicesPerNode x nodeCount is the inventory the capacity rule checks")
-    node_labels: dict[str, str] = Field(
+        1, ge=0, le=INT32_MAX,
+        description="Nodes in the pool; devicesPerNode x nodeCount is the inventory the capacity rule checks")
+    node_labels: dict[QualifiedName, LabelValue] = Field(
         default_factory=dict, description="Labels of the pool's nodes, added to the node selector of services on it")
     taints: tuple[NodeTaint, ...] = Field((), description="Taints of the pool's nodes; services on it tolerate them")
 
@@ -81,11 +111,12 @@ class MetalHost(SpecModel):
     name: str = Field(
         description="Host name (DNS label): the agent's --host; its desired state is ConfigMap <name>-metal-desired")
     chip: str = Field(description='Apple Silicon chip, e.g. "M3 Ultra" (named in gpu-fit reports)')
-    unified_memory_gi_b: float = Field(alias="unifiedMemoryGiB", gt=0, description="Unified memory of the host in GiB")
+    unified_memory_gi_b: float = Field(
+        alias="unifiedMemoryGiB", gt=0, le=MAX_GIB, description="Unified memory of the host in GiB")
     usable_fraction: float = Field(
         0.75, gt=0, le=1,
         description="Share of unified memory the GPU may wire; the agent's memory budget is this x unifiedMemoryGiB")
-    address: str = Field(
+    address: Host = Field(
         description="IP the host's runtimes listen on: EndpointSlices advertise it, routers may egress to it")
 
     @field_validator("name")
@@ -100,9 +131,9 @@ class NetworkRules(SpecModel):
     default_deny_egress: bool | None = Field(
         None, description="Render a default-deny egress NetworkPolicy (DNS, the namespace itself and egressAllowCIDRs "
                           "stay reachable); unset: on when airGapped")
-    egress_allow_cidrs: tuple[str, ...] = Field(
+    egress_allow_cidrs: tuple[Cidr, ...] = Field(
         (), alias="egressAllowCIDRs", description="CIDRs pods may still reach under default-deny, e.g. the model store")
-    dns_namespace: str = Field(
+    dns_namespace: Dns1123Label = Field(
         "kube-system", description="Namespace of the cluster DNS that egress rules allow (port 53)")
 
 
@@ -116,6 +147,26 @@ class Operators(SpecModel):
         None, description="OCI registry host[/path] holding mirrored charts: charts are pulled as "
                           "oci://<chartRegistry>/<chart> (air-gapped sites)")
 
+    @field_validator("chart_registry")
+    @classmethod
+    def _registry(cls, v: str | None) -> str | None:
+        if v is not None:
+            raise_if(_registry(v))
+        return v
+
+
+def check_url(value: str) -> str | None:
+    """An absolute http(s) URL with a valid host and port, without spaces or control characters."""
+    parts = urlsplit(value) if check_image(value) is None else None
+    try:
+        port = parts.port if parts else None
+    except ValueError:
+        port = -1
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or port == -1 \
+            or check_host(parts.hostname):
+        return f"{value[:60]!r} is not an http(s) URL with a valid host and port (e.g. http://prometheus.monitoring.svc:9090)"
+    return None
+
 
 class Monitoring(SpecModel):
     """Where the site's Prometheus runs: KEDA queries it, router NetworkPolicies admit its scrapes."""
@@ -123,7 +174,14 @@ class Monitoring(SpecModel):
     prometheus_url: str = Field(
         "http://prometheus-operated.monitoring.svc:9090",
         description="Prometheus URL KEDA ScaledObjects query for the runtimes' queue metrics")
-    namespace: str = Field("monitoring", description="Namespace of Prometheus, admitted to the routers' metrics port")
+    namespace: Dns1123Label = Field(
+        "monitoring", description="Namespace of Prometheus, admitted to the routers' metrics port")
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        raise_if(check_url(v))
+        return v
 
 
 class SiteSpec(SpecModel):
@@ -147,10 +205,10 @@ class SiteSpec(SpecModel):
     model_stores: tuple[str, ...] = Field(
         (), description="Internal model stores: host names (https sources there are read at plan time and pass the "
                         "air-gap rule) and s3://bucket entries")
-    tools_image: str = Field(
+    tools_image: Image = Field(
         "ghcr.io/llmkube/llmkube-iac:0.1.0",
         description="Image with `llmkube-iac`: runs the download Jobs and the pods' verify-model init step")
-    storage_class_name: str | None = Field(
+    storage_class_name: Subdomain | None = Field(
         None, description="StorageClass of model cache PVCs (a model's cache.storageClassName wins); unset: the "
                           "cluster default")
     accelerators: tuple[AcceleratorPool, ...] = Field(
@@ -160,7 +218,7 @@ class SiteSpec(SpecModel):
     network: NetworkRules = Field(NetworkRules(), description="Site-wide egress rules")
     operators: Operators = Field(Operators(), description="Cluster add-ons the site installs as Helm charts")
     monitoring: Monitoring = Field(Monitoring(), description="Where the site's Prometheus runs")
-    cert_issuer: str | None = Field(
+    cert_issuer: Subdomain | None = Field(
         None, description="cert-manager ClusterIssuer: routers then serve HTTPS with a Certificate it issues; unset: "
                           "plain HTTP")
 
@@ -173,6 +231,23 @@ class SiteSpec(SpecModel):
     @classmethod
     def _country(cls, v: str) -> str:
         return check_country(v)
+
+    @field_validator("hf_endpoint")
+    @classmethod
+    def _hf_endpoint(cls, v: str | None) -> str | None:
+        if v is not None:
+            raise_if(check_url(v))
+        return v
+
+    @field_validator("model_stores")
+    @classmethod
+    def _stores(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for i, store in enumerate(v):
+            bucket = store.removeprefix("s3://")
+            bad = (check_host(bucket) if store.startswith("s3://") else check_host(store))
+            if bad:
+                raise ValueError(f"modelStores[{i}]: {bad}; entries are host names or s3://bucket")
+        return v
 
     @model_validator(mode="after")
     def _air_gap(self) -> "SiteSpec":

@@ -51,6 +51,8 @@ class StackConfig(SpecModel):
             if isinstance(svc.model, str) and svc.model not in name_set:
                 known = ", ".join(n for n in names if n) or "none declared"
                 problems.append((f"services[{i}].model", f"unknown model {svc.model!r} (declared models: {known})"))
+        problems += self._inline_model_problems(name_set)
+        problems += self._context_problems()
         svc_names = {s.name for s in self.services}
         for dup in duplicates(r.name for r in self.routers):
             problems.append(("routers", f"duplicate router name {dup!r}"))
@@ -60,6 +62,38 @@ class StackConfig(SpecModel):
                     known = ", ".join(sorted(svc_names)) or "none declared"
                     problems.append((f"routers[{i}].backends[{j}].service",
                                      f"unknown service {b.service!r} (declared services: {known})"))
+        return problems
+
+    def _inline_model_problems(self, stack_names: set) -> list[tuple[str, str]]:
+        """An inline model may not take the name of a stack model (or of a different inline model):
+        both would be planned under one name and one service would get the other's weights."""
+        problems: list[tuple[str, str]] = []
+        inline: dict[str, tuple[int, ModelSpec]] = {}
+        for i, svc in enumerate(self.services):
+            if not isinstance(svc.model, ModelSpec):
+                continue
+            name = svc.model.name or f"{svc.name}-model"
+            path = f"services[{i}].model" + (".name" if svc.model.name else "")
+            if name in stack_names:
+                j = next(k for k, m in enumerate(self.models) if m.name == name)
+                problems.append((path, f"the inline model is named {name!r} like models[{j}]; refer to that model "
+                                       f"by name (model: {name}) or give the inline model another name"))
+            elif name in inline and inline[name][1] != svc.model:
+                problems.append((path, f"the inline model is named {name!r} like the different inline model of "
+                                       f"services[{inline[name][0]}]; give one of them another name"))
+            else:
+                inline.setdefault(name, (i, svc.model))
+        return problems
+
+    def _context_problems(self) -> list[tuple[str, str]]:
+        problems = []
+        by_name = self.models_by_name
+        for i, svc in enumerate(self.services):
+            model = svc.model if isinstance(svc.model, ModelSpec) else by_name.get(svc.model)
+            if model and svc.context_size and model.context_window and svc.context_size > model.context_window:
+                problems.append((f"services[{i}].contextSize",
+                                 f"{svc.context_size} tokens exceed the model's contextWindow "
+                                 f"({model.context_window}); the model cannot attend that far: lower contextSize"))
         return problems
 
     def model_for(self, service: InferenceServiceSpec) -> ModelSpec:
