@@ -2,13 +2,16 @@
 
 Why our own parser (stdlib only): it runs over any byte stream (a local file or HTTP Range reads),
 stops at the end of the tensor infos, and refuses absurd counts and lengths before allocating, so
-a malformed or hostile file gets a clear error instead of an out-of-memory kill. The `gguf`
-package is used in tests to cross-check it.
+a malformed or hostile file gets a clear error instead of an out-of-memory kill. Every count is
+also checked against what the file can really hold (its remaining bytes, when the size is known)
+and the whole header against fixed budgets of bytes and strings, so even a sparse file that
+announces millions of empty strings is refused in well under a second. Reads go through one
+buffer (64 KiB at a time), never one call per value. The `gguf` package cross-checks it in tests.
 """
 from __future__ import annotations
 
 import struct
-from typing import BinaryIO, Callable
+from typing import Callable
 
 from .info import SWA_PATTERN_DEFAULTS, ModelInfo, swa_layers_from_pattern
 
@@ -18,6 +21,11 @@ MAX_TENSORS = 1 << 20
 MAX_STRING = 1 << 24  # 16 MiB for one string (chat templates are a few KiB)
 MAX_ARRAY = 1 << 26
 MAX_DIMS = 8
+MAX_LAYERS = 1 << 16  # per-layer facts are lists this long; real models have at most a few hundred layers
+MAX_HEADER_BYTES = 1 << 27  # 128 MiB; real headers (vocabularies, merges, templates) stay under ~30 MiB
+MAX_STRINGS = 1 << 20  # strings in one header; real vocabularies plus merges stay under ~500k
+CHUNK = 64 << 10
+_STRING = struct.Struct("<Q")
 KEEP_ARRAY = 4096  # arrays longer than this are skipped (tokenizer vocab), only their length kept
 
 # ggml type id -> (name, elements per block, bytes per block); ggml.h / gguf.constants
@@ -47,26 +55,100 @@ class GGUFError(ValueError):
 
 
 class _Cursor:
-    """Sequential reads over `read(n)`; a short read is a truncated header."""
+    """Sequential reads over `read(n)` through one buffer; a short read is a truncated header.
 
-    def __init__(self, read: Callable[[int], bytes]):
-        self._read, self.pos = read, 0
+    `size` is the file's length when known: counts that need more bytes than remain are refused
+    before anything is allocated or looped over.
+    """
+
+    def __init__(self, read: Callable[[int], bytes], size: int | None = None):
+        self._read, self.size, self.pos = read, size, 0
+        self._buf, self._off = b"", 0
+        self.strings = 0
+
+    def _fill(self, n: int) -> None:
+        have = len(self._buf) - self._off
+        if have >= n:
+            return
+        chunks, want = [self._buf[self._off:]], max(n - have, CHUNK)
+        if self.size is not None:
+            want = min(want, self.size - self.pos - have)
+        while have < n and want > 0:
+            data = self._read(want)
+            if not data:
+                break
+            chunks.append(data)
+            have += len(data)
+            want -= len(data)
+        self._buf, self._off = b"".join(chunks), 0
 
     def take(self, n: int) -> bytes:
-        data = self._read(n) if n else b""
+        if self.pos + n > MAX_HEADER_BYTES or (n == 0 and self.pos > MAX_HEADER_BYTES):
+            raise GGUFError(f"GGUF header larger than {MAX_HEADER_BYTES >> 20} MiB (at offset {self.pos}): "
+                            "not a model header this reader accepts")
+        self._fill(n)
+        data = self._buf[self._off:self._off + n]
         if len(data) != n:
             raise GGUFError(f"truncated GGUF header: wanted {n} bytes at offset {self.pos}, got {len(data)}")
+        self._off += n
         self.pos += n
         return data
+
+    def skip(self, n: int) -> None:
+        """Consume n bytes without keeping them (long scalar arrays)."""
+        while n > 0:
+            step = min(n, CHUNK)
+            self.take(step)
+            n -= step
+
+    def room(self, count: int, each: int, what: str) -> None:
+        """Refuse `count` items of at least `each` bytes when the rest of the file cannot hold them."""
+        if self.size is not None and count * each > self.size - self.pos:
+            raise GGUFError(f"{what}: {count} announced at offset {self.pos} need at least {count * each} bytes, "
+                            f"but the file has {self.size - self.pos} left")
+        if self.pos + count * each > MAX_HEADER_BYTES:
+            raise GGUFError(f"{what}: {count} announced at offset {self.pos} would make the header larger than "
+                            f"{MAX_HEADER_BYTES >> 20} MiB")
+
+    def count_strings(self, n: int) -> None:
+        self.strings += n
+        if self.strings > MAX_STRINGS:
+            raise GGUFError(f"more than {MAX_STRINGS} strings in the GGUF header (offset {self.pos}): "
+                            "not a model header this reader accepts")
 
     def unpack(self, fmt: str):
         return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
 
-    def string(self) -> str:
+    def _length(self) -> int:
         n = self.unpack("<Q")
         if n > MAX_STRING:
             raise GGUFError(f"absurd string length {n} at offset {self.pos - 8} (limit {MAX_STRING})")
-        return self.take(n).decode("utf-8", errors="replace")
+        self.room(n, 1, "string bytes")
+        return n
+
+    def string(self) -> str:
+        self.count_strings(1)
+        return self.take(self._length()).decode("utf-8", errors="replace")
+
+    def skip_strings(self, count: int) -> None:
+        """Skip `count` strings: whole runs inside the buffer in one tight loop, the rest one by one."""
+        self.count_strings(count)
+        unpack, left = _STRING.unpack_from, count
+        while left:
+            buf, off = self._buf, self._off
+            end, start = len(buf), off
+            while left and end - off >= 8:
+                n = unpack(buf, off)[0]
+                if n > end - off - 8:
+                    break
+                off += 8 + n
+                left -= 1
+            self._off, self.pos = off, self.pos + off - start
+            if self.pos > MAX_HEADER_BYTES:
+                self.take(0)  # raises: the header budget is spent
+            if left:  # a string that straddles the buffer's end (or an absurd length): the careful path
+                self.skip(self._length())
+                left -= 1
 
     def value(self, vtype: int):
         if vtype in _SCALARS:
@@ -79,11 +161,17 @@ class _Cursor:
                 raise GGUFError(f"absurd array length {count} at offset {self.pos - 8} (limit {MAX_ARRAY})")
             if itype == 9:
                 raise GGUFError(f"nested arrays are not supported (offset {self.pos})")
-            if itype in _SCALARS and count > KEEP_ARRAY:
-                self.take(struct.calcsize(_SCALARS[itype]) * count)
+            if itype not in _SCALARS and itype != 8:
+                raise GGUFError(f"unknown GGUF value type {itype} at offset {self.pos - 12}")
+            width = struct.calcsize(_SCALARS[itype]) if itype in _SCALARS else 8
+            self.room(count, width, "array items")
+            if count > KEEP_ARRAY:
+                if itype == 8:
+                    self.skip_strings(count)
+                else:
+                    self.skip(width * count)
                 return _Skipped(count)
-            items = [self.value(itype) for _ in range(count)]
-            return items if count <= KEEP_ARRAY else _Skipped(count)
+            return [self.value(itype) for _ in range(count)]
         raise GGUFError(f"unknown GGUF value type {vtype} at offset {self.pos - 4}")
 
 
@@ -91,9 +179,12 @@ class _Skipped(int):
     """A long array we did not keep: its length only."""
 
 
-def read_header(read: Callable[[int], bytes]) -> tuple[dict, list[tuple[str, tuple[int, ...], int, int]], int]:
-    """Parse magic, KV metadata and tensor infos; returns (metadata, tensors, data_offset)."""
-    cur = _Cursor(read)
+def read_header(read: Callable[[int], bytes], size: int | None = None,
+                ) -> tuple[dict, list[tuple[str, tuple[int, ...], int, int]], int]:
+    """Parse magic, KV metadata and tensor infos; returns (metadata, tensors, data_offset).
+
+    `size`: the file's length when known; counts and tensor extents are checked against it."""
+    cur = _Cursor(read, size)
     magic = cur.take(4)
     if magic != MAGIC:
         raise GGUFError(f"not a GGUF file: magic {magic!r}, expected {MAGIC!r}")
@@ -103,6 +194,8 @@ def read_header(read: Callable[[int], bytes]) -> tuple[dict, list[tuple[str, tup
     n_tensors, n_kv = cur.unpack("<Q"), cur.unpack("<Q")
     if n_tensors > MAX_TENSORS or n_kv > MAX_KV:
         raise GGUFError(f"absurd counts in GGUF header: {n_tensors} tensors, {n_kv} metadata keys")
+    cur.room(n_kv, 8 + 4 + 1, "metadata keys")  # key length, value type, the smallest value
+    cur.room(n_tensors, 8 + 4 + 4 + 8, "tensor infos")  # name length, dims, type, offset
     meta: dict = {}
     for _ in range(n_kv):
         key = cur.string()
@@ -112,16 +205,22 @@ def read_header(read: Callable[[int], bytes]) -> tuple[dict, list[tuple[str, tup
         name = cur.string()
         n_dims = cur.unpack("<I")
         if n_dims > MAX_DIMS:
-            raise GGUFError(f"tensor {name!r}: absurd dimension count {n_dims}")
+            raise GGUFError(f"tensor {name[:80]!r}: absurd dimension count {n_dims}")
         dims = tuple(cur.unpack("<Q") for _ in range(n_dims))
         ttype, offset = cur.unpack("<I"), cur.unpack("<Q")
         if ttype not in GGML_TYPES:
-            raise GGUFError(f"tensor {name!r}: unknown ggml type {ttype}")
+            raise GGUFError(f"tensor {name[:80]!r}: unknown ggml type {ttype}")
         tensors.append((name, dims, ttype, offset))
     align = meta.get("general.alignment", 32)
     if not isinstance(align, int) or align <= 0 or align & (align - 1):
         raise GGUFError(f"general.alignment must be a power of two, got {align!r}")
     data_offset = -(-cur.pos // align) * align
+    if size is not None:
+        for name, dims, ttype, offset in tensors:
+            end = data_offset + offset + tensor_nbytes(dims, ttype)
+            if end > size:
+                raise GGUFError(f"tensor {name[:80]!r} ends at byte {end}, past the end of the file ({size} bytes): "
+                                "a truncated or forged file")
     meta["__header_bytes__"] = cur.pos
     return meta, tensors, data_offset
 
@@ -147,6 +246,9 @@ def info_from_header(meta: dict, tensors: list, source: str = "", file_size: int
     arch = meta.get("general.architecture")
     a = lambda key: meta.get(f"{arch}.{key}")  # noqa: E731
     n_layer = a("block_count")
+    if n_layer is not None and (not isinstance(n_layer, int) or isinstance(n_layer, bool)
+                                or not 0 <= n_layer <= MAX_LAYERS):
+        raise GGUFError(f"{arch}.block_count {str(n_layer)[:40]} is not a layer count (at most {MAX_LAYERS})")
     total = params = experts = 0
     per_layer_exp: dict[int, int] = {}
     for name, dims, ttype, _ in tensors:
@@ -236,13 +338,5 @@ def read_gguf_file(path: str, source: str | None = None) -> ModelInfo:
 
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
-        meta, tensors, _ = read_header(_bounded(fh, size))
+        meta, tensors, _ = read_header(fh.read, size)
     return info_from_header(meta, tensors, source or path, size)
-
-
-def _bounded(fh: BinaryIO, size: int) -> Callable[[int], bytes]:
-    def read(n: int) -> bytes:
-        if fh.tell() + n > size:
-            raise GGUFError(f"truncated GGUF header: wanted {n} bytes at offset {fh.tell()}, file has {size}")
-        return fh.read(n)
-    return read

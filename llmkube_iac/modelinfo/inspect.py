@@ -12,7 +12,7 @@ from pathlib import Path
 from .gguf_header import GGUFError, info_from_header, read_gguf_file, read_header
 from .info import ModelInfo
 from .remote import RangeReader, fetch_small, hf_file_url, hf_headers
-from .safetensors_header import add_tensors, apply_config, parse_safetensors_header
+from .safetensors_header import add_tensors, apply_config, parse_safetensors_header, read_config
 from .sources import parse_source
 
 PLAN_TIME_TIMEOUT = 3.0
@@ -40,11 +40,11 @@ def _inspect_local(path: Path, source: str) -> ModelInfo:
         info = ModelInfo(source=source, format="safetensors")
         cfg = path / "config.json"
         if cfg.exists():
-            apply_config(info, json.loads(cfg.read_text()))
+            apply_config(info, read_config(cfg))
         files = sorted(path.glob("*.safetensors"))
         for f in files:
             with f.open("rb") as fh:
-                add_tensors(info, parse_safetensors_header(fh.read))
+                add_tensors(info, parse_safetensors_header(fh.read, f.stat().st_size))
         if not files and not cfg.exists():
             ggufs = sorted(path.glob("*.gguf"))
             if len(ggufs) == 1:
@@ -60,10 +60,10 @@ def _inspect_local(path: Path, source: str) -> ModelInfo:
     if path.suffix == ".safetensors":
         info = ModelInfo(source=source, format="safetensors", file_size=path.stat().st_size)
         with path.open("rb") as fh:
-            add_tensors(info, parse_safetensors_header(fh.read))
+            add_tensors(info, parse_safetensors_header(fh.read, info.file_size))
         cfg = path.parent / "config.json"
         if cfg.exists():
-            apply_config(info, json.loads(cfg.read_text()))
+            apply_config(info, read_config(cfg))
         return info
     raise ValueError(f"{path}: not a GGUF or safetensors file (magic {magic!r})")
 
@@ -81,7 +81,7 @@ def inspect_url(url: str, source: str, headers: dict | None = None, timeout: flo
                     return head + rr.read(n - len(head)) if n > len(head) else head[:n]
                 return rr.read(n)
 
-            meta, tensors, _ = read_header(read)
+            meta, tensors, _ = read_header(read, rr.size)
             info = info_from_header(meta, tensors, source, rr.size)
         else:
             buf = [first]
@@ -93,7 +93,7 @@ def inspect_url(url: str, source: str, headers: dict | None = None, timeout: flo
                 return rr.read(n)
 
             info = ModelInfo(source=source, format="safetensors", file_size=rr.size)
-            add_tensors(info, parse_safetensors_header(read_st))
+            add_tensors(info, parse_safetensors_header(read_st, rr.size))
         info.__dict__["_requests"], info.__dict__["_bytes_read"] = rr.requests, rr.bytes_read
     return info
 

@@ -2,7 +2,9 @@
 
 Why: vLLM/SGLang/TGI serve safetensors repos; their weight size is exact from the headers (an
 8-byte length + a JSON table of tensors) and the attention shape is in config.json. Only these
-few KiB are read, locally or with Range requests.
+few KiB are read, locally or with Range requests. The header length is checked against what the
+file holds before it is read, and every tensor entry against the file's extent, so a forged
+header is a clear error, never an allocation of the announced size or a nonsense parameter count.
 """
 from __future__ import annotations
 
@@ -17,21 +19,65 @@ DTYPE_BYTES = {"F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "F16"
                "F6_E3M2": 0.75}
 
 
-def parse_safetensors_header(read) -> dict:
-    """`read(n)` gives the file's first bytes; returns the JSON header (tensor name -> info)."""
+MAX_DIM = 1 << 53
+MAX_LAYERS = 1 << 16
+MAX_CONFIG = 8 << 20  # config.json bytes
+
+
+def read_config(path) -> dict:
+    """A local config.json, bounded in size and nesting; ValueError when it is not a JSON object."""
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_CONFIG + 1)
+    if len(data) > MAX_CONFIG:
+        raise ValueError(f"{path}: larger than {MAX_CONFIG >> 20} MiB; not a model config.json")
+    try:
+        config = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{path}: not JSON: {str(exc)[:200] or 'nested too deeply'}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: not a JSON object")
+    return config
+
+
+def parse_safetensors_header(read, size: int | None = None) -> dict:
+    """`read(n)` gives the file's first bytes (`size`: the file's length, when known); returns the
+    JSON header (tensor name -> info), checked: each tensor has a dtype, a shape of non-negative
+    integers and data_offsets inside the file."""
     raw = read(8)
     if len(raw) != 8:
         raise ValueError("truncated safetensors file: no header length")
     (n,) = struct.unpack("<Q", raw)
     if n > MAX_HEADER:
         raise ValueError(f"absurd safetensors header length {n} (limit {MAX_HEADER})")
+    if size is not None and n > size - 8:
+        raise ValueError(f"safetensors header length {n} exceeds the file ({size} bytes)")
     body = read(n)
     if len(body) != n:
         raise ValueError(f"truncated safetensors header: wanted {n} bytes, got {len(body)}")
     try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise ValueError(f"safetensors header is not JSON: {exc}") from None
+        header = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"safetensors header is not JSON: {str(exc)[:200] or 'nested too deeply'}") from None
+    _check(header, None if size is None else size - 8 - n)
+    return header
+
+
+def _check(header, data_bytes: int | None) -> None:
+    if not isinstance(header, dict):
+        raise ValueError("safetensors header is not a JSON object of tensors")
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        where = f"safetensors tensor {name[:80]!r}"
+        if not isinstance(t, dict) or not isinstance(t.get("dtype"), str):
+            raise ValueError(f"{where}: needs a dtype, a shape and data_offsets")
+        shape, offsets = t.get("shape", []), t.get("data_offsets", [0, 0])
+        if not isinstance(shape, list) or len(shape) > 16 or not all(
+                type(d) is int and 0 <= d <= MAX_DIM for d in shape):
+            raise ValueError(f"{where}: shape must be a list of at most 16 non-negative integers")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)
+                and 0 <= offsets[0] <= offsets[1] and (data_bytes is None or offsets[1] <= data_bytes)):
+            raise ValueError(f"{where}: data_offsets {str(offsets)[:60]} do not lie inside the file's data")
 
 
 def add_tensors(info: ModelInfo, header: dict) -> None:
@@ -57,6 +103,9 @@ def apply_config(info: ModelInfo, config: dict) -> None:
     g = lambda *keys: next((c[k] for k in keys if c.get(k) is not None), None)  # noqa: E731
     info.architecture = info.architecture or g("model_type") or config.get("model_type")
     info.block_count = g("num_hidden_layers", "n_layer", "num_layers")
+    if info.block_count is not None and (type(info.block_count) is not int or not 0 <= info.block_count <= MAX_LAYERS):
+        raise ValueError(f"config.json num_hidden_layers {str(info.block_count)[:40]} is not a layer count "
+                         f"(at most {MAX_LAYERS})")
     info.embedding_length = g("hidden_size", "d_model", "n_embd")
     info.feed_forward_length = g("intermediate_size", "ffn_dim")
     info.head_count = g("num_attention_heads", "n_head")

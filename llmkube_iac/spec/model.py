@@ -10,7 +10,7 @@ from ..modelinfo.sources import ModelSource, parse_source
 from .base import SpecModel, check_dns_label
 from .k8s import INT32_MAX, Subdomain, check_qualified_name
 
-MAX_GIB = float(1 << 20)  # 1 PiB
+MAX_GIB = 1 << 20  # GiB: 1 PiB; no device, host or cache is larger
 MAX_PARAMETERS_B = 1e5  # 100 trillion parameters
 
 ModelFormat = Literal["gguf", "safetensors", "mlx", "pytorch", "onnx", "ollama"]

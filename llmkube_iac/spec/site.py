@@ -10,9 +10,8 @@ from pydantic import Field, field_validator, model_validator
 from .base import SpecModel, check_country, check_dns_label, duplicates
 from .k8s import (INT32_MAX, Cidr, Dns1123Label, Host, Image, LabelValue, QualifiedName, Subdomain, check_host,
                   check_image, raise_if)
+from .model import MAX_GIB
 from .service import Vendor
-
-MAX_GIB = float(1 << 20)  # 1 PiB: no device, host or cache is larger
 
 
 class KubernetesConnection(SpecModel):

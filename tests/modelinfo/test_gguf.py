@@ -62,7 +62,7 @@ def _header(n_tensors=0, n_kv=0, version=3) -> bytes:
     (b"GGUF\x03\0\0", "truncated"),
     (_header(version=9), "unsupported GGUF version"),
     (_header(n_tensors=1 << 40), "absurd counts"),
-    (_header(n_kv=1) + struct.pack("<Q", 1 << 50), "absurd string length"),
+    (_header(n_kv=1) + struct.pack("<Q", 1 << 50) + b"\0" * 8, "absurd string length"),
     (_header(n_kv=1) + struct.pack("<Q", 1) + b"k" + struct.pack("<IIQ", 9, 4, 1 << 40), "absurd array length"),
     (_header(n_kv=1) + struct.pack("<Q", 1) + b"k" + struct.pack("<I", 77), "unknown GGUF value type"),
 ])

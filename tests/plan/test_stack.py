@@ -160,7 +160,10 @@ def test_download_job_and_init_step_for_remote_sources():
     assert args[:2] == ["fetch", "hf://org/tiny-GGUF/tiny-Q4_K_M.gguf"] and args[-2:] == ["--sha256", "ab" * 32]
     assert {"name": "HF_ENDPOINT", "value": "https://hf-mirror.site.local"} in job["spec"]["template"]["spec"]["containers"][0]["env"]
     init = plan.services["chat"].manifests[1]["spec"]["template"]["spec"]["initContainers"][0]
-    assert "ab" * 32 in init["command"][2] and "not in the cache" in init["command"][2]
+    script, *argv = init["command"][2:]
+    assert "not in the cache" in script and "ab" * 32 not in script  # values are arguments, not script text
+    assert argv == ["verify-model", f"/models/sha256-{'ab' * 16}/.llmkube-verified.json", "ab" * 32,
+                    "hf://org/tiny-GGUF/tiny-Q4_K_M.gguf", job["metadata"]["name"]]
     validate_manifest(job)
 
 

@@ -111,9 +111,10 @@ def test_multi_vendor_render(renders, service):
 def test_secure_config_values_are_opaque(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
     (tmp_path / "__main__.py").write_text("")
-    (tmp_path / "Pulumi.s.yaml").write_text("config:\n  p:token:\n    secure: AAABADEADBEEF\n  plain: 3\n")
+    (tmp_path / "Pulumi.s.yaml").write_text("config:\n  p:token:\n    secure: AAABADEADBEEF\n  p:plain: 3\n"
+                                            "  aws:config:region: eu-west-1\n")
     project = load_project(tmp_path, "s")
-    assert project.config == {"p:token": SECRET_PLACEHOLDER, "p:plain": "3"}
+    assert project.config == {"p:token": SECRET_PLACEHOLDER, "p:plain": "3", "aws:region": "eu-west-1"}
     assert project.secret_keys == ["p:token"]
 
 
