@@ -259,7 +259,8 @@ class _Builder:
             return None if tag is None else "str"
         short = CORE_TAGS.get(tag) or _SHORT.get(tag)
         if short is None:
-            raise self.fail(mark, path, f"YAML tag {shorten(tag, 40)} is not supported; config takes plain values "
+            shown = "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+            raise self.fail(mark, path, f"YAML tag {shorten(shown, 40)} is not supported; config takes plain values "
                                         "(strings, numbers, booleans, lists and mappings)")
         kind = "map" if isinstance(ev, yaml.MappingStartEvent) else "seq" if isinstance(ev, yaml.SequenceStartEvent) \
             else "scalar"
@@ -292,6 +293,10 @@ def _allowed(decoded: int) -> float:
     return 0.99 - 0.89 * (decoded - low) / (high - low)
 
 
+def _code(character) -> int:
+    return character if isinstance(character, int) else ord(character)  # libyaml gives a number, PyYAML a str
+
+
 def _loader():
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -306,7 +311,10 @@ def loads(text: str, source: str = "<string>") -> Any:
         mark = exc.problem_mark or exc.context_mark
         raise builder.fail(mark, builder._slot(mark) if builder.stack else "",
                            f"not valid YAML: {exc.problem or exc.context}") from None
-    except yaml.YAMLError as exc:  # reader errors (control characters) carry no MarkedYAMLError
+    except yaml.reader.ReaderError as exc:  # a control character: no line/column, an offset
+        raise SpecError([(source, f"not valid YAML: control character #x{_code(exc.character):02x} at offset "
+                                  f"{exc.position}; remove it or quote it as an escape")]) from None
+    except yaml.YAMLError as exc:
         raise SpecError([(source, f"not valid YAML: {shorten(str(exc), 200)}")]) from None
     return builder.root
 

@@ -16,7 +16,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 INT32_MAX = 2**31 - 1
 # Pulumi carries numbers as float64: integers beyond 2**53 would arrive changed
@@ -96,7 +96,7 @@ def quantity_value(value: str) -> Decimal | None:
     m = re.match(r"^([+-]?[0-9.]+)(.*)$", value)
     number, suffix = m[1], m[2]
     try:
-        if suffix[:1] in ("e", "E"):
+        if suffix not in _SCALE:  # an exponent: e3, E-2
             return Decimal(number) * (Decimal(10) ** int(suffix[1:]))
         return Decimal(number) * Decimal(_SCALE[suffix])
     except (InvalidOperation, ValueError, OverflowError):
@@ -185,7 +185,14 @@ Dns1123Label = Annotated[str, _rule(check_dns1123_label)]
 Subdomain = Annotated[str, _rule(check_dns1123_subdomain)]
 QualifiedName = Annotated[str, _rule(check_qualified_name)]
 LabelValue = Annotated[str, _rule(check_label_value)]
-Quantity = Annotated[str, _rule(check_quantity)]
+def _number_text(value):
+    """YAML `cpu: 4` is a number; Kubernetes reads it as the quantity "4", and so do we."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    return value
+
+
+Quantity = Annotated[str, BeforeValidator(_number_text), _rule(check_quantity)]
 Cidr = Annotated[str, _rule(check_cidr)]
 Host = Annotated[str, _rule(check_host)]
 Image = Annotated[str, _rule(check_image)]
