@@ -241,9 +241,43 @@ def _per_layer(value, n_layer: int) -> list[int] | None:
     return [int(value)] * n_layer
 
 
+# `<arch>.<key>` metadata the reader computes with: an integer, or a per-layer list of integers/booleans
+NUMERIC_KEYS = (
+    "block_count", "context_length", "embedding_length", "feed_forward_length", "attention.key_length",
+    "attention.value_length", "expert_count", "expert_used_count", "attention.sliding_window",
+    "attention.kv_lora_rank", "rope.dimension_count", "attention.head_count", "attention.head_count_kv",
+    "attention.sliding_window_pattern", "attention.recurrent_layers", "full_attention_interval", "ssm.conv_kernel",
+    "ssm.inner_size", "ssm.state_size", "ssm.group_count", "attention.key_length_swa", "attention.value_length_swa",
+    "attention.shared_kv_layers", "embedding_length_per_layer_input", "attention.indexer.key_length",
+    "attention.compress_ratios", "vocab_size",
+)
+
+
+def _check_types(meta: dict, arch) -> None:
+    """A forged header can put any type under any key: refuse the ones the reader would compute with."""
+    if arch is not None and not isinstance(arch, str):
+        raise GGUFError(f"general.architecture is a {type(arch).__name__}, not a name")
+    for key in NUMERIC_KEYS:
+        value = meta.get(f"{arch}.{key}")
+        ok = value is None or isinstance(value, int) or (
+            isinstance(value, list) and all(isinstance(v, (int, bool)) for v in value))
+        if not ok:
+            raise GGUFError(f"metadata {arch}.{key} is a {type(value).__name__}; an integer (or one per layer) "
+                            "was expected")
+    tokens = meta.get("tokenizer.ggml.tokens")
+    if tokens is not None and not isinstance(tokens, (list, _Skipped)):
+        raise GGUFError(f"metadata tokenizer.ggml.tokens is a {type(tokens).__name__}, not an array")
+    if meta.get("general.file_type") is not None and not isinstance(meta["general.file_type"], int):
+        raise GGUFError("metadata general.file_type is not an integer")
+    for key in ("general.name", "general.license"):
+        if not isinstance(meta.get(key), (str, type(None))):
+            meta[key] = None  # descriptive only
+
+
 def info_from_header(meta: dict, tensors: list, source: str = "", file_size: int | None = None) -> ModelInfo:
     """Turn raw GGUF metadata + tensor infos into ModelInfo (parameters and bytes from shapes)."""
     arch = meta.get("general.architecture")
+    _check_types(meta, arch)
     a = lambda key: meta.get(f"{arch}.{key}")  # noqa: E731
     n_layer = a("block_count")
     if n_layer is not None and (not isinstance(n_layer, int) or isinstance(n_layer, bool)

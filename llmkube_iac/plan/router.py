@@ -153,7 +153,7 @@ def _network_policy(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, labels
             "ports": [{"protocol": "TCP", "port": p} for p in ports]})
     metal = [s for s in local if not vendor(s.accelerator.vendor).schedulable]
     if metal and site.metal_hosts:
-        egress.append({"to": [{"ipBlock": {"cidr": f"{h.address}/32"}} for h in site.metal_hosts],
+        egress.append({"to": [{"ipBlock": {"cidr": h.cidr}} for h in site.metal_hosts],
                        "ports": [{"protocol": "TCP", "port": p} for p in sorted({s.endpoint.port for s in metal})]})
     if zone.zone == "external":
         egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],

@@ -23,7 +23,8 @@ def shorten(value: object, limit: int = 60) -> str:
     text = value if isinstance(value, str) else str(value)
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}…({len(text)} characters)"
+    suffix = f"…({len(text)} characters)"
+    return text[:max(limit - len(suffix), 8)] + suffix
 
 
 class SpecError(ValueError):

@@ -41,7 +41,7 @@ class SecretKeyRef(SpecModel):
     @classmethod
     def _name(cls, v: str) -> str:
         if not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", v):
-            raise ValueError(f"secret name {v!r} must be a DNS-1123 subdomain (e.g. 'router-keys')")
+            raise ValueError(f"secret name {v[:60]!r} must be a DNS-1123 subdomain (e.g. 'router-keys')")
         return v
 
 

@@ -1,6 +1,7 @@
 """SiteSpec: one cluster (a datacenter, an edge site, a lab) with its rules and its hardware."""
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Literal
 from urllib.parse import urlsplit
@@ -8,7 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from .base import SpecModel, check_country, check_dns_label, duplicates
-from .k8s import (INT32_MAX, Cidr, Dns1123Label, Host, Image, LabelValue, QualifiedName, Subdomain, check_host,
+from .k8s import (INT32_MAX, Cidr, Dns1123Label, Image, LabelValue, QualifiedName, Subdomain, check_host,
                   check_image, raise_if)
 from .model import MAX_GIB
 from .service import Vendor
@@ -63,9 +64,9 @@ def _registry(value: str) -> str | None:
     host, _, path = value.partition("/")
     name, _, port = host.partition(":")
     if port and not (port.isdigit() and 0 < int(port) <= 65535):
-        return f"{value!r}: the registry port must be 1-65535"
+        return f"{value[:60]!r}: the registry port must be 1-65535"
     if check_host(name) or (path and not re.match(r"^[a-z0-9][a-z0-9._/-]*$", path)) or "//" in path:
-        return f"{value!r} is not a registry host[:port][/path] (e.g. registry.site.local:5000/mirror)"
+        return f"{value[:60]!r} is not a registry host[:port][/path] (e.g. registry.site.local:5000/mirror)"
     return None
 
 
@@ -115,13 +116,30 @@ class MetalHost(SpecModel):
     usable_fraction: float = Field(
         0.75, gt=0, le=1,
         description="Share of unified memory the GPU may wire; the agent's memory budget is this x unifiedMemoryGiB")
-    address: Host = Field(
-        description="IP the host's runtimes listen on: EndpointSlices advertise it, routers may egress to it")
+    address: str = Field(
+        description="IP address (IPv4 or IPv6) the host's runtimes listen on: EndpointSlices advertise it, routers "
+                    "may egress to it")
 
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
         return check_dns_label(v, "metal host name")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        try:
+            return str(ipaddress.ip_address(v))
+        except ValueError:
+            pass
+        hint = "" if check_host(v) else " (a DNS name is not enough: resolve it)"
+        raise ValueError(f"{v[:60]!r} is not an IP address{hint}: EndpointSlices advertise the host by address and "
+                         "routers allow egress to it as an IP block (e.g. 192.168.10.21 or fd00::21)")
+
+    @property
+    def cidr(self) -> str:
+        """The host as a one-address CIDR (/32 or /128), for NetworkPolicy ipBlocks."""
+        return f"{self.address}/{ipaddress.ip_address(self.address).max_prefixlen}"
 
 
 class NetworkRules(SpecModel):

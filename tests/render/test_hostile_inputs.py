@@ -114,7 +114,9 @@ CASES = [
                                         sub("totalParametersB: 0.5", "totalParametersB: 0.5, contextWindow: 4096")),
      {}, [], 2, "services[0].contextSize", "exceed the model's contextWindow (4096)"),
     ("metal address", sub(SITE, METAL.replace("192.168.10.21", "'not an address!'")), {}, [], 2,
-     "site.metalHosts[0].address", "neither an IP address nor a DNS name"),
+     "site.metalHosts[0].address", "is not an IP address: EndpointSlices advertise the host by address"),
+    ("metal address by name", sub(SITE, METAL.replace("192.168.10.21", "mac1.lab.internal")), {}, [], 2,
+     "site.metalHosts[0].address", "a DNS name is not enough: resolve it"),
     # invalid Kubernetes output before
     ("storage class", sub(SITE, "{name: t, jurisdiction: DE, storageClassName: 'Fast SSD'}"), {}, [], 2,
      "site.storageClassName", "DNS-1123 subdomain"),
