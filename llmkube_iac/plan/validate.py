@@ -117,7 +117,8 @@ def manifest_problems(manifest: dict) -> list[tuple[str, str]]:
         data = manifest.get("data") or {}
         size = sum(len(k) + len(v.encode()) for k, v in data.items())
         if size > k8s.MAX_CONFIGMAP_BYTES:
-            problems.append(("data", f"{size >> 10} KiB of data, over a ConfigMap's {k8s.MAX_CONFIGMAP_BYTES >> 10} KiB"))
+            limit = k8s.MAX_CONFIGMAP_BYTES >> 10
+            problems.append(("data", f"{size >> 10} KiB of data, over a ConfigMap's {limit} KiB"))
     return problems
 
 

@@ -151,7 +151,8 @@ def program_failure(exc: BaseException, project: Project) -> str:
         if path.is_relative_to(project.directory):
             where = f" (at {_rel(path, project)} line {tb.tb_lineno})"
         tb = tb.tb_next
-    return f"the program raised {type(exc).__name__}: {shorten(str(exc).strip(), 300)}{where}"
+    message = " ".join(str(exc).split())  # one line, whatever the exception's text
+    return f"the program raised {type(exc).__name__}: {shorten(message, 300)}{where}"
 
 
 def _rel(path: Path, project: Project) -> str:
@@ -162,10 +163,17 @@ def _rel(path: Path, project: Project) -> str:
 
 
 def _spec_error_in(exc: BaseException) -> SpecError | None:
+    """The invalid-input error behind a program failure: ours, or a spec model the program built itself."""
+    from pydantic import ValidationError
+
+    from ..spec.errors import from_validation_error
+
     seen = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, SpecError):
             return exc
+        if isinstance(exc, ValidationError):
+            return from_validation_error(exc, exc.title)
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return None

@@ -84,7 +84,8 @@ def _check_project(proj: dict) -> str:
     if config is not None and not isinstance(config, (dict, str)):
         raise SpecError([("Pulumi.yaml config", "must be a mapping of config keys (or, deprecated, a directory)")])
     if isinstance(config, str) and proj.get("stackConfigDir") is not None:
-        raise SpecError([("Pulumi.yaml config", "use stackConfigDir alone: config: <directory> is its deprecated form")])
+        raise SpecError([("Pulumi.yaml config",
+                          "use stackConfigDir alone: config: <directory> is its deprecated form")])
     return name
 
 

@@ -85,7 +85,8 @@ def check_label_value(value: str) -> str | None:
 
 def check_env_name(value: str) -> str | None:
     if not _ENV_NAME.match(value):
-        return f"{_show(value)} must be an environment variable name: letters, digits, '_', '-' and '.', not a digit first"
+        return (f"{_show(value)} must be an environment variable name: letters, digits, '_', '-' and '.', "
+                "not a digit first")
     return None
 
 

@@ -50,10 +50,12 @@ class ModelSpec(SpecModel):
     architecture: Architecture | None = Field(
         None, description="Published architecture class; a Dense model activates all its parameters")
     total_parameters_b: float | None = Field(
-        None, alias="totalParametersB", gt=0, le=MAX_PARAMETERS_B, description="Total parameters in billions (sizes the weights with "
+        None, alias="totalParametersB", gt=0, le=MAX_PARAMETERS_B,
+        description="Total parameters in billions (sizes the weights with "
                                                           "quantization when nothing better is known)")
     active_parameters_b: float | None = Field(
-        None, alias="activeParametersB", gt=0, le=MAX_PARAMETERS_B, description="Parameters active per token in billions (MoE models)")
+        None, alias="activeParametersB", gt=0, le=MAX_PARAMETERS_B,
+        description="Parameters active per token in billions (MoE models)")
     context_window: int | None = Field(
         None, gt=0, le=INT32_MAX, description="Longest context the model supports, in tokens; used when a service sets no "
                                 "contextSize")
