@@ -19,6 +19,7 @@ from pathlib import Path
 import requests
 from pydantic import ValidationError
 
+from ..runtimes import native_runtime
 from ..spec.metal import DESIRED_STATE_KEY, DesiredState, MetalServiceState
 from . import pressure as mp
 from .config import AgentConfig
@@ -212,8 +213,8 @@ class Agent:
         state, gen = svc.state, svc.gen
         bind = self.cfg.bind_address or (self.desired.address if self.desired else "127.0.0.1")
         subs = {"{host}": bind, "{port}": str(state.port), "{model}": str(svc.model_path)}
-        argv = self.cfg.runtimes.get(state.runtime, [state.runtime]) + [_sub(a, subs) for a in state.args]
-        env = {k: _sub(v, subs) for k, v in self.cfg.runtime_env.get(state.runtime, {}).items()}
+        argv = self.cfg.command(state.runtime) + [_sub(a, subs) for a in state.args]
+        env = {k: _sub(v, subs) for k, v in native_runtime(state.runtime).env.items()}
         log_path = self.cfg.state_dir / "logs" / f"{state.name}.log"
         svc.child = Child(state.name, argv, env, log_path, lambda pid, code: self.post("exit", state.name, gen, code))
         try:

@@ -7,15 +7,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import SpecModel, check_dns_label
+from .base import SpecModel, TableChoice, check_dns_label
 
-MetalRuntime = Literal["llama-server", "mlx-lm", "ollama"]
-# InferenceService runtime name -> the native process the agent runs on macOS.
-RUNTIME_FOR_SERVICE = {"llamacpp": "llama-server", "ollama": "ollama", "mlx": "mlx-lm"}
+
+def _runtimes():
+    from .. import runtimes  # pure; read at validation time, like the service spec's runtime names
+
+    return runtimes
+
+
+# A process name from the runtime registry's native entries ("llama-server"), not a registry name:
+# it is what the agent runs and what its `--runtime NAME=COMMAND` override keys on.
+NativeName = Annotated[str, TableChoice(lambda v: _runtimes().native_runtime(v),
+                                        lambda: list(_runtimes().native_runtimes()))]
 PRIORITY_RANK = {"critical": 4, "high": 3, "normal": 2, "low": 1, "batch": 0}
 DESIRED_STATE_KEY = "desired-state.json"  # ConfigMap data key holding the JSON below
 VERSION_KEY = "version"  # ConfigMap data key holding DesiredState.version_hash()
@@ -45,7 +53,7 @@ class MetalServiceState(SpecModel):
     source: str = Field(description="Model source (hf://, https://, s3://, file://)")
     sha256: str | None = Field(None, description="Expected SHA-256 of the weights; the agent refuses a mismatch")
     cache_key: str = Field(description="Directory under the agent's cache where the weights live")
-    runtime: MetalRuntime = "llama-server"
+    runtime: NativeName = Field(description="Native process to run (the runtime registry's native name)")
     args: tuple[str, ...] = Field((), description="Runtime arguments; {model}, {host}, {port} are substituted")
     port: int = Field(ge=1, le=65535)
     health_path: str = Field("/health", pattern=r"^/", description="GET path answering 200 once it serves")
