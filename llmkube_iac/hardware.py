@@ -135,6 +135,9 @@ VENDORS: dict[str, VendorProfile] = {
 }
 
 
+DEFAULT_VENDOR = "cpu"  # a service that names no accelerator runs here
+
+
 def vendor(name: str) -> VendorProfile:
     try:
         return VENDORS[name]

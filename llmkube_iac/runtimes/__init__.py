@@ -14,6 +14,8 @@ RUNTIMES: dict[str, Runtime] = {r.name: r for r in (
     llamacpp.RUNTIME, vllm.RUNTIME, tgi.RUNTIME, sglang.RUNTIME, ollama.RUNTIME, mlx.RUNTIME, generic.RUNTIME,
 )}
 
+DEFAULT_RUNTIME = "llamacpp"  # a service that names no runtime gets this one
+
 
 def runtime(name: str) -> Runtime:
     try:
@@ -73,5 +75,5 @@ def check_kv_cache_type(runtime_name: str, kv_type: str | None) -> None:
                      f"valid: {', '.join(rt.kv_cache_types)}")
 
 
-__all__ = ["BASE_ENV", "RUNTIMES", "NativeRun", "Runtime", "ServeContext", "check_kv_cache_type",
+__all__ = ["BASE_ENV", "DEFAULT_RUNTIME", "RUNTIMES", "NativeRun", "Runtime", "ServeContext", "check_kv_cache_type",
            "check_runtime_vendor", "native_runtime", "native_runtimes", "runtime", "supports"]

@@ -11,19 +11,12 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
+from .. import runtimes  # pure table; read at validation time, like the service spec's runtime names
 from .base import SpecModel, TableChoice, check_dns_label
 
-
-def _runtimes():
-    from .. import runtimes  # pure; read at validation time, like the service spec's runtime names
-
-    return runtimes
-
-
-# A process name from the runtime registry's native entries ("llama-server"), not a registry name:
-# it is what the agent runs and what its `--runtime NAME=COMMAND` override keys on.
-NativeName = Annotated[str, TableChoice(lambda v: _runtimes().native_runtime(v),
-                                        lambda: list(_runtimes().native_runtimes()))]
+# A process name from the runtime registry's native entries, not a registry name: it is what the
+# agent runs and what its `--runtime NAME=COMMAND` override keys on.
+NativeName = Annotated[str, TableChoice(runtimes.native_runtime, lambda: list(runtimes.native_runtimes()))]
 PRIORITY_RANK = {"critical": 4, "high": 3, "normal": 2, "low": 1, "batch": 0}
 DESIRED_STATE_KEY = "desired-state.json"  # ConfigMap data key holding the JSON below
 VERSION_KEY = "version"  # ConfigMap data key holding DesiredState.version_hash()

@@ -5,25 +5,14 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
+from .. import hardware, runtimes  # pure tables; neither imports spec at run time
 from .base import SpecModel, TableChoice, check_dns_label
 from .model import ModelSpec
 
-
-def _hardware():
-    from .. import hardware  # pure; read at validation time so a vendor added to the table is accepted
-
-    return hardware
-
-
-def _runtimes():
-    from .. import runtimes  # pure; late import like hardware above
-
-    return runtimes
-
-
-# Names come from the tables (hardware.VENDORS, runtimes.RUNTIMES), never from a list kept here.
-Vendor = Annotated[str, TableChoice(lambda v: _hardware().vendor(v), lambda: list(_hardware().VENDORS))]
-RuntimeName = Annotated[str, TableChoice(lambda v: _runtimes().runtime(v), lambda: list(_runtimes().RUNTIMES))]
+# Names come from the tables, read when a value is validated (so an entry added to a table alone is
+# accepted) and when the schema is generated; never from a list kept here.
+Vendor = Annotated[str, TableChoice(hardware.vendor, lambda: list(hardware.VENDORS))]
+RuntimeName = Annotated[str, TableChoice(runtimes.runtime, lambda: list(runtimes.RUNTIMES))]
 Classification = Literal["public", "internal", "confidential", "restricted"]
 CLASSIFICATION_ORDER: tuple[str, ...] = ("public", "internal", "confidential", "restricted")
 Priority = Literal["critical", "high", "normal", "low", "batch"]
@@ -43,7 +32,7 @@ ModelRef = Annotated[
 class AcceleratorSpec(SpecModel):
     """Which devices a replica gets. `product` pins a model of device; `minMemoryGiB` a floor."""
 
-    vendor: Vendor = "cpu"
+    vendor: Vendor = hardware.DEFAULT_VENDOR
     count: int = Field(1, ge=0, le=16, description="Devices per replica (ignored for cpu)")
     product: str | None = Field(None, description='e.g. "NVIDIA H100 80GB", "AMD Instinct MI300X"')
     min_memory_gi_b: float | None = Field(None, alias="minMemoryGiB", gt=0)
@@ -136,7 +125,7 @@ class InferenceServiceSpec(SpecModel):
 
     name: str
     model: ModelRef
-    runtime: RuntimeName = "llamacpp"
+    runtime: RuntimeName = runtimes.DEFAULT_RUNTIME
     accelerator: AcceleratorSpec = Field(AcceleratorSpec(), validate_default=True)
     image: str | None = Field(None, description="Override the runtime's pinned image (required for generic)")
     command: tuple[str, ...] | None = Field(None, description="generic runtime: container command")
@@ -171,19 +160,19 @@ class InferenceServiceSpec(SpecModel):
     @classmethod
     def _runtime_runs_here(cls, v: AcceleratorSpec, info: ValidationInfo) -> AcceleratorSpec:
         if "runtime" in info.data:
-            _runtimes().check_runtime_vendor(info.data["runtime"], v.vendor, v.allow_vllm_on_cpu)
+            runtimes.check_runtime_vendor(info.data["runtime"], v.vendor, v.allow_vllm_on_cpu)
         return v
 
     @field_validator("kv_cache_type_k", "kv_cache_type_v")
     @classmethod
     def _kv_type_known(cls, v: str | None, info: ValidationInfo) -> str | None:
         if "runtime" in info.data:
-            _runtimes().check_kv_cache_type(info.data["runtime"], v)
+            runtimes.check_kv_cache_type(info.data["runtime"], v)
         return v
 
     @model_validator(mode="after")
     def _consistent(self) -> "InferenceServiceSpec":
-        rt = _runtimes().runtime(self.runtime)
+        rt = runtimes.runtime(self.runtime)
         if rt.needs_image and not self.image:
             raise ValueError(f"runtime {self.runtime} needs image (and usually args): nothing else describes the "
                              "container")
@@ -192,7 +181,7 @@ class InferenceServiceSpec(SpecModel):
                 f"sharding.splitRatios has {len(self.sharding.split_ratios)} entries but accelerator.count is "
                 f"{self.device_count}: give one ratio per device"
             )
-        registry = _runtimes().RUNTIMES
+        registry = runtimes.RUNTIMES
         if self.sharding and self.sharding.mode not in rt.sharding_modes:
             able = [n for n, r in registry.items() if self.sharding.mode in r.sharding_modes]
             raise ValueError(f"{self.runtime} shards by {' or '.join(rt.sharding_modes) or 'nothing'}, not "
@@ -212,7 +201,7 @@ class InferenceServiceSpec(SpecModel):
 
     @property
     def device_count(self) -> int:
-        return self.accelerator.count if _hardware().vendor(self.accelerator.vendor).resource_key else 0
+        return self.accelerator.count if hardware.vendor(self.accelerator.vendor).resource_key else 0
 
     @property
     def max_replicas(self) -> int:
