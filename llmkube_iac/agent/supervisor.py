@@ -253,12 +253,14 @@ class Agent:
         svc.health_failures += 1
         if svc.health_failures >= self.cfg.liveness_failures and svc.phase == "Ready":
             svc.phase, svc.ready = "Unhealthy", False
-            svc.reason = f"/health failed {svc.health_failures} times in a row; endpoint marked not ready"
+            svc.reason = (f"{svc.state.health_path} failed {svc.health_failures} times in a row; endpoint marked "
+                          "not ready")
 
     def _on_start_timeout(self, name: str, gen: int) -> None:
         svc = self._get(name, gen)
         if svc and svc.child:
-            svc.reason = f"no healthy /health within {self.cfg.start_timeout_seconds:.0f}s; killing it"
+            svc.reason = (f"no healthy {svc.state.health_path} within {self.cfg.start_timeout_seconds:.0f}s; "
+                          "killing it")
             threading.Thread(target=svc.child.stop, args=(self.cfg.stop_grace_seconds,), daemon=True).start()
 
     def _on_exit(self, name: str, gen: int, code: int) -> None:

@@ -3,6 +3,7 @@
 Ollama serves only models it has "created", so one shell wrapper (the only one in the project)
 starts `ollama serve`, waits for it, registers the weights ($1) under the served name ($2), then
 stays in the foreground: the kubelet and the metal-agent both supervise `ollama serve` through it.
+The Modelfile is named after the shell's pid, never after the served name (which may hold '/').
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ VERSION = "0.12.6"
 WRAPPER = (
     'ollama serve & pid=$!; trap \'kill -TERM $pid 2>/dev/null\' TERM INT; '
     'until ollama list >/dev/null 2>&1; do kill -0 $pid 2>/dev/null || exit 1; sleep 0.5; done; '
-    'mf="${TMPDIR:-/tmp}/llmkube-$2.Modelfile"; printf \'FROM %s\\n\' "$1" > "$mf" && '
+    'mf="${TMPDIR:-/tmp}/llmkube-$$.Modelfile"; printf \'FROM %s\\n\' "$1" > "$mf" && '
     'ollama create "$2" -f "$mf" || { kill -TERM $pid; exit 1; }; wait $pid'
 )
 COMMAND = ("/bin/sh", "-c", WRAPPER, "llmkube-ollama")  # then: weights path, served name
