@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import SpecModel, check_dns_label
+from .. import runtimes  # pure table; read at validation time, like the service spec's runtime names
+from .base import SpecModel, TableChoice, check_dns_label
 
-MetalRuntime = Literal["llama-server", "mlx-lm", "ollama"]
-# InferenceService runtime name -> the native process the agent runs on macOS.
-RUNTIME_FOR_SERVICE = {"llamacpp": "llama-server", "ollama": "ollama", "mlx": "mlx-lm"}
+# A process name from the runtime registry's native entries, not a registry name: it is what the
+# agent runs and what its `--runtime NAME=COMMAND` override keys on.
+NativeName = Annotated[str, TableChoice(runtimes.native_runtime, lambda: list(runtimes.native_runtimes()))]
 PRIORITY_RANK = {"critical": 4, "high": 3, "normal": 2, "low": 1, "batch": 0}
 DESIRED_STATE_KEY = "desired-state.json"  # ConfigMap data key holding the JSON below
 VERSION_KEY = "version"  # ConfigMap data key holding DesiredState.version_hash()
@@ -45,7 +46,7 @@ class MetalServiceState(SpecModel):
     source: str = Field(description="Model source (hf://, https://, s3://, file://)")
     sha256: str | None = Field(None, description="Expected SHA-256 of the weights; the agent refuses a mismatch")
     cache_key: str = Field(description="Directory under the agent's cache where the weights live")
-    runtime: MetalRuntime = Field("llama-server", description="Native program the agent runs for the service")
+    runtime: NativeName = Field(description="Native process to run (the runtime registry's native name)")
     args: tuple[str, ...] = Field((), description="Runtime arguments; {model}, {host}, {port} are substituted")
     port: int = Field(ge=1, le=65535, description="Port the runtime listens on (the service's endpoint.port)")
     health_path: str = Field("/health", pattern=r"^/", description="GET path answering 200 once it serves")
