@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 from .model import Model
 from ..modelinfo.plan_time import gather_facts, size_bytes
 from ..plan.stack import plan_stack, stack_models
-from .register import register_manifests
+from .register import Ordered, register_manifests, stable_names
 from .router import Router
 from .service import InferenceService
 from ..spec import SiteSpec, StackConfig, load_stack_config
@@ -43,11 +43,21 @@ class Site(pulumi.ComponentResource):
         self.config = config
         self.provider = make_provider(name, site, self)
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
-        self.resources = register_manifests(self, name, plan.site, pulumi.ResourceOptions(provider=self.provider))
+        on_provider = pulumi.ResourceOptions(provider=self.provider)
+        # add-on charts wait for their namespace and the add-ons they need; operations objects (quotas,
+        # queues, SLOs, rules, dashboards) for their namespace and the add-on providing their CRDs
+        order = Ordered()
+        namespaces = [m for m in plan.fleet if m["kind"] == "Namespace"]
+        operations = [m for m in plan.fleet if m["kind"] != "Namespace"]
+        self.resources = order.register(self, stable_names(name, namespaces), namespaces, on_provider)
+        self.resources.update(register_manifests(self, name, plan.site, on_provider, order))
+        self.resources.update(order.register(self, stable_names(name, operations), operations, on_provider))
         # workloads wait for their namespace and for the operator charts whose CRDs they use
         # (ScaledObject needs KEDA's, device resources need the GPU operator's device plugin)
-        site_deps = [r for r in self.resources.values()
-                     if isinstance(r, (k8s.core.v1.Namespace, k8s.helm.v4.Chart))]
+        charts = [r for rs in order.providers.values() for r in rs]
+        site_deps = list({id(r): r for r in [*order.namespaces.values(), *charts,
+                                             *(r for r in self.resources.values()
+                                               if isinstance(r, k8s.helm.v4.Chart))]}.values())
         after_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=site_deps))
 
         self.models = {

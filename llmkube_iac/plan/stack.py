@@ -15,9 +15,12 @@ from .errors import PlanError
 from .images import apply_mirrors
 from .metal import plan_metal
 from .model import plan_model
+from .observability import plan_observability
+from .quota import plan_quotas
 from .router import plan_router
 from .service import ServicePlan, plan_service
-from .site import plan_site_base
+from .site import plan_addon_namespaces, plan_site_base
+from .slo import router_slos, service_slos
 
 
 @dataclass
@@ -29,9 +32,12 @@ class StackPlan:
     services: dict[str, ServicePlan] = field(default_factory=dict)
     metal: list[dict] = field(default_factory=list)
     routers: dict[str, list[dict]] = field(default_factory=dict)
+    # site-wide operations objects with stable names: add-on and team namespaces, quotas and queues,
+    # SLOs, alert rules, dashboards (registered after the add-ons whose CRDs they use)
+    fleet: list[dict] = field(default_factory=list)
 
     def all_manifests(self) -> list[dict]:
-        out = list(self.site)
+        out = list(self.site) + self.fleet
         for _, manifests in self.models.values():
             out += manifests
         for plan in self.services.values():
@@ -98,5 +104,18 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
             plan.routers[router.name] = apply_mirrors(plan_router(site, router, config.services), site.registry_mirrors)
         except PlanError as err:
             raise err.under(f"routers[{i}]") from None
+    plan.fleet = plan_fleet_ops(config)
     return plan
+
+
+def plan_fleet_ops(config: StackConfig) -> list[dict]:
+    """Add-on namespaces, team quotas, SLOs, alerts and dashboards of one site (pure)."""
+    site = config.site
+    out = plan_addon_namespaces(site) + plan_quotas(site, config.teams)
+    for i, svc in enumerate(config.services):
+        out += service_slos(site, svc, f"services[{i}]")
+    for i, router in enumerate(config.routers):
+        out += router_slos(site, router, f"routers[{i}]")
+    out += plan_observability(site, config.services, config.routers)
+    return out
 

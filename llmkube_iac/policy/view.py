@@ -15,7 +15,14 @@ from .base import Res
 
 SITE, MODEL, SERVICE, ROUTER = ("llmkube:index:Site", "llmkube:index:Model", "llmkube:index:InferenceService",
                                 "llmkube:index:Router")
-CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release")
+CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release",
+               "kubernetes-cert-manager:index:CertManager")  # the last wraps its chart in helmOptions
+
+
+def chart_props(res: Res) -> dict:
+    """chart, version, repositoryOpts of a chart resource (a wrapping component keeps them in helmOptions)."""
+    helm = res.props.get("helmOptions")
+    return helm if isinstance(helm, dict) else res.props
 
 
 @dataclass

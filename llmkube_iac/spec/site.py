@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from .base import SpecModel, check_country, check_dns_label, duplicates
+from .fleet_ops import AddOns
 from .service import Vendor
 
 
@@ -160,6 +161,9 @@ class SiteSpec(SpecModel):
     network: NetworkRules = Field(NetworkRules(), description="Site-wide egress rules")
     operators: Operators = Field(Operators(), description="Cluster add-ons the site installs as Helm charts")
     monitoring: Monitoring = Field(Monitoring(), description="Where the site's Prometheus runs")
+    addons: AddOns = Field(
+        AddOns(), description="Fleet add-ons: cert-manager, the Prometheus operator stack, Pyrra, Kueue, device "
+                              "exporters")
     cert_issuer: str | None = Field(
         None, description="cert-manager ClusterIssuer: routers then serve HTTPS with a Certificate it issues; unset: "
                           "plain HTTP")

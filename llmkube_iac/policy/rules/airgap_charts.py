@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..airgap_sites import air_gapped_sites, host_of
 from ..base import Rule, Violation
-from ..view import StackView
+from ..view import StackView, chart_props
 
 _LOCAL_CHART_PREFIXES = ("./", "../", "/", "file://")
 
@@ -16,8 +16,9 @@ def check_charts(view: StackView, cfg: dict):
         if site.spec.operators.chart_registry:
             hosts.add(host_of(site.spec.operators.chart_registry))
         for res in site.charts:
-            chart = str(res.props.get("chart") or "")
-            repo = str((res.props.get("repositoryOpts") or {}).get("repo") or "")
+            props = chart_props(res)
+            chart = str(props.get("chart") or "")
+            repo = str((props.get("repositoryOpts") or {}).get("repo") or "")
             ref = f"{repo.rstrip('/')}/{chart}" if repo else chart
             if repo and not repo.startswith("oci://"):
                 yield Violation(f"chart {res.name} (site {site.spec.name}, air-gapped) comes from Helm repository "
