@@ -73,14 +73,18 @@ def resources_for(config: dict) -> list[RenderedResource]:
                     props["repositoryOpts"] = {"repo": spec["repository"]}
                 name = f"{prefix}-chart-{m['metadata']['name']}"
                 t = "kubernetes:helm.sh/v4:Chart"
+                if spec.get("registration") == "cert-manager":  # the component keeps its chart in helmOptions
+                    t, props = "kubernetes-cert-manager:index:CertManager", {"installCrds": True, "helmOptions": props}
                 out.append(RenderedResource(_urn(t, name), t, name, props, owner, custom=False, remote=True,
                                             site=site.name))
                 continue
             t, name = _type(m), f"{prefix}-{m['kind'].lower()}-{m['metadata']['name']}"
             out.append(RenderedResource(_urn(t, name), t, name, copy.deepcopy(m), owner, site=site.name))
 
-    site_urn = component("llmkube:index:Site", site.name, {"spec": site.to_config()}, None)
+    site_urn = component("llmkube:index:Site", site.name,
+                         {"spec": site.to_config(), "teams": [t.to_config() for t in cfg.teams]}, None)
     objects(plan.site, site_urn, site.name)
+    objects(plan.fleet, site_urn, site.name)
     for name, (model, manifests) in plan.models.items():
         urn = component("llmkube:index:Model", f"{site.name}-{name}",
                         {"spec": model.to_config(), "site": site.name, "facts": None}, site_urn)
