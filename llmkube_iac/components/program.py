@@ -6,7 +6,7 @@ import pulumi
 from .site import Site
 from ..spec import load_stack_config
 
-CONFIG_KEYS = ("site", "models", "services", "routers")
+CONFIG_KEYS = ("site", "models", "services", "routers", "teams")
 
 
 def stack_config_from_pulumi(namespace: str = "llmkube") -> dict:

@@ -4,7 +4,9 @@ Why both: the ResourceQuota is the hard stop the API server enforces in the team
 (`requests.<device resource>`), Kueue's ClusterQueue is the fair share the team is admitted
 against, borrowing unused quota from its cohort. One ResourceFlavor per accelerator pool (its node
 labels) lets a team's quota name a pool; a quota that names only a vendor counts against every
-pool of it. The `capacity` rule checks the quotas against the site's inventory at preview.
+pool of it. A team's priority is the site's PriorityClass `llmkube-<priority>` (plan/site.py
+creates the ones teams use): Kueue orders a queue's workloads by their pods' priority class. The
+`capacity` rule checks the quotas against the site's inventory at preview.
 """
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from ..hardware import vendor
 from ..spec import SiteSpec
 from ..spec.fleet_ops import TeamQuota
 from .meta import discovery_labels, manifest, metadata, standard_labels
-from .site import PRIORITIES
 
 KUEUE_API = "kueue.x-k8s.io/v1beta1"
 
@@ -95,10 +96,6 @@ def plan_quotas(site: SiteSpec, teams: tuple[TeamQuota, ...]) -> list[dict]:
         return out
     used_pools = {p for t in teams for p in team_devices(site, t)}
     out += [_flavor(site, p) for p in site.accelerators if p.name in used_pools]
-    for prio in sorted({t.priority for t in teams}, key=lambda p: -PRIORITIES[p]):  # workloads label themselves
-        out.append(manifest(KUEUE_API, "WorkloadPriorityClass", metadata(f"llmkube-{prio}", None,
-                                                                         _labels(site, f"llmkube-{prio}")),
-                            value=PRIORITIES[prio], description=f"llmkube {prio} team workloads"))
     for team in teams:
         if team.devices:
             out.append(_cluster_queue(site, team))

@@ -79,14 +79,14 @@ def plan_addon_namespaces(site: SiteSpec) -> list[dict]:
     return out
 
 
-def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = ()) -> list[dict]:
+def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = (), teams: tuple = ()) -> list[dict]:
     ns = site.namespace
     out = [manifest("v1", "Namespace", metadata(ns, None, {
         **_labels(site, ns, "namespace"),
         "pod-security.kubernetes.io/enforce": "restricted",
         "pod-security.kubernetes.io/enforce-version": "latest",
     }))]
-    used = {s.priority for s in services} or {"normal"}
+    used = ({s.priority for s in services} | {t.priority for t in teams}) or {"normal"}
     for prio, value in PRIORITIES.items():
         if prio in used:
             body = {"value": value, "globalDefault": False,
