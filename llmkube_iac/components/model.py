@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pulumi
 
-from ..plan.images import apply_mirrors
-from ..plan.model import cache_claim_name, placement, plan_model
-from .register import register_manifests
+from ..plan.model import cache_claim_name, placement
+from ..plan.objects import MODEL_TYPE
+from ..plan.stack import plan_alone
 from ..spec import ModelSpec, SiteSpec
+from .register import register_manifests
 
 
 class Model(pulumi.ComponentResource):
@@ -19,10 +20,10 @@ class Model(pulumi.ComponentResource):
         spec = spec if isinstance(spec, ModelSpec) else ModelSpec.model_validate(spec)
         site = site if isinstance(site, SiteSpec) else SiteSpec.model_validate(site)
         model_name = spec.name or name
-        super().__init__("llmkube:index:Model", name,
+        super().__init__(MODEL_TYPE, name,
                          {"spec": spec.to_config(), "site": site.name, "facts": facts}, opts)
         if manifests is None:
-            manifests = apply_mirrors(plan_model(site, spec, model_name, size_bytes), site.registry_mirrors)
+            manifests = plan_alone(site, model=(spec, model_name, size_bytes)).models[model_name][1]
         self.resources = register_manifests(self, name, manifests)
         place = placement(spec, model_name)
         self.model_name = model_name

@@ -12,15 +12,15 @@ from ..runtimes import ServeContext, runtime
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
 from ..spec.metal import (DESIRED_STATE_KEY, PRIORITY_RANK, RUNTIME_FOR_SERVICE, VERSION_KEY, DesiredState,
                           AGENT, MetalServiceState, config_map_name, lease_name, slice_name)
+from ..units import GIB
 from .errors import PlanError
-from .meta import discovery_labels, manifest, metadata, standard_labels
+from .meta import manifest, metadata, object_labels
 
 HEARTBEAT_METRIC = "llmkube_metal_agent_heartbeat_timestamp_seconds"
-GIB = 1024 ** 3
 
 
 def _labels(name: str, instance: str, component: str, site: SiteSpec, **extra) -> dict[str, str]:
-    return {**standard_labels(name, instance, component), **discovery_labels(site=site.name, vendor="metal", **extra)}
+    return object_labels(name, instance, component, site=site.name, vendor="metal", **extra)
 
 
 def _hosts_for(site: SiteSpec, svc: InferenceServiceSpec) -> list[str]:

@@ -7,12 +7,12 @@ from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator,
 
 from .base import SpecModel, check_dns_label
 from .model import ModelSpec
+from .priority import Priority
 
 Vendor = Literal["nvidia", "amd", "intel-gaudi", "intel-xpu", "cpu", "metal"]
 RuntimeName = Literal["llamacpp", "vllm", "tgi", "sglang", "ollama", "generic"]
 Classification = Literal["public", "internal", "confidential", "restricted"]
 CLASSIFICATION_ORDER: tuple[str, ...] = ("public", "internal", "confidential", "restricted")
-Priority = Literal["critical", "high", "normal", "low", "batch"]
 
 
 def _model_tag(value: object) -> str:
@@ -204,5 +204,14 @@ class InferenceServiceSpec(SpecModel):
         return self.autoscaling.max_replicas if self.autoscaling else self.replicas
 
     @property
-    def model_name(self) -> str | None:
-        return self.model if isinstance(self.model, str) else self.model.name
+    def model_name(self) -> str:
+        """The model's object name: the name it references, an inline model's own name, else `<service>-model`
+        (its cache PVC, download Job and labels use it)."""
+        if isinstance(self.model, str):
+            return self.model
+        return self.model.name or f"{self.name}-model"
+
+    @property
+    def served_model(self) -> str:
+        """The model name the runtime answers to and routers ask for: engine.servedModelName, else model_name."""
+        return self.engine.served_model_name or self.model_name
