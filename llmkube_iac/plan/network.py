@@ -35,9 +35,8 @@ def tcp_ports(ports: Iterable[int]) -> list[dict]:
     return [{"protocol": "TCP", "port": p} for p in ports]
 
 
-def dns_egress(site: SiteSpec, dns_pods_only: bool = True) -> dict:
-    """The egress rule to cluster DNS (UDP and TCP 53) in the site's DNS namespace."""
-    peer = namespace_peer(site.network.dns_namespace)
-    if dns_pods_only:
-        peer["podSelector"] = {"matchLabels": dict(CLUSTER_DNS_POD_LABELS)}
+def dns_egress(site: SiteSpec) -> dict:
+    """The egress rule to cluster DNS (UDP and TCP 53): the DNS pods of the site's DNS namespace only, so
+    a workload's own policy never opens more of that namespace than the site's default-deny does."""
+    peer = {**namespace_peer(site.network.dns_namespace), "podSelector": {"matchLabels": dict(CLUSTER_DNS_POD_LABELS)}}
     return {"to": [peer], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}

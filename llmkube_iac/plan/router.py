@@ -141,7 +141,7 @@ def _network_policy(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, labels
     clients = ([namespace_peer(n)
                 for n in dict.fromkeys((*router.client_namespaces, site.monitoring.namespace, site.namespace))]
                if router.client_namespaces else [any_namespace_peer()])
-    egress = [dns_egress(site, dns_pods_only=False)]
+    egress = [dns_egress(site)]
     local = [services[u["service"]] for u in zone.upstreams]
     pods = [s for s in local if vendor(s.accelerator.vendor).schedulable]
     if pods:

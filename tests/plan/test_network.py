@@ -41,3 +41,11 @@ def test_site_dns_egress_names_the_cluster_dns_pods_in_the_dns_namespace():
     assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "dns-system"}
     assert peer["podSelector"]["matchLabels"] == CLUSTER_DNS_POD_LABELS
     assert {(p["protocol"], p["port"]) for p in rule["ports"]} == {("UDP", 53), ("TCP", 53)}
+
+
+def test_router_dns_egress_is_the_sites_rule():
+    """Policies are additive: the router's own DNS rule may not open more of kube-system than default-deny."""
+    plan = _plan()
+    site_dns = _policy(plan.site, "default-deny-egress")["spec"]["egress"][0]
+    router = _policy(plan.routers["gw"], "gw")
+    assert router["spec"]["egress"][0] == site_dns
