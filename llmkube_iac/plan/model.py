@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..modelinfo.quant import bits_per_weight
 from ..spec import ModelSpec, SiteSpec
 from ..units import GIB
 from .errors import PlanError
@@ -16,10 +17,6 @@ from .security import container_security_context, empty_dir, pod_security_contex
 
 MOUNT = "/models"
 MARKER = ".llmkube-verified.json"
-# bits per weight of common quantizations (weights only; used when no header size is known)
-_BITS = {"q2_k": 2.7, "q3_k_m": 3.9, "q4_0": 4.5, "q4_k_m": 4.85, "q4_k_s": 4.6, "q5_k_m": 5.7, "q6_k": 6.6,
-         "q8_0": 8.5, "int4": 4.25, "awq": 4.25, "gptq": 4.25, "nvfp4": 4.5, "mxfp4": 4.25, "int8": 8.0,
-         "fp8": 8.0, "bf16": 16.0, "fp16": 16.0, "f16": 16.0, "fp32": 32.0}
 
 
 @dataclass(frozen=True)
@@ -47,12 +44,13 @@ def fetch_job_name(model_name: str, cache_key: str) -> str:
 
 
 def weights_gib(model: ModelSpec, size_bytes: int | None = None) -> float | None:
-    """Best known weights size: header facts, then declared size, then parameters x bits."""
+    """Best known weights size: header facts, then declared size, then parameters x bits per weight (the
+    fit estimator's table, so the cache is sized for the model the gpu-fit rule judges)."""
     if size_bytes:
         return size_bytes / GIB
     if model.size_gi_b:
         return model.size_gi_b
-    bits = _BITS.get((model.quantization or "").lower().replace("-", "_"))
+    bits = bits_per_weight(model.quantization)
     if model.total_parameters_b and bits:
         return model.total_parameters_b * 1e9 * bits / 8 / GIB
     return None
