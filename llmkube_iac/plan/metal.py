@@ -42,16 +42,16 @@ def service_state(svc: InferenceServiceSpec, model: ModelSpec) -> MetalServiceSt
                         f"{svc.runtime} has no native macOS build; use llamacpp or ollama on metal hosts")
     if native == "llama-server":
         ctx = ServeContext(service=svc, model=model, model_path="{model}", vendor=vendor("metal"),
-                           port=svc.endpoint.port, served_name=svc.engine.served_model_name or svc.name)
+                           port=svc.endpoint.port, served_name=svc.served_model)
         args = runtime(svc.runtime).build_args(ctx)
         args = ["{host}" if a == "0.0.0.0" else "{port}" if a == str(svc.endpoint.port) else a for a in args]
         args += ["--n-gpu-layers", "99"]  # Metal: offload every layer to the GPU (unified memory)
     elif native == "mlx-lm":
         args = ["--model", "{model}", "--host", "{host}", "--port", "{port}"]
     else:  # ollama: the agent's wrapper serves, then registers the fetched GGUF under the served name
-        args = ["{model}", svc.engine.served_model_name or svc.name]
-    cache_key = f"{model.name or svc.name}/{(model.sha256 or 'unpinned')[:16]}"
-    served = svc.engine.served_model_name or svc.name
+        args = ["{model}", svc.served_model]
+    cache_key = f"{svc.model_name}/{(model.sha256 or 'unpinned')[:16]}"
+    served = svc.served_model
     return MetalServiceState(
         name=svc.name, source=model.source, sha256=model.sha256, cache_key=cache_key, runtime=native,
         args=tuple(args) + (tuple(svc.extra_args) if native != "ollama" else ()), port=svc.endpoint.port,

@@ -1,6 +1,8 @@
 """One owner per name: an inline model's object name and the served model name, everywhere they appear."""
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from llmkube_iac.plan.stack import plan_stack, stack_models
@@ -65,3 +67,21 @@ def test_priorities_come_from_one_table():
     ranks = [PRIORITY_RANK[p] for p in PRIORITIES]
     assert values == sorted(values, reverse=True) and ranks == sorted(ranks, reverse=True)  # same order both ways
     assert ranks == [4, 3, 2, 1, 0]  # the metal-agent's eviction order: batch first, critical last
+
+
+def test_metal_hosts_serve_the_name_the_router_asks_for():
+    """A metal host's runtime answers to the same served name as a Kubernetes one, and caches under the
+    model's object name."""
+    config = load_stack_config({
+        "site": {"name": "edge", "jurisdiction": "DE",
+                 "metalHosts": [{"name": "mac", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "10.0.0.9"}]},
+        "services": [{"name": "chat", "runtime": "ollama", "accelerator": {"vendor": "metal"},
+                      "model": {"source": "hf://org/tiny-GGUF/tiny-Q4_K_M.gguf"}}],
+        "routers": [ROUTER],
+    })
+    plan = plan_stack(config)
+    cm = next(m for m in plan.metal if m["kind"] == "ConfigMap")
+    state = json.loads(cm["data"]["desired-state.json"])["services"][0]
+    assert state["args"][-1] == "chat-model" and state["healthPath"] == "/v1/models/chat-model"
+    assert state["cacheKey"].startswith("chat-model/")
+    assert _router_model(plan) == "openai/chat-model"
