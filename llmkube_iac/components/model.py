@@ -15,11 +15,13 @@ class Model(pulumi.ComponentResource):
 
     def __init__(self, name: str, spec: ModelSpec | dict, site: SiteSpec | dict,
                  size_bytes: int | None = None, facts: dict | None = None,
-                 opts: pulumi.ResourceOptions | None = None, manifests: list[dict] | None = None):
-        """`manifests` are the already-planned objects (Site plans the whole stack before registering)."""
+                 opts: pulumi.ResourceOptions | None = None, manifests: list[dict] | None = None,
+                 model_name: str | None = None):
+        """`manifests` are the already-planned objects and `model_name` the object name they were planned
+        under (Site plans the whole stack before registering); alone, the model is named spec.name or `name`."""
         spec = spec if isinstance(spec, ModelSpec) else ModelSpec.model_validate(spec)
         site = site if isinstance(site, SiteSpec) else SiteSpec.model_validate(site)
-        model_name = spec.name or name
+        model_name = model_name or spec.name or name
         super().__init__(MODEL_TYPE, name,
                          {"spec": spec.to_config(), "site": site.name, "facts": facts}, opts)
         if manifests is None:

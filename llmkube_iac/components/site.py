@@ -53,7 +53,8 @@ class Site(pulumi.ComponentResource):
 
         self.models = {
             mname: Model(f"{name}-{mname}", model, site, size_bytes=size_bytes(facts.get(mname)),
-                         facts=facts[mname].to_dict() if mname in facts else None, manifests=manifests, opts=after_ns)
+                         facts=facts[mname].to_dict() if mname in facts else None, manifests=manifests,
+                         model_name=mname, opts=after_ns)
             for mname, (model, manifests) in plan.models.items()
         }
         self.services: dict[str, InferenceService] = {}

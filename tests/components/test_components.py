@@ -120,3 +120,18 @@ def test_standalone_components_get_the_sites_mirrors(mocks):
     pods = [a.inputs["spec"]["template"]["spec"] for a in mocks.created if a.typ == "kubernetes:apps/v1:Deployment"]
     images = [c["image"] for pod in pods for c in pod["containers"] + pod.get("initContainers", [])]
     assert len(pods) == 2 and images and all(i.startswith("registry.edge.local/proxy/") for i in images)
+
+
+def test_site_models_keep_their_planned_name(mocks):
+    """An unnamed inline model is planned as `<service>-model`; its Model component says the same."""
+    from llmkube_iac import Site
+
+    raw = minimal_stack(models=[], services=[{"name": "chat", "model": {"source": "hf://org/tiny-GGUF/tiny.gguf"}}])
+
+    def build():
+        model = Site("test", raw).models["chat-model"]
+        return model.cache_claim, pulumi.Output.from_input(model.model_name)
+
+    assert run(build) == ["chat-model-cache", "chat-model"]
+    pvc = next(a for a in mocks.created if a.typ == "kubernetes:core/v1:PersistentVolumeClaim")
+    assert pvc.inputs["metadata"]["name"] == "chat-model-cache"
