@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..units import GIB as GiB
 from .accelerators import lookup_accelerator
 from .info import ModelInfo
 
-GiB = 1 << 30
 KV_PAD = 256  # llama.cpp pads KV cells to 256
 LLAMA_UBATCH = 512
 # bytes per element of a KV cache type (llama.cpp block sizes; vLLM fp8 = 1 byte)

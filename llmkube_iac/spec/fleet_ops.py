@@ -11,6 +11,7 @@ import re
 from pydantic import Field, field_validator
 
 from .base import SpecModel, check_dns_label
+from .priority import Priority
 
 _DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d|w|y)$")
 
@@ -74,8 +75,8 @@ class TeamQuota(SpecModel):
     namespace: str | None = Field(None, description="The team's namespace (created, with a ResourceQuota); unset: "
                                                     "the team name")
     devices: tuple[TeamDevices, ...] = Field((), description="Device quotas per vendor/pool")
-    priority: str = Field("normal", description="Priority of the team's workloads (critical, high, normal, low, "
-                                                "batch): its queues' order")
+    priority: Priority = Field("normal", description="Priority of the team's workloads: the site's PriorityClass "
+                                                     "llmkube-<priority>, which Kueue orders a queue by")
     cohort: str = Field("llmkube", description="Kueue cohort: teams in one cohort borrow each other's unused quota")
     borrowing: bool = Field(True, description="May borrow unused quota from its cohort")
 
@@ -88,14 +89,6 @@ class TeamQuota(SpecModel):
     @classmethod
     def _ns(cls, v: str | None, info) -> str | None:
         return None if v is None else check_dns_label(v, info.field_name)
-
-    @field_validator("priority")
-    @classmethod
-    def _priority(cls, v: str) -> str:
-        valid = ("critical", "high", "normal", "low", "batch")
-        if v not in valid:
-            raise ValueError(f"priority {v!r} is not one of {', '.join(valid)}")
-        return v
 
     @property
     def team_namespace(self) -> str:
