@@ -16,8 +16,9 @@ kubernetes-cert-manager plugin).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from .spec import SiteSpec
@@ -48,10 +49,10 @@ class AddOn:
     needs: tuple[str, ...] = ()  # API groups it creates objects of (installed after their provider)
     images: tuple[ImageValue, ...] = ()  # chart values naming images: rewritten to the site's mirrors
     registration: str = "helm"  # "helm" | "cert-manager" (see the module docstring)
-    site_values: Callable[["SiteSpec"], dict] | None = None  # values that depend on the site
+    site_values: Callable[[SiteSpec], dict] | None = None  # values that depend on the site
 
 
-def vendor_operator(site: "SiteSpec", addon: AddOn) -> bool:
+def vendor_operator(site: SiteSpec, addon: AddOn) -> bool:
     """operators.gpuOperators is on and a pool's vendor names this add-on as its operator."""
     from .hardware import vendor
 
@@ -61,7 +62,7 @@ def vendor_operator(site: "SiteSpec", addon: AddOn) -> bool:
 def operators_flag(flag: str) -> Condition:
     """The site's `operators.<flag>` (snake_case attribute) is on."""
 
-    def enabled(site: "SiteSpec", addon: AddOn) -> bool:
+    def enabled(site: SiteSpec, addon: AddOn) -> bool:
         return bool(getattr(site.operators, flag))
 
     enabled.__doc__ = f"operators.{flag} is on"
@@ -72,7 +73,7 @@ def addons_flag(flag: str) -> Condition:
     """The site's `addons.<flag>` (snake_case attribute) is on and the cluster does not already provide
     every API group the add-on would install (`site.clusterProvides`, when the spec has it)."""
 
-    def enabled(site: "SiteSpec", addon: AddOn) -> bool:
+    def enabled(site: SiteSpec, addon: AddOn) -> bool:
         provided = set(getattr(site, "cluster_provides", None) or ())
         if addon.provides and set(addon.provides) <= provided:
             return False
@@ -82,7 +83,7 @@ def addons_flag(flag: str) -> Condition:
     return enabled
 
 
-def vendor_exporter(site: "SiteSpec", addon: AddOn) -> bool:
+def vendor_exporter(site: SiteSpec, addon: AddOn) -> bool:
     """addons.metricsExporters is on and a pool's vendor names this add-on as its metrics exporter."""
     from .hardware import vendor
 
@@ -90,14 +91,14 @@ def vendor_exporter(site: "SiteSpec", addon: AddOn) -> bool:
                                                  for p in site.accelerators)
 
 
-def _gpu_operator_values(site: "SiteSpec") -> dict:
+def _gpu_operator_values(site: SiteSpec) -> dict:
     """dcgm-exporter ships inside NVIDIA's gpu-operator: with monitoring, Prometheus scrapes it."""
     if site.addons.metrics_exporters and monitoring_on(site):
         return {"dcgmExporter": {"enabled": True, "serviceMonitor": {"enabled": True}}}
     return {}
 
 
-def monitoring_on(site: "SiteSpec") -> bool:
+def monitoring_on(site: SiteSpec) -> bool:
     """Prometheus-operator objects have a consumer: the site installs the stack or the cluster has one."""
     provided = set(getattr(site, "cluster_provides", None) or ())
     return bool(site.addons.monitoring) or "monitoring.coreos.com" in provided
@@ -132,7 +133,8 @@ _CERT_MANAGER_IMAGES = tuple(  # cert-manager values.yaml: <component>.image.{re
 ADDONS: dict[str, AddOn] = {a.name: a for a in (
     # first what provides CRDs others need: cert-manager (webhooks' certificates), the Prometheus operator
     AddOn("cert-manager", "cert-manager", "v1.18.2", "https://charts.jetstack.io", "cert-manager",
-          addons_flag("cert_manager"), values={"crds": {"enabled": True}}, provides=("cert-manager.io", "acme.cert-manager.io"),
+          addons_flag("cert_manager"), values={"crds": {"enabled": True}},
+          provides=("cert-manager.io", "acme.cert-manager.io"),
           images=_CERT_MANAGER_IMAGES, registration="cert-manager"),
     AddOn("kube-prometheus-stack", "kube-prometheus-stack", "67.8.0",
           "https://prometheus-community.github.io/helm-charts", "monitoring", addons_flag("monitoring"),
@@ -166,7 +168,7 @@ ADDONS: dict[str, AddOn] = {a.name: a for a in (
 )}
 
 
-def providers_of(site: "SiteSpec", group: str) -> list[AddOn]:
+def providers_of(site: SiteSpec, group: str) -> list[AddOn]:
     """The add-ons this site installs that provide API group `group` (empty: none, or the cluster has it)."""
     return [a for a in site_addons(site) if group in a.provides]
 
@@ -179,7 +181,7 @@ def addon(name: str) -> AddOn:
         raise ValueError(f"unknown add-on {name!r}; valid: {', '.join(ADDONS)}") from None
 
 
-def site_addons(site: "SiteSpec") -> list[AddOn]:
+def site_addons(site: SiteSpec) -> list[AddOn]:
     """The add-ons this site installs, in table order; a vendor naming no known add-on is an error."""
     from .hardware import vendor
 

@@ -24,7 +24,8 @@ SERVICE_TYPE = "llmkube:index:InferenceService"
 ROUTER_TYPE = "llmkube:index:Router"
 FLEET_TYPE = "llmkube:index:Fleet"
 COMPONENT_PREFIX = "llmkube:index:"
-CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release")
+CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release",
+               "kubernetes-cert-manager:index:CertManager")  # the last keeps its chart in helmOptions
 
 
 def is_builtin_api(api_version: str) -> bool:

@@ -10,7 +10,7 @@ plan (plan/metal.py), which owns the heartbeat metric.
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..addons import monitoring_on
 from ..hardware import vendor
@@ -117,11 +117,12 @@ def plan_observability(site: SiteSpec, services: Sequence[InferenceServiceSpec],
     if not monitoring_on(site):
         return []
     labels = {**standard_labels(f"{site.name}-llmkube", site.name, "observability"), **discovery_labels(site=site.name)}
-    rules = [r for s in services for r in service_alerts(site, s)] + [a for rt in routers for a in router_alerts(site, rt)]
+    rules = [r for s in services for r in service_alerts(site, s)]
+    rules += [a for rt in routers for a in router_alerts(site, rt)]
     out = []
     if rules:
-        out.append(manifest("monitoring.coreos.com/v1", "PrometheusRule", metadata(f"{site.name}-llmkube", site.namespace,
-                                                                                    labels),
+        meta = metadata(f"{site.name}-llmkube", site.namespace, labels)
+        out.append(manifest("monitoring.coreos.com/v1", "PrometheusRule", meta,
                             spec={"groups": [{"name": "llmkube", "rules": rules}]}))
     board = dashboard(site, services, routers)
     out.append(manifest("v1", "ConfigMap", metadata(f"{site.name}-llmkube-dashboard", site.namespace,

@@ -35,15 +35,15 @@ def team_devices(site: SiteSpec, team: TeamQuota) -> dict[str, dict[str, int]]:
     """{pool: {resource key: devices}}; a vendor-wide quota is the nominal quota in each of its pools."""
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for d in team.devices:
-        key = vendor(d.vendor).resource_key
-        pools = [d.pool] if d.pool else [p.name for p in site.pools_for(d.vendor)]
+        key = vendor(d.vendor).resource_key or ""  # the spec admits only vendors with a device resource
+        pools: list[str] = [d.pool] if d.pool else [p.name for p in site.pools_for(d.vendor)]
         for pool in pools:
             out[pool][key] += d.count
     return out
 
 
 def _resource_quota(site: SiteSpec, team: TeamQuota) -> dict:
-    hard: dict[str, str] = defaultdict(int)
+    hard: dict[str, int] = defaultdict(int)
     for d in team.devices:
         hard[f"requests.{vendor(d.vendor).resource_key}"] += d.count
     return manifest("v1", "ResourceQuota", metadata(f"{team.name}-devices", team.team_namespace,

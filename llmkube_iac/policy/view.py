@@ -6,8 +6,10 @@ rule never reads a half-understood dict.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from ..plan.images import images_of, pod_spec_of
 from ..plan.objects import CHART_TYPES, COMPONENT_PREFIX, MODEL_TYPE, ROUTER_TYPE, SERVICE_TYPE, SITE_TYPE, site_of
@@ -17,10 +19,10 @@ from .base import Res
 SITE, MODEL, SERVICE, ROUTER = SITE_TYPE, MODEL_TYPE, SERVICE_TYPE, ROUTER_TYPE
 
 
-def chart_props(res: Res) -> dict:
+def chart_props(res: Res) -> Mapping[str, Any]:
     """chart, version, repositoryOpts of a chart resource (a wrapping component keeps them in helmOptions)."""
     helm = res.props.get("helmOptions")
-    return helm if isinstance(helm, dict) else res.props
+    return helm if isinstance(helm, Mapping) else res.props
 
 
 @dataclass

@@ -72,13 +72,15 @@ def test_addons_in_table_order_with_their_namespaces_and_groups():
 
 def test_addon_images_point_at_the_mirrors():
     plan = plan_stack(config(lambda c: with_addons(c, airGapped=True, registryMirrors=[
-        {"source": "*", "mirror": "registry.dc.internal/cache"}], operators={"chartRegistry": "registry.dc.internal/charts"})))
+        {"source": "*", "mirror": "registry.dc.internal/cache"}],
+        operators={"chartRegistry": "registry.dc.internal/charts"})))
     by = {m["metadata"]["name"]: m["spec"] for m in plan.site if m["kind"] == "HelmChart"}
     assert by["pyrra"]["values"]["image"]["repository"] == "registry.dc.internal/cache/ghcr.io/pyrra-dev/pyrra"
     prom = by["kube-prometheus-stack"]["values"]["prometheus"]["prometheusSpec"]
     assert prom["image"] == {"registry": "registry.dc.internal", "repository": "cache/quay.io/prometheus/prometheus"}
     assert prom["ruleSelectorNilUsesHelmValues"] is False  # the chart's own value survives the merge
-    assert by["cert-manager"]["values"]["webhook"]["image"]["repository"] == "cache/quay.io/jetstack/cert-manager-webhook"
+    webhook = by["cert-manager"]["values"]["webhook"]["image"]
+    assert webhook["repository"] == "cache/quay.io/jetstack/cert-manager-webhook"
     assert by["kueue"]["chart"] == "oci://registry.dc.internal/charts/kueue"
     assert by["amd-device-metrics-exporter"]["values"]["image"]["repository"] == \
         "registry.dc.internal/cache/docker.io/rocm/device-metrics-exporter"
@@ -120,7 +122,8 @@ def test_vllm_and_router_slos_read_their_own_series():
 
 def test_slo_errors_name_the_field():
     with pytest.raises(PlanError, match=r"services\[0\]\.slo\.latency\.thresholdSeconds.*one of 0\.3, 0\.5"):
-        plan_stack(config(lambda c: (with_addons(c), c["services"][0].update(slo={"latency": {"thresholdSeconds": 7}}))))
+        plan_stack(config(lambda c: (with_addons(c),
+                                     c["services"][0].update(slo={"latency": {"thresholdSeconds": 7}}))))
     with pytest.raises(PlanError, match=r"services\[0\]\.slo.*site\.addons\.pyrra"):
         plan_stack(config(lambda c: c["services"][0].update(slo={"availability": 99.9})))
     with pytest.raises(SpecError, match="window"):
@@ -160,7 +163,8 @@ def test_team_errors_name_the_field():
     with pytest.raises(SpecError, match=r"services\[0\]\.team.*unknown team 'ghost'"):
         config(lambda c: (c.update(teams=TEAMS), c["services"][0].update(team="ghost")))
     with pytest.raises(SpecError, match=r"teams\[0\]\.devices\[0\]\.pool.*pool mi300x is amd, not nvidia"):
-        config(lambda c: c.update(teams=[{"name": "a", "devices": [{"vendor": "nvidia", "pool": "mi300x", "count": 1}]}]))
+        config(lambda c: c.update(teams=[{"name": "a",
+                                          "devices": [{"vendor": "nvidia", "pool": "mi300x", "count": 1}]}]))
     with pytest.raises(SpecError, match=r"teams\[0\]\.devices\[0\]\.vendor.*'cpu' has no device resource"):
         config(lambda c: c.update(teams=[{"name": "a", "devices": [{"vendor": "cpu", "count": 1}]}]))
     with pytest.raises(SpecError, match="duplicate team name"):
@@ -175,12 +179,14 @@ def test_without_kueue_teams_get_namespaces_and_quotas_only():
 def test_alert_rules_and_dashboard_per_site():
     plan = plan_stack(config(lambda c: with_addons(c)))
     rule = kinds(plan.fleet, "PrometheusRule")[0]
-    alerts = {(r["alert"], r["labels"].get("service") or r["labels"].get("router")) for r in rule["spec"]["groups"][0]["rules"]}
+    rules = rule["spec"]["groups"][0]["rules"]
+    alerts = {(r["alert"], r["labels"].get("service") or r["labels"].get("router")) for r in rules}
     assert {("LLMKubeRuntimeDown", "chat"), ("LLMKubeQueueSaturated", "chat"), ("LLMKubeKVCachePressure", "chat"),
             ("LLMKubeRuntimeDown", "edge"), ("LLMKubeQueueSaturated", "edge"), ("LLMKubeRouterFailClosed", "gw")} \
         == alerts  # llama.cpp exports no KV-cache gauge
     exprs = {r["alert"] + (r["labels"].get("service") or ""): r["expr"] for r in rule["spec"]["groups"][0]["rules"]}
-    assert exprs["LLMKubeQueueSaturatededge"] == 'avg(llamacpp:requests_deferred{namespace="llmkube",service="edge"}) > 1'
+    assert exprs["LLMKubeQueueSaturatededge"] == \
+        'avg(llamacpp:requests_deferred{namespace="llmkube",service="edge"}) > 1'
     board_cm = kinds(plan.fleet, "ConfigMap")[0]
     assert board_cm["metadata"]["labels"]["grafana_dashboard"] == "1"
     board = json.loads(board_cm["data"]["llmkube-dc.json"])
@@ -216,3 +222,19 @@ def test_router_metric_names_are_the_exporters():
 def test_every_addon_declares_what_it_provides_or_is_a_vendor_entry():
     for a in ADDONS.values():
         assert a.version and a.namespace and a.registration in ("helm", "cert-manager"), a.name
+
+
+def test_airgap_charts_judges_the_cert_manager_component():
+    from llmkube_iac.policy import evaluate
+    from tests.policy.fixtures import edge_config, resources_for
+
+    c = edge_config()
+    c["site"]["addons"] = {"certManager": True}
+    rs = resources_for(c)
+    cm = next(r for r in rs if r.type == "kubernetes-cert-manager:index:CertManager")
+    assert cm.props["helmOptions"]["chart"] == "oci://registry.edge.internal/charts/cert-manager"
+    assert not [p for p in evaluate(rs) if p.rule == "airgap-charts"]
+    rs = resources_for(c)  # a fresh plan: the evaluator may keep what it read of the first
+    cm = next(r for r in rs if r.type == "kubernetes-cert-manager:index:CertManager")
+    cm.props["helmOptions"]["repositoryOpts"] = {"repo": "https://charts.jetstack.io"}
+    assert [p for p in evaluate(rs) if p.rule == "airgap-charts" and "charts.jetstack.io" in p.message]
