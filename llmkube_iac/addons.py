@@ -84,11 +84,12 @@ def addons_flag(flag: str) -> Condition:
 
 
 def vendor_exporter(site: SiteSpec, addon: AddOn) -> bool:
-    """addons.metricsExporters is on and a pool's vendor names this add-on as its metrics exporter."""
+    """addons.metricsExporters is on, Prometheus runs (something scrapes it) and a pool's vendor names
+    this add-on as its metrics exporter."""
     from .hardware import vendor
 
-    return site.addons.metrics_exporters and any(vendor(p.vendor).metrics_exporter == addon.name
-                                                 for p in site.accelerators)
+    return site.addons.metrics_exporters and monitoring_on(site) and any(
+        vendor(p.vendor).metrics_exporter == addon.name for p in site.accelerators)
 
 
 def _gpu_operator_values(site: SiteSpec) -> dict:
@@ -168,6 +169,15 @@ ADDONS: dict[str, AddOn] = {a.name: a for a in (
 )}
 
 
+def unmet_needs(site: SiteSpec) -> list[tuple[AddOn, str]]:
+    """(add-on, API group) pairs: an add-on the site installs needs a group nothing provides."""
+    provided = set(getattr(site, "cluster_provides", None) or ())
+    installed = site_addons(site)
+    for a in installed:
+        provided |= set(a.provides)
+    return [(a, g) for a in installed for g in a.needs if g not in provided]
+
+
 def providers_of(site: SiteSpec, group: str) -> list[AddOn]:
     """The add-ons this site installs that provide API group `group` (empty: none, or the cluster has it)."""
     return [a for a in site_addons(site) if group in a.provides]
@@ -195,4 +205,4 @@ def site_addons(site: SiteSpec) -> list[AddOn]:
 
 
 __all__ = ["ADDONS", "AddOn", "Condition", "ImageValue", "addon", "addons_flag", "monitoring_on", "operators_flag",
-           "providers_of", "site_addons", "vendor_exporter", "vendor_operator"]
+           "providers_of", "site_addons", "unmet_needs", "vendor_exporter", "vendor_operator"]

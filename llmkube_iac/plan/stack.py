@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from ..addons import ADDONS, unmet_needs
 from ..hardware import vendor
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec, StackConfig
 from ..spec.router import RouterSpec
@@ -137,6 +138,11 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
 def plan_fleet_ops(config: StackConfig) -> list[dict]:
     """Add-on namespaces, team quotas, SLOs, alerts and dashboards of one site (pure)."""
     site = config.site
+    for addon, group in unmet_needs(site):
+        providers = [a.name for a in ADDONS.values() if group in a.provides]
+        raise PlanError("site.addons", f"add-on {addon.name} needs API group {group}, which nothing at the site "
+                                       f"provides: install {' or '.join(providers) or 'its provider'} (site.addons) "
+                                       f"or list {group} in site.clusterProvides if the cluster has it")
     out = plan_addon_namespaces(site) + plan_quotas(site, config.teams)
     for i, svc in enumerate(config.services):
         out += service_slos(site, svc, f"services[{i}]")

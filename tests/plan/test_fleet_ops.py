@@ -238,3 +238,12 @@ def test_airgap_charts_judges_the_cert_manager_component():
     cm = next(r for r in rs if r.type == "kubernetes-cert-manager:index:CertManager")
     cm.props["helmOptions"]["repositoryOpts"] = {"repo": "https://charts.jetstack.io"}
     assert [p for p in evaluate(rs) if p.rule == "airgap-charts" and "charts.jetstack.io" in p.message]
+
+
+def test_an_addon_whose_crds_nothing_provides_is_refused():
+    with pytest.raises(PlanError, match=r"site\.addons.*pyrra needs API group monitoring\.coreos\.com.*"
+                                        r"kube-prometheus-stack"):
+        plan_stack(config(lambda c: c["site"].update(addons={"pyrra": True})))
+    # exporters without Prometheus are not installed (nothing would scrape them)
+    plan = plan_stack(config(lambda c: c["site"].update(addons={"metricsExporters": True})))
+    assert not [m for m in plan.site if m["kind"] == "HelmChart"]
