@@ -99,6 +99,11 @@ def _gpu_operator_values(site: SiteSpec) -> dict:
     return {}
 
 
+def _pyrra_values(site: SiteSpec) -> dict:
+    """Pyrra queries the site's Prometheus (the one KEDA queries too)."""
+    return {"prometheusUrl": site.monitoring.prometheus_url}
+
+
 def monitoring_on(site: SiteSpec) -> bool:
     """Prometheus-operator objects have a consumer: the site installs the stack or the cluster has one."""
     provided = set(getattr(site, "cluster_provides", None) or ())
@@ -162,6 +167,7 @@ ADDONS: dict[str, AddOn] = {a.name: a for a in (
           provides=("keda.sh",)),
     AddOn("pyrra", "pyrra", "0.16.0", "https://pyrra-dev.github.io/helm-charts", "monitoring", addons_flag("pyrra"),
           values={"genericRules": {"enabled": True}}, provides=("pyrra.dev",), needs=("monitoring.coreos.com",),
+          site_values=_pyrra_values,
           images=(ImageValue("image.repository", "ghcr.io/pyrra-dev/pyrra"),)),
     AddOn("kueue", "kueue", "0.13.2", "oci://registry.k8s.io/kueue/charts", "kueue-system", addons_flag("kueue"),
           provides=("kueue.x-k8s.io",),

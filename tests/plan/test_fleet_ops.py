@@ -68,6 +68,9 @@ def test_addons_in_table_order_with_their_namespaces_and_groups():
     assert by["cert-manager"]["registration"] == "cert-manager"
     assert by["kueue"]["chart"] == "oci://registry.k8s.io/kueue/charts/kueue" and by["kueue"]["repository"] is None
     assert by["gpu-operator"]["values"]["dcgmExporter"]["serviceMonitor"]["enabled"] is True
+    assert by["pyrra"]["values"]["prometheusUrl"] == "http://prometheus-operated.monitoring.svc:9090"
+    deploy = next(m for m in plan.services["chat"].manifests if m["kind"] == "Deployment")
+    assert "llmkube.dev/team" not in deploy["metadata"]["labels"]  # no team named
 
 
 def test_addon_images_point_at_the_mirrors():
@@ -140,6 +143,8 @@ TEAMS = [{"name": "search", "devices": [{"vendor": "nvidia", "pool": "h100", "co
 def test_teams_become_quotas_and_kueue_queues():
     plan = plan_stack(config(lambda c: (with_addons(c), c.update(teams=TEAMS),
                                         c["services"][0].update(team="search"))))
+    deploy = next(m for m in plan.services["chat"].manifests if m["kind"] == "Deployment")
+    assert deploy["metadata"]["labels"]["llmkube.dev/team"] == "search"
     quotas = {m["metadata"]["namespace"]: m["spec"]["hard"] for m in kinds(plan.fleet, "ResourceQuota")}
     assert quotas == {"search": {"requests.nvidia.com/gpu": "8"},
                       "lab": {"requests.amd.com/gpu": "8", "requests.nvidia.com/gpu": "4"}}
