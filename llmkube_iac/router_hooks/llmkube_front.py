@@ -29,7 +29,7 @@ import llmkube_common as common  # noqa: E402
 import llmkube_policy as policy  # noqa: E402
 from llmkube_policy import Refusal  # noqa: E402
 
-LOG_WAIT_SECONDS = 30.0  # how long an answered call waits for LiteLLM's logging callback
+LOG_WAIT_SECONDS = 10.0  # how long an answered call waits for LiteLLM's logging callback
 FAILURE_GRACE_SECONDS = 1.0
 _TASKS: set = set()
 
@@ -190,8 +190,10 @@ class Front:
             return await self.app(scope, receive, send)
         call_id = str(uuid.uuid4())
         if kind != "http":  # websockets (realtime) are not served
-            common.audit(call_id=call_id, path=scope.get("path"), outcome="refused", status=403,
-                         reason="websocket routes are not served", tokens=0, cost=0.0, latency_ms=0)
+            ids = policy.header_lines(scope.get("headers") or []).get(policy.REQUEST_ID_HEADER) or [None]
+            common.audit(call_id=call_id, request_id=common.clean_id(ids[0]), path=scope.get("path"),
+                         method="WEBSOCKET", outcome="refused", status=403, reason="websocket routes are not served",
+                         tokens=0, cost=0.0, latency_ms=0)
             return await send({"type": "websocket.close", "code": 1008})
         path, method = scope.get("path", ""), scope.get("method", "")
         if path in policy.PROBES and method in ("GET", "HEAD"):
