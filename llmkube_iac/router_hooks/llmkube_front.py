@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import time
+import traceback
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -250,10 +251,19 @@ class Front:
         rec["forwarded"] = True
         try:
             await self.app(inner, replay, send_through)
-        except BaseException as exc:
+        except Exception as exc:  # LiteLLM raised out of its app: answer (if still possible) with the call id
             rec.setdefault("failure", f"{type(exc).__name__}: {str(exc)[:200]}")
-            if not rec.get("status"):
+            if rec.get("status") is None:
                 rec["status"] = 500
+                start, payload = _json_response(500, {"error": {
+                    "message": "llmkube: the proxy failed on this request", "type": "llmkube_error",
+                    "param": None, "code": 500}}, call_id)
+                await send(start)
+                await send(payload)
+            traceback.print_exc()
+        except BaseException as exc:  # cancelled: the client went away
+            rec.setdefault("failure", f"{type(exc).__name__}")
+            rec.setdefault("status", 499)
             raise
         finally:
             _finish(rec)

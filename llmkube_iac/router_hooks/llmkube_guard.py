@@ -55,10 +55,19 @@ def _record(*dicts) -> dict | None:
 
 
 def _router_base(model_id: str) -> str | None:
+    """The base URL the proxy's own router holds for this deployment id (None: it holds no such id).
+
+    Read from the router's model list directly: Router.get_deployment builds a pydantic object per
+    call, which costs more than the rest of the guard."""
     server = sys.modules.get("litellm.proxy.proxy_server")
     router = getattr(server, "llm_router", None)
-    deployment = router.get_deployment(model_id=model_id) if router is not None else None
-    return common.norm_url(deployment.litellm_params.api_base) if deployment is not None else None
+    index = getattr(router, "model_id_to_deployment_index_map", None) or {}
+    if model_id not in index:
+        return None
+    deployment = router.model_list[index[model_id]]
+    params = deployment.get("litellm_params") if isinstance(deployment, dict) else deployment.litellm_params
+    base = params.get("api_base") if isinstance(params, dict) else getattr(params, "api_base", None)
+    return common.norm_url(base)
 
 
 class Guard(CustomLogger):
