@@ -83,7 +83,9 @@ ACCEPTED_KEY_HEADERS = ("authorization", "x-api-key")
 CLASS_HEADER = "x-llmkube-classification"
 REQUEST_ID_HEADER = "x-request-id"
 CALL_ID_HEADER = "x-litellm-call-id"
-KEPT_HEADERS = frozenset({"host", "accept", "accept-encoding", "user-agent", "connection", "anthropic-version",
+# LiteLLM reads many request headers as controls (x-litellm-tags, -timeout, -num-retries, -call-id,
+# -spend-logs-metadata, -agent-id, a CLI's user-agent switching param dropping): none of them pass.
+KEPT_HEADERS = frozenset({"host", "accept", "accept-encoding", "connection", "anthropic-version",
                           *ACCEPTED_KEY_HEADERS})
 
 

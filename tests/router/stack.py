@@ -17,8 +17,10 @@ from llmkube_iac.spec.router import RouterSpec
 from .harness import FakeUpstream, Proxy, deployment_env, litellm_bin, write_configmap
 
 SECRETS = {("gw-keys", "master"): "sk-master-0", ("gw-keys", "app"): "sk-app-1", ("gw-keys", "slow"): "sk-slow-2",
-           ("gw-keys", "bot"): "sk-bot-3", ("gw-keys", "ext"): "sk-provider-4", ("gw-keys", "narrow"): "sk-narrow-5"}
-KEYS = {"app": "sk-app-1", "bot": "sk-bot-3", "slow": "sk-slow-2", "narrow": "sk-narrow-5", "master": "sk-master-0"}
+           ("gw-keys", "bot"): "sk-bot-3", ("gw-keys", "ext"): "sk-provider-4", ("gw-keys", "narrow"): "sk-narrow-5",
+           ("gw-keys", "tight"): "sk-tight-7"}
+KEYS = {"app": "sk-app-1", "bot": "sk-bot-3", "slow": "sk-slow-2", "narrow": "sk-narrow-5", "tight": "sk-tight-7",
+        "master": "sk-master-0"}
 PROVIDER_KEY = SECRETS[("gw-keys", "ext")]
 # Never to be seen by any upstream: the master key and every team key.
 CLIENT_SECRETS = tuple(v for k, v in KEYS.items())
@@ -37,7 +39,8 @@ ROUTER = {
               {"name": "slow", "keySecret": {"name": "gw-keys", "key": "slow"}, "rpm": 3,
                "zones": ["sovereign", "external"]},
               {"name": "narrow", "keySecret": {"name": "gw-keys", "key": "narrow"}, "models": ["chat"],
-               "zones": ["sovereign", "external"]}],
+               "zones": ["sovereign", "external"]},
+              {"name": "tight", "keySecret": {"name": "gw-keys", "key": "tight"}, "tpm": 10}],
 }
 
 

@@ -55,6 +55,7 @@ class V(NamedTuple):
     method: str = "POST"
     raw: str | None = None
     ctype: str | None = "application/json"
+    pause: float = 0.0  # seconds to wait first (lets a success callback count the previous row's tokens)
 
 
 BASE_URL_ROUTES = [V(f"base_url+api_key on {p}{' stream' if s else ''}", 400, "refused",
@@ -68,9 +69,15 @@ PAGES = ["/openapi.json", "/ui/", "/sso/key/generate", "/debug/asyncio-tasks", "
 PASSTHROUGH = ["/openai/v1/chat/completions", "/anthropic/v1/messages", "/gemini/v1beta/models/x:generateContent",
                "/langfuse/api/public/ingestion", "/openai_passthrough/v1/chat/completions", "/key/generate",
                "/model/new", "/config/update", "/v1/images/generations", "/v1/audio/speech", "/v1/rerank",
-               "/utils/token_counter", "/v1/moderations", "/v1/vector_stores", "/v1/batches"]
+               "/utils/token_counter", "/v1/moderations", "/v1/vector_stores", "/v1/batches",
+               "/engines/chat-ext/chat/completions", "/openai/deployments/chat-ext/chat/completions",
+               "/v1/engines/chat/completions", "/v1/messages/count_tokens", "/v1/responses/compact"]
 
 VECTORS: list[V] = [
+    # first, inside one rate window: a reused request id changes nothing: the tpm window counts the team's tokens (8 per call, limit 10)
+    V("tpm 1", 200, "ok", team="tight", headers=(("x-request-id", "tight"),)),
+    V("tpm 2, same request id", 200, "ok", team="tight", headers=(("x-request-id", "tight"),), pause=0.5),
+    V("tpm 3, over the limit", 429, "refused", team="tight", headers=(("x-request-id", "tight"),), pause=0.5),
     # controls: ordinary clients of every route are served, and audited ok
     V("chat", 200, "ok"),
     V("chat stream", 200, "ok", {"stream": True, "stream_options": {"include_usage": True}}),
@@ -92,8 +99,11 @@ VECTORS: list[V] = [
     V("public to the provider", 200, "ok", {"model": "chat-ext"}, zone="external", cls="public"),
     V("bound public team, no header", 200, "ok", {"model": "chat-ext"}, zone="external", team="bot", cls=None),
     V("confidential stays local in the external zone", 200, "ok", zone="external", cls="confidential"),
-    V("LiteLLM control headers are dropped", 200, "ok", headers=(("x-litellm-tags", "external"),
-                                                                  ("x-litellm-timeout", "0.001"))),
+    V("LiteLLM control headers are dropped", 200, "ok", headers=(
+        ("x-litellm-tags", "external"), ("x-litellm-timeout", "0.001"), ("x-litellm-num-retries", "9"),
+        ("x-litellm-spend-logs-metadata", '{"a": 1}'), ("User-Agent", "claude-cli/1.0"),
+        ("x-litellm-model-id", "chat-ext.ext"))),
+    V("responses stream", 200, "ok", {"stream": True}, "/v1/responses"),
     V("client call id is replaced", 200, "ok", headers=(("x-litellm-call-id", "chosen-by-client"),)),
     V("client call id reused", 200, "ok", headers=(("x-litellm-call-id", "chosen-by-client"),)),
     V("request id reused 1", 200, "ok", headers=(("x-request-id", "same"),)),
@@ -248,8 +258,11 @@ def test_vectors(stack, capsys):
     before = {z: len(p.audit_lines()) for z, p in proxies.items()}
     subs = {"attacker": ups["attacker"].base_url, "ext": ups["ext"].base_url}
     results = []
+    if time.time() % 60 > 50:  # the tpm rows must fall into one rate window (windows are wall-clock minutes)
+        time.sleep(61 - time.time() % 60)
     for i, v in enumerate(VECTORS):
         rid = f"adv{i}"
+        time.sleep(v.pause)
         headers, body = _request(v, rid, subs)
         status, resp_headers, payload = send(proxies[v.zone].port, v.method, v.path, headers, body)
         results.append((i, v, rid, status, resp_headers.get("x-litellm-call-id"), payload))
