@@ -90,7 +90,8 @@ def main() -> None:
     services = [InferenceServiceSpec.model_validate({"name": "chat-a", "model": "qwen"})]
     router = RouterSpec.model_validate({
         "name": "gw", "masterKeySecret": {"name": "keys", "key": "master"},
-        "backends": [{"name": "local-a", "service": "chat-a"}], "modelGroups": [{"name": "chat", "backends": ["local-a"]}],
+        "backends": [{"name": "local-a", "service": "chat-a"}],
+        "modelGroups": [{"name": "chat", "backends": ["local-a"]}],
         "teams": [{"name": "bench", "keySecret": {"name": "keys", "key": "bench"}}]})
     manifests = plan_router(site, router, services)
     upstream = FakeUpstream("local-a").start()
@@ -144,7 +145,8 @@ def main() -> None:
           f"audit lines written {audited} (warm-up included)")
     n = per_round * args.rounds
     if cpu["bare"] and cpu["hooked"]:
-        print(f"proxy CPU per request        bare {cpu['bare'] * 1000 / n:.2f} ms, hooked {cpu['hooked'] * 1000 / n:.2f} ms "
+        print(f"proxy CPU per request        bare {cpu['bare'] * 1000 / n:.2f} ms, "
+              f"hooked {cpu['hooked'] * 1000 / n:.2f} ms "
               f"(ratio {cpu['hooked'] / cpu['bare']:.3f}; less sensitive to a busy machine than latency)")
 
 

@@ -136,7 +136,8 @@ class TeamSpec(SpecModel):
     @model_validator(mode="after")
     def _bound(self) -> "TeamSpec":
         if self.classification and class_rank(self.classification) > class_rank(self.max_classification):
-            raise ValueError(f"classification {self.classification} exceeds maxClassification {self.max_classification}")
+            raise ValueError(f"classification {self.classification} exceeds maxClassification "
+                             f"{self.max_classification}")
         return self
 
 

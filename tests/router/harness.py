@@ -95,7 +95,8 @@ class FakeUpstream:
                 if path.endswith("/completions"):
                     if body.get("stream"):
                         return self._stream_text(body)
-                    return self.send_json(200, {"id": "cmpl-1", "object": "text_completion", "created": int(time.time()),
+                    return self.send_json(200, {"id": "cmpl-1", "object": "text_completion",
+                                                "created": int(time.time()),
                                             "model": body.get("model", "m"), "usage": usage,
                                             "choices": [{"index": 0, "text": f"hi from {upstream.name}",
                                                          "finish_reason": "stop"}]})

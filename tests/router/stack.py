@@ -27,7 +27,8 @@ CLIENT_SECRETS = tuple(v for k, v in KEYS.items())
 ROUTER = {
     "name": "gw", "masterKeySecret": {"name": "gw-keys", "key": "master"},
     "backends": [{"name": "local-a", "service": "chat-a"}, {"name": "local-b", "service": "chat-b"},
-                 {"name": "ext", "provider": "openai-compatible", "model": "gpt-x", "apiBase": "https://api.example.com/v1",
+                 {"name": "ext", "provider": "openai-compatible", "model": "gpt-x",
+                  "apiBase": "https://api.example.com/v1",
                   "region": "us-east-1", "jurisdiction": "US", "apiKeySecret": {"name": "gw-keys", "key": "ext"},
                   "maxClassification": "public"}],
     "modelGroups": [{"name": "chat", "backends": ["local-a", "local-b"], "fallbacks": ["chat-ext"]},

@@ -74,7 +74,8 @@ PASSTHROUGH = ["/openai/v1/chat/completions", "/anthropic/v1/messages", "/gemini
                "/v1/engines/chat/completions", "/v1/messages/count_tokens", "/v1/responses/compact"]
 
 VECTORS: list[V] = [
-    # first, inside one rate window: a reused request id changes nothing: the tpm window counts the team's tokens (8 per call, limit 10)
+    # first, inside one rate window: a reused request id changes nothing; tpm counts the team's tokens
+    # (8 per call, limit 10)
     V("tpm 1", 200, "ok", team="tight", headers=(("x-request-id", "tight"),)),
     V("tpm 2, same request id", 200, "ok", team="tight", headers=(("x-request-id", "tight"),), pause=0.5),
     V("tpm 3, over the limit", 429, "refused", team="tight", headers=(("x-request-id", "tight"),), pause=0.5),
@@ -167,13 +168,15 @@ VECTORS: list[V] = [
     V("api_key os.environ team key only", 400, "refused", {"api_key": "os.environ/LLMKUBE_TEAM_KEY_APP"}),
     V("user os.environ", 400, "refused", {"user": "os.environ/LITELLM_MASTER_KEY"}),
     V("oidc file reference", 400, "refused", {"user": "oidc/file//etc/passwd"}),
-    V("message os.environ", 400, "refused", {"messages": [{"role": "user", "content": " os.environ/LITELLM_MASTER_KEY"}]}),
+    V("message os.environ", 400, "refused", {"messages": [{"role": "user",
+                                                             "content": " os.environ/LITELLM_MASTER_KEY"}]}),
     # bodies LiteLLM's parsers could read differently
     V("array body", 400, "refused", raw='[{"model": "chat"}]'),
     V("malformed JSON", 400, "refused", raw='{"model": "chat", '),
     V("duplicate model key", 400, "refused", raw='{"model": "chat", "model": "chat-ext", "messages": []}',
       zone="external"),
-    V("NaN", 400, "refused", raw='{"model": "chat", "temperature": NaN, "messages": [{"role": "user", "content": "x"}]}'),
+    V("NaN", 400, "refused", raw='{"model": "chat", "temperature": NaN, "messages": [{"role": "user", "content": "'
+                                 'x"}]}'),
     V("form body", 415, "refused", raw="model=chat&api_base=http%3A%2F%2F127.0.0.1%3A9&messages=x",
       ctype="application/x-www-form-urlencoded"),
     V("JSON that is also a form", 415, "refused", raw='{"model":"chat","x":"&api_base=http://127.0.0.1:9&"}',

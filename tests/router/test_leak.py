@@ -35,7 +35,8 @@ HEADERS = {"public": "public", "internal": "internal", "confidential": "confiden
 PASSTHROUGH = ("/openai/v1/chat/completions", "/anthropic/v1/messages", "/gemini/v1beta/models/x:generateContent",
                "/vertex_ai/v1/projects/p/locations/l/publishers/google/models/m:generateContent",
                "/bedrock/model/m/invoke", "/cohere/v1/chat", "/mistral/v1/chat/completions",
-               "/azure/openai/deployments/d/chat/completions", "/vllm/v1/chat/completions", "/langfuse/api/public/ingestion",
+               "/azure/openai/deployments/d/chat/completions", "/vllm/v1/chat/completions",
+               "/langfuse/api/public/ingestion",
                "/assemblyai/v2/transcript", "/openai_passthrough/v1/chat/completions", "/key/generate", "/model/new",
                "/config/update", "/v1/files", "/v1/batches", "/v1/images/generations", "/v1/audio/speech")
 SERVED = ("/v1/chat/completions", "/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses",
@@ -119,7 +120,8 @@ def _drive(proxies, reqs: list[dict]) -> None:
 
 def _expected(r: dict) -> str | None:
     """The outcome a request must be audited with, in the order the front checks (None: ok or error)."""
-    if r["path"] not in ROUTES or r["team"] in ("bad-key", "no-key") or (r["team"] == "bot" and r["zone"] == "sovereign"):
+    unknown_key = r["team"] in ("bad-key", "no-key") or (r["team"] == "bot" and r["zone"] == "sovereign")
+    if r["path"] not in ROUTES or unknown_key:
         return "refused"  # unknown path, unknown key (bot's key is not known in the sovereign zone)
     if set(r["body"]) - {"model", "messages", "stream", "max_tokens", "prompt", "input"}:
         return "refused"  # a LiteLLM control field (metadata, specific_deployment, api_base, fallbacks)

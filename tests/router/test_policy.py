@@ -49,7 +49,8 @@ def test_ordinary_bodies_pass():
     ({**CHAT, "stream": "yes"}, "stream"),
     ({**CHAT, "n": True}, "n"),
     ({**CHAT, "user": "os.environ/LITELLM_MASTER_KEY"}, "user"),
-    ({**CHAT, "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/a.png"}}]}]},
+    ({**CHAT, "messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "http://x/a.png"}}]}]},
      "messages[0].content[0].image_url.url"),
     ({**CHAT, "messages": [{"role": "user", "content": "x", "api_base": "http://x"}]}, "messages[0].api_base"),
     ({**CHAT, "tools": [{"type": "web_search"}]}, "tools[0].type"),
