@@ -7,7 +7,7 @@ callbacks removed (bare; master-key auth), and LiteLLM started from the ConfigMa
 connection, bare and hooked interleaved in rounds so machine noise hits both alike. Prints p50/p99
 and the hooks-vs-bare ratio (target: <= 1.05 at p50).
 
-    bash scripts/install-litellm && python benchmarks/router_overhead.py [--requests 600] [--rounds 6]
+    bash scripts/install-litellm && python benchmarks/router_overhead.py [--requests 900] [--rounds 30]
 """
 from __future__ import annotations
 
@@ -83,8 +83,8 @@ def _bare(config: Path, directory: Path) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--requests", type=int, default=600, help="timed requests per path (split over the rounds)")
-    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--requests", type=int, default=900, help="timed requests per path (split over the rounds)")
+    ap.add_argument("--rounds", type=int, default=30)
     args = ap.parse_args()
     site = SiteSpec(name="bench", jurisdiction="DE")
     services = [InferenceServiceSpec.model_validate({"name": "chat-a", "model": "qwen"})]

@@ -16,7 +16,8 @@ from ..spec.router import ExternalBackend, LocalBackend, RouterSpec
 from .endpoints import openai_base_url
 from .errors import PlanError
 
-# Keep in step with scripts/install-litellm (the leak test runs exactly this version).
+# Keep in step with scripts/install-litellm (the router tests run exactly this version; that script
+# says why this is the newest pin the package index can install).
 LITELLM_VERSION = "1.106.2"
 LITELLM_IMAGE = f"ghcr.io/berriai/litellm:main-v{LITELLM_VERSION}"
 CONFIG_DIR = "/etc/litellm"
