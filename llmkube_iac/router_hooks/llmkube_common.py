@@ -24,6 +24,7 @@ ZONE = RULES["zone"]
 CLASSES = ("public", "internal", "confidential", "restricted")
 DEPLOYMENTS = {d["id"]: d for d in RULES["deployments"]}
 GROUPS = {g["name"]: g for g in RULES["groups"]}
+TEAMS = {t["name"]: t for t in RULES["teams"]}
 _LOCK = threading.Lock()
 _AUDIT_FILE = RULES.get("auditFile")
 # call id -> what is known about the call (team, class, backend, tokens, flags); removed once audited

@@ -2,8 +2,9 @@
 
 - pre-call: the call id must be one the front issued (the front sets LiteLLM's call id); unknown
   model groups are no_route;
-- before routing: keeps only the router's deployments cleared for the class (an exclusion is
-  remembered, so the audit line says fail_closed);
+- before routing (each fallback group too): the team must be allowed the group, and only the
+  router's deployments cleared for the class are kept (an exclusion is remembered, so the audit
+  line says fail_closed);
 - just before the upstream call: the deployment is named by the router (its model_info id, looked
   up in the router itself), and *every* URL-carrying argument of the final call must equal that
   deployment's own base, cleared for the class, with the deployment's own key;
@@ -88,6 +89,10 @@ class Guard(CustomLogger):
                                        parent_otel_span=None):
         rec = _record(request_kwargs or {}) or {}
         cls = rec.get("classification") or "restricted"  # no record: treat as the most protected
+        allowed_models = (common.TEAMS.get(rec.get("team")) or {}).get("models")
+        if allowed_models and model not in allowed_models:
+            rec["excluded"] = True  # a configured fallback may not take a team to a group it may not call
+            raise FailClosed(f"team {rec.get('team')} may not call model group {model!r}")
         kept, dropped = [], 0
         for dep in healthy_deployments:
             rules = common.DEPLOYMENTS.get((dep.get("model_info") or {}).get("id"))

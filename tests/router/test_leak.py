@@ -129,6 +129,8 @@ def _expected(r: dict) -> str | None:
         return "no_route"
     if r["zone"] == "external" and r["model"] == "chat-ext" and r["class"] != "public":
         return "fail_closed"
+    if r["team"] == "narrow":
+        return "fail_closed"  # only sent with the locals down: chat's fallback is outside its models
     return None
 
 
@@ -146,6 +148,13 @@ def test_no_protected_request_leaks(stack, capsys):
     ups["local-b"].stop()
     try:
         down = _requests("down", 500, seed=7)
+        # team narrow may call chat but not chat-ext: the configured fallback may not take it there
+        down += [{"rid": f"narrow-{i}", "zone": "external", "team": "narrow", "path": "/v1/chat/completions",
+                  "model": "chat", "stream": False, "class": "public",
+                  "headers": {"x-request-id": f"narrow-{i}", "Authorization": f"Bearer {KEYS['narrow']}",
+                              "x-llmkube-classification": "public"},
+                  "body": {"model": "chat", "messages": [{"role": "user", "content": f"rid=narrow-{i}"}]}}
+                 for i in range(5)]
         _drive(proxies, down)
     finally:
         ups["local-a"].start()
@@ -212,6 +221,8 @@ def test_no_protected_request_leaks(stack, capsys):
     assert not leaked, f"protected requests reached the external upstream: {sorted(leaked)[:10]}"
     assert not leaked_sovereign, f"sovereign requests reached the external upstream: {sorted(leaked_sovereign)[:10]}"
     assert len(public_fallback) > 0, "public requests did not fall back to the external upstream"
+    narrow = [r["rid"] for r in down if r["team"] == "narrow" and (r["rid"] in ext_rids or r["status"] == 200)]
+    assert not narrow, f"a configured fallback took a team to a model group it may not call: {narrow}"
     assert not missing, f"requests without an audit line: {[_brief(r) for r in allreqs if r['rid'] in missing[:12]]}"
     assert not duplicated, f"requests with several audit lines: {duplicated[:10]}"
     assert not wrong, f"wrong audit outcomes: {wrong[:12]}"
