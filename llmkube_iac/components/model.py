@@ -14,13 +14,15 @@ class Model(pulumi.ComponentResource):
 
     def __init__(self, name: str, spec: ModelSpec | dict, site: SiteSpec | dict,
                  size_bytes: int | None = None, facts: dict | None = None,
-                 opts: pulumi.ResourceOptions | None = None, manifests: list[dict] | None = None):
-        """`manifests` are the already-planned objects (Site plans the whole stack before registering)."""
+                 opts: pulumi.ResourceOptions | None = None, manifests: list[dict] | None = None,
+                 revision: dict | None = None):
+        """`manifests` are the already-planned objects (Site plans the whole stack before registering);
+        `revision` is how an hf:// source was pinned to a commit at plan time (modelinfo.revisions)."""
         spec = spec if isinstance(spec, ModelSpec) else ModelSpec.model_validate(spec)
         site = site if isinstance(site, SiteSpec) else SiteSpec.model_validate(site)
         model_name = spec.name or name
         super().__init__("llmkube:index:Model", name,
-                         {"spec": spec.to_config(), "site": site.name, "facts": facts}, opts)
+                         {"spec": spec.to_config(), "site": site.name, "facts": facts, "revision": revision}, opts)
         if manifests is None:
             manifests = apply_mirrors(plan_model(site, spec, model_name, size_bytes), site.registry_mirrors)
         self.resources = register_manifests(self, name, manifests)
@@ -31,5 +33,5 @@ class Model(pulumi.ComponentResource):
         self.cache_claim = pulumi.Output.from_input(cache_claim_name(model_name) if spec.parsed_source.needs_download
                                                     else None)
         self.register_outputs({"cacheKey": self.cache_key, "modelPath": self.model_path,
-                               "cacheClaim": self.cache_claim, "facts": facts,
+                               "cacheClaim": self.cache_claim, "facts": facts, "revision": revision,
                                "spec": spec.to_config(), "site": site.name})

@@ -50,7 +50,9 @@ def service_state(svc: InferenceServiceSpec, model: ModelSpec) -> MetalServiceSt
         args = ["--model", "{model}", "--host", "{host}", "--port", "{port}"]
     else:  # ollama: the agent's wrapper serves, then registers the fetched GGUF under the served name
         args = ["{model}", svc.engine.served_model_name or svc.name]
-    cache_key = f"{model.name or svc.name}/{(model.sha256 or 'unpinned')[:16]}"
+    src = model.parsed_source
+    version = model.sha256 or (src.revision if src.pinned else None)  # a new commit is a new cache entry
+    cache_key = f"{model.name or svc.name}/{(version or 'unpinned')[:16]}"
     served = svc.engine.served_model_name or svc.name
     return MetalServiceState(
         name=svc.name, source=model.source, sha256=model.sha256, cache_key=cache_key, runtime=native,
