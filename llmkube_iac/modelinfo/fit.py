@@ -4,8 +4,9 @@ Why a breakdown and not one number: the fix differs. Weights too big -> more dev
 quantization; KV too big -> a shorter context, fewer slots or a quantized KV cache. The KV rule is
 exact per layer (GQA heads x head dim, sliding-window layers capped at the window, MLA's
 compressed latent), and llama.cpp's own padding and compute-buffer shapes are followed, so the
-estimate matches what llama.cpp allocates (checked against it by the `llamacpp` test suite).
-Stdlib + pydantic only (the metal-agent imports it).
+estimate matches what llama.cpp allocates (checked against it by the `llamacpp` test suite). vLLM-style
+runtimes pre-allocate a paged KV pool instead and need only one full-context sequence to start
+(paged_pool.py). Stdlib + pydantic only (the metal-agent imports it).
 """
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .accelerators import lookup_accelerator
-from .info import ModelInfo
-
-GiB = 1 << 30
+from .info import GiB, ModelInfo
+from .paged_pool import (BATCHED_TOKENS, GPU_MEMORY_UTILIZATION, MAX_SEQUENCES, PAGE_TOKENS, pool_verdict,
+                         vllm_overhead_bytes)
 KV_PAD = 256  # llama.cpp pads KV cells to 256
 LLAMA_UBATCH = 512
 # bytes per element of a KV cache type (llama.cpp block sizes; vLLM fp8 = 1 byte)
@@ -24,10 +25,6 @@ KV_BYTES = {"f32": 4.0, "f16": 2.0, "bf16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 3
             "fp8_e5m2": 1.0, "fp8_e4m3fn": 1.0, "fp8_inc": 1.0}
 GGUF_RUNTIMES = ("llamacpp", "ollama")
 MARGIN = 0.05  # below 5% headroom is "marginal": fragmentation and driver growth eat it
-PAGE_TOKENS = 16  # vLLM's KV block (CacheConfig.DEFAULT_BLOCK_SIZE): a sequence holds whole blocks
-BATCHED_TOKENS = 8192  # max_num_batched_tokens when the service does not set it
-GPU_MEMORY_UTILIZATION = 0.9  # the pinned vLLM's default budget fraction
-MAX_SEQUENCES = 1 << 16  # search bound for "full-context sequences the KV pool holds"
 
 Verdict = Literal["fits", "marginal", "does-not-fit", "unknown"]
 
@@ -196,16 +193,6 @@ def llamacpp_compute_bytes(info: ModelInfo, context: int, parallel: int = 1, fla
     return int(max(ffn_peak, attn_peak))
 
 
-def vllm_overhead_bytes(info: ModelInfo, service, tp: int) -> int:
-    """vLLM's profile-run activation peak, CUDA graphs and non-torch memory (per device; approximate)."""
-    tokens = service.engine.max_num_batched_tokens or BATCHED_TOKENS
-    embd, vocab = info.embedding_length or 4096, info.vocab_size or 32000
-    ff = (info.feed_forward_length or 4 * embd) * (info.expert_used_count or 1)
-    activation = tokens * 2 * (4 * embd + 2 * ff) // max(tp, 1) + min(tokens, 1024) * vocab * 4
-    graphs = 0 if service.engine.enforce_eager else GiB // 2
-    return int(activation + graphs + GiB // 4 + (GiB // 2 if tp > 1 else 0))
-
-
 def _spec_info(model) -> ModelInfo:
     """Facts from the catalog (by name or source) or, failing that, the spec's own published facts."""
     from .catalog import bits_per_weight, catalog_info, load_catalog
@@ -345,13 +332,8 @@ def fit_service(model, service, *, product: str | None = None, memory_gib: float
 
 
 def _pool_report(info, model, service, product, memory_gib, capacity, acc_name, context, limit, fits) -> FitReport:
-    """A paged KV pool: vLLM gives `gpu_memory_utilization x memory - (weights + activation peak + non-torch)`
-    to KV blocks (gpu_worker.py determine_available_memory) and refuses to start unless ONE sequence of
-    max_model_len fits that pool (kv_cache_utils.py check_enough_kv_cache_memory); the pool then serves as
-    many full-context sequences at once as it holds. So: does-not-fit when weights + overhead + one
-    contextSize sequence exceed the budget; marginal when within 5% of it, or when the pool holds fewer
-    full-context sequences than parallelSlots (max_num_seqs); `max_context` is the longest contextSize
-    one sequence can have (vLLM's own estimate_max_model_len)."""
+    """A paged KV pool (paged_pool.py): the start-up need is one contextSize sequence, `max_parallel` the
+    full-context sequences the pool holds, `max_context` the longest one sequence can have."""
     devices, parallel = max(service.device_count, 1), service.parallel_slots
     kv_k = service.kv_cache_type_k
     need, breakdown, host = _need(info, service, context, 1, devices, kv_k, service.kv_cache_type_v or kv_k)
@@ -359,12 +341,7 @@ def _pool_report(info, model, service, product, memory_gib, capacity, acc_name, 
     headroom = capacity - need
     max_ctx = _largest(lambda c: fits(c, 1), PAGE_TOKENS, limit) if fits(PAGE_TOKENS, 1) else 0
     max_par = _largest(lambda p: fits(context, p), 1, MAX_SEQUENCES) if headroom >= 0 else 0
-    if headroom < 0:
-        verdict: Verdict = "does-not-fit"
-    elif headroom < MARGIN * capacity or max_par < parallel:
-        verdict = "marginal"
-    else:
-        verdict = "fits"
+    verdict: Verdict = pool_verdict(need, capacity, max_par, parallel, MARGIN)
     report = FitReport(verdict, devices, capacity, need, breakdown, headroom, max_ctx, max_par, [], host, context,
                        parallel, acc_name, kv_pool_bytes=capacity - base, runtime=service.runtime)
     if verdict == "does-not-fit":

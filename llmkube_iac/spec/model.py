@@ -26,7 +26,9 @@ class ModelSpec(SpecModel):
     """A model's identity and published facts. Unknown facts stay None: nothing is invented."""
 
     name: str | None = Field(None, description="Reference name used by services (DNS label)")
-    source: str = Field(description="hf://org/repo[@rev]/file, https://, s3://, pvc://, file://, oci://")
+    source: str = Field(description="hf://org/repo[@rev][/file], https://, s3://, pvc://, file://, oci://. An hf:// "
+                        "branch or tag (none = main) is pinned to its commit at plan time through site.hfEndpoint; "
+                        "a 40-hex @rev is already a commit")
     sha256: str | None = Field(None, description="Expected SHA-256 of the weights file (hex)")
     format: ModelFormat | None = Field(None, description="Default: inferred from the file extension")
     quantization: str | None = Field(None, description="e.g. Q4_K_M, AWQ, FP8, INT4, BF16")

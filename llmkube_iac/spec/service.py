@@ -87,7 +87,8 @@ class EndpointSpec(SpecModel):
 class EngineOptions(SpecModel):
     """Typed common engine options; each runtime maps those it understands to its own flags."""
 
-    gpu_memory_utilization: float | None = Field(None, gt=0, le=1, description="vLLM/SGLang memory fraction")
+    gpu_memory_utilization: float | None = Field(None, gt=0, le=1, description=(
+        "vLLM/SGLang memory fraction (default 0.9): weights, activations and the paged KV pool live in it"))
     max_num_batched_tokens: int | None = Field(None, gt=0)
     batch_size: int | None = Field(None, gt=0, description="llama.cpp --batch-size")
     ubatch_size: int | None = Field(None, gt=0, description="llama.cpp --ubatch-size")
@@ -131,7 +132,9 @@ class InferenceServiceSpec(SpecModel):
     autoscaling: AutoscalingSpec | None = None
     resources: ResourcesSpec = ResourcesSpec()
     context_size: int | None = Field(None, gt=0)
-    parallel_slots: int = Field(1, ge=1, le=1024)
+    parallel_slots: int = Field(1, ge=1, le=1024, description=(
+        "Concurrent sequences: llama.cpp --parallel (contextSize cells shared by the slots, allocated at start); "
+        "vLLM --max-num-seqs (sequences of up to contextSize each, sharing the paged KV pool)"))
     kv_cache_type_k: str | None = Field(None, alias="kvCacheTypeK")
     kv_cache_type_v: str | None = Field(None, alias="kvCacheTypeV")
     flash_attention: bool | None = None

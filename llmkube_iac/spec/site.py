@@ -106,7 +106,9 @@ class SiteSpec(SpecModel):
     kubernetes: KubernetesConnection = KubernetesConnection()
     air_gapped: bool = False
     registry_mirrors: tuple[RegistryMirror, ...] = ()
-    hf_endpoint: str | None = Field(None, description="Internal Hugging Face mirror (HF_ENDPOINT)")
+    hf_endpoint: str | None = Field(None, description="Internal Hugging Face mirror (HF_ENDPOINT): the download "
+                                    "Jobs fetch through it, and plan time reads headers and pins hf:// revisions to "
+                                    "commits through it (never through the public Hub)")
     model_stores: tuple[str, ...] = Field((), description="Internal hosts serving model files (http/s3)")
     tools_image: str = Field("ghcr.io/llmkube/llmkube-iac:0.1.0", description="Image with `llmkube-iac fetch`")
     storage_class_name: str | None = None
