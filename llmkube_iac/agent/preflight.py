@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlparse
 
+from ..runtimes import native_runtime
 from ..spec.metal import MetalServiceState
 
 GIB = 1024 ** 3
@@ -86,7 +87,10 @@ def size_estimate(state: MetalServiceState, path: Path, budget: int) -> Estimate
 
 
 def default_estimate(state: MetalServiceState, path: Path, budget: int) -> Estimate:
-    """The fit estimator (weights + GQA-correct KV cache + buffers) when present, else size_estimate."""
+    """By the runtime's memory model (its registry entry): "size" is size_estimate; "fit" is the fit
+    estimator (weights + GQA-correct KV cache + buffers) when present, else size_estimate."""
+    if native_runtime(state.runtime).memory_model == "size":
+        return size_estimate(state, path, budget)
     try:
         from ..modelinfo import inspect_source  # type: ignore[attr-defined]
         from ..modelinfo.fit import fit_service  # type: ignore[import-not-found]

@@ -1,18 +1,17 @@
-"""Site-wide objects: the namespace, priority classes, egress default-deny and operator charts.
+"""Site-wide objects: the namespace, priority classes, egress default-deny and the add-on charts.
 
 Everything here belongs to the cluster rather than to one service; `plan/stack.py` combines it
 with the models, services, routers and metal hosts into the whole-stack plan.
 """
 from __future__ import annotations
 
-from ..hardware import vendor
+from ..addons import site_addons
 from ..spec import InferenceServiceSpec, SiteSpec
 from .images import apply_mirrors
 from .meta import discovery_labels, manifest, metadata, standard_labels
 
 PRIORITIES = {"critical": 1_000_000, "high": 100_000, "normal": 10_000, "low": 1_000, "batch": 100}
 HELM_API = "llmkube.dev/v1"  # pseudo-manifest for a Helm release; the component registers a helm.v4.Chart
-KEDA_CHART = ("keda", "keda", "2.17.2", "https://kedacore.github.io/charts", "keda")
 
 
 def _labels(site: SiteSpec, name: str, component: str) -> dict:
@@ -47,14 +46,9 @@ def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = 
                                 metadata(f"llmkube-{prio}", None, _labels(site, f"llmkube-{prio}", "priority")), **body))
     if site.deny_egress:
         out.append(default_deny_egress(site))
-    if site.operators.gpu_operators:
-        for v in sorted({p.vendor for p in site.accelerators}):
-            chart = vendor(v).operator
-            if chart:
-                out.append(helm_release(chart.name, chart.chart, chart.version, chart.repository, chart.namespace,
-                                        site, chart.values))
-    if site.operators.keda:
-        out.append(helm_release(*KEDA_CHART, site))
+    for addon in site_addons(site):  # the add-on table decides which (addons.py)
+        out.append(helm_release(addon.name, addon.chart, addon.version, addon.repository, addon.namespace, site,
+                                addon.values))
     return apply_mirrors(out, site.registry_mirrors)
 
 

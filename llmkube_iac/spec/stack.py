@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from pydantic import ValidationError, ValidationInfo, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, model_validator
 
 from .base import SpecModel, duplicates
 from .errors import SpecError, from_validation_error
@@ -19,10 +19,13 @@ from .site import SiteSpec
 
 
 class StackConfig(SpecModel):
-    site: SiteSpec
-    models: tuple[ModelSpec, ...] = ()
-    services: tuple[InferenceServiceSpec, ...] = ()
-    routers: tuple[RouterSpec, ...] = ()
+    """Everything one site's stack declares: the `llmkube:*` keys of its Pulumi.<stack>.yaml."""
+
+    site: SiteSpec = Field(description="The site: where it is, how to reach it, what hardware it has (llmkube:site)")
+    models: tuple[ModelSpec, ...] = Field((), description="Models services refer to by name (llmkube:models)")
+    services: tuple[InferenceServiceSpec, ...] = Field((), description="Inference services (llmkube:services)")
+    routers: tuple[RouterSpec, ...] = Field(
+        (), description="Governed OpenAI endpoints in front of the services (llmkube:routers)")
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> "StackConfig":

@@ -51,6 +51,7 @@ def svc_state(name: str, model: tuple[Path, str], port: int | None = None, prior
               extra: tuple[str, ...] = (), sha256: str | None = None, estimate: int | None = None) -> MetalServiceState:
     path, digest = model
     return MetalServiceState(name=name, source=f"file://{path}", sha256=sha256 or digest, cache_key=f"{name}/x",
+                             runtime="llama-server",
                              args=("--model", "{model}", "--host", "{host}", "--port", "{port}", "--alias", name)
                              + extra, port=port or free_port(), priority=priority, memory_estimate_bytes=estimate)
 

@@ -43,9 +43,7 @@ def test_slice_is_owned_by_its_service(api, start_agent, model_file):
 
 
 def test_ollama_is_served_after_registering_the_fetched_model(api, start_agent, model_file, tmp_path, monkeypatch):
-    """Ollama serves only models it has created: the agent's wrapper registers the fetched GGUF first."""
-    from llmkube_iac.agent.config import DEFAULT_RUNTIMES
-
+    """Ollama serves only models it has created: the registry's wrapper registers the fetched GGUF first."""
     bindir = tmp_path / "bin"
     bindir.mkdir()
     fake = bindir / "ollama"
@@ -57,7 +55,7 @@ def test_ollama_is_served_after_registering_the_fetched_model(api, start_agent, 
     state = base.model_copy(update={"runtime": "ollama", "args": ("{model}", "chat"),
                                     "health_path": "/v1/models/chat"})
     write_desired(api, [state])
-    start_agent(runtimes={"llama-server": [], "ollama": DEFAULT_RUNTIMES["ollama"]})
+    start_agent()  # no override for ollama: the runtime registry's native command and environment
     wait_for(lambda: slice_ready(api, "chat") is True, what="ready EndpointSlice for the ollama service")
     registered = (tmp_path / "ollama-models" / "chat").read_text()
     assert registered.endswith("chat/x/tiny.gguf")  # the fetched, verified copy in the agent's cache
@@ -208,3 +206,16 @@ def _gone(pid: int) -> bool:
             return fh.read().split(")")[-1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_mlx_lm_runs_with_the_registry_environment_under_a_host_command_override(api, start_agent, model_file):
+    """The host overrides only mlx-lm's command; the registry's environment (hub offline) still reaches it."""
+    from tests.support import fake_runtime
+
+    check_env = 'test "$HF_HUB_OFFLINE" = 1 || { echo "hub not offline" >&2; exit 4; }; exec "$0" "$@"'
+    state = svc_state("chat", model_file).model_copy(update={
+        "runtime": "mlx-lm", "args": ("--model", "{model}", "--host", "{host}", "--port", "{port}")})
+    write_desired(api, [state])
+    agent, _ = start_agent(runtimes={"mlx-lm": ["/bin/sh", "-c", check_env, sys.executable, fake_runtime.__file__]})
+    wait_for(lambda: slice_ready(api, "chat") is True, what="ready EndpointSlice for the mlx-lm service")
+    assert "size-based estimate" in agent.services["chat"].estimate.detail  # mlx-lm's memory model

@@ -64,3 +64,15 @@ def test_stdlib_fallback_fetch_verifies_sha256(real_gguf, tmp_path):
     assert preflight.local_fetch(planned(*real_gguf), tmp_path / "b").name == "tiny.gguf"
     with pytest.raises(preflight.FetchError, match="only file://"):
         preflight.local_fetch(planned(*real_gguf).model_copy(update={"source": "hf://o/r/x.gguf"}), tmp_path / "c")
+
+
+def test_a_runtime_whose_memory_model_is_size_is_sized_by_its_weights_on_disk(real_gguf, tmp_path):
+    """mlx-lm's registry entry says "size": the weights directory + 10%, never the CUDA-style fit estimator."""
+    weights = tmp_path / "mlx-model"
+    weights.mkdir()
+    (weights / "model.safetensors").write_bytes(b"\0" * 4096)
+    (weights / "config.json").write_text("{}")
+    state = planned(*real_gguf).model_copy(update={"runtime": "mlx-lm"})
+    est = preflight.default_estimate(state, weights, 1 << 30)
+    assert est.verdict == "fits" and "size-based estimate" in est.detail
+    assert est.bytes == max(int((4096 + 2) * 1.1), state.memory_estimate_bytes or 0)
