@@ -8,14 +8,15 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .model import Model
 from ..modelinfo.plan_time import gather_facts, size_bytes
 from ..modelinfo.revisions import pinned_sources, resolve_revisions
+from ..plan.objects import SITE_TYPE
 from ..plan.stack import pin_sources, plan_stack, stack_models
+from ..spec import SiteSpec, StackConfig, load_stack_config
+from .model import Model
 from .register import register_manifests
 from .router import Router
 from .service import InferenceService
-from ..spec import SiteSpec, StackConfig, load_stack_config
 
 
 def make_provider(name: str, site: SiteSpec, parent: pulumi.Resource) -> k8s.Provider:
@@ -42,7 +43,7 @@ class Site(pulumi.ComponentResource):
         config = pin_sources(config, pinned_sources(pins))  # the Job fetches that commit; the cache key has it
         facts = gather_facts(site, stack_models(config))  # headers the site itself serves (mirror, store, pvc)
         plan = plan_stack(config, {n: size_bytes(i) for n, i in facts.items() if size_bytes(i)})  # raises first
-        super().__init__("llmkube:index:Site", name, {"spec": site.to_config()}, opts)
+        super().__init__(SITE_TYPE, name, {"spec": site.to_config()}, opts)
         self.config = config
         self.provider = make_provider(name, site, self)
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
@@ -55,15 +56,15 @@ class Site(pulumi.ComponentResource):
 
         self.models = {
             mname: Model(f"{name}-{mname}", model, site, size_bytes=size_bytes(facts.get(mname)),
-                         facts=facts[mname].to_dict() if mname in facts else None, manifests=manifests, opts=after_ns,
-                         revision=pins[mname].to_dict() if mname in pins else None)
+                         facts=facts[mname].to_dict() if mname in facts else None, manifests=manifests,
+                         model_name=mname, opts=after_ns, revision=pins[mname].to_dict() if mname in pins else None)
             for mname, (model, manifests) in plan.models.items()
         }
         self.services: dict[str, InferenceService] = {}
         for svc in config.services:
             sp = plan.services[svc.name]
             model = config.model_for(svc)
-            mname = svc.model if isinstance(svc.model, str) else (svc.model.name or f"{svc.name}-model")
+            mname = svc.model_name
             deps = [self.models[mname]] if mname in self.models else []
             svc_opts = pulumi.ResourceOptions.merge(after_ns, pulumi.ResourceOptions(depends_on=deps))
             self.services[svc.name] = InferenceService(f"{name}-{svc.name}", svc, site, model=model, model_name=mname,

@@ -13,10 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..units import GIB as GiB
 from .accelerators import lookup_accelerator
-from .info import GiB, ModelInfo
-from .paged_pool import (BATCHED_TOKENS, GPU_MEMORY_UTILIZATION, MAX_SEQUENCES, PAGE_TOKENS, pool_verdict,
-                         vllm_overhead_bytes)
+from .info import ModelInfo
+from .paged_pool import (
+    BATCHED_TOKENS,
+    GPU_MEMORY_UTILIZATION,
+    MAX_SEQUENCES,
+    PAGE_TOKENS,
+    pool_verdict,
+    vllm_overhead_bytes,
+)
+
 KV_PAD = 256  # llama.cpp pads KV cells to 256
 LLAMA_UBATCH = 512
 # bytes per element of a KV cache type (llama.cpp block sizes; vLLM fp8 = 1 byte)
@@ -111,7 +119,8 @@ def kv_elem_bytes(kv_type: str | None, runtime: str) -> float:
 def kv_cache_bytes(info: ModelInfo, context: int, parallel: int = 1, type_k: str | None = None,
                    type_v: str | None = None, runtime: str = "llamacpp", ubatch: int = LLAMA_UBATCH) -> int:
     """KV bytes for `context`: llama.cpp = one shared cache of `context` cells (slots split it);
-    vLLM-style = `parallel` sequences of `context` tokens (`ubatch` is then max_num_batched_tokens). SWA layers hold window cells only; layers
+    vLLM-style = `parallel` sequences of `context` tokens (`ubatch` is then max_num_batched_tokens).
+    SWA layers hold window cells only; layers
     without KV (recurrent, Gemma 4's shared tail) hold none; MLA holds the compressed latent (llama.cpp:
     K only, V is a view of it); sparse attention adds its indexer keys; DeepSeek-V4 keeps a small
     window of raw K plus K compressed 4x (with indexer keys) or 128x. Recurrent state: see
@@ -311,8 +320,8 @@ def fit_service(model, service, *, product: str | None = None, memory_gib: float
     parallel = service.parallel_slots
     if missing:
         return FitReport("unknown", devices, capacity or 0, 0, {"weights": info.total_bytes or 0, "kv_cache": 0,
-                         "overhead": 0}, 0, None, None, missing, context=context, parallel=parallel, accelerator=acc_name,
-                         runtime=service.runtime)
+                         "overhead": 0}, 0, None, None, missing, context=context, parallel=parallel,
+                         accelerator=acc_name, runtime=service.runtime)
     kv_k, kv_v = service.kv_cache_type_k, service.kv_cache_type_v or service.kv_cache_type_k
     fits = lambda c, p: _need(info, service, c, p, devices, kv_k, kv_v)[0] <= capacity  # noqa: E731
     limit = max(info.context_length or context, context)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-GiB = 1 << 30
-
 # llama.cpp's default sliding-window layer patterns for architectures whose GGUF has no
 # `<arch>.attention.sliding_window_pattern` key (llama-model.cpp `set_swa_pattern`).
 SWA_PATTERN_DEFAULTS = {"gemma2": 2, "gemma3": 6, "gemma3n": 5, "cohere2": 4, "gpt-oss": 2, "llama4": 4}

@@ -12,7 +12,8 @@ the blocks that left its window (vllm/v1/core/single_type_kv_cache_manager.py re
 """
 from __future__ import annotations
 
-from .info import GiB, ModelInfo
+from ..units import GIB as GiB
+from .info import ModelInfo
 
 PAGE_TOKENS = 16  # vLLM's KV block (CacheConfig.DEFAULT_BLOCK_SIZE): a sequence holds whole blocks
 BATCHED_TOKENS = 8192  # max_num_batched_tokens when the service does not set it

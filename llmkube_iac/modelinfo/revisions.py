@@ -158,14 +158,14 @@ def pin_source(site: SiteSpec, source: str, timeout: float = LOOKUP_TIMEOUT) -> 
     requested = src.revision or "main"
     if src.pinned:
         return RevisionPin(source, requested, src.revision, "")
-    why = _why_no_lookup(site)
+    why, endpoint = _why_no_lookup(site), site.hf_endpoint or ""
     if why:
         return RevisionPin(source, requested, unpinned_reason=why)
     try:
-        commit = lookup_commit(site.hf_endpoint, src.location, requested, timeout)
+        commit = lookup_commit(endpoint, src.location, requested, timeout)
     except RevisionLookupError as exc:
         return RevisionPin(source, requested, unpinned_reason=f"the mirror lookup failed: {exc}")
-    return RevisionPin(source, requested, commit, site.hf_endpoint.rstrip("/"))
+    return RevisionPin(source, requested, commit, endpoint.rstrip("/"))
 
 
 def _why_no_lookup(site: SiteSpec) -> str | None:
@@ -185,10 +185,12 @@ def resolve_revisions(site: SiteSpec, models: dict[str, ModelSpec]) -> dict[str,
         return {}
     keys = {_lookup_key(s) for s in wanted.values()}
     with ThreadPoolExecutor(max_workers=min(8, len(keys))) as pool:
-        by_key = dict(zip(keys, pool.map(lambda k: pin_source(site, f"hf://{k[0]}@{k[1]}"), keys)))
+        by_key = dict(zip(keys, pool.map(lambda k: pin_source(site, f"hf://{k[0]}@{k[1]}"), keys), strict=True))
     out = {}
     for name, source in wanted.items():
         found = by_key[_lookup_key(source)]
+        if found is None:  # not hf:// (cannot happen: `wanted` holds hf sources only)
+            continue
         out[name] = RevisionPin(source, found.requested, found.commit, found.resolved_via, found.unpinned_reason)
     return out
 

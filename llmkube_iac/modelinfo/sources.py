@@ -75,7 +75,7 @@ class ModelSource:
         """An hf source whose revision is a commit: it names the same bytes forever."""
         return self.scheme == "hf" and bool(self.revision) and COMMIT.fullmatch(self.revision or "") is not None
 
-    def at_revision(self, commit: str) -> "ModelSource":
+    def at_revision(self, commit: str) -> ModelSource:
         """This hf source pinned to `commit` (a 40-hex commit sha)."""
         if self.scheme != "hf" or not COMMIT.fullmatch(commit or ""):
             raise ValueError(f"cannot pin {self.uri} to {commit!r}: a 40-hex commit of an hf source is needed")
@@ -135,7 +135,8 @@ def parse_source(uri: str) -> ModelSource:
 
 def is_public_hub(url_or_host: str | None) -> bool:
     """huggingface.co itself (or hf.co): never a site's mirror."""
-    host = (urlsplit(url_or_host).hostname if "://" in (url_or_host or "") else url_or_host) or ""
+    text: str = url_or_host or ""
+    host: str = (urlsplit(text).hostname or "") if "://" in text else text
     host = host.lower().rstrip(".")
     return host in PUBLIC_HUB_HOSTS or host.endswith(".huggingface.co")
 

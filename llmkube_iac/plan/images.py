@@ -6,6 +6,7 @@ import copy
 from ..spec import RegistryMirror
 
 _POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
+CONTAINER_KEYS = ("initContainers", "containers", "ephemeralContainers")  # every kind runs an image
 
 
 def split_registry(image: str) -> tuple[str, str]:
@@ -44,10 +45,15 @@ def pod_spec_of(manifest: dict) -> dict | None:
     return None
 
 
+def containers_of(pod_spec: dict):
+    """(key, container) for every container of a pod spec, init and ephemeral ones included."""
+    for key in CONTAINER_KEYS:
+        for c in pod_spec.get(key) or []:
+            yield key, c
+
+
 def images_of(pod_spec: dict) -> list[str]:
-    out = []
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        out += [c.get("image", "") for c in pod_spec.get(key, [])]
+    out = [c.get("image", "") for _, c in containers_of(pod_spec)]
     out += [v["image"]["reference"] for v in pod_spec.get("volumes", []) if "image" in v]
     return out
 
@@ -64,9 +70,8 @@ def apply_mirrors(manifests: list[dict], mirrors: tuple[RegistryMirror, ...]) ->
             continue
         m = copy.deepcopy(m)
         spec = pod_spec_of(m)
-        for key in ("initContainers", "containers", "ephemeralContainers"):
-            for c in spec.get(key, []):
-                c["image"] = rewrite_image(c["image"], mirrors)
+        for _, c in containers_of(spec):
+            c["image"] = rewrite_image(c["image"], mirrors)
         for v in spec.get("volumes", []):
             if "image" in v:
                 v["image"]["reference"] = rewrite_image(v["image"]["reference"], mirrors)

@@ -77,14 +77,7 @@ class ZoneConfig:
 
 def served_model(svc: InferenceServiceSpec) -> str:
     """The model name a service answers to (what the runtime was started with)."""
-    fixed = runtime(svc.runtime).served_name  # a runtime that answers to one name only (mlx-lm)
-    if fixed:
-        return fixed
-    if svc.engine.served_model_name:
-        return svc.engine.served_model_name
-    if isinstance(svc.model, str):
-        return svc.model
-    return svc.model.name or f"{svc.name}-model"
+    return svc.served_model
 
 
 def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, services: dict) -> tuple[dict, dict]:

@@ -8,6 +8,7 @@ from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator,
 from .. import hardware, runtimes  # pure tables; neither imports spec at run time
 from .base import SpecModel, TableChoice, check_dns_label
 from .model import ModelSpec
+from .priority import Priority
 
 # Names come from the tables, read when a value is validated (so an entry added to a table alone is
 # accepted) and when the schema is generated; never from a list kept here.
@@ -15,7 +16,6 @@ Vendor = Annotated[str, TableChoice(hardware.vendor, lambda: list(hardware.VENDO
 RuntimeName = Annotated[str, TableChoice(runtimes.runtime, lambda: list(runtimes.RUNTIMES))]
 Classification = Literal["public", "internal", "confidential", "restricted"]
 CLASSIFICATION_ORDER: tuple[str, ...] = ("public", "internal", "confidential", "restricted")
-Priority = Literal["critical", "high", "normal", "low", "batch"]
 
 
 def _model_tag(value: object) -> str:
@@ -264,5 +264,15 @@ class InferenceServiceSpec(SpecModel):
         return self.autoscaling.max_replicas if self.autoscaling else self.replicas
 
     @property
-    def model_name(self) -> str | None:
-        return self.model if isinstance(self.model, str) else self.model.name
+    def model_name(self) -> str:
+        """The model's object name: the name it references, an inline model's own name, else `<service>-model`
+        (its cache PVC, download Job and labels use it)."""
+        if isinstance(self.model, str):
+            return self.model
+        return self.model.name or f"{self.name}-model"
+
+    @property
+    def served_model(self) -> str:
+        """The model name the runtime answers to and routers ask for: the runtime's fixed name if it answers to
+        one name only (mlx-lm), else engine.servedModelName, else model_name."""
+        return runtimes.runtime(self.runtime).served_name or self.engine.served_model_name or self.model_name

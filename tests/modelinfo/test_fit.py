@@ -118,7 +118,7 @@ def test_cli_inspect_fit_catalog(models, capsys):
     assert main(["inspect", "/nonexistent/x.gguf"]) == 2
 
 
-def _dense(**kw) -> "ModelInfo":
+def _dense(**kw):
     from llmkube_iac.modelinfo.info import ModelInfo
 
     base = dict(source="x", format="safetensors", block_count=32, embedding_length=4096, feed_forward_length=14336,

@@ -97,8 +97,9 @@ def test_ollama_state_registers_the_model_and_checks_its_route():
     state = plan_metal(SiteSpec.model_validate(SITE), [(svc(runtime="ollama"), MODEL)])
     cm = next(m for m in by_kind(state, "ConfigMap") if m["metadata"]["name"] == "studio-1-metal-desired")
     service = DesiredState.model_validate(json.loads(cm["data"][DESIRED_STATE_KEY])).services[0]
-    assert service.runtime == "ollama" and service.args == ("{model}", "chat")
-    assert service.health_path == "/v1/models/chat"
+    # registered under the served model name (the model's name): what a router asks the host for
+    assert service.runtime == "ollama" and service.args == ("{model}", "qwen")
+    assert service.health_path == "/v1/models/qwen"
 
 
 MLX = ModelSpec(name="qwen-mlx", source="hf://mlx-community/Qwen3-8B-4bit", sizeGiB=4.3)

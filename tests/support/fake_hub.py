@@ -124,7 +124,7 @@ class FakeHub:
         for name, data in (files or {}).items():
             self.files[(repo, commit, name)] = data
 
-    def __enter__(self) -> "FakeHub":
+    def __enter__(self) -> FakeHub:
         self.thread.start()
         return self
 
