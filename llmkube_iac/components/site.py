@@ -9,8 +9,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..modelinfo.plan_time import gather_facts, size_bytes
+from ..modelinfo.revisions import pinned_sources, resolve_revisions
 from ..plan.objects import SITE_TYPE
-from ..plan.stack import plan_stack, stack_models
+from ..plan.stack import pin_sources, plan_stack, stack_models
 from ..spec import SiteSpec, StackConfig, load_stack_config
 from .model import Model
 from .register import register_manifests
@@ -38,6 +39,8 @@ class Site(pulumi.ComponentResource):
     def __init__(self, name: str, config: StackConfig | dict, opts: pulumi.ResourceOptions | None = None):
         config = config if isinstance(config, StackConfig) else load_stack_config(config)
         site = config.site
+        pins = resolve_revisions(site, stack_models(config))  # hf:// branches/tags -> commits via the mirror
+        config = pin_sources(config, pinned_sources(pins))  # the Job fetches that commit; the cache key has it
         facts = gather_facts(site, stack_models(config))  # headers the site itself serves (mirror, store, pvc)
         plan = plan_stack(config, {n: size_bytes(i) for n, i in facts.items() if size_bytes(i)})  # raises first
         super().__init__(SITE_TYPE, name, {"spec": site.to_config()}, opts)
@@ -54,7 +57,7 @@ class Site(pulumi.ComponentResource):
         self.models = {
             mname: Model(f"{name}-{mname}", model, site, size_bytes=size_bytes(facts.get(mname)),
                          facts=facts[mname].to_dict() if mname in facts else None, manifests=manifests,
-                         model_name=mname, opts=after_ns)
+                         model_name=mname, opts=after_ns, revision=pins[mname].to_dict() if mname in pins else None)
             for mname, (model, manifests) in plan.models.items()
         }
         self.services: dict[str, InferenceService] = {}

@@ -83,6 +83,20 @@ def plan_alone(site: SiteSpec, *, model: tuple[ModelSpec, str, int | None] | Non
     return _on_site(plan, site)
 
 
+def pin_sources(config: StackConfig, sources: dict[str, str]) -> StackConfig:
+    """The stack with the named models' sources replaced (stack models and inline service models): how
+    plan-time revision pins (modelinfo.revisions) reach the download Job, the cache key and the policy."""
+    def pinned(name: str, model: ModelSpec) -> ModelSpec:
+        new = sources.get(name)
+        return model if new is None or new == model.source else model.model_copy(update={"source": new})
+
+    models = tuple(pinned(m.name or "", m) for m in config.models)
+    services = tuple(svc if isinstance(svc.model, str) else
+                     svc.model_copy(update={"model": pinned(svc.model_name, svc.model)})
+                     for svc in config.services)
+    return config.model_copy(update={"models": models, "services": services})
+
+
 def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> StackPlan:
     """Plan a whole site; PlanError paths point into the stack config (services[i]...)."""
     site, sizes = config.site, sizes or {}

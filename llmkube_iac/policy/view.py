@@ -32,6 +32,7 @@ class ModelEntry:
     res: Res
     spec: ModelSpec
     facts: dict | None = None
+    revision: dict | None = None  # how an hf:// source was pinned at plan time (modelinfo.revisions)
 
 
 @dataclass
@@ -100,8 +101,9 @@ class StackView:
             elif r.type == MODEL and isinstance(r.props.get("spec"), dict):
                 spec = self._validate(r, ModelSpec, r.props["spec"])
                 if spec is not None:
-                    facts = r.props.get("facts")
-                    view.models.append(ModelEntry(r, spec, facts if isinstance(facts, dict) else None))
+                    facts, rev = r.props.get("facts"), r.props.get("revision")
+                    view.models.append(ModelEntry(r, spec, facts if isinstance(facts, dict) else None,
+                                                  rev if isinstance(rev, dict) else None))
             elif r.type == ROUTER and isinstance(r.props.get("spec"), dict):
                 from ..spec.router import RouterSpec
 

@@ -56,6 +56,8 @@ def _entry(r: RenderedResource) -> dict:
         entry["chart"] = {k: r.props.get(k) for k in ("chart", "version", "repositoryOpts", "namespace")}
     elif r.manifest is not None:
         entry["file"] = f"{r.site}/1-manifest/{manifest_filename(r.manifest)}"
+    if r.type == "llmkube:index:Model" and isinstance(r.props.get("revision"), dict):
+        entry["revision"] = r.props["revision"]  # which commit an hf:// source was pinned to, or why not
     return entry
 
 

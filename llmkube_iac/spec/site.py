@@ -143,7 +143,8 @@ class SiteSpec(SpecModel):
         (), description='Every image the site runs is rewritten to these mirrors (a host entry wins over "*")')
     hf_endpoint: str | None = Field(
         None, description="URL of an internal Hugging Face mirror: download Jobs get HF_ENDPOINT, plan time reads "
-                          "headers through it; air-gapped hf:// sources need it")
+                          "headers and pins hf:// branches and tags to commits through it (never the public Hub); "
+                          "air-gapped hf:// sources need it")
     model_stores: tuple[str, ...] = Field(
         (), description="Internal model stores: host names (https sources there are read at plan time and pass the "
                         "air-gap rule) and s3://bucket entries")

@@ -71,6 +71,18 @@ CASES = {
          ("https on an outside host", plan(lambda c: _set(c["models"][0], source="https://huggingface.co/q/q.gguf"))),
          ("hfEndpoint is the public hub", plan(lambda c: (_set(c["site"], hfEndpoint="https://huggingface.co"),
                                                          _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"))))]),
+    "model-revision-pinning": (
+        [("no hf sources", plan()),
+         ("hf source at a commit", plan(lambda c: (_set(c["site"], hfEndpoint="https://hf.edge.internal"),
+                                                  _set(c["models"][0], source=f"hf://Qwen/Q-GGUF@{'c' * 40}/q.gguf")))),
+         ("branch at a connected site", plan(lambda c: (_set(c["site"], airGapped=False),
+                                                       _set(c["models"][0], source="hf://Qwen/Q-GGUF@main/q.gguf"))))],
+        [("branch main through the mirror", plan(lambda c: (_set(c["site"], hfEndpoint="https://hf.edge.internal"),
+                                                            _set(c["models"][0], source="hf://Qwen/Q-GGUF@main/q.gguf")))),
+         ("no revision in an inline service model", plan(lambda c: (
+             _set(c["site"], hfEndpoint="https://hf.edge.internal"),
+             _set(svc(c, "embed"), model={"name": "embed-inline", "source": "hf://Qwen/E-GGUF/e.gguf",
+                                          "format": "gguf", "sizeGiB": 0.6}))))]),
     "airgap-charts": (
         [("clean", plan())],
         [("no chart registry", plan(lambda c: c["site"]["operators"].pop("chartRegistry"))),
@@ -220,3 +232,21 @@ def test_each_rule_lives_in_a_module_named_after_it():
     for rule in RULES:
         assert importlib.import_module(f"llmkube_iac.policy.rules.{rule.name.replace('-', '_')}").RULE is rule
     assert len(RULES_BY_NAME) == len(RULES)
+
+
+def test_revision_pinning_names_why_the_source_stayed_unpinned():
+    """The reason recorded on the Model component (modelinfo.revisions) is in the message; a record
+    claiming a commit does not help a source that is not at it (the source is what gets fetched)."""
+    def unpinned(rs):
+        model = next(r for r in rs if r.type == "llmkube:index:Model" and "chat-9b" in r.name)
+        model.props["revision"] = {"source": "hf://Qwen/Q-GGUF/q.gguf", "requested": "main",
+                                   "unpinned_reason": "the mirror lookup failed: HTTP 404 (RevisionNotFound)"}
+    rs = plan(lambda c: (_set(c["site"], hfEndpoint="https://hf.edge.internal"),
+                         _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf")), unpinned)
+    (hit,) = [r for r in evaluate(rs) if r.rule == "model-revision-pinning"]
+    assert "RevisionNotFound" in hit.message and "main (none written)" in hit.message
+    assert hit.level == "mandatory" and "chat-9b" in hit.resource_name
+    on_all = evaluate(plan(lambda c: (_set(c["site"], airGapped=False),
+                                      _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"))),
+                      {"model-revision-pinning": {"allSites": True}})
+    assert [r.rule for r in on_all if r.rule == "model-revision-pinning"] == ["model-revision-pinning"]
