@@ -23,7 +23,7 @@ class Model(pulumi.ComponentResource):
                          {"spec": spec.to_config(), "site": site.name, "facts": facts}, opts)
         if manifests is None:
             manifests = apply_mirrors(plan_model(site, spec, model_name, size_bytes), site.registry_mirrors)
-        self.resources = register_manifests(self, name, manifests)
+        self.resources = register_manifests(self, name, manifests, site=site.name, protect=site.kubernetes.protect)
         place = placement(spec, model_name)
         self.model_name = model_name
         self.cache_key = pulumi.Output.from_input(place.cache_key)

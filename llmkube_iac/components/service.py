@@ -29,7 +29,8 @@ class InferenceService(pulumi.ComponentResource):
             plan = plan_service(site, spec, model, model_name, size_bytes)
             plan = ServicePlan(apply_mirrors(plan.manifests, site.registry_mirrors), plan.base_url,
                                plan.service_name, plan.namespace)
-        self.resources = register_manifests(self, name, plan.manifests)
+        self.resources = register_manifests(self, name, plan.manifests, site=site.name,
+                                            protect=site.kubernetes.protect)
         self.base_url = pulumi.Output.from_input(plan.base_url)
         self.service_name = pulumi.Output.from_input(plan.service_name)
         self.namespace = pulumi.Output.from_input(plan.namespace)

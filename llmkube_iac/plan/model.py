@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..spec import ModelSpec, SiteSpec
 from .errors import PlanError
-from .meta import discovery_labels, manifest, metadata, standard_labels
+from .meta import bounded_name, discovery_labels, manifest, metadata, standard_labels
 from .security import container_security_context, empty_dir, pod_security_context
 
 MOUNT = "/models"
@@ -123,7 +123,8 @@ def plan_model(site: SiteSpec, model: ModelSpec, model_name: str, size_bytes: in
         "volumeMounts": [{"name": "models", "mountPath": MOUNT}, {"name": "tmp", "mountPath": "/tmp"}],
     }
     job_labels = {**labels, "app.kubernetes.io/component": "model-download"}
-    job = manifest("batch/v1", "Job", metadata(f"{model_name}-fetch-{place.cache_key[-8:]}", ns, job_labels), spec={
+    job_name = bounded_name(model_name, f"-fetch-{place.cache_key[-8:]}")  # a Job's name is its pods' label
+    job = manifest("batch/v1", "Job", metadata(job_name, ns, job_labels), spec={
         "backoffLimit": 6,
         "template": {
             "metadata": {"labels": job_labels},

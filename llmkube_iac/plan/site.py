@@ -5,28 +5,25 @@ with the models, services, routers and metal hosts into the whole-stack plan.
 """
 from __future__ import annotations
 
-from ..hardware import vendor
+from ..hardware import ChartImage, OperatorChart, vendor
 from ..spec import InferenceServiceSpec, SiteSpec
+from .charts import HELM_API, chart_namespaces, helm_release, site_charts
 from .images import apply_mirrors
 from .meta import discovery_labels, manifest, metadata, standard_labels
 
+__all__ = ["HELM_API", "KEDA_CHART", "PRIORITIES", "default_deny_egress", "helm_release", "plan_site_base"]
+
 PRIORITIES = {"critical": 1_000_000, "high": 100_000, "normal": 10_000, "low": 1_000, "batch": 100}
-HELM_API = "llmkube.dev/v1"  # pseudo-manifest for a Helm release; the component registers a helm.v4.Chart
-KEDA_CHART = ("keda", "keda", "2.17.2", "https://kedacore.github.io/charts", "keda")
+# kedacore/charts keda/values.yaml at 2.17.2: image "<image.X.registry>/<image.X.repository>:<tag>"
+KEDA_CHART = OperatorChart(
+    "keda", "keda", "2.17.2", "https://kedacore.github.io/charts", "keda",
+    images=tuple(ChartImage(f"image.{c}.registry", "ghcr.io") for c in ("keda", "metricsApiServer", "webhooks")),
+    provides=("keda.sh", "eventing.keda.sh"),
+)
 
 
 def _labels(site: SiteSpec, name: str, component: str) -> dict:
     return {**standard_labels(name, site.name, component), **discovery_labels(site=site.name)}
-
-
-def helm_release(name: str, chart: str, version: str, repository: str, namespace: str, site: SiteSpec,
-                 values: dict | None = None) -> dict:
-    """A chart reference; air-gapped sites with a chart registry pull it from there (oci://)."""
-    spec: dict = {"chart": chart, "version": version, "repository": repository, "values": values or {}}
-    if site.operators.chart_registry:
-        spec["chart"] = f"oci://{site.operators.chart_registry}/{chart}"
-        spec["repository"] = None
-    return manifest(HELM_API, "HelmChart", metadata(name, namespace, _labels(site, name, "operator")), spec=spec)
 
 
 def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = ()) -> list[dict]:
@@ -47,14 +44,13 @@ def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = 
                                 metadata(f"llmkube-{prio}", None, _labels(site, f"llmkube-{prio}", "priority")), **body))
     if site.deny_egress:
         out.append(default_deny_egress(site))
+    charts = []
     if site.operators.gpu_operators:
-        for v in sorted({p.vendor for p in site.accelerators}):
-            chart = vendor(v).operator
-            if chart:
-                out.append(helm_release(chart.name, chart.chart, chart.version, chart.repository, chart.namespace,
-                                        site, chart.values))
+        charts += [vendor(v).operator for v in sorted({p.vendor for p in site.accelerators}) if vendor(v).operator]
     if site.operators.keda:
-        out.append(helm_release(*KEDA_CHART, site))
+        charts.append(KEDA_CHART)
+    out += site_charts(charts, site)
+    out[1:1] = chart_namespaces(out, site)  # Helm v4 charts create no namespace: the plan does
     return apply_mirrors(out, site.registry_mirrors)
 
 

@@ -10,6 +10,19 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 ADVISORY, MANDATORY, DISABLED = "advisory", "mandatory", "disabled"
+CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release")
+ADDON = "llmkube:index:AddOn"  # an add-on chart's declaration (components/addon.py)
+
+
+def rendered_by_chart(urn: str) -> bool:
+    """Scope: the rules judge what this library authors. Under the engine a Helm chart's objects are
+    registered as the chart's children, so the type chain of their URN names the chart
+    (`...$kubernetes:helm.sh/v4:Chart$kubernetes:apps/v1:Deployment::...`); such third-party objects
+    are judged through their add-on's declaration (chart reference, mirrored image values) instead."""
+    parts = urn.split("::")
+    if len(parts) < 4:
+        return False
+    return any(t in CHART_TYPES for t in parts[2].split("$")[:-1])
 LEVELS = (ADVISORY, MANDATORY, "remediate", DISABLED)  # pulumi_policy.EnforcementLevel values
 
 

@@ -52,10 +52,13 @@ def test_plan_json_lists_every_resource(renders, program, stack):
 
 def test_workloads_wait_for_namespace_and_operator_charts(renders):
     result, _ = renders[("stacks", "dc")]
-    charts = {r.urn for r in result.charts}
+    addons = {r.urn for r in result.resources if r.type == "llmkube:index:AddOn"}
+    charts = {r.urn for r in result.charts}  # depending on a component records what it contains
     services = [r for r in result.resources if r.type == "llmkube:index:InferenceService"]
+    assert len(addons) == 4 and {c.parent for c in result.charts} == addons
     assert services and all(charts <= set(r.dependencies) for r in services)
-    assert all(any(d.endswith("$kubernetes:core/v1:Namespace::dc-namespace") for d in r.dependencies) for r in services)
+    assert all(any(d.endswith("$kubernetes:core/v1:Namespace::dc-namespace-llmkube") for d in r.dependencies)
+               for r in services)
 
 
 def test_numbers_are_ints_again(renders):
