@@ -142,8 +142,8 @@ VENDORS: dict[str, VendorProfile] = {
                            "rocm/k8s-device-plugin:labeller-latest", prefix=False),
                 ChartImage("deviceConfig.spec.metricsExporter.image", "rocm/device-metrics-exporter:v1.3.0",
                            prefix=False),
-                ChartImage("deviceConfig.spec.metricsExporter.rbacConfig.image", "quay.io/brancz/kube-rbac-proxy:v0.18.1",
-                           prefix=False),
+                ChartImage("deviceConfig.spec.metricsExporter.rbacConfig.image",
+                           "quay.io/brancz/kube-rbac-proxy:v0.18.1", prefix=False),
                 ChartImage("deviceConfig.spec.testRunner.image", "docker.io/rocm/test-runner:v1.3.0", prefix=False),
                 ChartImage("deviceConfig.spec.configManager.image", "rocm/device-config-manager:v1.3.0", prefix=False),
                 ChartImage("kmm.controller.manager.image.repository",
@@ -178,8 +178,8 @@ VENDORS: dict[str, VendorProfile] = {
         # the chart is published only as a package (no source to read its values.yaml from): its image keys are
         # not verified, so an air-gapped site refuses it instead of pulling from vault.habana.ai
         operator=OperatorChart(
-            "habana-ai-operator", "habana-ai-operator", "1.22.0", "https://vault.habana.ai/artifactory/api/helm/gaudi-helm",
-            "habana-ai-operator", images=None, provides=("habanalabs.habana.ai",), namespace_labels=_PRIVILEGED,
+            "habana-ai-operator", "habana-ai-operator", "1.22.0",
+            "https://vault.habana.ai/artifactory/api/helm/gaudi-helm", "habana-ai-operator", images=None, provides=("habanalabs.habana.ai",), namespace_labels=_PRIVILEGED,
         ),
     ),
     "intel-xpu": VendorProfile(

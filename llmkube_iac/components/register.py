@@ -48,8 +48,8 @@ def logical_name(component: str, m: dict) -> str:
     meta = m["metadata"]
     if is_chart(m):
         return f"{component}-addon-{meta['name']}"
-    ns = meta.get("namespace")
-    return f"{component}-{m['kind'].lower()}-{ns}-{meta['name']}" if ns else f"{component}-{m['kind'].lower()}-{meta['name']}"
+    kind, ns = m["kind"].lower(), meta.get("namespace")
+    return f"{component}-{kind}-{ns}-{meta['name']}" if ns else f"{component}-{kind}-{meta['name']}"
 
 
 def logical_names(component: str, manifests: list[dict]) -> list[str]:
@@ -103,6 +103,7 @@ def register_manifests(parent: pulumi.Resource, component: str, manifests: list[
     for i in apply_order(manifests):
         own = base
         if deps[i]:
-            own = pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=[registered[d] for d in deps[i]]))
+            after = pulumi.ResourceOptions(depends_on=[registered[d] for d in deps[i]])
+            own = pulumi.ResourceOptions.merge(base, after)
         registered[i] = register_manifest(names[i], manifests[i], own, site, protect, component)
     return {names[i]: registered[i] for i in range(len(manifests))}

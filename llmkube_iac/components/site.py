@@ -83,7 +83,8 @@ class Site(pulumi.ComponentResource):
             self.services[svc.name] = InferenceService(f"{name}-{svc.name}", svc, site, model=model, model_name=mname,
                                                        plan=sp, opts=svc_opts)
         if plan.metal:  # per-host objects of the metal-agent (desired state, RBAC, Leases, alert)
-            self.metal = register_manifests(self, f"{name}-metal", plan.metal, after_ns, site=site.name, protect=protect)
+            self.metal = register_manifests(self, f"{name}-metal", plan.metal, after_ns, site=site.name,
+                                            protect=protect)
         # routers: after the services whose NetworkPolicies admit them
         services = tuple(config.services)
         self.routers = {

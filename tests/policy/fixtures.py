@@ -73,7 +73,8 @@ def resources_for(config: dict) -> list[RenderedResource]:
                 name = f"{prefix}-addon-{m['metadata']['name']}"
                 addon = component(ADDON_TYPE, name, declaration(m, site.name), owner)
                 spec = m["spec"]
-                props = {"chart": spec["chart"], "version": spec["version"], "namespace": m["metadata"].get("namespace")}
+                props = {"chart": spec["chart"], "version": spec["version"],
+                         "namespace": m["metadata"].get("namespace")}
                 if spec.get("repository"):
                     props["repositoryOpts"] = {"repo": spec["repository"]}
                 t, chart = "kubernetes:helm.sh/v4:Chart", f"{prefix}-{m['metadata']['name']}"

@@ -120,6 +120,28 @@ def test_secure_config_values_are_opaque(tmp_path):
     assert project.secret_keys == ["p:token"]
 
 
+def test_nested_secure_values_are_opaque_and_mark_their_key(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text("")
+    (tmp_path / "Pulumi.s.yaml").write_text(
+        "config:\n  p:site:\n    name: a\n    kubernetes:\n      kubeconfig:\n        secure: AAAB\n")
+    project = load_project(tmp_path, "s")
+    assert json.loads(project.config["p:site"]) == {"name": "a", "kubernetes": {"kubeconfig": SECRET_PLACEHOLDER}}
+    assert project.secret_keys == ["p:site"]
+
+
+def test_program_runs_in_its_main_directory(tmp_path):
+    """Like the engine: relative paths in a program under `main:` resolve against that directory."""
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\nmain: prog/\n")
+    (tmp_path / "prog").mkdir()
+    (tmp_path / "prog" / "__main__.py").write_text(
+        "import os, pulumi\npulumi.export('cwd', os.getcwd())\n"
+        "pulumi.CustomResource('test:index:R', 'r', {'cwd': os.getcwd()})\n")
+    (tmp_path / "Pulumi.s.yaml").write_text("config: {}\n")
+    result = render_program(tmp_path, "s", None, evaluate_policies=False)
+    assert next(r for r in result.resources if r.name == "r").props["cwd"] == str((tmp_path / "prog").resolve())
+
+
 def test_render_is_repeatable_in_one_process(tmp_path):
     a = render_program(ROOT / "stacks", "dev", None, evaluate_policies=False)
     b = render_program(ROOT / "stacks", "dev", None, evaluate_policies=False)

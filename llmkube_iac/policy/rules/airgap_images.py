@@ -23,8 +23,8 @@ def check_images(view: StackView, cfg: dict):
             name = f"add-on {res.props.get('release') or res.name}"
             images = res.props.get("images")
             if images is None:
-                yield Violation(f"{name} (site {site.spec.name}, air-gapped): its image values are not known to llmkube, "
-                                "so they cannot be pointed at the site's mirrors", res.urn)
+                yield Violation(f"{name} (site {site.spec.name}, air-gapped): its image values are not known to "
+                                "llmkube, so they cannot be pointed at the site's mirrors", res.urn)
                 continue
             for image in images:
                 value = str(image.get("value") or "")
