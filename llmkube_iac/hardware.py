@@ -1,46 +1,12 @@
 """THE accelerator dispatch table: everything that differs between vendors lives in one entry.
 
-Adding a vendor is one `VendorProfile` here; planners, runtimes and policies look vendors up and
-never switch on their names.
+Adding a vendor is one `VendorProfile` here; the spec validates `vendor` against this table when a
+config is read, and planners, runtimes and policies look vendors up and never switch on their
+names. A vendor's device operator is an add-on (addons.py) that the vendor names.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-
-@dataclass(frozen=True)
-class ChartImage:
-    """One values key of a pinned chart that names where an image is pulled from.
-
-    `default` is the key's value in that chart version's values.yaml. A `prefix` is a registry
-    (or registry/path) the chart joins with an image name; otherwise it is a whole reference."""
-
-    key: str  # dotted values path, e.g. "image.keda.registry"
-    default: str
-    prefix: bool = True
-
-
-@dataclass(frozen=True)
-class OperatorChart:
-    """The Helm chart a vendor's device plugin / operator ships as (pinned), and what it needs.
-
-    `images` lists every image key of the pinned values.yaml, so an air-gapped site can rewrite
-    them to its mirrors (None: not verified, so an air-gapped site refuses the chart).
-    `provides` / `requires` are API groups: the CRDs the chart installs and those it needs from
-    elsewhere (the cluster model checks both). `nfd_key` switches off the Node Feature Discovery
-    the chart bundles, when another operator at the site already runs it."""
-
-    name: str  # Helm release name
-    chart: str
-    version: str
-    repository: str
-    namespace: str
-    values: dict = field(default_factory=dict)
-    images: tuple[ChartImage, ...] | None = ()
-    provides: tuple[str, ...] = ()
-    requires: tuple[str, ...] = ()
-    nfd_key: str | None = None
-    namespace_labels: dict = field(default_factory=dict)
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -57,7 +23,7 @@ class VendorProfile:
     needs_shm: bool  # multi-device collectives use /dev/shm (NCCL/RCCL/HCCL): mount a memory emptyDir
     supplemental_groups: tuple[int, ...]  # device node groups (video/render) for a non-root user
     metrics_exporter: str | None
-    operator: OperatorChart | None
+    operator: str | None  # name of its device operator in addons.ADDONS (installed with operators.gpuOperators)
     schedulable: bool = True  # False: not a Kubernetes pod (metal hosts run the metal-agent)
 
     def visible_devices(self, count: int) -> dict[str, str]:
@@ -74,18 +40,6 @@ def _taint_toleration(key: str) -> tuple[dict, ...]:
     return ({"key": key, "operator": "Exists", "effect": "NoSchedule"},)
 
 
-# GPU operators run privileged DaemonSets (driver, toolkit, device plugin): their namespace must allow it
-_PRIVILEGED = {"pod-security.kubernetes.io/enforce": "privileged"}
-_NFD_IMAGE = ChartImage("node-feature-discovery.image.repository", "registry.k8s.io/nfd/node-feature-discovery")
-NFD_GROUP = "nfd.k8s-sigs.io"
-
-
-def _nvcr(*keys: str) -> tuple[ChartImage, ...]:
-    """gpu-operator values: each component's `repository` is joined with `image:version`."""
-    return tuple(ChartImage(f"{k}.repository", f"nvcr.io/nvidia{sub}") for k, sub in
-                 (kv.split("=") if "=" in kv else (kv, "") for kv in keys))
-
-
 VENDORS: dict[str, VendorProfile] = {
     "nvidia": VendorProfile(
         name="nvidia",
@@ -100,19 +54,7 @@ VENDORS: dict[str, VendorProfile] = {
         needs_shm=True,
         supplemental_groups=(),
         metrics_exporter="dcgm-exporter",
-        # values keys from deployments/gpu-operator/values.yaml at v25.3.4 (NFD v0.17.3 is a subchart)
-        operator=OperatorChart(
-            "gpu-operator", "gpu-operator", "v25.3.4", "https://helm.ngc.nvidia.com/nvidia", "gpu-operator",
-            images=_nvcr(
-                "validator=/cloud-native", "operator", "operator.initContainer", "driver",
-                "driver.manager=/cloud-native", "toolkit=/k8s", "devicePlugin", "dcgm=/cloud-native",
-                "dcgmExporter=/k8s", "gfd", "migManager=/cloud-native", "nodeStatusExporter=/cloud-native",
-                "gds=/cloud-native", "gdrcopy=/cloud-native", "vgpuManager.driverManager=/cloud-native",
-                "vgpuDeviceManager=/cloud-native", "vfioManager", "vfioManager.driverManager=/cloud-native",
-                "kataManager=/cloud-native", "sandboxDevicePlugin", "ccManager=/cloud-native",
-            ) + (_NFD_IMAGE,),
-            provides=("nvidia.com", NFD_GROUP), nfd_key="nfd.enabled", namespace_labels=_PRIVILEGED,
-        ),
+        operator="gpu-operator",
     ),
     "amd": VendorProfile(
         name="amd",
@@ -127,40 +69,7 @@ VENDORS: dict[str, VendorProfile] = {
         needs_shm=True,
         supplemental_groups=(44,),  # video: /dev/kfd and /dev/dri for a non-root user
         metrics_exporter="amd-device-metrics-exporter",
-        # values keys from helm-charts-k8s/values.yaml and charts/kmm/values.yaml for v1.3.0; the KMM subchart's
-        # webhook certificate is a cert-manager Certificate, and its default NodeFeatureRule needs NFD's CRDs
-        operator=OperatorChart(
-            "amd-gpu-operator", "gpu-operator-charts", "v1.3.0", "https://rocm.github.io/gpu-operator", "kube-amd-gpu",
-            images=(
-                ChartImage("controllerManager.manager.image.repository", "docker.io/rocm/gpu-operator"),
-                ChartImage("deviceConfig.spec.commonConfig.initContainerImage", "busybox:1.36", prefix=False),
-                ChartImage("deviceConfig.spec.commonConfig.utilsContainer.image",
-                           "docker.io/rocm/gpu-operator-utils:v1.2.1", prefix=False),
-                ChartImage("deviceConfig.spec.devicePlugin.devicePluginImage", "rocm/k8s-device-plugin:latest",
-                           prefix=False),
-                ChartImage("deviceConfig.spec.devicePlugin.nodeLabellerImage",
-                           "rocm/k8s-device-plugin:labeller-latest", prefix=False),
-                ChartImage("deviceConfig.spec.metricsExporter.image", "rocm/device-metrics-exporter:v1.3.0",
-                           prefix=False),
-                ChartImage("deviceConfig.spec.metricsExporter.rbacConfig.image",
-                           "quay.io/brancz/kube-rbac-proxy:v0.18.1", prefix=False),
-                ChartImage("deviceConfig.spec.testRunner.image", "docker.io/rocm/test-runner:v1.3.0", prefix=False),
-                ChartImage("deviceConfig.spec.configManager.image", "rocm/device-config-manager:v1.3.0", prefix=False),
-                ChartImage("kmm.controller.manager.image.repository",
-                           "docker.io/rocm/kernel-module-management-operator"),
-                ChartImage("kmm.controller.manager.env.relatedImageBuild", "gcr.io/kaniko-project/executor:v1.23.2",
-                           prefix=False),
-                ChartImage("kmm.controller.manager.env.relatedImageSign",
-                           "docker.io/rocm/kernel-module-management-signimage:latest", prefix=False),
-                ChartImage("kmm.controller.manager.env.relatedImageWorker",
-                           "docker.io/rocm/kernel-module-management-worker:latest", prefix=False),
-                ChartImage("kmm.webhookServer.webhookServer.image.repository",
-                           "docker.io/rocm/kernel-module-management-webhook-server"),
-                _NFD_IMAGE,
-            ),
-            provides=("amd.com", "kmm.sigs.x-k8s.io", NFD_GROUP), requires=("cert-manager.io", NFD_GROUP),
-            nfd_key="node-feature-discovery.enabled", namespace_labels=_PRIVILEGED,
-        ),
+        operator="amd-gpu-operator",
     ),
     "intel-gaudi": VendorProfile(
         name="intel-gaudi",
@@ -175,12 +84,7 @@ VENDORS: dict[str, VendorProfile] = {
         needs_shm=True,
         supplemental_groups=(),
         metrics_exporter="habana-metric-exporter",
-        # the chart is published only as a package (no source to read its values.yaml from): its image keys are
-        # not verified, so an air-gapped site refuses it instead of pulling from vault.habana.ai
-        operator=OperatorChart(
-            "habana-ai-operator", "habana-ai-operator", "1.22.0",
-            "https://vault.habana.ai/artifactory/api/helm/gaudi-helm", "habana-ai-operator", images=None, provides=("habanalabs.habana.ai",), namespace_labels=_PRIVILEGED,
-        ),
+        operator="habana-ai-operator",
     ),
     "intel-xpu": VendorProfile(
         name="intel-xpu",
@@ -195,14 +99,7 @@ VENDORS: dict[str, VendorProfile] = {
         needs_shm=True,
         supplemental_groups=(44,),
         metrics_exporter="xpumanager",
-        # charts/device-plugin-operator at 0.34.0: image "<manager.image.hub>/intel-deviceplugin-operator"; its
-        # webhook serving certificate is a cert-manager Certificate
-        operator=OperatorChart(
-            "intel-device-plugins-operator", "intel-device-plugins-operator", "0.34.0",
-            "https://intel.github.io/helm-charts", "inteldeviceplugins-system",
-            images=(ChartImage("manager.image.hub", "intel"),), provides=("deviceplugin.intel.com",),
-            requires=("cert-manager.io",), namespace_labels=_PRIVILEGED,
-        ),
+        operator="intel-device-plugins-operator",
     ),
     "cpu": VendorProfile(
         name="cpu",
@@ -238,10 +135,13 @@ VENDORS: dict[str, VendorProfile] = {
 }
 
 
+DEFAULT_VENDOR = "cpu"  # a service that names no accelerator runs here
+
+
 def vendor(name: str) -> VendorProfile:
     try:
         return VENDORS[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ValueError(f"unknown accelerator vendor {name!r}; valid: {', '.join(VENDORS)}") from None
 
 

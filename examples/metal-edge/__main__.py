@@ -5,7 +5,7 @@ ConfigMap, an identity and a Lease per Mac; `llmkube-metal-agent` on each Mac ru
 registers it as an EndpointSlice. The Router reaches both Macs through that one Service. Keys live in
 the Secret `edge-gw-keys` (create it out of band): `master`, `app`.
 
-On each Mac (see the README, "Apple Silicon hosts"):
+On each Mac (see docs/metal-agent.md):
     llmkube-metal-agent print-launchd --host studio-1 --kubeconfig /etc/llmkube/studio-1.kubeconfig \
         > ~/Library/LaunchAgents/dev.llmkube.metal-agent.plist
     launchctl load -w ~/Library/LaunchAgents/dev.llmkube.metal-agent.plist

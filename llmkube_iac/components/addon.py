@@ -12,7 +12,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-ADDON_TYPE = "llmkube:index:AddOn"
+from ..plan.objects import ADDON_TYPE
 
 
 def declaration(manifest: dict, site: str) -> dict:

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..plan.charts import is_chart
+from ..plan.objects import is_builtin_api
 from ..plan.ordering import apply_order, prerequisites
 from .addon import AddOn
 
@@ -36,9 +37,9 @@ def _snake(key: str) -> str:
 
 def resource_class(api_version: str, kind: str):
     """The typed pulumi_kubernetes class for a built-in kind, or None for custom resources."""
-    group, _, version = api_version.rpartition("/")
-    if group and not group.endswith(".k8s.io") and "." in group:
+    if not is_builtin_api(api_version):
         return None  # a CRD group (keda.sh, monitoring.coreos.com, cert-manager.io ...)
+    group, _, version = api_version.rpartition("/")
     module = getattr(k8s, (group or "core").split(".")[0], None)
     return getattr(getattr(module, version, None), kind, None)
 

@@ -13,14 +13,15 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..modelinfo.plan_time import gather_facts, size_bytes
+from ..plan.objects import SITE_TYPE
+from ..plan.stack import plan_stack, stack_models
+from ..spec import SiteSpec, StackConfig, load_stack_config
 from .addon import AddOn
 from .model import Model
-from ..modelinfo.plan_time import gather_facts, size_bytes
-from ..plan.stack import plan_stack, stack_models
 from .register import register_manifests
 from .router import Router
 from .service import InferenceService
-from ..spec import SiteSpec, StackConfig, load_stack_config
 
 
 def make_provider(name: str, site: SiteSpec, parent: pulumi.Resource) -> k8s.Provider:
@@ -55,7 +56,7 @@ class Site(pulumi.ComponentResource):
         site = config.site
         facts = gather_facts(site, stack_models(config))  # headers the site itself serves (mirror, store, pvc)
         plan = plan_stack(config, {n: size_bytes(i) for n, i in facts.items() if size_bytes(i)})  # raises first
-        super().__init__("llmkube:index:Site", name, {"spec": site_props(site)}, opts)
+        super().__init__(SITE_TYPE, name, {"spec": site_props(site)}, opts)
         self.config = config
         # the caller's provider (Python opts, the component package's providers, a parent's), else our own
         self.provider = self.get_provider("kubernetes:core/v1:Namespace") or make_provider(name, site, self)
@@ -70,14 +71,15 @@ class Site(pulumi.ComponentResource):
 
         self.models = {
             mname: Model(f"{name}-{mname}", model, site, size_bytes=size_bytes(facts.get(mname)),
-                         facts=facts[mname].to_dict() if mname in facts else None, manifests=manifests, opts=after_ns)
+                         facts=facts[mname].to_dict() if mname in facts else None, manifests=manifests,
+                         model_name=mname, opts=after_ns)
             for mname, (model, manifests) in plan.models.items()
         }
         self.services: dict[str, InferenceService] = {}
         for svc in config.services:
             sp = plan.services[svc.name]
             model = config.model_for(svc)
-            mname = svc.model if isinstance(svc.model, str) else (svc.model.name or f"{svc.name}-model")
+            mname = svc.model_name
             deps = [self.models[mname]] if mname in self.models else []
             svc_opts = pulumi.ResourceOptions.merge(after_ns, pulumi.ResourceOptions(depends_on=deps))
             self.services[svc.name] = InferenceService(f"{name}-{svc.name}", svc, site, model=model, model_name=mname,

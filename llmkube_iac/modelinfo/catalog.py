@@ -10,12 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .info import ModelInfo, swa_layers_from_pattern
-
-BYTES_PER_PARAM = {  # bits per weight of common quantizations (GGUF averages include scales)
-    "F32": 32, "F16": 16, "BF16": 16, "FP16": 16, "FP8": 8, "Q8_0": 8.5, "INT8": 8, "Q6_K": 6.56, "Q5_K_M": 5.69,
-    "Q5_K_S": 5.54, "Q4_K_M": 4.85, "Q4_K_S": 4.58, "Q4_0": 4.5, "IQ4_XS": 4.25, "Q3_K_M": 3.91, "Q2_K": 2.96,
-    "AWQ": 4.25, "GPTQ": 4.25, "INT4": 4.25, "MXFP4": 4.25, "NVFP4": 4.5,
-}
+from .quant import bits_per_weight
 
 
 @lru_cache(maxsize=1)
@@ -32,12 +27,6 @@ def catalog_entry(name: str) -> dict:
     return cat[key]
 
 
-def bits_per_weight(quantization: str | None) -> float | None:
-    if not quantization:
-        return None
-    return BYTES_PER_PARAM.get(quantization.upper().replace("-", "_"))
-
-
 def catalog_info(name: str, quantization: str | None = None) -> ModelInfo:
     """ModelInfo from published facts; weight bytes only when a quantization says bits per weight."""
     e = catalog_entry(name)
@@ -52,6 +41,7 @@ def catalog_info(name: str, quantization: str | None = None) -> ModelInfo:
         info.head_count_kv = [int(e["kvHeads"])] * layers
     if layers and e.get("slidingWindow") and e.get("swaPattern"):
         info.swa_layers = swa_layers_from_pattern(layers, int(e["swaPattern"]))
+    _newer_facts(info, e, layers)
     if e.get("totalParametersB"):
         info.parameter_count = int(e["totalParametersB"] * 1e9)
     if e.get("activeParametersB"):
@@ -60,6 +50,32 @@ def catalog_info(name: str, quantization: str | None = None) -> ModelInfo:
     if bpw and info.parameter_count:
         info.total_bytes = int(info.parameter_count * bpw / 8)
     return info
+
+
+def _newer_facts(info: ModelInfo, e: dict, layers: int | None) -> None:
+    """Hybrid linear attention, Gemma 4's per-layer geometry, sparse-attention indexers, DeepSeek-V4."""
+    if not layers:
+        return
+    if e.get("fullAttentionInterval"):  # Gated DeltaNet layers in between (Qwen3.5/3.6, Qwen3-Next)
+        n = int(e["fullAttentionInterval"])
+        info.recurrent_layers = [(il + 1) % n != 0 for il in range(layers)]
+        lin = e.get("linearAttention") or {}
+        k_heads, v_heads, dk, dv = (lin.get(k) for k in ("keyHeads", "valueHeads", "keyHeadDim", "valueHeadDim"))
+        if all((k_heads, v_heads, dk, dv)):
+            # llama.cpp's shape (convert_hf_to_gguf): inner = v heads x v dim, state = k dim, groups = k heads
+            info.ssm_inner_size, info.ssm_state_size, info.ssm_group_count = v_heads * dv, dk, k_heads
+            info.ssm_conv_kernel = lin.get("convKernel")
+    if e.get("headDimSwa"):
+        info.key_length_swa = info.value_length_swa = int(e["headDimSwa"])
+    if e.get("kvHeadsSwa") and e.get("kvHeads") and info.swa_layers:
+        info.head_count_kv = [int(e["kvHeadsSwa"]) if sw else int(e["kvHeads"]) for sw in info.swa_layers]
+    info.kv_shared_layers = e.get("kvSharedLayers") or None
+    info.embedding_length_per_layer = e.get("perLayerEmbedding") or None
+    info.indexer_key_length = e.get("indexerHeadDim")
+    if e.get("compressRatios"):
+        info.compress_ratios = [int(r) for r in e["compressRatios"]][:layers]
+    if e.get("swaLayerTypes") and info.sliding_window:  # an explicit per-layer list wins over swaPattern
+        info.swa_layers = [t == "sliding_attention" for t in e["swaLayerTypes"]][:layers]
 
 
 def format_catalog() -> str:

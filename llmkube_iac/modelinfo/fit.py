@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..units import GIB as GiB
 from .accelerators import lookup_accelerator
 from .info import ModelInfo
 
-GiB = 1 << 30
 KV_PAD = 256  # llama.cpp pads KV cells to 256
 LLAMA_UBATCH = 512
 # bytes per element of a KV cache type (llama.cpp block sizes; vLLM fp8 = 1 byte)
@@ -84,25 +84,68 @@ def kv_elem_bytes(kv_type: str | None, runtime: str) -> float:
 def kv_cache_bytes(info: ModelInfo, context: int, parallel: int = 1, type_k: str | None = None,
                    type_v: str | None = None, runtime: str = "llamacpp", ubatch: int = LLAMA_UBATCH) -> int:
     """KV bytes for `context`: llama.cpp = one shared cache of `context` cells (slots split it);
-    vLLM-style = `parallel` sequences of `context` tokens. SWA layers hold window cells only."""
+    vLLM-style = `parallel` sequences of `context` tokens. SWA layers hold window cells only; layers
+    without KV (recurrent, Gemma 4's shared tail) hold none; MLA holds the compressed latent (llama.cpp:
+    K only, V is a view of it); sparse attention adds its indexer keys; DeepSeek-V4 keeps a small
+    window of raw K plus K compressed 4x (with indexer keys) or 128x. Recurrent state: see
+    `recurrent_state_bytes`."""
     bk, bv = kv_elem_bytes(type_k, runtime), kv_elem_bytes(type_v or type_k, runtime)
+    gguf_rt = runtime in GGUF_RUNTIMES
     n_layer = info.block_count or 0
-    if runtime in GGUF_RUNTIMES:
+    if gguf_rt:
         full = _pad(context, KV_PAD)
         swa = min(full, _pad((info.sliding_window or 0) * parallel + ubatch, KV_PAD))
     else:
         full = _pad(context, 16) * parallel
         swa = min(full, _pad((info.sliding_window or 0) + ubatch, 16) * parallel)
+    if info.compress_ratios:
+        return _dsv4_kv_bytes(info, context, parallel, bk, swa if gguf_rt else full, gguf_rt)
     total = 0.0
     for il in range(n_layer):
-        cells = swa if info.swa_layers and il < len(info.swa_layers) and info.swa_layers[il] else full
+        if not info.has_kv(il):
+            continue
+        cells = swa if info.is_swa(il) else full
         if info.is_mla:
             latent = (info.kv_lora_rank or 0) + (info.rope_dim or 0)
-            total += cells * (latent * bk + ((info.kv_lora_rank or 0) * bv if runtime in GGUF_RUNTIMES else 0))
-            continue
-        n_kv = info.head_count_kv[il] if info.head_count_kv and il < len(info.head_count_kv) else 0
-        total += cells * n_kv * ((info.head_dim_k or 0) * bk + (info.head_dim_v or 0) * bv)
+            total += cells * latent * bk
+        else:
+            n_kv = info.head_count_kv[il] if info.head_count_kv and il < len(info.head_count_kv) else 0
+            dk, dv = info.head_dims(il)
+            total += cells * n_kv * (dk * bk + dv * bv)
+        if info.indexer_key_length:
+            total += cells * info.indexer_key_length * bk
     return int(total)
+
+
+def _dsv4_kv_bytes(info: ModelInfo, context: int, parallel: int, bk: float, window_cells: int, gguf_rt: bool) -> int:
+    """DeepSeek-V4 (llama.cpp llama-kv-cache-dsv4.cpp): per layer a window of raw K, and per CSA
+    layer (ratio 4) K compressed 4x plus lightning-indexer keys, per HCA layer (128) K compressed 128x;
+    one single-head K of head_dim per cell. Compressor states are F32 ring buffers per sequence."""
+    head = info.head_dim_k or 0
+    idx = info.indexer_key_length or 0
+    streams = max(parallel, 1) if gguf_rt else 1
+    seq = _pad(max(context // streams, 1), KV_PAD) if gguf_rt else context
+    if gguf_rt:
+        comp = lambda r: _pad(max(1, -(-seq // r)), KV_PAD)  # noqa: E731
+    else:
+        comp = lambda r: -(-seq // r) * parallel  # noqa: E731
+    total = 0.0
+    for il in range(info.block_count or 0):
+        ratio = info.compress_ratios[il] if il < len(info.compress_ratios) else 0
+        total += window_cells * head * bk
+        if ratio == 4:
+            total += comp(4) * (head + idx) * bk * streams
+            total += streams * 4 * 2 * 8 * (2 * head + 2 * idx)  # CSA + indexer compressor state (kv, score)
+        elif ratio == 128:
+            total += comp(128) * head * bk * streams
+            total += streams * 4 * 2 * 128 * head
+    return int(total)
+
+
+def recurrent_state_bytes(info: ModelInfo, parallel: int = 1) -> int:
+    """Fixed per-sequence state of linear-attention layers (llama.cpp's RS buffer: one F32 cell per
+    sequence, whatever the context)."""
+    return info.recurrent_state_bytes * max(parallel, 1)
 
 
 def llamacpp_compute_bytes(info: ModelInfo, context: int, parallel: int = 1, flash_attn: bool = True,
@@ -138,6 +181,7 @@ def _spec_info(model) -> ModelInfo:
     cat = load_catalog()
     name = (model.name or "").lower()
     hit = name if name in cat else next((k for k, e in cat.items() if e.get("source") == model.source), None)
+    hit = hit or catalog_name_in_source(model.source, cat)
     info = catalog_info(hit, model.quantization) if hit else ModelInfo(source=model.source, format="spec")
     if model.total_parameters_b and not info.parameter_count:
         info.parameter_count = int(model.total_parameters_b * 1e9)
@@ -148,6 +192,19 @@ def _spec_info(model) -> ModelInfo:
     elif not info.total_bytes and info.parameter_count and bits_per_weight(model.quantization):
         info.total_bytes = int(info.parameter_count * bits_per_weight(model.quantization) / 8)
     return info
+
+
+def catalog_name_in_source(source: str, cat: dict) -> str | None:
+    """The catalog model a source names in its file or repository (`.../Qwen3.5-9B-Q4_K_M.gguf`,
+    `hf://Qwen/Qwen3.6-35B-A3B-FP8`): the longest catalog name followed by a separator or the end."""
+    parts = [p.lower() for p in (source or "").replace("@", "/").split("/") if p]
+    best = None
+    for key in cat:
+        for part in parts[-2:]:
+            if part.startswith(key) and (len(part) == len(key) or part[len(key)] in "-_.") and \
+                    (best is None or len(key) > len(best)):
+                best = key
+    return best
 
 
 def _device_capacity(service, product: str | None, memory_gib: float | None) -> tuple[int | None, str | None]:
@@ -182,8 +239,11 @@ def _need(info: ModelInfo, service, context: int, parallel: int, devices: int, k
     runtime = service.runtime if service.runtime in GGUF_RUNTIMES or info.format != "gguf" else "llamacpp"
     gguf_rt = runtime in GGUF_RUNTIMES
     weights, host = _weights_split(info, service)
+    if gguf_rt and info.host_only_bytes:  # llama.cpp keeps row-read embeddings in host memory
+        weights, host = weights - info.host_only_bytes, host + info.host_only_bytes
     kv = kv_cache_bytes(info, context, parallel, kv_k, kv_v, "llamacpp" if gguf_rt else runtime,
                         service.engine.ubatch_size or LLAMA_UBATCH)
+    kv += recurrent_state_bytes(info, parallel)
     if gguf_rt:
         fa = service.flash_attention is not False
         over = llamacpp_compute_bytes(info, context, parallel, fa, service.engine.ubatch_size or LLAMA_UBATCH)

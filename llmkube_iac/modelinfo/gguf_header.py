@@ -170,7 +170,8 @@ def info_from_header(meta: dict, tensors: list, source: str = "", file_size: int
                      sliding_window=a("attention.sliding_window"), kv_lora_rank=a("attention.kv_lora_rank"),
                      rope_dim=a("rope.dimension_count"), file_size=file_size,
                      parameter_count=params, total_bytes=total, expert_bytes=experts or None,
-                     header_bytes=meta.get("__header_bytes__"), license=meta.get("general.license"))
+                     header_bytes=meta.get("__header_bytes__"), license=meta.get("general.license"),
+                     tensors=list(tensors))
     hc = a("attention.head_count")
     info.head_count = max(hc) if isinstance(hc, list) and hc else hc
     if isinstance(n_layer, int) and n_layer > 0:
@@ -186,6 +187,7 @@ def info_from_header(meta: dict, tensors: list, source: str = "", file_size: int
                 info.swa_layers = swa_layers_from_pattern(n_layer, pattern)
             elif arch in SWA_PATTERN_DEFAULTS:
                 info.swa_layers = swa_layers_from_pattern(n_layer, SWA_PATTERN_DEFAULTS[arch])
+    _hybrid_and_sparse(info, arch, a, n_layer, tensors)
     tokens = meta.get("tokenizer.ggml.tokens")
     info.vocab_size = a("vocab_size") or (int(tokens) if isinstance(tokens, _Skipped) else len(tokens or []) or None)
     ft = meta.get("general.file_type")
@@ -194,6 +196,38 @@ def info_from_header(meta: dict, tensors: list, source: str = "", file_size: int
         share = info.expert_used_count / info.expert_count
         info.active_parameter_count = int(params - (params * experts / total) * (1 - share)) if total else None
     return info
+
+
+# hybrid architectures whose GGUF may carry only `full_attention_interval` (llama.cpp defaults it to 4)
+HYBRID_INTERVAL_ARCHS = ("qwen3next", "qwen35", "qwen35moe")
+
+
+def _hybrid_and_sparse(info: ModelInfo, arch, a, n_layer, tensors) -> None:
+    """Recurrent layers (Gated DeltaNet), Gemma 4's per-layer facts, sparse-attention indexer keys."""
+    if not isinstance(n_layer, int) or n_layer <= 0:
+        return
+    recr = a("attention.recurrent_layers")
+    if isinstance(recr, list):
+        info.recurrent_layers = [bool(r) for r in recr][:n_layer]
+    elif arch in HYBRID_INTERVAL_ARCHS:
+        interval = a("full_attention_interval") or 4
+        info.recurrent_layers = [(il + 1) % interval != 0 for il in range(n_layer)]
+    if info.recurrent_layers is not None:
+        info.ssm_conv_kernel, info.ssm_inner_size = a("ssm.conv_kernel"), a("ssm.inner_size")
+        info.ssm_state_size, info.ssm_group_count = a("ssm.state_size"), a("ssm.group_count")
+    info.key_length_swa, info.value_length_swa = a("attention.key_length_swa"), a("attention.value_length_swa")
+    info.kv_shared_layers = a("attention.shared_kv_layers") or None
+    info.embedding_length_per_layer = a("embedding_length_per_layer_input") or None
+    info.indexer_key_length = a("attention.indexer.key_length")
+    ratios = a("attention.compress_ratios")
+    info.compress_ratios = [int(r) for r in ratios][:n_layer] if isinstance(ratios, list) else None
+    sizes = {name: tensor_nbytes(dims, ttype) for name, dims, ttype, _ in tensors}
+    # llama.cpp keeps the input layer on the CPU: embeddings read by row never go to a GPU (a tied
+    # output matrix is duplicated onto the device instead, so token_embd stays counted there)
+    host = sizes.get("per_layer_token_embd.weight", 0)
+    if "output.weight" in sizes:
+        host += sizes.get("token_embd.weight", 0)
+    info.host_only_bytes = host or None
 
 
 def read_gguf_file(path: str, source: str | None = None) -> ModelInfo:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import quote
 
 from ..spec import ModelSpec, SiteSpec
 from .info import ModelInfo
 from .inspect import facts_at_plan_time, inspect_source
+from .remote import hf_file_url
 
 PLAN_TIME_TIMEOUT = 3.0
 
@@ -29,8 +29,7 @@ def plan_time_uri(site: SiteSpec, model: ModelSpec) -> str | None:
     if src.scheme in ("http", "https") and src.host in site.model_stores:
         return src.uri
     if src.scheme == "hf" and site.hf_endpoint and src.filename:
-        rev = quote(src.revision or "main", safe="")
-        return f"{site.hf_endpoint.rstrip('/')}/{src.location}/resolve/{rev}/{quote(src.path)}"
+        return hf_file_url(src.location, src.path, src.revision, endpoint=site.hf_endpoint)
     return None
 
 

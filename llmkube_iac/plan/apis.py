@@ -1,19 +1,13 @@
-"""Which API group each object belongs to, which groups every cluster serves, and who provides the rest.
+"""Which API group each object belongs to, who provides the groups no API server serves, which kinds
+are namespaced and which namespaces every cluster has.
 
 A custom resource only applies where its CRD is installed, and a namespaced object only where its
 namespace exists. The planner orders objects by these facts and the offline cluster model refuses
-a plan that breaks them; both read them here. Pure: no pulumi.
+a plan that breaks them; both read them here (the built-in groups: plan/objects.py). Pure: no pulumi.
 """
 from __future__ import annotations
 
-# groups the Kubernetes API server itself serves (core is "")
-BUILTIN_GROUPS = frozenset({
-    "", "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io", "apps",
-    "authentication.k8s.io", "authorization.k8s.io", "autoscaling", "batch", "certificates.k8s.io",
-    "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io", "flowcontrol.apiserver.k8s.io",
-    "internal.apiserver.k8s.io", "networking.k8s.io", "node.k8s.io", "policy", "rbac.authorization.k8s.io",
-    "resource.k8s.io", "scheduling.k8s.io", "storage.k8s.io", "storagemigration.k8s.io",
-})
+from .objects import is_builtin_api
 
 # what installs a group no add-on of the site provides: named in the fix of a refused plan
 KNOWN_PROVIDERS = {
@@ -45,13 +39,9 @@ def api_group(api_version: str) -> str:
     return group
 
 
-def is_builtin(api_version: str) -> bool:
-    return api_group(api_version) in BUILTIN_GROUPS
-
-
 def is_namespaced(manifest: dict) -> bool:
     """Built-in kinds by the table; custom resources by whether they carry a namespace."""
-    if is_builtin(manifest.get("apiVersion", "")):
+    if is_builtin_api(manifest.get("apiVersion", "")):
         return manifest.get("kind") not in CLUSTER_SCOPED_KINDS
     return bool((manifest.get("metadata") or {}).get("namespace"))
 

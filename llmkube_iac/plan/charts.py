@@ -1,40 +1,31 @@
-"""Add-on Helm charts as pseudo-manifests: values rewritten to the site's mirrors, one Node Feature
-Discovery per site, and a Namespace for every chart (Helm v4 charts under Pulumi create none).
+"""Add-on Helm charts as pseudo-manifests: their image values, one Node Feature Discovery per site,
+and a Namespace for every chart (Helm v4 charts under Pulumi create none).
 
 A chart is judged by what it declares, since its objects only exist once the provider renders
 it: its reference, the image values it is given and the API groups it provides and needs. Those
-facts travel in the pseudo-manifest's spec, the component records them, and policies and the
-offline cluster model read them from there. Whatever table a chart comes from, these functions
-only need its `OperatorChart` entry.
+facts travel in the pseudo-manifest's spec (`images` lists every image key of the pinned chart
+with its value, which apply_mirrors points at the site's mirrors like any other image), the
+component records them, and policies and the offline cluster model read them from there.
 """
 from __future__ import annotations
 
 import copy
 
-from ..hardware import NFD_GROUP, ChartImage, OperatorChart
+from ..addons import NFD_GROUP, AddOn
 from ..spec import SiteSpec
 from .apis import SYSTEM_NAMESPACES
-from .images import rewrite_image
-from .meta import discovery_labels, manifest, metadata, standard_labels
+from .meta import manifest, metadata, object_labels
 
 HELM_API = "llmkube.dev/v1"  # pseudo-manifest for a Helm release; the component registers a helm.v4.Chart
 HELM_KIND = "HelmChart"
 
 
 def _labels(site: SiteSpec, name: str, component: str) -> dict:
-    return {**standard_labels(name, site.name, component), **discovery_labels(site=site.name)}
+    return object_labels(name, site.name, component, site=site.name)
 
 
 def is_chart(m: dict) -> bool:
     return m.get("apiVersion") == HELM_API
-
-
-def mirrored_value(image: ChartImage, site: SiteSpec) -> str:
-    """The value to give the chart: the default rewritten to the site's mirrors (unchanged without one)."""
-    if not image.prefix:
-        return rewrite_image(image.default, site.registry_mirrors)
-    # a registry[/path] prefix: rewrite it as the prefix of a reference, then take the name back off
-    return rewrite_image(f"{image.default}/_", site.registry_mirrors)[:-2]
 
 
 def _set(values: dict, dotted: str, value) -> None:
@@ -44,17 +35,11 @@ def _set(values: dict, dotted: str, value) -> None:
     values[last] = value
 
 
-def helm_release(chart: OperatorChart, site: SiteSpec, bundled_nfd: bool = True) -> dict:
+def helm_release(chart: AddOn, site: SiteSpec, bundled_nfd: bool = True) -> dict:
     """The pseudo-manifest of one add-on; an air-gapped site with a chart registry pulls it from there."""
     values = copy.deepcopy(chart.values)
-    images = None
-    if chart.images is not None:
-        images = []
-        for image in chart.images:
-            value = mirrored_value(image, site)
-            if value != image.default:
-                _set(values, image.key, value)
-            images.append({"key": image.key, "value": value, "prefix": image.prefix})
+    images = None if chart.images is None else [
+        {"key": i.key, "value": i.default, "prefix": i.prefix} for i in chart.images]
     provides = list(chart.provides)
     if chart.nfd_key and not bundled_nfd:  # another add-on of the site runs Node Feature Discovery
         _set(values, chart.nfd_key, False)
@@ -69,7 +54,7 @@ def helm_release(chart: OperatorChart, site: SiteSpec, bundled_nfd: bool = True)
                     spec=spec)
 
 
-def site_charts(charts: list[OperatorChart], site: SiteSpec) -> list[dict]:
+def site_charts(charts: list[AddOn], site: SiteSpec) -> list[dict]:
     """Every add-on of a site; Node Feature Discovery runs once (two copies would fight over its
     CRDs and node labels): the chart that needs no other chart's NFD keeps its own."""
     bundlers = [c for c in charts if c.nfd_key]

@@ -7,9 +7,10 @@ cluster model checks the recorded registrations against the same facts. Pure: no
 """
 from __future__ import annotations
 
-from .apis import api_group, is_builtin
+from .apis import api_group
 from .charts import is_chart
 from .images import pod_spec_of
+from .objects import is_builtin_api
 
 # kinds whose readiness workloads of the same component wait for (their Secrets are mounted)
 WAITED_FOR_KINDS = frozenset({"Certificate"})
@@ -34,7 +35,7 @@ def prerequisites(manifests: list[dict]) -> list[list[int]]:
         if is_chart(m):
             for group in m["spec"].get("requires") or ():
                 deps += providers.get(group, [])
-        elif not is_builtin(m["apiVersion"]):
+        elif not is_builtin_api(m["apiVersion"]):
             deps += providers.get(api_group(m["apiVersion"]), [])
         if pod_spec_of(m) is not None:
             deps += waited

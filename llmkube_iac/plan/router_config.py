@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from ..router_hooks import RULES_FILE, hook_sources
+from ..runtimes import runtime
 from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.router import ExternalBackend, LocalBackend, RouterSpec
 from .endpoints import openai_base_url
@@ -76,11 +77,7 @@ class ZoneConfig:
 
 def served_model(svc: InferenceServiceSpec) -> str:
     """The model name a service answers to (what the runtime was started with)."""
-    if svc.engine.served_model_name:
-        return svc.engine.served_model_name
-    if isinstance(svc.model, str):
-        return svc.model
-    return svc.model.name or f"{svc.name}-model"
+    return svc.served_model
 
 
 def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, services: dict) -> tuple[dict, dict]:

@@ -1,29 +1,24 @@
-"""Site-wide objects: the namespace, priority classes, egress default-deny and operator charts.
+"""Site-wide objects: the namespace, priority classes, egress default-deny and the add-on charts.
 
 Everything here belongs to the cluster rather than to one service; `plan/stack.py` combines it
-with the models, services, routers and metal hosts into the whole-stack plan.
+with the models, services, routers and metal hosts into the whole-stack plan. The add-on table
+(addons.py) decides which charts a site installs; plan/charts.py turns them into pseudo-manifests
+and adds the namespaces they install into.
 """
 from __future__ import annotations
 
-from ..hardware import ChartImage, OperatorChart, vendor
+from ..addons import site_addons
 from ..spec import InferenceServiceSpec, SiteSpec
+from ..spec.priority import PRIORITIES, priority_class_name
 from .charts import HELM_API, chart_namespaces, helm_release, site_charts
-from .images import apply_mirrors
-from .meta import discovery_labels, manifest, metadata, standard_labels
+from .meta import manifest, metadata, object_labels
+from .network import dns_egress
 
-__all__ = ["HELM_API", "KEDA_CHART", "PRIORITIES", "default_deny_egress", "helm_release", "plan_site_base"]
-
-PRIORITIES = {"critical": 1_000_000, "high": 100_000, "normal": 10_000, "low": 1_000, "batch": 100}
-# kedacore/charts keda/values.yaml at 2.17.2: image "<image.X.registry>/<image.X.repository>:<tag>"
-KEDA_CHART = OperatorChart(
-    "keda", "keda", "2.17.2", "https://kedacore.github.io/charts", "keda",
-    images=tuple(ChartImage(f"image.{c}.registry", "ghcr.io") for c in ("keda", "metricsApiServer", "webhooks")),
-    provides=("keda.sh", "eventing.keda.sh"),
-)
+__all__ = ["HELM_API", "default_deny_egress", "helm_release", "plan_site_base"]
 
 
 def _labels(site: SiteSpec, name: str, component: str) -> dict:
-    return {**standard_labels(name, site.name, component), **discovery_labels(site=site.name)}
+    return object_labels(name, site.name, component, site=site.name)
 
 
 def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = ()) -> list[dict]:
@@ -34,34 +29,25 @@ def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = 
         "pod-security.kubernetes.io/enforce-version": "latest",
     }))]
     used = {s.priority for s in services} or {"normal"}
-    for prio, value in PRIORITIES.items():
+    for prio, level in PRIORITIES.items():
         if prio in used:
-            body = {"value": value, "globalDefault": False,
+            body = {"value": level.class_value, "globalDefault": False,
                     "description": f"llmkube {prio} inference workloads"}
-            if prio == "batch":
+            if not level.preempts:
                 body["preemptionPolicy"] = "Never"
+            name = priority_class_name(prio)
             out.append(manifest("scheduling.k8s.io/v1", "PriorityClass",
-                                metadata(f"llmkube-{prio}", None, _labels(site, f"llmkube-{prio}", "priority")), **body))
+                                metadata(name, None, _labels(site, name, "priority")), **body))
     if site.deny_egress:
         out.append(default_deny_egress(site))
-    charts = []
-    if site.operators.gpu_operators:
-        charts += [vendor(v).operator for v in sorted({p.vendor for p in site.accelerators}) if vendor(v).operator]
-    if site.operators.keda:
-        charts.append(KEDA_CHART)
-    out += site_charts(charts, site)
+    out += site_charts(site_addons(site), site)  # the add-on table decides which (addons.py)
     out[1:1] = chart_namespaces(out, site)  # Helm v4 charts create no namespace: the plan does
-    return apply_mirrors(out, site.registry_mirrors)
+    return out
 
 
 def default_deny_egress(site: SiteSpec) -> dict:
     """Deny all egress but DNS, the namespace itself and the declared internal CIDRs."""
-    dns_ports = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
-    egress = [
-        {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": site.network.dns_namespace}},
-                 "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}], "ports": dns_ports},
-        {"to": [{"podSelector": {}}]},
-    ]
+    egress = [dns_egress(site), {"to": [{"podSelector": {}}]}]
     if site.network.egress_allow_cidrs:
         egress.append({"to": [{"ipBlock": {"cidr": c}} for c in site.network.egress_allow_cidrs]})
     return manifest("networking.k8s.io/v1", "NetworkPolicy",

@@ -7,22 +7,11 @@ on either path.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
+from typing import Any, Callable, Iterable, Literal, Mapping
+
+from ..plan.objects import is_kubernetes_object, plain, rendered_by_chart  # noqa: F401 — re-exported for the pack
 
 ADVISORY, MANDATORY, DISABLED = "advisory", "mandatory", "disabled"
-CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release")
-ADDON = "llmkube:index:AddOn"  # an add-on chart's declaration (components/addon.py)
-
-
-def rendered_by_chart(urn: str) -> bool:
-    """Scope: the rules judge what this library authors. Under the engine a Helm chart's objects are
-    registered as the chart's children, so the type chain of their URN names the chart
-    (`...$kubernetes:helm.sh/v4:Chart$kubernetes:apps/v1:Deployment::...`); such third-party objects
-    are judged through their add-on's declaration (chart reference, mirrored image values) instead."""
-    parts = urn.split("::")
-    if len(parts) < 4:
-        return False
-    return any(t in CHART_TYPES for t in parts[2].split("$")[:-1])
 LEVELS = (ADVISORY, MANDATORY, "remediate", DISABLED)  # pulumi_policy.EnforcementLevel values
 
 
@@ -38,8 +27,7 @@ class Res:
 
     @property
     def is_kubernetes_object(self) -> bool:
-        t = self.type
-        return t.startswith("kubernetes:") and not t.startswith("kubernetes:helm.sh") and "kind" in self.props
+        return is_kubernetes_object(self.type, self.props)
 
     @property
     def manifest(self) -> dict | None:
@@ -48,11 +36,6 @@ class Res:
     @property
     def kind(self) -> str:
         return str(self.props.get("kind", "")) if self.is_kubernetes_object else ""
-
-    @property
-    def label_site(self) -> str | None:
-        meta = self.props.get("metadata") or {}
-        return (meta.get("labels") or {}).get("llmkube.dev/site") if isinstance(meta, Mapping) else None
 
     def describe(self) -> str:
         """`Deployment llmkube/chat` for Kubernetes objects, else the logical name."""
@@ -113,22 +96,3 @@ class PolicyResult:
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items()}
-
-
-def plain(value):
-    """Deep-copy CrossGuard's Mapping/Sequence proxies into plain dicts and lists, turning integral
-    floats back into ints (the wire has only floats), as the offline engine does."""
-    kind = type(value)  # exact-type fast paths: ABC checks dominate on large plans
-    if kind is str or kind is bool or kind is int or value is None:
-        return value
-    if kind is dict:
-        return {str(k): plain(v) for k, v in value.items()}
-    if kind is list:
-        return [plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        return [plain(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value

@@ -10,11 +10,21 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..plan.images import images_of, pod_spec_of
+from ..plan.objects import (
+    ADDON_TYPE,
+    CHART_TYPES,
+    COMPONENT_PREFIX,
+    MODEL_TYPE,
+    ROUTER_TYPE,
+    SERVICE_TYPE,
+    SITE_TYPE,
+    rendered_by_chart,
+    site_of,
+)
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
-from .base import ADDON, CHART_TYPES, Res, rendered_by_chart
+from .base import Res
 
-SITE, MODEL, SERVICE, ROUTER = ("llmkube:index:Site", "llmkube:index:Model", "llmkube:index:InferenceService",
-                                "llmkube:index:Router")
+SITE, MODEL, SERVICE, ROUTER = SITE_TYPE, MODEL_TYPE, SERVICE_TYPE, ROUTER_TYPE
 
 
 @dataclass
@@ -78,17 +88,7 @@ class StackView:
         self.errors: list[tuple[Res, str]] = []  # specs that no longer validate: reported, not crashed on
 
     def site_of(self, r: Res) -> str | None:
-        seen = set()
-        while r is not None and r.urn not in seen:
-            seen.add(r.urn)
-            if r.type == SITE and isinstance(r.props.get("spec"), dict):
-                return r.props["spec"].get("name")
-            if isinstance(r.props.get("site"), str):
-                return r.props["site"]
-            if r.label_site:
-                return r.label_site
-            r = self.by_urn.get(r.parent) if r.parent else None
-        return None
+        return site_of(r, self.by_urn.get)
 
     @cached_property
     def sites(self) -> dict[str, SiteView]:
@@ -121,11 +121,11 @@ class StackView:
                 spec = self._validate(r, RouterSpec, r.props["spec"])
                 if spec is not None:
                     view.routers.append((r, spec))
-            elif r.type == ADDON:
+            elif r.type == ADDON_TYPE:
                 view.addons.append(r)
             elif r.type in CHART_TYPES:
                 parent = self.by_urn.get(r.parent) if r.parent else None
-                if parent is None or parent.type != ADDON:
+                if parent is None or parent.type != ADDON_TYPE:
                     view.charts.append(r)
             elif r.is_kubernetes_object:
                 view.objects.append(r)
@@ -138,7 +138,7 @@ class StackView:
         export their `spec`, llmkube components are present but no Site spec is readable here."""
         sites = self.sites
         out = [(msg, r.urn) for r, msg in self.errors]
-        if not sites and any(r.type.startswith("llmkube:index:") for r in self.resources):
+        if not sites and any(r.type.startswith(COMPONENT_PREFIX) for r in self.resources):
             out.append(("llmkube components are in the stack but no llmkube:index:Site `spec` is visible to the "
                         "policy (under `pulumi preview` stack policies read component outputs: the Site must export "
                         "its spec)", None))

@@ -1,4 +1,4 @@
-"""`llmkube-iac render`, `check` and `schema`: the offline engine from the command line."""
+"""`llmkube-iac render`, `check` and `schema`: the offline engine (and the config reference) from the command line."""
 from __future__ import annotations
 
 import argparse
@@ -54,11 +54,12 @@ def cmd_check(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from ..spec import StackConfig
+    from .config_docs import configuration_markdown, stack_schema
 
-    schema = StackConfig.model_json_schema(by_alias=True)
-    schema["title"] = "llmkube stack configuration (keys llmkube:site, llmkube:models, llmkube:services)"
-    print(json.dumps(schema, indent=2))
+    if args.markdown:
+        sys.stdout.write(configuration_markdown())
+    else:
+        print(json.dumps(stack_schema(), indent=2))
     return 0
 
 
@@ -73,4 +74,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--policy-config", help="JSON file, same shape as --policy-pack-config")
         p.set_defaults(func=func)
     p = sub.add_parser("schema", help="print the JSON Schema of the stack configuration")
+    p.add_argument("--markdown", action="store_true",
+                   help="print the configuration reference (docs/configuration.md) generated from it instead")
     p.set_defaults(func=cmd_schema)

@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from ..plan.apis import SYSTEM_NAMESPACES, api_group, is_builtin, is_namespaced, provider_hint
+from ..plan.apis import SYSTEM_NAMESPACES, api_group, is_namespaced, provider_hint
+from ..plan.objects import ADDON_TYPE, SITE_TYPE, is_builtin_api
 from .resources import RenderedResource
 
-ADDON = "llmkube:index:AddOn"
-SITE = "llmkube:index:Site"
+ADDON, SITE = ADDON_TYPE, SITE_TYPE
 PROVIDER = "pulumi:providers:kubernetes"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # kinds whose names the API server checks as DNS labels (a Job's name becomes its pods' job-name label)
@@ -265,7 +265,7 @@ def _check_object(r: RenderedResource, cluster: Cluster, graph: _Graph, seen: di
             out.append(_duplicate(r, cluster, seen[key]))
         seen.setdefault(key, r.urn)
     out += _check_namespace(r, what, ns, cluster, graph)
-    if not is_builtin(m.get("apiVersion", "")):
+    if not is_builtin_api(m.get("apiVersion", "")):
         out += _check_group(r, what, api_group(m["apiVersion"]), cluster, graph)
     name = str(meta.get("name") or "")
     if m.get("kind") in _LABEL_NAMED and not _DNS_LABEL.match(name):

@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..plan.objects import site_of
 from ..spec.errors import SpecError
 from .project import Project, load_project
 from .resources import RenderedResource
@@ -92,25 +93,14 @@ def _run_isolated(project: Project, build=None) -> list[RenderedResource]:
 
 
 def _assign_sites(records: list[RenderedResource]) -> None:
-    """Each Kubernetes object goes to its site's directory: its llmkube.dev/site label, else the
-    site of its nearest labelled ancestor, else the logical name of its provider."""
+    """Each resource goes to its site's directory: the site it or its nearest ancestor names
+    (plan/objects.site_of), else the logical name of its provider, else `default`."""
     by_urn = {r.urn: r for r in records}
     for r in records:
-        labels = (r.props.get("metadata") or {}).get("labels") or {} if isinstance(r.props, dict) else {}
-        site = labels.get("llmkube.dev/site")
-        if site is None and r.type == "llmkube:index:Site":
-            site = r.props.get("spec", {}).get("name")
-        if site is None and isinstance(r.props, dict) and isinstance(r.props.get("site"), str):
-            site = r.props["site"]
-        r.site = site
-    for r in records:
-        parent = by_urn.get(r.parent) if r.parent else None
-        while r.site is None and parent is not None:
-            r.site = parent.site
-            parent = by_urn.get(parent.parent) if parent.parent else None
-        if r.site is None and r.provider:
-            r.site = r.provider.split("::")[3] if r.provider.count("::") >= 3 else None
-        r.site = r.site or "default"
+        site = site_of(r, by_urn.get)
+        if site is None and r.provider and r.provider.count("::") >= 3:
+            site = r.provider.split("::")[3]
+        r.site = site or "default"
 
 
 def render_program(program_dir: str | Path, stack: str | None = None, out_dir: str | Path | None = None,

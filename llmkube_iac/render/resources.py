@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..plan.objects import is_kubernetes_object
+
 
 @dataclass
 class RenderedResource:
@@ -28,20 +30,8 @@ class RenderedResource:
 
     @property
     def is_kubernetes_object(self) -> bool:
-        return self.type.startswith("kubernetes:") and self.custom and not self.type.startswith("kubernetes:helm") \
-            and self.type != "pulumi:providers:kubernetes"
+        return is_kubernetes_object(self.type, self.props)
 
     @property
     def manifest(self) -> dict | None:
         return self.props if self.is_kubernetes_object else None
-
-
-def normalise_numbers(value):
-    """The Pulumi wire has only floats: turn integral floats back into ints (2.0 -> 2)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: normalise_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [normalise_numbers(v) for v in value]
-    return value

@@ -17,29 +17,53 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 class ModelCache(SpecModel):
     """Where a site keeps the downloaded weights (one PVC per model, keyed inside by cache key)."""
 
-    size_gi_b: float | None = Field(None, alias="sizeGiB", gt=0, description="PVC size; default: model size + 20%")
-    storage_class_name: str | None = None
-    access_mode: Literal["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] = "ReadWriteMany"
+    size_gi_b: float | None = Field(
+        None, alias="sizeGiB", gt=0,
+        description="Cache PVC size in GiB; default: weights size x 1.2 + 1 GiB (100 GiB when the size is unknown)")
+    storage_class_name: str | None = Field(
+        None, description="StorageClass of the cache PVC; default: site.storageClassName")
+    access_mode: Literal["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] = Field(
+        "ReadWriteMany", description="Access mode of the cache PVC; ReadWriteMany lets replicas on many nodes mount it")
 
 
 class ModelSpec(SpecModel):
     """A model's identity and published facts. Unknown facts stay None: nothing is invented."""
 
-    name: str | None = Field(None, description="Reference name used by services (DNS label)")
-    source: str = Field(description="hf://org/repo[@rev]/file, https://, s3://, pvc://, file://, oci://")
-    sha256: str | None = Field(None, description="Expected SHA-256 of the weights file (hex)")
-    format: ModelFormat | None = Field(None, description="Default: inferred from the file extension")
-    quantization: str | None = Field(None, description="e.g. Q4_K_M, AWQ, FP8, INT4, BF16")
-    architecture: Architecture | None = None
-    total_parameters_b: float | None = Field(None, alias="totalParametersB", gt=0)
-    active_parameters_b: float | None = Field(None, alias="activeParametersB", gt=0)
-    context_window: int | None = Field(None, gt=0)
-    size_gi_b: float | None = Field(None, alias="sizeGiB", gt=0, description="Weights size when known")
-    domains: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    license: str | None = None
-    hf_token_secret: str | None = Field(None, description="Secret (key HF_TOKEN) for gated Hugging Face repos")
-    cache: ModelCache = ModelCache()
+    name: str | None = Field(
+        None, description="Name services refer to (DNS label); required under `models`; an inline model without one "
+                          "is named <service>-model")
+    source: str = Field(
+        description="Where the weights are: hf://org/repo[@rev][/file], https://host/path or s3://bucket/key are "
+                    "downloaded into the site cache; pvc://claim/path and oci://registry/repo:tag (or @sha256:...) "
+                    "are mounted; file:///path is for metal hosts only")
+    sha256: str | None = Field(
+        None, description="Expected SHA-256 of the weights file (64 hex digits): verified on download, keys the cache")
+    format: ModelFormat | None = Field(
+        None, description="Weights format; default: gguf for a .gguf file, else safetensors")
+    quantization: str | None = Field(
+        None, description="Quantization, e.g. Q4_K_M, AWQ, FP8, INT4, BF16: sizes the weights when no header is "
+                          "readable and picks the runtime's --quantization")
+    architecture: Architecture | None = Field(
+        None, description="Published architecture class; a Dense model activates all its parameters")
+    total_parameters_b: float | None = Field(
+        None, alias="totalParametersB", gt=0, description="Total parameters in billions (sizes the weights with "
+                                                          "quantization when nothing better is known)")
+    active_parameters_b: float | None = Field(
+        None, alias="activeParametersB", gt=0, description="Parameters active per token in billions (MoE models)")
+    context_window: int | None = Field(
+        None, gt=0, description="Longest context the model supports, in tokens; used when a service sets no "
+                                "contextSize")
+    size_gi_b: float | None = Field(
+        None, alias="sizeGiB", gt=0, description="Weights size in GiB when known (sizes the cache PVC, the memory "
+                                                 "request and the fit estimate)")
+    domains: tuple[str, ...] = Field(
+        (), description='Domains the model is for; each becomes the pod label domain.llmkube.dev/<domain>: "true"')
+    languages: tuple[str, ...] = Field((), description="Languages the model serves (descriptive only)")
+    license: str | None = Field(None, description="License identifier, e.g. apache-2.0 (descriptive only)")
+    hf_token_secret: str | None = Field(
+        None, description="Secret in the site namespace (key HF_TOKEN) the download Job uses for gated Hugging Face "
+                          "repos")
+    cache: ModelCache = Field(ModelCache(), description="The site cache PVC of downloaded sources")
 
     @field_validator("name")
     @classmethod

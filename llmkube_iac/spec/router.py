@@ -33,8 +33,8 @@ def class_rank(classification: str) -> int:
 class SecretKeyRef(SpecModel):
     """A key inside a Kubernetes Secret: values never appear in config, only the reference."""
 
-    name: str
-    key: str
+    name: str = Field(description="Secret name (in the site namespace)")
+    key: str = Field(description="Key inside the Secret")
 
     @field_validator("name")
     @classmethod
@@ -47,7 +47,7 @@ class SecretKeyRef(SpecModel):
 class LocalBackend(SpecModel):
     """An InferenceService of this site (in the site's namespace, by name)."""
 
-    name: str
+    name: str = Field(description="Backend name (DNS label) model groups list")
     service: str = Field(description="Name of an InferenceService in the same stack")
     model: str | None = Field(None, description="Model name the service answers to; default: its served name")
     rpm: int | None = Field(None, gt=0, description="Per-deployment requests/minute used by the router")
@@ -61,17 +61,19 @@ class LocalBackend(SpecModel):
 class ExternalBackend(SpecModel):
     """A provider outside the site. Where it is matters: region and jurisdiction are required."""
 
-    name: str
-    provider: Provider
+    name: str = Field(description="Backend name (DNS label) model groups list")
+    provider: Provider = Field(description="Provider API; openai-compatible needs apiBase")
     model: str = Field(description='Provider model id, e.g. "gpt-4o-mini"')
     api_base: str | None = Field(None, description="Required for openai-compatible; default: the provider's API")
-    region: str
+    region: str = Field(description="Provider region that processes the data, e.g. eu-west-1 (audit lines carry it)")
     jurisdiction: str = Field(description="ISO 3166-1 alpha-2 code of where the provider processes data")
-    api_key_secret: SecretKeyRef
+    api_key_secret: SecretKeyRef = Field(
+        description="Secret key holding the provider API key (mounted in the external zone only)")
     max_classification: Classification = Field("public", description="Highest class it may receive")
     max_budget_dollars: float | None = Field(None, gt=0, description="Per-deployment spend cap (in memory, per pod)")
-    budget_period: str = Field("30d", pattern=r"^[0-9]+[smhd]$")
-    rpm: int | None = Field(None, gt=0)
+    budget_period: str = Field(
+        "30d", pattern=r"^[0-9]+[smhd]$", description="Period of maxBudgetDollars: a number and s, m, h or d")
+    rpm: int | None = Field(None, gt=0, description="Per-deployment requests/minute used by the router")
 
     @field_validator("name")
     @classmethod
@@ -112,21 +114,26 @@ Backend = Annotated[
 class ModelGroup(SpecModel):
     """What clients ask for (`model: chat`): a set of backends, then groups to fall back to."""
 
-    name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
-    backends: tuple[str, ...] = Field(min_length=1)
-    fallbacks: tuple[str, ...] = ()
+    name: str = Field(
+        min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+        description="What clients send as `model`")
+    backends: tuple[str, ...] = Field(
+        min_length=1, description="Names of the backends serving the group (chosen by the router's strategy)")
+    fallbacks: tuple[str, ...] = Field(
+        (), description="Other model groups tried in order when the group fails (only those the zone holds)")
 
 
 class TeamSpec(SpecModel):
     """A client team: its key (from a Secret), limits, zones, models and classification ceiling."""
 
-    name: str
-    key_secret: SecretKeyRef
+    name: str = Field(description="Team name (DNS label): the key alias in audit lines and metrics")
+    key_secret: SecretKeyRef = Field(description="Secret key holding the team's API key")
     rpm: int | None = Field(None, gt=0, description="Requests per minute, per router pod")
     tpm: int | None = Field(None, gt=0, description="Tokens per minute, per router pod")
-    zones: tuple[Zone, ...] = ("sovereign",)
+    zones: tuple[Zone, ...] = Field(
+        ("sovereign",), description="Zones the team's key works in (external needs a router with an external zone)")
     models: tuple[str, ...] = Field((), description="Model groups it may call; empty: all")
-    max_classification: Classification = "restricted"
+    max_classification: Classification = Field("restricted", description="Highest data class the team may send")
     classification: Classification | None = Field(None, description="Bind every request of the team to this class")
 
     @field_validator("name")
@@ -144,17 +151,17 @@ class TeamSpec(SpecModel):
 class ProviderBudget(SpecModel):
     """Dollar cap per provider (DB-less: per pod, in memory). Per-team dollars need LiteLLM's database."""
 
-    provider: Provider
-    dollars: float = Field(gt=0)
-    period: str = Field("30d", pattern=r"^[0-9]+[smhd]$")
+    provider: Provider = Field(description="Provider the cap applies to")
+    dollars: float = Field(gt=0, description="Spend cap in US dollars per period")
+    period: str = Field("30d", pattern=r"^[0-9]+[smhd]$", description="Budget period: a number and s, m, h or d")
 
 
 class AuditSpec(SpecModel):
     """One JSON line per request to stdout, optionally also to a file on a PersistentVolumeClaim."""
 
-    stdout: bool = True
+    stdout: bool = Field(True, description="Write audit lines to the proxy's stdout")
     volume_claim: str | None = Field(None, description="PVC mounted at /var/log/llmkube")
-    file: str = "audit.jsonl"
+    file: str = Field("audit.jsonl", description="File name on volumeClaim the audit lines are appended to")
 
     @model_validator(mode="after")
     def _somewhere(self) -> "AuditSpec":
@@ -164,17 +171,22 @@ class AuditSpec(SpecModel):
 
 
 class RouterTimeouts(SpecModel):
-    request_seconds: float = Field(600, gt=0)
-    stream_seconds: float | None = Field(None, gt=0, description="Default: requestSeconds")
-    num_retries: int = Field(1, ge=0, le=10)
+    """Timeouts and retries of the proxy; the timeout-nesting rule checks them against clients and runtimes."""
+
+    request_seconds: float = Field(600, gt=0, description="Timeout of one upstream request, in seconds")
+    stream_seconds: float | None = Field(
+        None, gt=0, description="Timeout of a streaming request, in seconds; default: requestSeconds")
+    num_retries: int = Field(1, ge=0, le=10, description="Retries of a failed request")
     allowed_fails: int = Field(1, ge=0, description="Failures before a deployment is cooled down")
-    cooldown_seconds: float = Field(30, ge=0)
+    cooldown_seconds: float = Field(30, ge=0, description="Seconds a cooled-down deployment gets no requests")
 
 
 class RouterScaling(SpecModel):
-    min_replicas: int = Field(2, ge=1)
-    max_replicas: int = Field(ge=1)
-    cpu_target: int = Field(70, gt=0, le=100)
+    """CPU autoscaling of each zone's proxy (a HorizontalPodAutoscaler per zone)."""
+
+    min_replicas: int = Field(2, ge=1, description="Fewest proxy replicas per zone")
+    max_replicas: int = Field(ge=1, description="Most proxy replicas per zone")
+    cpu_target: int = Field(70, gt=0, le=100, description="Target CPU utilisation in percent")
 
     @model_validator(mode="after")
     def _range(self) -> "RouterScaling":
@@ -186,23 +198,30 @@ class RouterScaling(SpecModel):
 class RouterSpec(SpecModel):
     """One router; the sovereign zone is the default endpoint, `<name>-external` the other."""
 
-    name: str
-    backends: tuple[Backend, ...] = Field(min_length=1)
-    model_groups: tuple[ModelGroup, ...] = Field(min_length=1)
-    strategy: Strategy = "simple-shuffle"
-    timeouts: RouterTimeouts = RouterTimeouts()
-    teams: tuple[TeamSpec, ...] = ()
-    master_key_secret: SecretKeyRef
-    provider_budgets: tuple[ProviderBudget, ...] = ()
-    audit: AuditSpec = AuditSpec()
+    name: str = Field(
+        description="Router name (DNS label, at most 54 characters): the sovereign zone's Service; the external "
+                    "zone's is <name>-external")
+    backends: tuple[Backend, ...] = Field(
+        min_length=1, description="Local InferenceServices (with `service`) and external providers (with `provider`)")
+    model_groups: tuple[ModelGroup, ...] = Field(
+        min_length=1, description="The model names clients ask for, each served by some backends")
+    strategy: Strategy = Field("simple-shuffle", description="LiteLLM routing strategy among a group's backends")
+    timeouts: RouterTimeouts = Field(RouterTimeouts(), description="Request timeouts and retries")
+    teams: tuple[TeamSpec, ...] = Field((), description="Client teams, each with its own key, limits and zones")
+    master_key_secret: SecretKeyRef = Field(description="Secret key holding the proxy's master key")
+    provider_budgets: tuple[ProviderBudget, ...] = Field(
+        (), description="Dollar caps per provider (external zone; per pod, in memory)")
+    audit: AuditSpec = Field(AuditSpec(), description="Where the per-request audit lines go")
     external_zone: bool | None = Field(None, description="Default: true when an external backend is declared")
-    replicas: int = Field(2, ge=1)
-    autoscaling: RouterScaling | None = None
-    port: int = Field(4000, ge=1024, le=65535)
-    cpu: str = "500m"
-    memory: str = "1Gi"
+    replicas: int = Field(2, ge=1, description="Proxy replicas per zone when autoscaling is unset")
+    autoscaling: RouterScaling | None = Field(None, description="CPU autoscaling per zone instead of fixed replicas")
+    port: int = Field(4000, ge=1024, le=65535, description="Port of the OpenAI endpoint (Service and container)")
+    cpu: str = Field("500m", description="CPU request of each proxy pod")
+    memory: str = Field("1Gi", description="Memory request and limit of each proxy pod")
     client_namespaces: tuple[str, ...] = Field((), description="Namespaces allowed to call; empty: any")
-    allowed_paths: tuple[str, ...] = DEFAULT_ALLOWED_PATHS
+    allowed_paths: tuple[str, ...] = Field(
+        DEFAULT_ALLOWED_PATHS,
+        description="Request paths the proxy serves; provider pass-through routes may not be added")
 
     @field_validator("name")
     @classmethod

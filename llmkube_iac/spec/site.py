@@ -7,25 +7,28 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from .base import SpecModel, check_country, check_dns_label, duplicates
+from .service import Vendor
 
 API_GROUP = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-from .service import Vendor
 
 
 class KubernetesConnection(SpecModel):
     """How `pulumi up` reaches the cluster; renderOnly writes YAML instead of applying."""
 
-    kubeconfig: str | None = Field(None, description="Path or contents of a kubeconfig (kept a Pulumi secret); "
-                                                     "default: ambient")
-    context: str | None = None
-    cluster: str | None = Field(None, description="A stable name for the cluster: the provider's clusterIdentifier "
-                                                  "(a kubeconfig or context change is then an update, not a "
-                                                  "replacement of every object) and how the offline check knows "
-                                                  "two sites share a cluster. Default: the context, else the site name")
+    kubeconfig: str | None = Field(
+        None, description="Path to (or contents of) a kubeconfig for the site's cluster, kept a Pulumi secret in "
+                          "state; unset: the ambient kubeconfig")
+    context: str | None = Field(None, description="kubeconfig context to use; unset: the kubeconfig's current context")
+    cluster: str | None = Field(
+        None, description="A stable name for the cluster: the provider's clusterIdentifier (a kubeconfig or context "
+                          "change is then an update, not a replacement of every object) and how the offline check "
+                          "knows two sites share a cluster; unset: the context, else the site name")
     protect: bool = Field(True, description="Protect namespaces and model caches from deletion and replacement "
-                                            "(`pulumi state unprotect` to remove them on purpose)")
-    render_only: bool = False
-    render_dir: str = Field("rendered", description="With renderOnly: where pulumi-kubernetes writes YAML")
+                                            "(`pulumi state unprotect` removes them on purpose)")
+    render_only: bool = Field(
+        False, description="Write the manifests as YAML files under renderDir instead of applying them to a cluster")
+    render_dir: str = Field(
+        "rendered", description="With renderOnly: where pulumi-kubernetes writes the YAML (`<renderDir>/<site>/`)")
 
     @field_validator("cluster")
     @classmethod
@@ -42,8 +45,11 @@ class RegistryMirror(SpecModel):
     reference (`ghcr.io/a/b:1` -> `mirror/ghcr.io/a/b:1`), the layout of most proxy caches.
     """
 
-    source: str = "*"
-    mirror: str
+    source: str = Field(
+        "*", description='Registry host whose images are rewritten (e.g. ghcr.io, docker.io), or "*" for all')
+    mirror: str = Field(
+        description='Registry host[/path] serving the copies, without scheme or trailing "/" '
+                    "(e.g. registry.site.local/mirror)")
 
     @field_validator("mirror")
     @classmethod
@@ -54,22 +60,31 @@ class RegistryMirror(SpecModel):
 
 
 class NodeTaint(SpecModel):
-    key: str
-    value: str | None = None
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+    """A taint the pool's nodes carry: services placed on the pool get the matching toleration."""
+
+    key: str = Field(description="Taint key")
+    value: str | None = Field(None, description="Taint value; unset: tolerated with operator Exists (any value)")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field("NoSchedule", description="Taint effect")
 
 
 class AcceleratorPool(SpecModel):
     """A homogeneous group of nodes: what the capacity rule and the scheduler hints read."""
 
-    name: str
-    vendor: Vendor
-    product: str | None = None
-    memory_gi_b: float | None = Field(None, alias="memoryGiB", gt=0, description="Memory per device")
-    devices_per_node: int = Field(1, ge=0)
-    node_count: int = Field(1, ge=0)
-    node_labels: dict[str, str] = Field(default_factory=dict)
-    taints: tuple[NodeTaint, ...] = ()
+    name: str = Field(description="Pool name (DNS label, unique within the site)")
+    vendor: Vendor = Field(description="Vendor of the pool's accelerators (cpu for CPU-only nodes)")
+    product: str | None = Field(
+        None, description='Device model, e.g. "NVIDIA H100 80GB"; a service\'s accelerator.product selects pools by '
+                          "substring (case, spaces and dashes ignored)")
+    memory_gi_b: float | None = Field(
+        None, alias="memoryGiB", gt=0,
+        description="Memory per device in GiB: matched against accelerator.minMemoryGiB, read by the gpu-fit rule")
+    devices_per_node: int = Field(
+        1, ge=0, description="Devices per node; services needing more per replica do not match the pool")
+    node_count: int = Field(
+        1, ge=0, description="Nodes in the pool; devicesPerNode x nodeCount is the inventory the capacity rule checks")
+    node_labels: dict[str, str] = Field(
+        default_factory=dict, description="Labels of the pool's nodes, added to the node selector of services on it")
+    taints: tuple[NodeTaint, ...] = Field((), description="Taints of the pool's nodes; services on it tolerate them")
 
     @field_validator("name")
     @classmethod
@@ -80,11 +95,15 @@ class AcceleratorPool(SpecModel):
 class MetalHost(SpecModel):
     """An Apple Silicon host run by the metal-agent (served outside Kubernetes' scheduler)."""
 
-    name: str
-    chip: str = Field(description='e.g. "M3 Ultra"')
-    unified_memory_gi_b: float = Field(alias="unifiedMemoryGiB", gt=0)
-    usable_fraction: float = Field(0.75, gt=0, le=1, description="Share of unified memory the GPU may wire")
-    address: str = Field(description="IP the host's runtimes listen on (EndpointSlice address)")
+    name: str = Field(
+        description="Host name (DNS label): the agent's --host; its desired state is ConfigMap <name>-metal-desired")
+    chip: str = Field(description='Apple Silicon chip, e.g. "M3 Ultra" (named in gpu-fit reports)')
+    unified_memory_gi_b: float = Field(alias="unifiedMemoryGiB", gt=0, description="Unified memory of the host in GiB")
+    usable_fraction: float = Field(
+        0.75, gt=0, le=1,
+        description="Share of unified memory the GPU may wire; the agent's memory budget is this x unifiedMemoryGiB")
+    address: str = Field(
+        description="IP the host's runtimes listen on: EndpointSlices advertise it, routers may egress to it")
 
     @field_validator("name")
     @classmethod
@@ -95,44 +114,72 @@ class MetalHost(SpecModel):
 class NetworkRules(SpecModel):
     """Site-wide network rules. Default-deny egress is on for air-gapped sites."""
 
-    default_deny_egress: bool | None = Field(None, description="Default: true when airGapped")
-    egress_allow_cidrs: tuple[str, ...] = Field((), alias="egressAllowCIDRs", description="e.g. the model store")
-    dns_namespace: str = "kube-system"
+    default_deny_egress: bool | None = Field(
+        None, description="Render a default-deny egress NetworkPolicy (DNS, the namespace itself and egressAllowCIDRs "
+                          "stay reachable); unset: on when airGapped")
+    egress_allow_cidrs: tuple[str, ...] = Field(
+        (), alias="egressAllowCIDRs", description="CIDRs pods may still reach under default-deny, e.g. the model store")
+    dns_namespace: str = Field(
+        "kube-system", description="Namespace of the cluster DNS that egress rules allow (port 53)")
 
 
 class Operators(SpecModel):
     """Cluster add-ons the site installs as Helm charts (GPU operators per vendor in use, KEDA)."""
 
-    gpu_operators: bool = Field(False, description="Install each vendor's operator for the pools declared")
-    keda: bool = False
-    chart_registry: str | None = Field(None, description="OCI registry holding mirrored charts (air-gapped)")
+    gpu_operators: bool = Field(
+        False, description="Install the pinned device-plugin/operator chart of each vendor with a declared pool")
+    keda: bool = Field(False, description="Install the pinned KEDA chart (needed by autoscaling on the queue signal)")
+    chart_registry: str | None = Field(
+        None, description="OCI registry host[/path] holding mirrored charts: charts are pulled as "
+                          "oci://<chartRegistry>/<chart> (air-gapped sites)")
 
 
 class Monitoring(SpecModel):
-    prometheus_url: str = "http://prometheus-operated.monitoring.svc:9090"
-    namespace: str = "monitoring"
+    """Where the site's Prometheus runs: KEDA queries it, router NetworkPolicies admit its scrapes."""
+
+    prometheus_url: str = Field(
+        "http://prometheus-operated.monitoring.svc:9090",
+        description="Prometheus URL KEDA ScaledObjects query for the runtimes' queue metrics")
+    namespace: str = Field("monitoring", description="Namespace of Prometheus, admitted to the routers' metrics port")
 
 
 class SiteSpec(SpecModel):
     """A site: where it is (jurisdiction matters for data residency), how to reach it, what it has."""
 
-    name: str
-    region: str | None = None
-    jurisdiction: str = Field(description="ISO 3166-1 alpha-2 country code, e.g. DE")
-    namespace: str = "llmkube"
-    kubernetes: KubernetesConnection = KubernetesConnection()
-    air_gapped: bool = False
-    registry_mirrors: tuple[RegistryMirror, ...] = ()
-    hf_endpoint: str | None = Field(None, description="Internal Hugging Face mirror (HF_ENDPOINT)")
-    model_stores: tuple[str, ...] = Field((), description="Internal hosts serving model files (http/s3)")
-    tools_image: str = Field("ghcr.io/llmkube/llmkube-iac:0.1.0", description="Image with `llmkube-iac fetch`")
-    storage_class_name: str | None = None
-    accelerators: tuple[AcceleratorPool, ...] = ()
-    metal_hosts: tuple[MetalHost, ...] = ()
-    network: NetworkRules = NetworkRules()
-    operators: Operators = Operators()
-    monitoring: Monitoring = Monitoring()
-    cert_issuer: str | None = Field(None, description="cert-manager ClusterIssuer for router TLS")
+    name: str = Field(
+        description="Site name (DNS label): objects are labelled llmkube.dev/site=<name>; renders go to <out>/<name>/")
+    region: str | None = Field(None, description="Free-form region, e.g. eu-central (router audit lines carry it)")
+    jurisdiction: str = Field(
+        description="ISO 3166-1 alpha-2 country code where the site processes data, e.g. DE (data-residency reads it)")
+    namespace: str = Field("llmkube", description="Namespace of the site's objects (Pod Security restricted enforced)")
+    kubernetes: KubernetesConnection = Field(KubernetesConnection(), description="How `pulumi up` reaches the cluster")
+    air_gapped: bool = Field(
+        False, description="No internet: needs registryMirrors, turns default-deny egress on, and the airgap-* rules "
+                            "(and a mandatory image-pinning) apply")
+    registry_mirrors: tuple[RegistryMirror, ...] = Field(
+        (), description='Every image the site runs is rewritten to these mirrors (a host entry wins over "*")')
+    hf_endpoint: str | None = Field(
+        None, description="URL of an internal Hugging Face mirror: download Jobs get HF_ENDPOINT, plan time reads "
+                          "headers through it; air-gapped hf:// sources need it")
+    model_stores: tuple[str, ...] = Field(
+        (), description="Internal model stores: host names (https sources there are read at plan time and pass the "
+                        "air-gap rule) and s3://bucket entries")
+    tools_image: str = Field(
+        "ghcr.io/llmkube/llmkube-iac:0.1.0",
+        description="Image with `llmkube-iac`: runs the download Jobs and the pods' verify-model init step")
+    storage_class_name: str | None = Field(
+        None, description="StorageClass of model cache PVCs (a model's cache.storageClassName wins); unset: the "
+                          "cluster default")
+    accelerators: tuple[AcceleratorPool, ...] = Field(
+        (), description="Accelerator node pools: placement, the capacity rule and gpu-fit read them")
+    metal_hosts: tuple[MetalHost, ...] = Field(
+        (), description="Apple Silicon hosts running llmkube-metal-agent (for services with accelerator.vendor metal)")
+    network: NetworkRules = Field(NetworkRules(), description="Site-wide egress rules")
+    operators: Operators = Field(Operators(), description="Cluster add-ons the site installs as Helm charts")
+    monitoring: Monitoring = Field(Monitoring(), description="Where the site's Prometheus runs")
+    cert_issuer: str | None = Field(
+        None, description="cert-manager ClusterIssuer: routers then serve HTTPS with a Certificate it issues; unset: "
+                          "plain HTTP")
     cluster_provides: tuple[str, ...] = Field(
         (), description="API groups whose CRDs the cluster already serves without an add-on of this site, e.g. "
                         "[monitoring.coreos.com, cert-manager.io] when the Prometheus operator and cert-manager are "

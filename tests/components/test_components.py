@@ -104,3 +104,36 @@ def test_render_only_site_uses_render_yaml_to_directory(mocks):
     run(lambda: (Site("test", raw).namespace,))
     provider = next(x for x in mocks.created if x.typ == "pulumi:providers:kubernetes")
     assert provider.inputs["renderYamlToDirectory"] == "yaml/test"
+
+
+def test_standalone_components_get_the_sites_mirrors(mocks):
+    """Used without a Site, InferenceService and Router are planned like a stack: images on the mirror."""
+    from llmkube_iac import InferenceService, Router
+    from llmkube_iac.spec import InferenceServiceSpec, SiteSpec
+
+    site = SiteSpec(name="edge", jurisdiction="DE", airGapped=True,
+                    registryMirrors=[{"mirror": "registry.edge.local/proxy"}])
+    svc = {"name": "solo", "model": {"name": "m", "source": "pvc://models/a.gguf"}}
+    router = {"name": "gw", "masterKeySecret": {"name": "gw-keys", "key": "master"},
+              "backends": [{"name": "local", "service": "solo"}],
+              "modelGroups": [{"name": "chat", "backends": ["local"]}]}
+    run(lambda: (InferenceService("solo", svc, site).base_url,
+                 Router("gw", router, site, [InferenceServiceSpec.model_validate(svc)]).sovereign_url))
+    pods = [a.inputs["spec"]["template"]["spec"] for a in mocks.created if a.typ == "kubernetes:apps/v1:Deployment"]
+    images = [c["image"] for pod in pods for c in pod["containers"] + pod.get("initContainers", [])]
+    assert len(pods) == 2 and images and all(i.startswith("registry.edge.local/proxy/") for i in images)
+
+
+def test_site_models_keep_their_planned_name(mocks):
+    """An unnamed inline model is planned as `<service>-model`; its Model component says the same."""
+    from llmkube_iac import Site
+
+    raw = minimal_stack(models=[], services=[{"name": "chat", "model": {"source": "hf://org/tiny-GGUF/tiny.gguf"}}])
+
+    def build():
+        model = Site("test", raw).models["chat-model"]
+        return model.cache_claim, pulumi.Output.from_input(model.model_name)
+
+    assert run(build) == ["chat-model-cache", "chat-model"]
+    pvc = next(a for a in mocks.created if a.typ == "kubernetes:core/v1:PersistentVolumeClaim")
+    assert pvc.inputs["metadata"]["name"] == "chat-model-cache"

@@ -10,6 +10,12 @@ SHAPES = {
     "moe": SynthShape(kind="moe", n_layer=8, n_embd=512, n_head=8, n_head_kv=2, n_ff=1024, n_vocab=1024),
     "gemma3": SynthShape(kind="gemma3", n_layer=8, n_embd=512, n_head=8, n_head_kv=2, n_ff=1024, n_vocab=1024,
                          sliding_window=512),
+    "q4_0": SynthShape(kind="llama", n_layer=4, n_embd=512, n_head=8, n_head_kv=2, n_ff=1024, n_vocab=1024,
+                       weight_type="Q4_0"),
+    "qwen35": SynthShape(kind="qwen35", n_layer=8, n_embd=256, n_head=4, n_head_kv=2, n_ff=512, n_vocab=1024),
+    "gemma4": SynthShape(kind="gemma4", n_layer=6, n_embd=256, n_head=4, n_head_kv=2, n_ff=512, n_vocab=1024,
+                         sliding_window=512),
+    "deepseek2": SynthShape(kind="deepseek2", n_layer=4, n_embd=256, n_head=4, n_head_kv=1, n_ff=512, n_vocab=1024),
 }
 
 

@@ -6,12 +6,13 @@ import re
 
 import pytest
 
-from llmkube_iac.hardware import NFD_GROUP, ChartImage, vendor
-from llmkube_iac.plan.charts import HELM_API, chart_namespaces, helm_release, mirrored_value
+from llmkube_iac.addons import ADDONS, NFD_GROUP, ChartImage
+from llmkube_iac.plan.charts import HELM_API, chart_namespaces, helm_release
+from llmkube_iac.plan.images import apply_mirrors, rewrite_image, rewrite_prefix
 from llmkube_iac.plan.meta import bounded_name
 from llmkube_iac.plan.model import plan_model
 from llmkube_iac.plan.ordering import apply_order, prerequisites
-from llmkube_iac.plan.site import KEDA_CHART, plan_site_base
+from llmkube_iac.plan.site import plan_site_base
 from llmkube_iac.spec import ModelSpec, SiteSpec
 
 HOSTS = [{"source": "ghcr.io", "mirror": "reg.site/ghcr"}, {"source": "docker.io", "mirror": "reg.site/hub"},
@@ -31,7 +32,9 @@ def _get(values: dict, dotted: str):
 
 
 def charts(s: SiteSpec) -> dict[str, dict]:
-    return {m["metadata"]["name"]: m for m in plan_site_base(s) if m["apiVersion"] == HELM_API}
+    """The site's chart pseudo-manifests as registered: after the one mirror rewrite (plan/images.py)."""
+    return {m["metadata"]["name"]: m for m in apply_mirrors(plan_site_base(s), s.registry_mirrors)
+            if m["apiVersion"] == HELM_API}
 
 
 @pytest.mark.parametrize("image, mirrors, expected", [
@@ -45,8 +48,9 @@ def charts(s: SiteSpec) -> dict[str, dict]:
     (ChartImage("k", "quay.io/brancz/kube-rbac-proxy:v0.18.1", prefix=False), HOSTS,
      "quay.io/brancz/kube-rbac-proxy:v0.18.1"),  # no mirror for quay.io: unchanged (airgap-images refuses it)
 ])
-def test_mirrored_value(image, mirrors, expected):
-    assert mirrored_value(image, site(registryMirrors=mirrors)) == expected
+def test_chart_image_values_are_rewritten_like_references(image, mirrors, expected):
+    mirrors = site(registryMirrors=mirrors).registry_mirrors
+    assert (rewrite_prefix if image.prefix else rewrite_image)(image.default, mirrors) == expected
 
 
 def test_chart_values_point_at_the_mirrors_and_the_declaration_records_them():
@@ -61,7 +65,8 @@ def test_chart_values_point_at_the_mirrors_and_the_declaration_records_them():
     # no mirrors: nothing is overridden, the declaration records the chart's defaults
     plain = charts(site(accelerators=[{"name": "n", "vendor": "nvidia"}]))["gpu-operator"]
     assert plain["spec"]["values"] == {}
-    assert all(i["value"] == j.default for i, j in zip(plain["spec"]["images"], vendor("nvidia").operator.images))
+    defaults = ADDONS["gpu-operator"].images
+    assert [i["value"] for i in plain["spec"]["images"]] == [j.default for j in defaults]
 
 
 def test_unverified_chart_records_no_images_and_chart_registry_makes_oci_references():
@@ -99,11 +104,11 @@ def test_every_chart_gets_its_namespace_before_it():
 
 def test_chart_namespaces_skip_system_and_existing_namespaces():
     s = site()
-    chart = helm_release(KEDA_CHART, s)
+    chart = helm_release(ADDONS["keda"], s)
     chart["metadata"]["namespace"] = "kube-system"
     assert chart_namespaces([chart], s) == []
     existing = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "keda", "labels": {}}}
-    assert chart_namespaces([existing, helm_release(KEDA_CHART, s)], s) == []
+    assert chart_namespaces([existing, helm_release(ADDONS["keda"], s)], s) == []
 
 
 def test_prerequisites_and_cycles():

@@ -172,8 +172,22 @@ if FIT:
                   architecture="MoEThinking", totalParametersB=35, activeParametersB=3, sizeGiB=None),
              c["models"][0].pop("sizeGiB"),
              _set(svc(c), runtime="vllm", contextSize=65536)))),
+         ("unjudged fit at an air-gapped site", plan(lambda c: _set(
+             c["models"][0], source="https://models.edge.internal/q/Mystery-7B-Q4_K_M.gguf"))),
          ("unknown product", plan(lambda c: (_set(c["site"]["accelerators"][0], product="NVIDIA Q9000", memoryGiB=None),
                                             c["site"]["accelerators"][0].pop("memoryGiB"))))])
+
+
+    CASES["gpu-fit-unknown"] = (
+        [("catalog facts for both models", plan()),
+         ("air-gapped: gpu-fit refuses instead", plan(lambda c: _set(c["models"][0], source=(
+             "https://models.edge.internal/q/Mystery-7B-Q4_K_M.gguf"))))],
+        [("model the catalog does not know", plan(lambda c: (_set(c["site"], airGapped=False), _set(
+            c["models"][0], source="https://models.edge.internal/q/Mystery-7B-Q4_K_M.gguf")))),
+         ("no device memory known", plan(lambda c: (_set(c["site"], airGapped=False),
+                                                   _set(c["site"]["accelerators"][0], product=None, memoryGiB=None),
+                                                   c["site"]["accelerators"][0].pop("product"),
+                                                   c["site"]["accelerators"][0].pop("memoryGiB"))))])
 
 
 def _params():

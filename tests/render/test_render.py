@@ -146,3 +146,21 @@ def test_render_is_repeatable_in_one_process(tmp_path):
     a = render_program(ROOT / "stacks", "dev", None, evaluate_policies=False)
     b = render_program(ROOT / "stacks", "dev", None, evaluate_policies=False)
     assert [r.props for r in a.resources] == [r.props for r in b.resources]
+
+
+@pytest.mark.parametrize("program, stack", PROGRAMS)
+def test_renderer_and_policies_see_the_same_objects_and_sites(renders, program, stack):
+    """The writer and the rules read registrations through one owner (plan/objects): same objects, same sites."""
+    from llmkube_iac.policy.base import Res
+    from llmkube_iac.policy.view import StackView
+
+    result, _ = renders[(program, stack)]
+    view = StackView([Res(r.urn, r.type, r.name, r.props, r.parent) for r in result.resources])
+    for r in result.resources:
+        res = view.by_urn[r.urn]
+        assert res.is_kubernetes_object == (r.manifest is not None), r.urn
+        if r.manifest is not None:
+            assert view.site_of(res) == r.site, r.urn
+    per_site = {name: {o.urn for o in s.objects} for name, s in view.sites.items()}
+    assert per_site == {site: {r.urn for r in result.resources if r.manifest is not None and r.site == site}
+                        for site in per_site}

@@ -248,7 +248,7 @@ def test_no_protected_request_leaks(stack, capsys):
         assert all(l["outcome"] == "refused" and "api_base" in l.get("reason", "") for l in anonymous[zone])
         for r in pre_auth:
             per_rid[r["rid"]] = [anonymous[zone][0]]
-    # Known gap (see README): on these routes LiteLLM rejects a client-side api_base without calling
+    # Known gap (see docs/router.md): on these routes LiteLLM rejects a client-side api_base without calling
     # any hook. They must still be refused and reach no upstream.
     unaudited = [r for r in allreqs if r["rid"] not in per_rid and r["path"] in UNHOOKED]
     upstream_rids = ext_rids | set(ups["local-a"].rids) | set(ups["local-b"].rids)

@@ -14,6 +14,7 @@ from . import (
     capacity,
     data_residency,
     gpu_fit,
+    gpu_fit_unknown,
     image_pinning,
     secrets_hygiene,
     security_baseline,
@@ -23,7 +24,7 @@ from . import (
 RULES: tuple[Rule, ...] = tuple(m.RULE for m in (
     airgap_images, airgap_model_sources, airgap_charts, airgap_egress,
     data_residency,
-    capacity, gpu_fit,
+    capacity, gpu_fit, gpu_fit_unknown,
     security_baseline, image_pinning, secrets_hygiene,
     timeout_nesting,
 ))

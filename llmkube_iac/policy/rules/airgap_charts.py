@@ -21,8 +21,8 @@ def check_charts(view: StackView, cfg: dict):
             hosts.add(host_of(site.spec.operators.chart_registry))
         for res in site.charts:
             yield Violation(f"chart {res.name} (site {site.spec.name}, air-gapped) is not declared as an llmkube "
-                            "add-on: its chart reference is not recorded under the engine, so where it comes from cannot be "
-                            "checked", res.urn)
+                            "add-on: its chart reference is not recorded under the engine, so where it comes from "
+                            "cannot be checked", res.urn)
         for res in site.addons:
             name = f"add-on {res.props.get('release') or res.name}"
             chart = str(res.props.get("chart") or "")

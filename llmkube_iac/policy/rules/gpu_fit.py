@@ -1,4 +1,6 @@
-"""gpu-fit (stack): each accelerated service's model fits its device per the fit estimator.
+"""gpu-fit (stack): each accelerated service's model fits its device per the fit estimator; a weights-only
+lower bound already refuses what cannot fit, and an unjudged fit is refused at air-gapped sites, where
+nobody can look the facts up later (elsewhere `gpu-fit-unknown` reports it).
 
 Like capacity it reads the site's inventory (`accelerators` pools, metal hosts), the one thing an
 admission controller never sees, plus the header facts recorded on the Model component."""
@@ -7,6 +9,7 @@ from __future__ import annotations
 from ...hardware import vendor
 from ...modelinfo.fit import fit_service
 from ...plan.scheduling import matching_pools
+from ...units import GIB
 from ..base import Rule, Violation
 from ..inventory import accelerated_services
 from ..view import SiteView, StackView
@@ -47,8 +50,13 @@ def _fit_candidates(site: SiteView):
     yield from (svc for svc in site.services if not vendor(svc.spec.accelerator.vendor).schedulable)
 
 
-def check_fit(view: StackView, cfg: dict):
-    refuse = set(cfg.get("refuse", ["does-not-fit"]))
+HOW_TO_SUPPLY = ("name the model as in the catalog (`llmkube-iac catalog`) or make its header readable at "
+                 "plan time (a file/pvc source, a store in site.modelStores, or site.hfEndpoint for hf:// "
+                 "sources); sizeGiB gives the weights, accelerator.product or the pool's memoryGiB the device")
+
+
+def _fits(view: StackView):
+    """(site, service, verdict, summary, missing) for every accelerated service with a model."""
     for site in view.sites.values():
         for svc in _fit_candidates(site):
             model, facts = site.model_for(svc)
@@ -57,22 +65,40 @@ def check_fit(view: StackView, cfg: dict):
             product, memory = _device_memory(site, svc)
             if not vendor(svc.spec.accelerator.vendor).schedulable:
                 product = None  # memory_gib is the usable unified memory itself
-            where = f"service {svc.spec.name} at site {site.spec.name}"
             try:
                 report = fit_service(model, svc.spec, product=product, memory_gib=memory, info=_model_info(facts))
             except ValueError as exc:
-                yield Violation(f"{where}: cannot estimate the fit: {exc}", svc.res.urn)
+                yield site, svc, "error", f"cannot estimate the fit: {exc}", [], ""
                 continue
             verdict, summary = report.verdict, report.summary()
             weights = report.breakdown.get("weights", 0)
-            if verdict == "unknown" and memory and weights > memory * 2**30 * report.devices:
+            if verdict == "unknown" and memory and weights > memory * GIB * report.devices:
                 verdict = "does-not-fit"  # the weights alone exceed every device together: no KV facts needed
                 summary = (f"does-not-fit: the weights alone ({weights / 2**30:.2f} GiB) exceed {report.devices} x "
                            f"{memory:g} GiB; use a smaller model or quantization, or more/larger devices "
                            f"({summary})")
-            if verdict in refuse:
-                yield Violation(f"{where}: {verdict} on {report.devices} x {product or svc.spec.accelerator.vendor}: "
-                                f"{summary}", svc.res.urn)
+            device = f"{report.devices} x {product or svc.spec.accelerator.vendor}"
+            yield site, svc, verdict, summary, report.missing, device
+
+
+def _unknown_message(where: str, missing: list[str], airgapped: bool) -> str:
+    why = (" (air-gapped site: nobody can look the facts up later, so an unjudged service is refused)"
+           if airgapped else "")
+    return (f"{where}: the fit cannot be judged{why}: the estimator lacks {', '.join(missing) or 'facts'}; "
+            f"to supply them, {HOW_TO_SUPPLY}")
+
+
+def check_fit(view: StackView, cfg: dict):
+    refuse = set(cfg.get("refuse", ["does-not-fit"]))
+    airgap_unknown = cfg.get("unknownAtAirGappedSites", True)
+    for site, svc, verdict, summary, missing, device in _fits(view):
+        where = f"service {svc.spec.name} at site {site.spec.name}"
+        if verdict == "error":
+            yield Violation(f"{where}: {summary}", svc.res.urn)
+        elif verdict == "unknown" and site.spec.air_gapped and airgap_unknown:
+            yield Violation(_unknown_message(where, missing, True), svc.res.urn)
+        elif verdict in refuse:
+            yield Violation(f"{where}: {verdict} on {device}: {summary}", svc.res.urn)
 
 
 RULE = (
@@ -82,5 +108,7 @@ RULE = (
          "devices (accelerator.count with sharding) or choose a pool with more memory; the message has the breakdown.",
          "stack", check_fit,
          {"refuse": {"type": "array", "items": {"type": "string", "enum": ["does-not-fit", "marginal", "unknown"]},
-                     "default": ["does-not-fit"], "description": "Fit verdicts that count as violations"}})
+                     "default": ["does-not-fit"], "description": "Fit verdicts that count as violations"},
+          "unknownAtAirGappedSites": {"type": "boolean", "default": True,
+                                      "description": "An unjudged fit at an air-gapped site is a violation"}})
 )
