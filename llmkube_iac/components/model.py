@@ -27,7 +27,7 @@ class Model(pulumi.ComponentResource):
                          {"spec": spec.to_config(), "site": site.name, "facts": facts, "revision": revision}, opts)
         if manifests is None:
             manifests = plan_alone(site, model=(spec, model_name, size_bytes)).models[model_name][1]
-        self.resources = register_manifests(self, name, manifests)
+        self.resources = register_manifests(self, name, manifests, site=site.name, protect=site.kubernetes.protect)
         place = placement(spec, model_name)
         self.model_name = model_name
         self.cache_key = pulumi.Output.from_input(place.cache_key)

@@ -10,8 +10,16 @@ from __future__ import annotations
 from ..hardware import vendor
 from ..runtimes import RUNTIMES, ServeContext, runtime
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
-from ..spec.metal import (AGENT, DESIRED_STATE_KEY, VERSION_KEY, DesiredState, MetalServiceState, config_map_name,
-                          lease_name, slice_name)
+from ..spec.metal import (
+    AGENT,
+    DESIRED_STATE_KEY,
+    VERSION_KEY,
+    DesiredState,
+    MetalServiceState,
+    config_map_name,
+    lease_name,
+    slice_name,
+)
 from ..spec.priority import PRIORITY_RANK
 from ..units import GIB
 from .errors import PlanError

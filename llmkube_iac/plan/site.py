@@ -1,31 +1,24 @@
 """Site-wide objects: the namespace, priority classes, egress default-deny and the add-on charts.
 
 Everything here belongs to the cluster rather than to one service; `plan/stack.py` combines it
-with the models, services, routers and metal hosts into the whole-stack plan.
+with the models, services, routers and metal hosts into the whole-stack plan. The add-on table
+(addons.py) decides which charts a site installs; plan/charts.py turns them into pseudo-manifests
+and adds the namespaces they install into.
 """
 from __future__ import annotations
 
 from ..addons import site_addons
 from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.priority import PRIORITIES, priority_class_name
+from .charts import HELM_API, chart_namespaces, helm_release, site_charts
 from .meta import manifest, metadata, object_labels
 from .network import dns_egress
 
-HELM_API = "llmkube.dev/v1"  # pseudo-manifest for a Helm release; the component registers a helm.v4.Chart
+__all__ = ["HELM_API", "default_deny_egress", "helm_release", "plan_site_base"]
 
 
 def _labels(site: SiteSpec, name: str, component: str) -> dict:
     return object_labels(name, site.name, component, site=site.name)
-
-
-def helm_release(name: str, chart: str, version: str, repository: str, namespace: str, site: SiteSpec,
-                 values: dict | None = None) -> dict:
-    """A chart reference; air-gapped sites with a chart registry pull it from there (oci://)."""
-    spec: dict = {"chart": chart, "version": version, "repository": repository, "values": values or {}}
-    if site.operators.chart_registry:
-        spec["chart"] = f"oci://{site.operators.chart_registry}/{chart}"
-        spec["repository"] = None
-    return manifest(HELM_API, "HelmChart", metadata(name, namespace, _labels(site, name, "operator")), spec=spec)
 
 
 def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = ()) -> list[dict]:
@@ -47,9 +40,8 @@ def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = 
                                 metadata(name, None, _labels(site, name, "priority")), **body))
     if site.deny_egress:
         out.append(default_deny_egress(site))
-    for addon in site_addons(site):  # the add-on table decides which (addons.py)
-        out.append(helm_release(addon.name, addon.chart, addon.version, addon.repository, addon.namespace, site,
-                                addon.values))
+    out += site_charts(site_addons(site), site)  # the add-on table decides which (addons.py)
+    out[1:1] = chart_namespaces(out, site)  # Helm v4 charts create no namespace: the plan does
     return out
 
 

@@ -10,7 +10,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..plan.images import images_of, pod_spec_of
-from ..plan.objects import CHART_TYPES, COMPONENT_PREFIX, MODEL_TYPE, ROUTER_TYPE, SERVICE_TYPE, SITE_TYPE, site_of
+from ..plan.objects import (
+    ADDON_TYPE,
+    CHART_TYPES,
+    COMPONENT_PREFIX,
+    MODEL_TYPE,
+    ROUTER_TYPE,
+    SERVICE_TYPE,
+    SITE_TYPE,
+    rendered_by_chart,
+    site_of,
+)
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
 from .base import Res
 
@@ -44,8 +54,9 @@ class SiteView:
     services: list[ServiceEntry] = field(default_factory=list)
     models: list[ModelEntry] = field(default_factory=list)
     routers: list[tuple[Res, object]] = field(default_factory=list)  # (resource, RouterSpec)
-    objects: list[Res] = field(default_factory=list)  # Kubernetes objects
-    charts: list[Res] = field(default_factory=list)
+    objects: list[Res] = field(default_factory=list)  # Kubernetes objects this library authored
+    addons: list[Res] = field(default_factory=list)  # add-on declarations (chart reference, images, API groups)
+    charts: list[Res] = field(default_factory=list)  # Helm charts not declared as an add-on
 
     def workloads(self) -> list[tuple[Res, dict]]:
         """(resource, pod spec) of every object that runs pods."""
@@ -90,6 +101,8 @@ class StackView:
                     sites[spec.name] = SiteView(r, spec)
         only = next(iter(sites.values())) if len(sites) == 1 else None
         for r in self.resources:
+            if rendered_by_chart(r.urn):  # third-party objects: the add-on's declaration stands for them
+                continue
             name = self.site_of(r)
             view = sites.get(name) if name else only
             if view is None:
@@ -110,8 +123,12 @@ class StackView:
                 spec = self._validate(r, RouterSpec, r.props["spec"])
                 if spec is not None:
                     view.routers.append((r, spec))
+            elif r.type == ADDON_TYPE:
+                view.addons.append(r)
             elif r.type in CHART_TYPES:
-                view.charts.append(r)
+                parent = self.by_urn.get(r.parent) if r.parent else None
+                if parent is None or parent.type != ADDON_TYPE:
+                    view.charts.append(r)
             elif r.is_kubernetes_object:
                 view.objects.append(r)
         return sites

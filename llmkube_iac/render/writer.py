@@ -50,7 +50,7 @@ def write_output(result, out_dir: Path) -> None:
 
 def _entry(r: RenderedResource) -> dict:
     entry = {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "provider": r.provider,
-             "site": r.site, "custom": r.custom, "dependsOn": r.dependencies}
+             "site": r.site, "custom": r.custom, "dependsOn": r.dependencies, "protect": r.protect}
     if r.remote:
         entry["providerSide"] = True
         entry["chart"] = {k: r.props.get(k) for k in ("chart", "version", "repositoryOpts", "namespace")}
@@ -69,4 +69,5 @@ def plan_document(result) -> dict:
         "resources": [_entry(r) for r in result.resources],
         "providerSideComponents": [_entry(r) for r in result.charts],
         "policyResults": results,
+        "clusterModel": result.cluster.to_dict() if result.cluster is not None else None,
     }

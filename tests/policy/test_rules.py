@@ -15,6 +15,8 @@ from llmkube_iac.policy import RULES, RULES_BY_NAME, evaluate
 from llmkube_iac.policy.base import Res
 from llmkube_iac.policy.view import StackView
 
+from llmkube_iac.components.addon import ADDON_TYPE
+
 from .fixtures import edge_config, find, resources_for
 
 FIT = importlib.util.find_spec("llmkube_iac.modelinfo.fit") is not None
@@ -57,12 +59,27 @@ def _configmap(value: str):
                             "kubernetes:core/v1:ConfigMap", "leak", m)
 
 
+def _undeclared_chart(rs):
+    """A helm.v4.Chart outside any AddOn: under the engine it records no reference, so it cannot pass."""
+    from llmkube_iac.render.resources import RenderedResource
+
+    site = next(r for r in rs if r.type == "llmkube:index:Site")
+    t = "kubernetes:helm.sh/v4:Chart"
+    rs.append(RenderedResource(f"urn:pulumi:test::fixture::{t}::extra", t, "extra",
+                               {"chart": "oci://registry.edge.internal/charts/extra"}, site.urn, custom=False,
+                               remote=True))
+
+
 CASES = {
     "airgap-images": (
         [("clean", plan())],
         [("service image from quay.io", plan(lambda c: _set(svc(c), image="quay.io/x/llama:1@sha256:" + "b" * 64))),
          ("init container from docker.io", plan(objects=lambda rs: _set(pod(rs)["initContainers"][0],
-                                                                         image="docker.io/library/busybox:1.36")))]),
+                                                                         image="docker.io/library/busybox:1.36"))),
+         ("add-on image values from an unmirrored registry",
+          plan(lambda c: c["site"]["registryMirrors"].pop())),  # NFD's registry.k8s.io
+         ("add-on whose image values are unknown", plan(lambda c: c["site"]["accelerators"].append(
+             {"name": "gaudi", "vendor": "intel-gaudi", "memoryGiB": 128, "devicesPerNode": 8, "nodeCount": 1})))]),
     "airgap-model-sources": (
         [("clean", plan()),
          ("hf through the internal mirror", plan(lambda c: (_set(c["site"], hfEndpoint="https://hf.edge.internal"),
@@ -87,7 +104,8 @@ CASES = {
         [("clean", plan())],
         [("no chart registry", plan(lambda c: c["site"]["operators"].pop("chartRegistry"))),
          ("oci chart on an outside registry", plan(objects=lambda rs: next(
-             r for r in rs if r.remote).props.update(chart="oci://ghcr.io/nvidia/gpu-operator")))]),
+             r for r in rs if r.type == ADDON_TYPE).props.update(chart="oci://ghcr.io/nvidia/gpu-operator"))),
+         ("a chart not declared as an add-on", plan(objects=_undeclared_chart))]),
     "airgap-egress": (
         [("clean", plan())],
         [("default-deny removed", plan(objects=lambda rs: rs.remove(next(
