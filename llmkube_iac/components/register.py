@@ -1,18 +1,22 @@
 """Register wire-form manifests as pulumi-kubernetes resources (one resource per manifest).
 
 Built-in kinds use their typed class (so the engine, previews and policies see real types);
-custom resources use CustomResource; our Helm pseudo-manifests become helm.v4.Chart.
+custom resources use CustomResource; chart pseudo-manifests become an `AddOn` holding a
+helm.v4.Chart. Logical names are a pure function of each object's identity, so adding an object
+never renames another (the engine would create the renamed one before deleting the old and hit
+AlreadyExists); objects are registered after what they need (plan/ordering.py).
 """
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..plan.charts import is_chart
 from ..plan.objects import is_builtin_api
-from ..plan.site import HELM_API
+from ..plan.ordering import apply_order, prerequisites
+from .addon import AddOn
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 # Workloads whose readiness pulumi-kubernetes awaits: model loads and downloads take long.
@@ -20,6 +24,11 @@ TIMEOUTS = {
     "Deployment": pulumi.CustomTimeouts(create="30m", update="30m"),
     "Job": pulumi.CustomTimeouts(create="6h", update="6h"),
 }
+# Custom resources pulumi-kubernetes does not await by itself: what "ready" means for them
+# (the pulumi.com/waitFor annotation, pulumi-kubernetes >= 4.18)
+WAIT_FOR = {("cert-manager.io", "Certificate"): "condition=Ready"}
+# What a provider replacement (a new kubeconfig or context) must not delete: the namespaces and the model caches
+PROTECTED_KINDS = frozenset({("v1", "Namespace"), ("v1", "PersistentVolumeClaim")})
 
 
 def _snake(key: str) -> str:
@@ -35,44 +44,46 @@ def resource_class(api_version: str, kind: str):
     return getattr(getattr(module, version, None), kind, None)
 
 
+def logical_name(component: str, m: dict) -> str:
+    """`<component>-<kind>[-<namespace>]-<name>`; charts `<component>-addon-<release>`."""
+    meta = m["metadata"]
+    if is_chart(m):
+        return f"{component}-addon-{meta['name']}"
+    kind, ns = m["kind"].lower(), meta.get("namespace")
+    return f"{component}-{kind}-{ns}-{meta['name']}" if ns else f"{component}-{kind}-{meta['name']}"
+
+
 def logical_names(component: str, manifests: list[dict]) -> list[str]:
-    """`<component>-<kind>`; a kind the component makes several of gets `-<metadata.name>`."""
-    counts = Counter(m["kind"] for m in manifests)
-    names = []
-    for m in manifests:
-        kind = "chart" if m["apiVersion"] == HELM_API else m["kind"].lower()
-        suffix = f"-{m['metadata']['name']}" if counts[m["kind"]] > 1 else ""
-        names.append(f"{component}-{kind}{suffix}")
+    names = [logical_name(component, m) for m in manifests]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:  # two objects with one identity: a planner bug, never a rename
+        raise ValueError(f"{component}: more than one object named {', '.join(dupes)}")
     return names
 
 
-def _cert_manager(name: str, manifest: dict, opts: pulumi.ResourceOptions) -> pulumi.Resource:
-    """cert-manager through pulumi-kubernetes-cert-manager: a provider-side component (plugin
-    kubernetes-cert-manager) wrapping the chart; its images are typed inputs, the rest helmOptions."""
-    import pulumi_kubernetes_cert_manager as certmanager
-
-    spec, ns = manifest["spec"], manifest["metadata"].get("namespace")
-    values = dict(spec.get("values") or {})
-    typed = {k: values.pop(k) for k in ("image", "webhook", "cainjector", "startupapicheck") if k in values}
-    values.pop("crds", None)  # install_crds below
-    repo = certmanager.RepositoryOptsArgs(repo=spec["repository"]) if spec.get("repository") else None
-    helm = certmanager.ReleaseArgs(chart=spec["chart"], version=spec["version"], namespace=ns,
-                                   repository_opts=repo, values=values or None)
-    return certmanager.CertManager(name, install_crds=True, helm_options=helm, opts=opts, **typed)
+def _with_wait_for(manifest: dict) -> dict:
+    group = manifest["apiVersion"].rpartition("/")[0]
+    condition = WAIT_FOR.get((group, manifest["kind"]))
+    if condition is None:
+        return manifest
+    meta = dict(manifest["metadata"])
+    meta["annotations"] = {**(meta.get("annotations") or {}), "pulumi.com/waitFor": condition}
+    return {**manifest, "metadata": meta}
 
 
-def register_manifest(name: str, manifest: dict, opts: pulumi.ResourceOptions) -> pulumi.Resource:
+def register_manifest(name: str, manifest: dict, opts: pulumi.ResourceOptions, site: str = "",
+                      protect: bool = True, component: str = "") -> pulumi.Resource:
     api_version, kind = manifest["apiVersion"], manifest["kind"]
-    if api_version == HELM_API:
-        spec = manifest["spec"]
-        if spec.get("registration") == "cert-manager":
-            return _cert_manager(name, manifest, opts)
-        repo = k8s.helm.v4.RepositoryOptsArgs(repo=spec["repository"]) if spec.get("repository") else None
-        return k8s.helm.v4.Chart(name, chart=spec["chart"], version=spec["version"], repository_opts=repo,
-                                 namespace=manifest["metadata"].get("namespace"), values=spec.get("values") or None,
-                                 opts=opts)
+    if is_chart(manifest):  # the chart's own name prefixes its objects' names: keep it short
+        chart_name = f"{component}-{manifest['metadata']['name']}" if component else manifest["metadata"]["name"]
+        return AddOn(name, manifest, site, chart_name=chart_name, opts=opts)
+    extra = pulumi.ResourceOptions()
     if kind in TIMEOUTS:
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(custom_timeouts=TIMEOUTS[kind]))
+        extra.custom_timeouts = TIMEOUTS[kind]
+    if protect and (api_version, kind) in PROTECTED_KINDS:
+        extra.protect = True
+    opts = pulumi.ResourceOptions.merge(opts, extra)
+    manifest = _with_wait_for(manifest)
     cls = resource_class(api_version, kind)
     body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
     if cls is None:
@@ -80,60 +91,20 @@ def register_manifest(name: str, manifest: dict, opts: pulumi.ResourceOptions) -
     return cls(name, opts=opts, **{_snake(k): v for k, v in body.items()})
 
 
-def stable_names(component: str, manifests: list[dict]) -> list[str]:
-    """`<component>-<kind>[-<namespace>]-<metadata.name>`: never depends on what else the plan holds."""
-    names = []
-    for m in manifests:
-        kind = "chart" if m["apiVersion"] == HELM_API else m["kind"].lower()
-        ns = m["metadata"].get("namespace")
-        names.append("-".join(p for p in (component, kind, ns, m["metadata"]["name"]) if p))
-    return names
-
-
-class Ordered:
-    """Dependencies between objects of one stack: an object waits for its namespace and for the add-on
-    charts that provide its API group (or, for a chart, the groups it `needs`)."""
-
-    def __init__(self):
-        self.namespaces: dict[str, pulumi.Resource] = {}
-        self.providers: dict[str, list[pulumi.Resource]] = {}
-
-    def deps(self, m: dict) -> list[pulumi.Resource]:
-        out = []
-        ns = m["metadata"].get("namespace")
-        if ns in self.namespaces:
-            out.append(self.namespaces[ns])
-        if m["apiVersion"] == HELM_API:
-            groups = m["spec"].get("needs") or []
-        else:
-            groups = [m["apiVersion"].rpartition("/")[0]]
-        for g in groups:
-            out += self.providers.get(g, [])
-        return out
-
-    def record(self, m: dict, res: pulumi.Resource) -> None:
-        if m["kind"] == "Namespace":
-            self.namespaces[m["metadata"]["name"]] = res
-        if m["apiVersion"] == HELM_API:
-            for g in m["spec"].get("provides") or []:
-                self.providers.setdefault(g, []).append(res)
-
-    def register(self, parent: pulumi.Resource, names: list[str], manifests: list[dict],
-                 opts: pulumi.ResourceOptions | None = None) -> dict[str, pulumi.Resource]:
-        base = pulumi.ResourceOptions(parent=parent)
-        if opts:
-            base = pulumi.ResourceOptions.merge(base, opts)
-        out = {}
-        for name, m in zip(names, manifests):
-            deps = self.deps(m)
-            o = pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=deps)) if deps else base
-            out[name] = register_manifest(name, m, o)
-            self.record(m, out[name])
-        return out
-
-
 def register_manifests(parent: pulumi.Resource, component: str, manifests: list[dict],
-                       opts: pulumi.ResourceOptions | None = None,
-                       order: Ordered | None = None) -> dict[str, pulumi.Resource]:
-    """Register each manifest as a child of `parent` (in order: see `Ordered`); returns them by logical name."""
-    return (order or Ordered()).register(parent, logical_names(component, manifests), manifests, opts)
+                       opts: pulumi.ResourceOptions | None = None, site: str = "",
+                       protect: bool = True) -> dict[str, pulumi.Resource]:
+    """Register each manifest as a child of `parent`, after the ones it needs; returns them by logical name."""
+    base = pulumi.ResourceOptions(parent=parent)
+    if opts:
+        base = pulumi.ResourceOptions.merge(base, opts)
+    names = logical_names(component, manifests)
+    deps = prerequisites(manifests)
+    registered: dict[int, pulumi.Resource] = {}
+    for i in apply_order(manifests):
+        own = base
+        if deps[i]:
+            after = pulumi.ResourceOptions(depends_on=[registered[d] for d in deps[i]])
+            own = pulumi.ResourceOptions.merge(base, after)
+        registered[i] = register_manifest(names[i], manifests[i], own, site, protect, component)
+    return {names[i]: registered[i] for i in range(len(manifests))}

@@ -28,7 +28,7 @@ class Router(pulumi.ComponentResource):
             manifests = plan_alone(site, router=(spec, services)).routers[spec.name]
         super().__init__(ROUTER_TYPE, name, {"spec": spec.to_config(), "site": site.name}, opts)
         self.spec = spec
-        self.resources = register_manifests(self, name, manifests)
+        self.resources = register_manifests(self, name, manifests, site=site.name, protect=site.kubernetes.protect)
         urls = zone_urls(site, spec)
         self.sovereign_url = pulumi.Output.from_input(urls["sovereign"])
         self.external_url = pulumi.Output.from_input(urls.get("external"))

@@ -28,7 +28,8 @@ class InferenceService(pulumi.ComponentResource):
         super().__init__(SERVICE_TYPE, name, {"spec": inline.to_config(), "site": site.name}, opts)
         if plan is None:
             plan = plan_alone(site, service=(inline, model, model_name, size_bytes)).services[spec.name]
-        self.resources = register_manifests(self, name, plan.manifests)
+        self.resources = register_manifests(self, name, plan.manifests, site=site.name,
+                                            protect=site.kubernetes.protect)
         self.base_url = pulumi.Output.from_input(plan.base_url)
         self.service_name = pulumi.Output.from_input(plan.service_name)
         self.namespace = pulumi.Output.from_input(plan.namespace)

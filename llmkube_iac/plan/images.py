@@ -1,9 +1,11 @@
-"""Registry-mirror rewriting of every image a plan references (containers, init, ephemeral, image volumes)."""
+"""Registry-mirror rewriting of every image a plan references (containers, init, ephemeral, image volumes,
+and the image values an add-on chart is given)."""
 from __future__ import annotations
 
 import copy
 
 from ..spec import RegistryMirror
+from .charts import is_chart
 
 _POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
 CONTAINER_KEYS = ("initContainers", "containers", "ephemeralContainers")  # every kind runs an image
@@ -31,6 +33,30 @@ def rewrite_image(image: str, mirrors: tuple[RegistryMirror, ...]) -> str:
                 return image  # already on the mirror
             return f"{m.mirror}/{registry}/{path}"
     return image
+
+
+def rewrite_prefix(prefix: str, mirrors: tuple[RegistryMirror, ...]) -> str:
+    """A registry[/path] a chart joins with image names (`ghcr.io`, `nvcr.io/nvidia`), rewritten like the
+    references it will produce: as the prefix of one, with the name taken back off."""
+    return rewrite_image(f"{prefix}/_", mirrors)[:-2]
+
+
+def _mirror_chart(manifest: dict, mirrors: tuple[RegistryMirror, ...]) -> dict:
+    """A chart pseudo-manifest whose image values (spec.images, the chart's own keys) point at the mirrors."""
+    images = manifest["spec"].get("images")
+    if not images:
+        return manifest
+    m = copy.deepcopy(manifest)
+    for image in m["spec"]["images"]:
+        value = image["value"]
+        image["value"] = rewrite_prefix(value, mirrors) if image["prefix"] else rewrite_image(value, mirrors)
+        if image["value"] != value:
+            *parents, last = image["key"].split(".")
+            values = m["spec"].setdefault("values", {})
+            for key in parents:
+                values = values.setdefault(key, {})
+            values[last] = image["value"]
+    return m
 
 
 def pod_spec_of(manifest: dict) -> dict | None:
@@ -64,6 +90,9 @@ def apply_mirrors(manifests: list[dict], mirrors: tuple[RegistryMirror, ...]) ->
         return manifests
     out = []
     for m in manifests:
+        if is_chart(m):
+            out.append(_mirror_chart(m, mirrors))
+            continue
         spec = pod_spec_of(m)
         if spec is None:
             out.append(m)

@@ -5,9 +5,11 @@ discover services by them) and label values are always valid.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 
 PART_OF = "llmkube"
+DNS_LABEL_MAX = 63
 NAME_LABEL = "app.kubernetes.io/name"  # selectors (and the router's egress rule) match workloads by it
 DISCOVERY_PREFIX = "llmkube.dev/"
 _LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -25,6 +27,19 @@ def label_value(value: object) -> str:
     """Coerce to a valid label value (<= 63 chars, alphanumeric at both ends)."""
     text = _LABEL_VALUE.sub("-", str(value))[:63].strip("-_.")
     return text
+
+
+def bounded_name(base: str, suffix: str = "", limit: int = DNS_LABEL_MAX) -> str:
+    """`base + suffix`, or when that is too long a truncated base plus a hash of the whole base, so the
+    name stays valid, deterministic and distinct for distinct bases (Job names become pod labels: <= 63)."""
+    name = base + suffix
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(base.encode()).hexdigest()[:8]
+    keep = limit - len(suffix) - len(digest) - 1
+    if keep < 1:
+        raise ValueError(f"suffix {suffix!r} leaves no room for a name within {limit} characters")
+    return f"{base[:keep].rstrip('-')}-{digest}{suffix}"
 
 
 def standard_labels(name: str, instance: str, component: str) -> dict[str, str]:

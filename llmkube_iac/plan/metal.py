@@ -10,8 +10,16 @@ from __future__ import annotations
 from ..hardware import vendor
 from ..runtimes import RUNTIMES, ServeContext, runtime
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
-from ..spec.metal import (AGENT, DESIRED_STATE_KEY, VERSION_KEY, DesiredState, MetalServiceState, config_map_name,
-                          lease_name, slice_name)
+from ..spec.metal import (
+    AGENT,
+    DESIRED_STATE_KEY,
+    VERSION_KEY,
+    DesiredState,
+    MetalServiceState,
+    config_map_name,
+    lease_name,
+    slice_name,
+)
 from ..spec.priority import PRIORITY_RANK
 from ..units import GIB
 from .errors import PlanError
@@ -52,7 +60,9 @@ def service_state(svc: InferenceServiceSpec, model: ModelSpec) -> MetalServiceSt
     served = svc.served_model
     ctx = ServeContext(service=svc, model=model, model_path="{model}", vendor=vendor(svc.accelerator.vendor),
                        port=svc.endpoint.port, served_name=served)
-    cache_key = f"{svc.model_name}/{(model.sha256 or 'unpinned')[:16]}"
+    src = model.parsed_source
+    version = model.sha256 or (src.revision if src.pinned else None)  # a new commit is a new cache entry
+    cache_key = f"{svc.model_name}/{(version or 'unpinned')[:16]}"
     return MetalServiceState(
         name=svc.name, source=model.source, sha256=model.sha256, cache_key=cache_key, runtime=native.name,
         args=tuple(native.build_args(ctx)), port=svc.endpoint.port,

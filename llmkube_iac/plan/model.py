@@ -12,7 +12,7 @@ from ..modelinfo.quant import bits_per_weight
 from ..spec import ModelSpec, SiteSpec
 from ..units import GIB
 from .errors import PlanError
-from .meta import manifest, metadata, object_labels
+from .meta import bounded_name, manifest, metadata, object_labels
 from .security import container_security_context, empty_dir, pod_security_context
 
 MOUNT = "/models"
@@ -39,8 +39,9 @@ def cache_claim_name(model_name: str) -> str:
 
 
 def fetch_job_name(model_name: str, cache_key: str) -> str:
-    """The download Job of one cache entry (a new source or hash is a new Job, not an edited one)."""
-    return f"{model_name}-fetch-{cache_key[-8:]}"
+    """The download Job of one cache entry (a new source or hash is a new Job, not an edited one). A Job's
+    name becomes its pods' job-name label, so a long model name is truncated and hashed to fit 63."""
+    return bounded_name(model_name, f"-fetch-{cache_key[-8:]}")
 
 
 def weights_gib(model: ModelSpec, size_bytes: int | None = None) -> float | None:

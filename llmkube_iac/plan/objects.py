@@ -7,7 +7,8 @@ answers live here once:
 
 - the type tokens of our components and of Helm charts;
 - `is_kubernetes_object`: a type token + props that are one manifest (not a chart or the provider);
-- `is_builtin_api`: built-in Kubernetes API groups (typed pulumi-kubernetes classes) vs custom resources;
+- `is_builtin_api`: API groups every API server serves (typed pulumi-kubernetes classes) vs custom resources;
+- `rendered_by_chart`: an object a Helm chart rendered (third party: judged through its add-on);
 - `plain`: wire values as plain JSON (the Pulumi wire has only floats: 2.0 -> 2);
 - `own_site` / `site_of`: the site a resource names, itself or through its parents.
 """
@@ -23,16 +24,37 @@ MODEL_TYPE = "llmkube:index:Model"
 SERVICE_TYPE = "llmkube:index:InferenceService"
 ROUTER_TYPE = "llmkube:index:Router"
 FLEET_TYPE = "llmkube:index:Fleet"
+ADDON_TYPE = "llmkube:index:AddOn"  # an add-on chart's declaration (components/addon.py)
 COMPONENT_PREFIX = "llmkube:index:"
 CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release",
                "kubernetes-cert-manager:index:CertManager")  # the last keeps its chart in helmOptions
 
+# groups the Kubernetes API server itself serves (core is ""); `*.k8s.io` alone does not make one built in:
+# gateway.networking.k8s.io and snapshot.storage.k8s.io are CRDs somebody has to install
+BUILTIN_GROUPS = frozenset({
+    "", "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io", "apps",
+    "authentication.k8s.io", "authorization.k8s.io", "autoscaling", "batch", "certificates.k8s.io",
+    "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io", "flowcontrol.apiserver.k8s.io",
+    "internal.apiserver.k8s.io", "networking.k8s.io", "node.k8s.io", "policy", "rbac.authorization.k8s.io",
+    "resource.k8s.io", "scheduling.k8s.io", "storage.k8s.io", "storagemigration.k8s.io",
+})
+
 
 def is_builtin_api(api_version: str) -> bool:
-    """True for the core group and `*.k8s.io` / dot-less groups (apps, batch, policy ...): kinds with a
+    """True for the groups every API server serves (core, apps, batch, networking.k8s.io ...): kinds with a
     typed pulumi-kubernetes class; False for custom resources (keda.sh, monitoring.coreos.com ...)."""
-    group = api_version.rpartition("/")[0]
-    return not group or "." not in group or group.endswith(".k8s.io")
+    return api_version.rpartition("/")[0] in BUILTIN_GROUPS
+
+
+def rendered_by_chart(urn: str) -> bool:
+    """An object a Helm chart rendered. Under the engine a chart's objects are registered as the chart's
+    children, so the type chain of their URN names it (`...$kubernetes:helm.sh/v4:Chart$kubernetes:apps/v1:
+    Deployment::...`). They are third party: the rules judge what this library authors, and judge an add-on
+    by its declaration (chart reference, image values) instead."""
+    parts = urn.split("::")
+    if len(parts) < 4:
+        return False
+    return any(t in CHART_TYPES for t in parts[2].split("$")[:-1])
 
 
 def is_kubernetes_object(resource_type: str, props: Any) -> bool:

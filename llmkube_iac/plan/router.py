@@ -17,8 +17,16 @@ from .endpoints import ROUTER_POD_LABELS, service_host
 from .meta import NAME_LABEL, discovery_labels, manifest, metadata, selector_labels, standard_labels
 from .network import any_namespace_peer, dns_egress, namespace_peer, tcp_ports
 from .router_config import (
-    AUDIT_DIR, BASE_ENV, CONFIG_DIR, LITELLM_IMAGE, METRICS_PORT, ZoneConfig, check_backends, external_egress_ports,
-    plan_zone_config, zones_of,
+    AUDIT_DIR,
+    BASE_ENV,
+    CONFIG_DIR,
+    LITELLM_IMAGE,
+    METRICS_PORT,
+    ZoneConfig,
+    check_backends,
+    external_egress_ports,
+    plan_zone_config,
+    zones_of,
 )
 from .security import container_security_context, empty_dir, pod_security_context
 

@@ -24,7 +24,7 @@ from .observability import plan_observability
 from .quota import plan_quotas
 from .router import plan_router
 from .service import ServicePlan, plan_service
-from .site import plan_addon_namespaces, plan_site_base
+from .site import plan_site_base
 from .slo import router_slos, service_slos
 
 
@@ -39,10 +39,10 @@ class StackPlan:
     routers: dict[str, list[dict]] = field(default_factory=dict)
     # site-wide operations objects with stable names: add-on and team namespaces, quotas and queues,
     # SLOs, alert rules, dashboards (registered after the add-ons whose CRDs they use)
-    fleet: list[dict] = field(default_factory=list)
+    fleet: list[dict] = field(default_factory=list)  # also in `site`: kept apart for tests and reports
 
     def all_manifests(self) -> list[dict]:
-        out = list(self.site) + self.fleet
+        out = list(self.site)
         for _, manifests in self.models.values():
             out += manifests
         for plan in self.services.values():
@@ -69,7 +69,6 @@ def _on_site(plan: StackPlan, site: SiteSpec) -> StackPlan:
     plan.services = {n: replace(sp, manifests=apply_mirrors(sp.manifests, mirrors)) for n, sp in plan.services.items()}
     plan.routers = {n: apply_mirrors(ms, mirrors) for n, ms in plan.routers.items()}
     plan.metal = apply_mirrors(plan.metal, mirrors)
-    plan.fleet = apply_mirrors(plan.fleet, mirrors)
     return plan
 
 
@@ -89,6 +88,20 @@ def plan_alone(site: SiteSpec, *, model: tuple[ModelSpec, str, int | None] | Non
         spec, services = router
         plan.routers[spec.name] = plan_router(site, spec, services)
     return _on_site(plan, site)
+
+
+def pin_sources(config: StackConfig, sources: dict[str, str]) -> StackConfig:
+    """The stack with the named models' sources replaced (stack models and inline service models): how
+    plan-time revision pins (modelinfo.revisions) reach the download Job, the cache key and the policy."""
+    def pinned(name: str, model: ModelSpec) -> ModelSpec:
+        new = sources.get(name)
+        return model if new is None or new == model.source else model.model_copy(update={"source": new})
+
+    models = tuple(pinned(m.name or "", m) for m in config.models)
+    services = tuple(svc if isinstance(svc.model, str) else
+                     svc.model_copy(update={"model": pinned(svc.model_name, svc.model)})
+                     for svc in config.services)
+    return config.model_copy(update={"models": models, "services": services})
 
 
 def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> StackPlan:
@@ -132,6 +145,7 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
         except PlanError as err:
             raise err.under(f"routers[{i}]") from None
     plan.fleet = plan_fleet_ops(config)
+    plan.site += plan.fleet  # the Site registers them with its own objects, each after what it needs
     return _on_site(plan, site)
 
 
@@ -140,10 +154,11 @@ def plan_fleet_ops(config: StackConfig) -> list[dict]:
     site = config.site
     for addon, group in unmet_needs(site):
         providers = [a.name for a in ADDONS.values() if group in a.provides]
-        raise PlanError("site.addons", f"add-on {addon.name} needs API group {group}, which nothing at the site "
+        raise PlanError(f"site.addons.{addon.enabled.addons_flag}",  # type: ignore[attr-defined]
+                        f"add-on {addon.name} needs API group {group}, which nothing at the site "
                                        f"provides: install {' or '.join(providers) or 'its provider'} (site.addons) "
                                        f"or list {group} in site.clusterProvides if the cluster has it")
-    out = plan_addon_namespaces(site) + plan_quotas(site, config.teams)
+    out = plan_quotas(site, config.teams)
     for i, svc in enumerate(config.services):
         out += service_slos(site, svc, f"services[{i}]")
     for i, router in enumerate(config.routers):

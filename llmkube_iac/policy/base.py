@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Literal, Mapping
 
-from ..plan.objects import is_kubernetes_object, plain  # noqa: F401 — plain: re-exported for the pack
+from ..plan.objects import is_kubernetes_object, plain, rendered_by_chart  # noqa: F401 — re-exported for the pack
 
 ADVISORY, MANDATORY, DISABLED = "advisory", "mandatory", "disabled"
 LEVELS = (ADVISORY, MANDATORY, "remediate", DISABLED)  # pulumi_policy.EnforcementLevel values

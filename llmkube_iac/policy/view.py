@@ -6,23 +6,25 @@ rule never reads a half-understood dict.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 from ..plan.images import images_of, pod_spec_of
-from ..plan.objects import CHART_TYPES, COMPONENT_PREFIX, MODEL_TYPE, ROUTER_TYPE, SERVICE_TYPE, SITE_TYPE, site_of
+from ..plan.objects import (
+    ADDON_TYPE,
+    CHART_TYPES,
+    COMPONENT_PREFIX,
+    MODEL_TYPE,
+    ROUTER_TYPE,
+    SERVICE_TYPE,
+    SITE_TYPE,
+    rendered_by_chart,
+    site_of,
+)
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
 from .base import Res
 
 SITE, MODEL, SERVICE, ROUTER = SITE_TYPE, MODEL_TYPE, SERVICE_TYPE, ROUTER_TYPE
-
-
-def chart_props(res: Res) -> Mapping[str, Any]:
-    """chart, version, repositoryOpts of a chart resource (a wrapping component keeps them in helmOptions)."""
-    helm = res.props.get("helmOptions")
-    return helm if isinstance(helm, Mapping) else res.props
 
 
 @dataclass
@@ -40,6 +42,7 @@ class ModelEntry:
     res: Res
     spec: ModelSpec
     facts: dict | None = None
+    revision: dict | None = None  # how an hf:// source was pinned at plan time (modelinfo.revisions)
 
 
 @dataclass
@@ -51,8 +54,9 @@ class SiteView:
     services: list[ServiceEntry] = field(default_factory=list)
     models: list[ModelEntry] = field(default_factory=list)
     routers: list[tuple[Res, object]] = field(default_factory=list)  # (resource, RouterSpec)
-    objects: list[Res] = field(default_factory=list)  # Kubernetes objects
-    charts: list[Res] = field(default_factory=list)
+    objects: list[Res] = field(default_factory=list)  # Kubernetes objects this library authored
+    addons: list[Res] = field(default_factory=list)  # add-on declarations (chart reference, images, API groups)
+    charts: list[Res] = field(default_factory=list)  # Helm charts not declared as an add-on
     teams: list = field(default_factory=list)  # TeamQuota: the stack's teams (Site prop `teams`)
 
     def workloads(self) -> list[tuple[Res, dict]]:
@@ -98,6 +102,8 @@ class StackView:
                     sites[spec.name] = SiteView(r, spec, teams=self._teams(r))
         only = next(iter(sites.values())) if len(sites) == 1 else None
         for r in self.resources:
+            if rendered_by_chart(r.urn):  # third-party objects: the add-on's declaration stands for them
+                continue
             name = self.site_of(r)
             view = sites.get(name) if name else only
             if view is None:
@@ -109,16 +115,21 @@ class StackView:
             elif r.type == MODEL and isinstance(r.props.get("spec"), dict):
                 spec = self._validate(r, ModelSpec, r.props["spec"])
                 if spec is not None:
-                    facts = r.props.get("facts")
-                    view.models.append(ModelEntry(r, spec, facts if isinstance(facts, dict) else None))
+                    facts, rev = r.props.get("facts"), r.props.get("revision")
+                    view.models.append(ModelEntry(r, spec, facts if isinstance(facts, dict) else None,
+                                                  rev if isinstance(rev, dict) else None))
             elif r.type == ROUTER and isinstance(r.props.get("spec"), dict):
                 from ..spec.router import RouterSpec
 
                 spec = self._validate(r, RouterSpec, r.props["spec"])
                 if spec is not None:
                     view.routers.append((r, spec))
+            elif r.type == ADDON_TYPE:
+                view.addons.append(r)
             elif r.type in CHART_TYPES:
-                view.charts.append(r)
+                parent = self.by_urn.get(r.parent) if r.parent else None
+                if parent is None or parent.type != ADDON_TYPE:
+                    view.charts.append(r)
             elif r.is_kubernetes_object:
                 view.objects.append(r)
         return sites

@@ -59,6 +59,6 @@ class RecordingMonitor(MockMonitor):
             urn=urn, type=request.type, name=request.name, props=props,
             parent=request.parent or None, provider=request.provider or None,
             custom=bool(request.custom), remote=bool(request.remote),
-            dependencies=sorted(request.dependencies),
+            dependencies=sorted(request.dependencies), protect=bool(request.protect),
         ))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=request.object)

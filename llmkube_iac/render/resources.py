@@ -24,6 +24,7 @@ class RenderedResource:
     custom: bool = True
     remote: bool = False  # provider-side component (Helm chart v4): not expandable offline
     dependencies: list[str] = field(default_factory=list)  # URNs it waits for (dependsOn and inputs)
+    protect: bool = False  # `protect`: the engine refuses to delete or replace it
     site: str | None = None  # which site's directory the renderer writes it to
     policy_results: list = field(default_factory=list)
 

@@ -113,7 +113,8 @@ class EngineOptions(SpecModel):
 
     gpu_memory_utilization: float | None = Field(
         None, gt=0, le=1, description="Share of device memory the engine may take (vLLM --gpu-memory-utilization, "
-                                      "SGLang --mem-fraction-static); gpu-fit assumes 0.9 when unset")
+                                      "SGLang --mem-fraction-static); gpu-fit assumes 0.9 when unset. Weights, "
+                                      "activations and the paged KV pool live in it")
     max_num_batched_tokens: int | None = Field(
         None, gt=0, description="vLLM --max-num-batched-tokens: tokens per scheduler step")
     batch_size: int | None = Field(None, gt=0, description="llama.cpp --batch-size: logical batch in tokens")
@@ -175,8 +176,9 @@ class InferenceServiceSpec(SpecModel):
         None, gt=0, description="Context length in tokens the runtime starts with; unset: the runtime's default "
                                 "(fit then assumes the model's contextWindow)")
     parallel_slots: int = Field(
-        1, ge=1, le=1024, description="Sequences served at once per replica (llama.cpp --parallel, vLLM "
-                                      "--max-num-seqs, ...); the KV cache is sized for them")
+        1, ge=1, le=1024, description="Sequences served at once per replica. llama.cpp --parallel: the slots "
+                                      "share contextSize cells, all allocated at start; vLLM --max-num-seqs: each "
+                                      "sequence up to contextSize in a paged KV pool, only one needs to fit at start")
     kv_cache_type_k: str | None = Field(
         None, alias="kvCacheTypeK",
         description="KV cache type of keys, e.g. q8_0 (llama.cpp) or fp8 (vLLM); must be one the runtime knows")

@@ -49,7 +49,8 @@ def test_site_registers_components_and_children(mocks):
     assert "kubernetes:apps/v1:Deployment" in types and "kubernetes:batch/v1:Job" in types
     assert "kubernetes:monitoring.coreos.com/v1:PodMonitor" in types
     names = {a.name for a in mocks.created}
-    assert {"test-chat-deployment", "test-chat-service", "test-tiny-job", "test-provider"} <= names
+    assert {"test-chat-deployment-llmkube-chat", "test-chat-service-llmkube-chat", "test-provider"} <= names
+    assert any(n.startswith("test-tiny-job-llmkube-tiny-fetch-") for n in names)
     deploy = next(a for a in mocks.created if a.typ == "kubernetes:apps/v1:Deployment")
     assert deploy.inputs["metadata"]["name"] == "chat"
     assert deploy.inputs["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
@@ -80,7 +81,8 @@ def test_standalone_inference_service_outputs(mocks):
         return svc.base_url, svc.service_name, svc.namespace
 
     assert run(build) == ["http://solo.ai.svc.cluster.local:8080/v1", "solo", "ai"]
-    assert {a.name for a in mocks.created} >= {"solo-deployment", "solo-service", "solo-networkpolicy"}
+    assert {a.name for a in mocks.created} >= {"solo-deployment-ai-solo", "solo-service-ai-solo",
+                                              "solo-networkpolicy-ai-solo"}
 
 
 def test_fleet_gives_each_site_its_provider(mocks):

@@ -57,13 +57,13 @@ def test_addons_in_table_order_with_their_namespaces_and_groups():
     assert names == ["cert-manager", "kube-prometheus-stack", "gpu-operator", "amd-gpu-operator",
                      "amd-device-metrics-exporter", "pyrra", "kueue"]
     # every chart's release namespace is created, once
-    namespaces = [m["metadata"]["name"] for m in kinds(plan.fleet, "Namespace")]
+    namespaces = [m["metadata"]["name"] for m in kinds(plan.site, "Namespace")]
     assert sorted(namespaces) == sorted(set(namespaces))
     assert {m["metadata"]["namespace"] for m in charts} <= set(namespaces)
     by = {m["metadata"]["name"]: m["spec"] for m in charts}
     # a chart is listed after every add-on providing a group it needs
     for i, m in enumerate(charts):
-        for group in m["spec"]["needs"]:
+        for group in m["spec"]["requires"]:
             assert any(group in c["spec"]["provides"] for c in charts[:i]), (m["metadata"]["name"], group)
     assert by["cert-manager"]["registration"] == "cert-manager"
     assert by["kueue"]["chart"] == "oci://registry.k8s.io/kueue/charts/kueue" and by["kueue"]["repository"] is None
@@ -80,10 +80,10 @@ def test_addon_images_point_at_the_mirrors():
     by = {m["metadata"]["name"]: m["spec"] for m in plan.site if m["kind"] == "HelmChart"}
     assert by["pyrra"]["values"]["image"]["repository"] == "registry.dc.internal/cache/ghcr.io/pyrra-dev/pyrra"
     prom = by["kube-prometheus-stack"]["values"]["prometheus"]["prometheusSpec"]
-    assert prom["image"] == {"registry": "registry.dc.internal", "repository": "cache/quay.io/prometheus/prometheus"}
+    assert prom["image"] == {"registry": "registry.dc.internal/cache/quay.io"}
     assert prom["ruleSelectorNilUsesHelmValues"] is False  # the chart's own value survives the merge
     webhook = by["cert-manager"]["values"]["webhook"]["image"]
-    assert webhook["repository"] == "cache/quay.io/jetstack/cert-manager-webhook"
+    assert webhook["repository"] == "registry.dc.internal/cache/quay.io/jetstack/cert-manager-webhook"
     assert by["kueue"]["chart"] == "oci://registry.dc.internal/charts/kueue"
     assert by["amd-device-metrics-exporter"]["values"]["image"]["repository"] == \
         "registry.dc.internal/cache/docker.io/rocm/device-metrics-exporter"
@@ -91,7 +91,7 @@ def test_addon_images_point_at_the_mirrors():
     for a in site_addons(load_stack_config({**DC, "site": {**DC["site"], "addons": ALL}}).site):
         text = json.dumps(by[a.name]["values"])
         for iv in a.images:
-            assert "registry.dc.internal" in text, (a.name, iv.repository)
+            assert "registry.dc.internal" in text, (a.name, iv.key)
 
 
 def test_cluster_provided_groups_skip_the_addon():
@@ -229,19 +229,20 @@ def test_every_addon_declares_what_it_provides_or_is_a_vendor_entry():
         assert a.version and a.namespace and a.registration in ("helm", "cert-manager"), a.name
 
 
-def test_airgap_charts_judges_the_cert_manager_component():
+def test_airgap_charts_judges_the_cert_manager_addon():
+    from llmkube_iac.plan.objects import ADDON_TYPE
     from llmkube_iac.policy import evaluate
     from tests.policy.fixtures import edge_config, resources_for
 
     c = edge_config()
     c["site"]["addons"] = {"certManager": True}
     rs = resources_for(c)
-    cm = next(r for r in rs if r.type == "kubernetes-cert-manager:index:CertManager")
-    assert cm.props["helmOptions"]["chart"] == "oci://registry.edge.internal/charts/cert-manager"
+    cm = next(r for r in rs if r.type == ADDON_TYPE and r.props["release"] == "cert-manager")
+    assert cm.props["chart"] == "oci://registry.edge.internal/charts/cert-manager"
     assert not [p for p in evaluate(rs) if p.rule == "airgap-charts"]
     rs = resources_for(c)  # a fresh plan: the evaluator may keep what it read of the first
-    cm = next(r for r in rs if r.type == "kubernetes-cert-manager:index:CertManager")
-    cm.props["helmOptions"]["repositoryOpts"] = {"repo": "https://charts.jetstack.io"}
+    cm = next(r for r in rs if r.type == ADDON_TYPE and r.props["release"] == "cert-manager")
+    cm.props.update(chart="cert-manager", repository="https://charts.jetstack.io")
     assert [p for p in evaluate(rs) if p.rule == "airgap-charts" and "charts.jetstack.io" in p.message]
 
 

@@ -145,3 +145,17 @@ def test_metal_services_with_mlx_plan_through_the_whole_stack():
     assert [s.services[0].runtime for s in states] == ["mlx-lm", "mlx-lm"]
     assert all(m["metadata"]["labels"]["llmkube.dev/vendor"] == "metal" for m in plan.metal)
     assert "qwen-mlx" not in plan.models  # the agents fetch it; no download Job in the cluster
+
+
+def test_metal_cache_entry_follows_the_pinned_commit():
+    """Metal hosts fetch the model themselves: a pinned hf:// commit names their cache entry, so a new
+    upstream commit is fetched into a new entry instead of reusing the old weights."""
+    from llmkube_iac.plan.metal import service_state
+
+    svc = InferenceServiceSpec.model_validate({"name": "chat", "model": "m", "accelerator": {"vendor": "metal"}})
+    base = "hf://Qwen/Q-GGUF{}/q.gguf"
+    keys = [service_state(svc, ModelSpec(name="m", source=base.format(rev))).cache_key
+            for rev in ("", "@main", "@" + "ab" * 20, "@" + "cd" * 20)]
+    assert keys[:2] == ["m/unpinned", "m/unpinned"] and keys[2] == "m/" + "ab" * 8 and keys[3] == "m/" + "cd" * 8
+    assert service_state(svc, ModelSpec(name="m", source=base.format("@" + "ab" * 20), sha256="e" * 64)).cache_key \
+        == "m/" + "e" * 16

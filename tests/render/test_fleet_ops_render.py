@@ -26,6 +26,7 @@ def rendered(tmp_path_factory):
     stack = yaml.safe_load((program / "Pulumi.dc.yaml").read_text())
     cfg = stack["config"]
     cfg["llmkube:site"]["addons"] = ADDONS
+    cfg["llmkube:site"].pop("clusterProvides", None)  # the site installs the Prometheus operator and cert-manager
     cfg["llmkube:site"]["certIssuer"] = "internal-ca"
     cfg["llmkube:teams"] = TEAMS
     cfg["llmkube:services"][0]["team"] = "search"
@@ -58,29 +59,38 @@ def test_cert_manager_is_the_provider_side_component_listed_with_its_site(render
 
 
 def test_objects_wait_for_the_addon_providing_their_crd(rendered):
+    from llmkube_iac.plan.objects import ADDON_TYPE
+
     result, _ = rendered
-    by_type = {}
+    by_type: dict[str, list] = {}
     for r in result.resources:
         by_type.setdefault(r.type, []).append(r)
-    pyrra = next(r for r in result.charts if r.props.get("chart") == "pyrra")
-    kueue = next(r for r in result.charts if "kueue" in str(r.props.get("chart")))
-    prom = next(r for r in result.charts if r.props.get("chart") == "kube-prometheus-stack")
-    cert = next(r for r in result.charts if r.type == "kubernetes-cert-manager:index:CertManager")
+    addons = {r.props["release"]: r for r in by_type[ADDON_TYPE]}
+    held = {n: {a.urn} | {r.urn for r in result.resources if r.parent == a.urn} for n, a in addons.items()}
+
+    def waits_for(r, addon: str) -> bool:  # on the add-on or on the chart it holds
+        return bool(held[addon] & set(r.dependencies))
+
+    cert = addons["cert-manager"]
+    assert any(r.type == "kubernetes-cert-manager:index:CertManager" and r.parent == cert.urn for r in result.charts)
     for r in by_type["kubernetes:pyrra.dev/v1alpha1:ServiceLevelObjective"]:
-        assert pyrra.urn in r.dependencies
+        assert waits_for(r, "pyrra")
     for r in by_type["kubernetes:kueue.x-k8s.io/v1beta1:ClusterQueue"]:
-        assert kueue.urn in r.dependencies
-    assert prom.urn in pyrra.dependencies  # Pyrra writes PrometheusRules
+        assert waits_for(r, "kueue")
+    for r in by_type["kubernetes:monitoring.coreos.com/v1:PrometheusRule"]:
+        assert waits_for(r, "kube-prometheus-stack")
+    assert waits_for(addons["pyrra"], "kube-prometheus-stack")  # Pyrra writes PrometheusRules
     ns = {r.props["metadata"]["name"]: r.urn for r in by_type["kubernetes:core/v1:Namespace"]}
-    assert ns["cert-manager"] in cert.dependencies and ns["monitoring"] in prom.dependencies
+    assert ns["cert-manager"] in cert.dependencies
+    assert ns["monitoring"] in addons["kube-prometheus-stack"].dependencies
     routers = [r for r in result.resources if r.type == "llmkube:index:Router"]
-    assert routers and all(cert.urn in r.dependencies for r in routers)  # its Certificate needs cert-manager
+    assert routers and all(waits_for(r, "cert-manager") for r in routers)  # its Certificate needs cert-manager
 
 
 def test_names_are_stable_and_the_plan_passes_the_rules(rendered):
     result, _ = rendered
     names = {r.name for r in result.resources}
-    assert {"dc-namespace", "dc-namespace-cert-manager", "dc-clusterqueue-search",
+    assert {"dc-namespace-llmkube", "dc-namespace-cert-manager", "dc-clusterqueue-search",
             "dc-localqueue-llmkube-search", "dc-servicelevelobjective-llmkube-gateway-availability"} <= names
     mandatory = [p for p in result.policy_results if getattr(p, "level", None) == "mandatory"]
     assert not [p for p in mandatory if getattr(p, "rule", "") in ("capacity", "slo-metrics")], mandatory
