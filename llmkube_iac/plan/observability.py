@@ -17,6 +17,7 @@ from ..hardware import vendor
 from ..runtimes import runtime
 from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.router import RouterSpec
+from .errors import PlanError
 from .meta import discovery_labels, manifest, metadata, standard_labels
 from .router_config import ROUTER_FAIL_CLOSED, ROUTER_REQUESTS, ROUTER_TOKENS
 
@@ -113,9 +114,13 @@ def dashboard(site: SiteSpec, services: Sequence[InferenceServiceSpec], routers:
 
 def plan_observability(site: SiteSpec, services: Sequence[InferenceServiceSpec],
                        routers: Sequence[RouterSpec]) -> list[dict]:
-    """The site's PrometheusRule and dashboard ConfigMap; nothing where no Prometheus operator runs."""
-    if not monitoring_on(site):
+    """The site's PrometheusRule and dashboard ConfigMap (site.monitoring.alerts; unset: with addons.monitoring)."""
+    wanted = site.monitoring.alerts if site.monitoring.alerts is not None else site.addons.monitoring
+    if not wanted:
         return []
+    if not monitoring_on(site):
+        raise PlanError("site.monitoring.alerts", "alert rules need a Prometheus operator: set site.addons.monitoring "
+                                                  "or list monitoring.coreos.com in site.clusterProvides")
     labels = {**standard_labels(f"{site.name}-llmkube", site.name, "observability"), **discovery_labels(site=site.name)}
     rules = [r for s in services for r in service_alerts(site, s)]
     rules += [a for rt in routers for a in router_alerts(site, rt)]

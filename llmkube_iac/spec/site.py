@@ -142,6 +142,10 @@ class Monitoring(SpecModel):
         "http://prometheus-operated.monitoring.svc:9090",
         description="Prometheus URL KEDA ScaledObjects query for the runtimes' queue metrics")
     namespace: str = Field("monitoring", description="Namespace of Prometheus, admitted to the routers' metrics port")
+    alerts: bool | None = Field(
+        None, description="Render the site's llmkube PrometheusRule (runtime down, queue saturation, KV-cache "
+                          "pressure, router fail-closed rate) and Grafana dashboard ConfigMap; unset: on when "
+                          "addons.monitoring installs the Prometheus operator stack")
 
 
 class SiteSpec(SpecModel):

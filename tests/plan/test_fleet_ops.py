@@ -253,3 +253,12 @@ def test_an_addon_whose_crds_nothing_provides_is_refused():
     # exporters without Prometheus are not installed (nothing would scrape them)
     plan = plan_stack(config(lambda c: c["site"].update(addons={"metricsExporters": True})))
     assert not [m for m in plan.site if m["kind"] == "HelmChart"]
+
+
+def test_alerts_follow_the_monitoring_switch():
+    provided = config(lambda c: c["site"].update(clusterProvides=["monitoring.coreos.com"]))
+    assert not kinds(plan_stack(provided).fleet, "PrometheusRule")  # a cluster's own Prometheus: opt in
+    opted = config(lambda c: c["site"].update(clusterProvides=["monitoring.coreos.com"], monitoring={"alerts": True}))
+    assert kinds(plan_stack(opted).fleet, "PrometheusRule") and kinds(plan_stack(opted).fleet, "ConfigMap")
+    with pytest.raises(PlanError, match=r"site\.monitoring\.alerts.*Prometheus operator"):
+        plan_stack(config(lambda c: c["site"].update(monitoring={"alerts": True})))
