@@ -27,11 +27,19 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/support helpers
 
+from llmkube_iac.spec.metal import (
+    DESIRED_STATE_KEY,
+    STATUS_ANNOTATION,
+    VERSION_KEY,
+    DesiredState,
+    MetalServiceState,
+    config_map_name,
+    lease_name,
+    slice_name,
+)
 from tests.support import fake_runtime  # noqa: E402
 from tests.support.fake_apiserver import FakeApiServer  # noqa: E402
 from tests.support.loopback import free_port  # noqa: E402
-from llmkube_iac.spec.metal import (DESIRED_STATE_KEY, STATUS_ANNOTATION, VERSION_KEY, DesiredState,
-                                    MetalServiceState, config_map_name, lease_name, slice_name)
 
 NS, HOST, TOKEN = "llmkube", "bench-host", "bench-token"
 TICK = 0.002

@@ -11,13 +11,23 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..modelinfo.inspect import local_path
 from ..modelinfo.sources import parse_source
-from .core import (MARKER, FetchError, already_cached, check_space, disk_full_error, finish, hash_file,
-                   is_disk_full, locked, write_marker)
+from .core import (
+    MARKER,
+    FetchError,
+    already_cached,
+    check_space,
+    disk_full_error,
+    finish,
+    hash_file,
+    is_disk_full,
+    locked,
+    write_marker,
+)
 from .progress import Progress
 from .sources import Restart, file_stream, hf_snapshot, http_stream, s3_stream
 

@@ -8,7 +8,8 @@ package is used in tests to cross-check it.
 from __future__ import annotations
 
 import struct
-from typing import BinaryIO, Callable
+from collections.abc import Callable
+from typing import BinaryIO
 
 from .info import SWA_PATTERN_DEFAULTS, ModelInfo, swa_layers_from_pattern
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import yaml
 
 from ..router_hooks import RULES_FILE, hook_sources
-from ..runtimes import runtime
 from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.router import ExternalBackend, LocalBackend, RouterSpec
 from .endpoints import openai_base_url

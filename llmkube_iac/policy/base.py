@@ -6,8 +6,9 @@ on either path.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 from ..plan.objects import is_kubernetes_object, plain, rendered_by_chart  # noqa: F401 — re-exported for the pack
 

@@ -4,7 +4,7 @@ Pure (it reads PolicyResult records only), so the CLI can format results without
 CrossGuard adapter that produced them."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .base import MANDATORY, PolicyResult
 

@@ -209,7 +209,7 @@ class SiteSpec(SpecModel):
         return check_country(v)
 
     @model_validator(mode="after")
-    def _air_gap(self) -> "SiteSpec":
+    def _air_gap(self) -> SiteSpec:
         names = [p.name for p in self.accelerators]
         dupes = duplicates(names)
         if dupes:

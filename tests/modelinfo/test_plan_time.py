@@ -1,13 +1,13 @@
 """Site reads model headers it serves itself at plan time: real sizes for the cache, facts for policies."""
 from __future__ import annotations
 
-from tests.support.file_server import FileServer
 from llmkube_iac.modelinfo.plan_time import gather_facts, plan_time_uri
-from tests.support.synth import SynthShape, write_model
 from llmkube_iac.plan.stack import plan_stack, stack_models
 from llmkube_iac.spec import ModelSpec, SiteSpec, load_stack_config
-from tests.conftest import minimal_stack
 from tests.components.test_components import mocks, run  # noqa: F401 (fixture)
+from tests.conftest import minimal_stack
+from tests.support.file_server import FileServer
+from tests.support.synth import SynthShape, write_model
 
 
 def test_only_sources_the_site_serves_are_read(monkeypatch):

@@ -11,11 +11,10 @@ import pkgutil
 import pytest
 
 import llmkube_iac.policy.rules as rules_package
+from llmkube_iac.components.addon import ADDON_TYPE
 from llmkube_iac.policy import RULES, RULES_BY_NAME, evaluate
 from llmkube_iac.policy.base import Res
 from llmkube_iac.policy.view import StackView
-
-from llmkube_iac.components.addon import ADDON_TYPE
 
 from .fixtures import edge_config, find, resources_for
 

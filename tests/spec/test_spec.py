@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llmkube_iac.modelinfo.sources import parse_source
 from llmkube_iac.spec import InferenceServiceSpec, ModelSpec, SpecError, load_stack_config

@@ -33,7 +33,7 @@ class FakeApiServer:
         self._httpd: ThreadingHTTPServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> "FakeApiServer":
+    def start(self) -> FakeApiServer:
         server = self
 
         class Handler(_Handler):
