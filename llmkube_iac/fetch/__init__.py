@@ -144,7 +144,8 @@ def _fetch_repo(source: str, dest: Path, sha256: str | None) -> Path:
     src = parse_source(source)
     root = hf_snapshot(src.location, src.revision, dest)
     h, size = hashlib.sha256(), 0
-    for f in sorted(p for p in root.rglob("*") if p.is_file() and ".cache" not in p.parts and not p.name.startswith(".")):
+    for f in sorted(p for p in root.rglob("*")
+                    if p.is_file() and ".cache" not in p.parts and not p.name.startswith(".")):
         fh = hash_file(f)
         h.update(f"{f.relative_to(root)}\0{fh.hexdigest()}\n".encode())
         size += f.stat().st_size

@@ -36,7 +36,8 @@ def catalog_info(name: str, quantization: str | None = None) -> ModelInfo:
                      embedding_length=e.get("hiddenSize"), key_length=e.get("headDim"), value_length=e.get("headDim"),
                      expert_count=e.get("experts"), expert_used_count=e.get("expertsUsed"),
                      sliding_window=e.get("slidingWindow"), kv_lora_rank=e.get("kvLoraRank"), rope_dim=e.get("ropeDim"),
-                     vocab_size=e.get("vocab"), license=e.get("license"), file_type=quantization or e.get("quantization"))
+                     vocab_size=e.get("vocab"), license=e.get("license"),
+                     file_type=quantization or e.get("quantization"))
     if layers and e.get("kvHeads"):
         info.head_count_kv = [int(e["kvHeads"])] * layers
     if layers and e.get("slidingWindow") and e.get("swaPattern"):
@@ -85,4 +86,4 @@ def format_catalog() -> str:
             "name", "totalParametersB", "activeParametersB", "architecture", "layers", "kvHeads", "headDim",
             "contextWindow", "license")))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)

@@ -68,8 +68,10 @@ class FitReport:
         b = self.breakdown
         if self.kv_pool_bytes is not None:
             return self._pool_summary(g)
-        line = (f"{self.verdict}: {g(self.per_device_bytes)} GiB per device of {g(self.device_memory_bytes)} GiB usable "
-                f"on {self.devices}x {self.accelerator or 'device'} (weights {g(b['weights'])} + KV {g(b['kv_cache'])} + "
+        line = (f"{self.verdict}: {g(self.per_device_bytes)} GiB per device of "
+                f"{g(self.device_memory_bytes)} GiB usable "
+                f"on {self.devices}x {self.accelerator or 'device'} (weights {g(b['weights'])} "
+                f"+ KV {g(b['kv_cache'])} + "
                 f"overhead {g(b['overhead'])} GiB in total; context {self.context}, {self.parallel} slot(s)); "
                 f"headroom {g(self.headroom_bytes)} GiB")
         if self.host_bytes:
@@ -311,7 +313,8 @@ def fit_service(model, service, *, product: str | None = None, memory_gib: float
     if capacity is not None and not gguf_rt:
         capacity = int(capacity * (service.engine.gpu_memory_utilization or GPU_MEMORY_UTILIZATION))
     context = service.context_size or info.context_length or model.context_window
-    missing = [] if info.total_bytes else ["weights size (sizeGiB, or totalParametersB + quantization, or a reachable file)"]
+    missing = [] if info.total_bytes else [
+        "weights size (sizeGiB, or totalParametersB + quantization, or a reachable file)"]
     missing += info.missing_for_kv()
     if not context:
         missing.append("contextSize (or the model's context window)")

@@ -24,7 +24,7 @@ def format_table(results: Iterable[PolicyResult]) -> str:
     line = lambda a, b, c, d: f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}"  # noqa: E731
     out = [line("RULE", "LEVEL", "RESOURCE", "MESSAGE"), line(*("-" * w for w in widths), "-" * 7)]
     shown = set()
-    for row, r in zip(rows, results):
+    for row, r in zip(rows, results, strict=True):
         out.append(line(*row))
         if r.rule not in shown:
             shown.add(r.rule)

@@ -33,7 +33,8 @@ class AcceleratorSpec(SpecModel):
     """Which devices a replica gets. `product` pins a model of device; `minMemoryGiB` a floor."""
 
     vendor: Vendor = Field(
-        hardware.DEFAULT_VENDOR, description="Accelerator vendor of each replica; metal services run on the site's metal hosts")
+        hardware.DEFAULT_VENDOR,
+        description="Accelerator vendor of each replica; metal services run on the site's metal hosts")
     count: int = Field(1, ge=0, le=16, description="Devices per replica (ignored for cpu and metal)")
     product: str | None = Field(
         None, description='Device model, e.g. "NVIDIA H100 80GB", "AMD Instinct MI300X": selects a matching pool '
@@ -159,7 +160,8 @@ class InferenceServiceSpec(SpecModel):
     name: str = Field(description="Service name (DNS label): names its Deployment, Service and other objects")
     model: ModelRef = Field(description="The name of a model under `models`, or an inline model")
     runtime: RuntimeName = Field(
-        runtimes.DEFAULT_RUNTIME, description="Inference runtime; it must run on accelerator.vendor (the error lists valid pairs)")
+        runtimes.DEFAULT_RUNTIME,
+        description="Inference runtime; it must run on accelerator.vendor (the error lists valid pairs)")
     accelerator: AcceleratorSpec = Field(
         AcceleratorSpec(), validate_default=True, description="Devices each replica gets")
     image: str | None = Field(None, description="Override the runtime's pinned image (required for generic)")

@@ -55,7 +55,8 @@ class RegistryMirror(SpecModel):
     @classmethod
     def _mirror(cls, v: str) -> str:
         if "://" in v or v.endswith("/"):
-            raise ValueError("mirror is a registry host[/path] without scheme or trailing '/' (e.g. registry.site.local/mirror)")
+            raise ValueError("mirror is a registry host[/path] without scheme or trailing '/' "
+                             "(e.g. registry.site.local/mirror)")
         return v
 
 

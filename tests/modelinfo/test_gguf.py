@@ -79,7 +79,7 @@ def test_fuzz_bounded_time_and_clear_error(models, data, cut):
     for blob in (data, _header(3, 5) + data, real[:cut] + data):
         pos = [0]
 
-        def read(n, blob=blob):
+        def read(n, blob=blob, pos=pos):
             out = blob[pos[0]:pos[0] + n]
             pos[0] += len(out)
             return out

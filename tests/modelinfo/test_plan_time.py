@@ -40,7 +40,8 @@ def test_cache_is_sized_from_the_served_header(tmp_path, mocks):  # noqa: F811
     model = next(a for a in mocks.created if a.typ == "llmkube:index:Model")
     assert model.inputs["facts"]["architecture"] == "llama"
     pvc = next(a for a in mocks.created if a.typ == "kubernetes:core/v1:PersistentVolumeClaim")
-    assert pvc.inputs["spec"]["resources"]["requests"]["storage"] == "2Gi"  # real size + 20% + 1 GiB, not the 100Gi guess
+    # real size + 20% + 1 GiB, not the 100Gi guess
+    assert pvc.inputs["spec"]["resources"]["requests"]["storage"] == "2Gi"
     unknown = plan_stack(config)  # without facts the size is unknown: the conservative default
     assert unknown.models["tiny"][1][0]["spec"]["resources"]["requests"]["storage"] == "100Gi"
 

@@ -99,10 +99,10 @@ def evaluate(resources: list, config: dict | None = None) -> list[PolicyResult]:
                 for r in resources:
                     args = ResourceValidationArgs(r.type, r.props, r.urn, r.name, _opts(r.parent),
                                                   _provider(r, by_urn), props)
-                    _run(policy.validate(args, lambda msg, urn=None, _u=r.urn: found.append((msg, _u))))
+                    _run(policy.validate(args, lambda msg, urn=None, _u=r.urn, _f=found: _f.append((msg, _u))))
             else:
                 _run(policy.validate(StackValidationArgs(stack_resources, props),
-                                     lambda msg, urn=None: found.append((msg, urn))))
+                                     lambda msg, urn=None, _f=found: _f.append((msg, urn))))
         except Exception as exc:
             raise RuntimeError(f"policy {policy.name} failed: {type(exc).__name__}: {exc}") from exc
         rule = RULES_BY_NAME[policy.name]

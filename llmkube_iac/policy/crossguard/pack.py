@@ -72,7 +72,7 @@ def _view(resources) -> StackView:
     """One StackView (specs validated once) shared by every stack policy over the same resources."""
     items = list(resources)
     if _last_view[0] is not None and len(_last_view[0]) == len(items) and all(
-            a is b for a, b in zip(_last_view[0], items)):
+            a is b for a, b in zip(_last_view[0], items, strict=True)):
         return _last_view[1]
     view = StackView([_stack_resource(r) for r in items])
     _last_view[0], _last_view[1] = items, view
