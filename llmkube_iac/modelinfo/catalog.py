@@ -62,7 +62,7 @@ def _newer_facts(info: ModelInfo, e: dict, layers: int | None) -> None:
         info.recurrent_layers = [(il + 1) % n != 0 for il in range(layers)]
         lin = e.get("linearAttention") or {}
         k_heads, v_heads, dk, dv = (lin.get(k) for k in ("keyHeads", "valueHeads", "keyHeadDim", "valueHeadDim"))
-        if all((k_heads, v_heads, dk, dv)):
+        if k_heads and v_heads and dk and dv:
             # llama.cpp's shape (convert_hf_to_gguf): inner = v heads x v dim, state = k dim, groups = k heads
             info.ssm_inner_size, info.ssm_state_size, info.ssm_group_count = v_heads * dv, dk, k_heads
             info.ssm_conv_kernel = lin.get("convKernel")
@@ -80,7 +80,8 @@ def _newer_facts(info: ModelInfo, e: dict, layers: int | None) -> None:
 
 
 def format_catalog() -> str:
-    rows = [("name", "total B", "active B", "arch", "layers", "kvHeads", "headDim", "context", "license")]
+    rows: list[tuple[str, ...]] = [
+        ("name", "total B", "active B", "arch", "layers", "kvHeads", "headDim", "context", "license")]
     for m in load_catalog().values():
         rows.append(tuple("-" if m.get(k) is None else str(m.get(k)) for k in (
             "name", "totalParametersB", "activeParametersB", "architecture", "layers", "kvHeads", "headDim",

@@ -79,10 +79,10 @@ def apply_config(info: ModelInfo, config: dict) -> None:
         types = g("layer_types")
         if isinstance(types, list):
             info.swa_layers = [t in ("sliding_attention", "sliding_window") for t in types][: info.block_count]
-        elif g("sliding_window_pattern"):
+        elif pattern := g("sliding_window_pattern"):
             from .info import swa_layers_from_pattern
 
-            info.swa_layers = swa_layers_from_pattern(info.block_count, int(g("sliding_window_pattern")))
+            info.swa_layers = swa_layers_from_pattern(info.block_count, int(pattern))
         elif g("max_window_layers") is None:
             info.swa_layers = [True] * info.block_count  # Mistral-style: every layer slides
     q = config.get("quantization_config") or c.get("quantization_config")

@@ -111,7 +111,7 @@ def plan_model(site: SiteSpec, model: ModelSpec, model_name: str, size_bytes: in
     args = ["fetch", src.uri, "--dest", dest]
     if model.sha256:
         args += ["--sha256", model.sha256]
-    env = []
+    env: list[dict] = []
     if site.hf_endpoint:
         env.append({"name": "HF_ENDPOINT", "value": site.hf_endpoint})
     if model.hf_token_secret:

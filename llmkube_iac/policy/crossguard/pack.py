@@ -7,6 +7,7 @@ policy SDK, which itself imports the pulumi SDK): hence its place outside the pu
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -92,7 +93,7 @@ def _stack_validate(rule: Rule):
 
 def to_policy(rule: Rule):
     """The pulumi_policy object for one rule (name, description, level, schema, remediation)."""
-    common = dict(
+    common: dict[str, Any] = dict(
         name=rule.name,
         description=rule.description,
         enforcement_level=EnforcementLevel(rule.level),
