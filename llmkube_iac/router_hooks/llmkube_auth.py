@@ -13,10 +13,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import llmkube_common as common  # noqa: E402
-import llmkube_front  # noqa: E402
 from fastapi import HTTPException, Request  # noqa: E402
 from litellm.proxy._types import UserAPIKeyAuth  # noqa: E402
+
+import llmkube_common as common  # noqa: E402
+import llmkube_front  # noqa: E402
 
 llmkube_front.install()
 

@@ -162,7 +162,7 @@ async def _finish_later(rec: dict) -> None:
         rec["event"].clear()
         try:
             await asyncio.wait_for(rec["event"].wait(), left)
-        except TimeoutError:
+        except asyncio.TimeoutError:
             break
     if not rec.get("logged") and not rec.get("failure"):
         rec["failure"] = f"no logging callback from LiteLLM within {LOG_WAIT_SECONDS:g}s after the response"

@@ -18,8 +18,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import llmkube_common as common  # noqa: E402
 from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
+
+import llmkube_common as common  # noqa: E402
 
 # Arguments of a LiteLLM call that name where it goes (litellm.main completion/embedding/...).
 URL_ARGS = ("api_base", "base_url", "azure_endpoint", "endpoint", "url", "aws_bedrock_runtime_endpoint")
