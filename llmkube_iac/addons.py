@@ -21,8 +21,9 @@ component run by the kubernetes-cert-manager plugin).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from .spec import SiteSpec
@@ -59,7 +60,7 @@ class AddOn:
     registration: str = "helm"  # "helm" | "cert-manager" (see the module docstring)
 
 
-def vendor_operator(site: "SiteSpec", addon: AddOn) -> bool:
+def vendor_operator(site: SiteSpec, addon: AddOn) -> bool:
     """operators.gpuOperators is on and a pool's vendor names this add-on as its operator."""
     from .hardware import vendor
 
@@ -69,7 +70,7 @@ def vendor_operator(site: "SiteSpec", addon: AddOn) -> bool:
 def operators_flag(flag: str) -> Condition:
     """The site's `operators.<flag>` (snake_case attribute) is on."""
 
-    def enabled(site: "SiteSpec", addon: AddOn) -> bool:
+    def enabled(site: SiteSpec, addon: AddOn) -> bool:
         return bool(getattr(site.operators, flag))
 
     enabled.__doc__ = f"operators.{flag} is on"
@@ -260,7 +261,7 @@ def addon(name: str) -> AddOn:
         raise ValueError(f"unknown add-on {name!r}; valid: {', '.join(ADDONS)}") from None
 
 
-def site_addons(site: "SiteSpec") -> list[AddOn]:
+def site_addons(site: SiteSpec) -> list[AddOn]:
     """The add-ons this site installs, in table order; a vendor naming no known add-on is an error."""
     from .hardware import vendor
 

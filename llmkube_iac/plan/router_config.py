@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import yaml
 
 from ..router_hooks import RULES_FILE, hook_sources
-from ..runtimes import runtime
 from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.router import ExternalBackend, LocalBackend, RouterSpec
 from .endpoints import openai_base_url
@@ -96,7 +95,7 @@ def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, service
     if isinstance(backend, LocalBackend):
         svc = services[backend.service]
         base = openai_base_url(svc.name, site.namespace, svc.endpoint.port)
-        params = {"model": f"openai/{backend.model or served_model(svc)}", "api_key": LOCAL_API_KEY}
+        params: dict[str, object] = {"model": f"openai/{backend.model or served_model(svc)}", "api_key": LOCAL_API_KEY}
         rules = {"locality": "local", "maxClass": svc.classification, "region": site.region,
                  "jurisdiction": site.jurisdiction, "service": svc.name, "apiKey": LOCAL_API_KEY}
     else:

@@ -75,5 +75,6 @@ def check_kv_cache_type(runtime_name: str, kv_type: str | None) -> None:
                      f"valid: {', '.join(rt.kv_cache_types)}")
 
 
-__all__ = ["BASE_ENV", "DEFAULT_RUNTIME", "RUNTIMES", "NativeRun", "Runtime", "RuntimeMetrics", "ServeContext", "check_kv_cache_type",
+__all__ = ["BASE_ENV", "DEFAULT_RUNTIME", "RUNTIMES", "NativeRun", "Runtime", "RuntimeMetrics", "ServeContext",
+           "check_kv_cache_type",
            "check_runtime_vendor", "native_runtime", "native_runtimes", "runtime", "supports"]

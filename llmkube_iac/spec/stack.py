@@ -31,7 +31,7 @@ class StackConfig(SpecModel):
         (), description="Teams with device quotas: ResourceQuotas, Kueue queues; services name theirs (llmkube:teams)")
 
     @model_validator(mode="after")
-    def _references(self, info: ValidationInfo) -> "StackConfig":
+    def _references(self, info: ValidationInfo) -> StackConfig:
         if not (info.context or {}).get("defer_references"):
             problems = self.reference_problems()
             if problems:
@@ -86,7 +86,8 @@ class StackConfig(SpecModel):
                 profile = VENDORS.get(d.vendor)
                 if profile is None or profile.resource_key is None or not profile.schedulable:
                     valid = ", ".join(n for n, v in VENDORS.items() if v.resource_key and v.schedulable)
-                    problems.append((f"{where}.vendor", f"{d.vendor!r} has no device resource to quota; valid: {valid}"))
+                    problems.append((f"{where}.vendor",
+                                     f"{d.vendor!r} has no device resource to quota; valid: {valid}"))
                 elif d.pool is not None and d.pool not in pools:
                     problems.append((f"{where}.pool", f"unknown pool {d.pool!r} (site pools: "
                                                       f"{', '.join(pools) or 'none declared'})"))

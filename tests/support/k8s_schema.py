@@ -78,7 +78,8 @@ CRD_SCHEMAS = {
             "podMetricsEndpoints": {"type": "array", "items": {
                 "type": "object", "additionalProperties": False, "properties": {
                     "port": {"type": "string"}, "portNumber": {"type": "integer"}, "path": {"type": "string"},
-                    "interval": {"type": "string", "pattern": "^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"},
+                    "interval": {"type": "string",
+                                 "pattern": "^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"},
                     "scrapeTimeout": {"type": "string"}, "scheme": {"enum": ["http", "https"]},
                     "honorLabels": {"type": "boolean"},
                     "relabelings": {"type": "array", "items": {"type": "object", "additionalProperties": False,
@@ -98,7 +99,8 @@ _QUERY = {"type": "object", "required": ["metric"], "additionalProperties": Fals
           "properties": {"metric": {"type": "string", "minLength": 1}}}
 _PAIR = {"type": "object", "additionalProperties": False, "properties": {
     "errors": _QUERY, "success": _QUERY, "total": _QUERY, "grouping": {"type": "array", "items": {"type": "string"}}}}
-_QUANTITY = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?[a-zA-Z]*$"}]}
+_QUANTITY = {"anyOf": [{"type": "integer", "minimum": 0},
+                       {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?[a-zA-Z]*$"}]}
 _KUEUE_PREEMPTION = {"type": "object", "additionalProperties": False, "properties": {
     "reclaimWithinCohort": {"enum": ["Never", "LowerPriority", "Any"]},
     "borrowWithinCohort": {"type": "object"},
