@@ -1,8 +1,13 @@
 """The per-site program body: read `llmkube:*` stack config, build the Site, export its outputs.
 
-Every `llmkube:` key must be one the stack config knows (a misspelled `llmkube:service` would
-otherwise be ignored and its services silently not deployed), and each value must be the JSON the
-Pulumi CLI hands over; both are refused as invalid input naming the key.
+Planning needs the configuration as plain values, so it is read as such; secrecy is kept where the
+values go: the kubeconfig is a secret in the provider and in the recorded site spec. Keys that
+hold models, services and routers end up in Kubernetes manifests, which cannot hold Pulumi
+secrets, so a secret value there is refused rather than written out in plain text.
+
+Every `llmkube:` key must be one the program knows (a misspelled `llmkube:service` would otherwise
+be ignored and its services silently not deployed), and each value must be the mapping or list
+the configuration reference describes; both are refused as invalid input naming the key.
 """
 from __future__ import annotations
 
@@ -10,11 +15,16 @@ import json
 
 import pulumi
 
-from ..spec import SpecError, StackConfig, load_stack_config
+from ..spec import load_stack_config
+from ..spec.errors import SpecError
 from .site import Site
 
 NAMESPACE = "llmkube"
-CONFIG_KEYS = tuple(f.alias or name for name, f in StackConfig.model_fields.items())  # site, models, ...
+CONFIG_KEYS = ("site", "models", "services", "routers", "teams")
+# the site key may be secret (a kubeconfig set with `pulumi config set --secret --path`); the others may not
+SECRET_ALLOWED = ("site",)
+# set by a CI preview gate with no cluster: every site renders YAML into this directory instead of applying
+RENDER_ONLY_KEY = "renderOnlyDir"
 
 
 def _configured_keys(namespace: str) -> set[str]:
@@ -26,23 +36,46 @@ def _configured_keys(namespace: str) -> set[str]:
 
 
 def stack_config_from_pulumi(namespace: str = NAMESPACE) -> dict:
-    unknown = sorted(_configured_keys(namespace) - set(CONFIG_KEYS))
-    problems = [(f"{namespace}:{key}", f"unknown config key; the stack config has "
-                                       f"{', '.join(f'{namespace}:{k}' for k in CONFIG_KEYS)}") for key in unknown]
     cfg = pulumi.Config(namespace)
+    known = (*CONFIG_KEYS, RENDER_ONLY_KEY)
+    problems = [(f"{namespace}:{key}", f"unknown config key; the stack config has "
+                                       f"{', '.join(f'{namespace}:{k}' for k in known)}")
+                for key in sorted(_configured_keys(namespace) - set(known))]
     raw = {}
     for key in CONFIG_KEYS:
         text = cfg.get(key)
         if text is None:
             continue
+        secret = pulumi.runtime.is_config_secret(cfg.full_key(key))
+        if key not in SECRET_ALLOWED and secret:
+            problems.append((key, f"{cfg.full_key(key)} holds a secret value, but its values become Kubernetes "
+                                  "manifests in plain text: keep credentials in Kubernetes Secrets and reference them "
+                                  "(hfTokenSecret, apiKeySecret, keySecret)"))
+            continue
         try:
-            raw[key] = json.loads(text)
+            value = json.loads(text)
         except (ValueError, RecursionError):
-            problems.append((f"{namespace}:{key}", "must be a YAML mapping or list (as in the configuration "
-                                                   "reference), not a plain string"))
+            value = None
+        if not isinstance(value, (dict, list)):
+            whole = " (a secret as a whole: make only its fields secret, e.g. --path site.kubernetes.kubeconfig)" \
+                if secret else ""
+            problems.append((key, f"{cfg.full_key(key)} must be a YAML mapping or list as in the configuration "
+                                  f"reference{whole}"))
+            continue
+        raw[key] = value
     if problems:
         raise SpecError(problems)
+    render_dir = cfg.get(RENDER_ONLY_KEY)
+    if render_dir and isinstance(raw.get("site"), dict):
+        raw["site"] = {**raw["site"], "kubernetes": {"renderOnly": True, "renderDir": render_dir,
+                                                    **_kept(raw["site"].get("kubernetes"))}}
     return raw
+
+
+def _kept(conn) -> dict:
+    """What a render-only override keeps of the site's connection (not kubeconfig/context: no cluster)."""
+    conn = conn if isinstance(conn, dict) else {}
+    return {k: conn[k] for k in ("cluster", "protect") if k in conn}
 
 
 def run() -> Site:

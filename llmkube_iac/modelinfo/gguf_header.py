@@ -11,7 +11,8 @@ buffer (64 KiB at a time), never one call per value. The `gguf` package cross-ch
 from __future__ import annotations
 
 import struct
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from .info import SWA_PATTERN_DEFAULTS, ModelInfo, swa_layers_from_pattern
 
@@ -278,7 +279,7 @@ def info_from_header(meta: dict, tensors: list, source: str = "", file_size: int
     """Turn raw GGUF metadata + tensor infos into ModelInfo (parameters and bytes from shapes)."""
     arch = meta.get("general.architecture")
     _check_types(meta, arch)
-    a = lambda key: meta.get(f"{arch}.{key}")  # noqa: E731
+    a: Callable[[str], Any] = lambda key: meta.get(f"{arch}.{key}")  # noqa: E731
     n_layer = a("block_count")
     if n_layer is not None and (not isinstance(n_layer, int) or isinstance(n_layer, bool)
                                 or not 0 <= n_layer <= MAX_LAYERS):
@@ -328,7 +329,7 @@ def info_from_header(meta: dict, tensors: list, source: str = "", file_size: int
     info.vocab_size = a("vocab_size") or (int(tokens) if isinstance(tokens, _Skipped) else len(tokens or []) or None)
     ft = meta.get("general.file_type")
     info.file_type = FILE_TYPES.get(ft, str(ft)) if ft is not None else None
-    if info.is_moe and info.expert_used_count and info.expert_bytes:
+    if info.is_moe and info.expert_count and info.expert_used_count and info.expert_bytes:
         share = info.expert_used_count / info.expert_count
         info.active_parameter_count = int(params - (params * experts / total) * (1 - share)) if total else None
     return info

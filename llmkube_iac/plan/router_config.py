@@ -16,8 +16,9 @@ from ..spec.router import ExternalBackend, LocalBackend, RouterSpec
 from .endpoints import openai_base_url
 from .errors import PlanError
 
-# Keep in step with scripts/install-litellm (the leak test runs exactly this version).
-LITELLM_VERSION = "1.77.7"
+# Keep in step with scripts/install-litellm (the router tests run exactly this version; that script
+# says why this is the newest pin the package index can install).
+LITELLM_VERSION = "1.106.2"
 LITELLM_IMAGE = f"ghcr.io/berriai/litellm:main-v{LITELLM_VERSION}"
 CONFIG_DIR = "/etc/litellm"
 AUDIT_DIR = "/var/log/llmkube"
@@ -31,6 +32,14 @@ PROVIDER_BASES = {
 PROVIDER_PREFIX = {"openai": "openai", "anthropic": "anthropic", "gemini": "gemini", "openai-compatible": "openai"}
 # Process-level settings of every zone: no phone-home, no UI, no docs, logs as JSON.
 METRICS_PORT = 9464  # llmkube_metrics serves the Router's Prometheus metrics here
+# what llmkube_metrics exports (router_hooks/llmkube_metrics.py; a test keeps the two equal): requests by
+# outcome (ok, refused, fail_closed, no_route, error) and the latency histogram with its bucket bounds
+ROUTER_REQUESTS = "llmkube_router_requests_total"
+ROUTER_ERRORS = 'outcome=~"error|no_route"'  # refusals are the router doing its job, not failing
+ROUTER_FAIL_CLOSED = 'outcome="fail_closed"'
+ROUTER_LATENCY = "llmkube_router_request_seconds"
+ROUTER_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+ROUTER_TOKENS = "llmkube_router_tokens_total"
 BASE_ENV = {
     "LLMKUBE_METRICS_PORT": str(METRICS_PORT),
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
@@ -76,11 +85,7 @@ class ZoneConfig:
 
 def served_model(svc: InferenceServiceSpec) -> str:
     """The model name a service answers to (what the runtime was started with)."""
-    if svc.engine.served_model_name:
-        return svc.engine.served_model_name
-    if isinstance(svc.model, str):
-        return svc.model
-    return svc.model.name or f"{svc.name}-model"
+    return svc.served_model
 
 
 def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, services: dict) -> tuple[dict, dict]:
@@ -90,9 +95,9 @@ def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, service
     if isinstance(backend, LocalBackend):
         svc = services[backend.service]
         base = openai_base_url(svc.name, site.namespace, svc.endpoint.port)
-        params = {"model": f"openai/{backend.model or served_model(svc)}", "api_key": LOCAL_API_KEY}
+        params: dict[str, object] = {"model": f"openai/{backend.model or served_model(svc)}", "api_key": LOCAL_API_KEY}
         rules = {"locality": "local", "maxClass": svc.classification, "region": site.region,
-                 "jurisdiction": site.jurisdiction, "service": svc.name}
+                 "jurisdiction": site.jurisdiction, "service": svc.name, "apiKey": LOCAL_API_KEY}
     else:
         base = backend.api_base or PROVIDER_BASES[backend.provider]
         params = {"model": f"{PROVIDER_PREFIX[backend.provider]}/{backend.model}",
@@ -101,7 +106,8 @@ def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, service
             params["max_budget"] = backend.max_budget_dollars
             params["budget_duration"] = backend.budget_period
         rules = {"locality": "external", "maxClass": backend.max_classification, "region": backend.region,
-                 "jurisdiction": backend.jurisdiction, "provider": backend.provider}
+                 "jurisdiction": backend.jurisdiction, "provider": backend.provider,
+                 "apiKeyEnv": provider_key_env(backend.name)}
     params["api_base"] = f"os.environ/{upstream_env(backend.name)}"
     params["timeout"] = t.request_seconds
     params["stream_timeout"] = t.stream_seconds or t.request_seconds

@@ -2,23 +2,31 @@
 
 The Site component plans everything here before it registers anything, so invalid input fails
 the preview with a field path and nothing is half-applied; benchmarks and policy tests call it
-directly (it is pure).
+directly (it is pure). A Model, InferenceService or Router used without a Site is planned by
+`plan_alone`. Both end in `_on_site`, the one place images are rewritten to the site's registry
+mirrors, so nothing that reaches a cluster can skip it.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
+from ..addons import ADDONS, unmet_needs
 from ..hardware import vendor
-from ..spec import InferenceServiceSpec, ModelSpec, StackConfig
+from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec, StackConfig
+from ..spec.router import RouterSpec
 from .endpoints import openai_base_url
 from .errors import PlanError
 from .images import apply_mirrors
 from .metal import plan_metal
 from .model import plan_model
+from .observability import plan_observability
+from .quota import plan_quotas
 from .router import plan_router
 from .service import ServicePlan, plan_service
 from .site import plan_site_base
+from .slo import router_slos, service_slos
 from .validate import check_objects
 
 
@@ -31,6 +39,9 @@ class StackPlan:
     services: dict[str, ServicePlan] = field(default_factory=dict)
     metal: list[dict] = field(default_factory=list)
     routers: dict[str, list[dict]] = field(default_factory=dict)
+    # site-wide operations objects with stable names: add-on and team namespaces, quotas and queues,
+    # SLOs, alert rules, dashboards (registered after the add-ons whose CRDs they use)
+    fleet: list[dict] = field(default_factory=list)  # also in `site`: kept apart for tests and reports
 
     def all_manifests(self) -> list[dict]:
         out = list(self.site)
@@ -44,40 +55,79 @@ class StackPlan:
 
 
 def stack_models(config: StackConfig) -> dict[str, ModelSpec]:
-    """Stack-level models plus inline ones (named `<service>-model`), keyed by object name."""
-    models = {m.name: m for m in config.models}
+    """Stack-level models plus inline ones (InferenceServiceSpec.model_name), keyed by object name."""
+    models = {m.name: m for m in config.models if m.name}  # stack-level names are required (validated)
     for svc in config.services:
         if isinstance(svc.model, ModelSpec):
-            models[svc.model.name or f"{svc.name}-model"] = svc.model
+            models[svc.model_name] = svc.model
     return models
 
 
-def service_model_name(svc: InferenceServiceSpec) -> str:
-    if isinstance(svc.model, str):
-        return svc.model
-    return svc.model.name or f"{svc.name}-model"
+def _on_site(plan: StackPlan, site: SiteSpec) -> StackPlan:
+    """The plan as the site registers it: every image rewritten to the site's registry mirrors."""
+    mirrors = site.registry_mirrors
+    plan.site = apply_mirrors(plan.site, mirrors)
+    plan.models = {n: (spec, apply_mirrors(ms, mirrors)) for n, (spec, ms) in plan.models.items()}
+    plan.services = {n: replace(sp, manifests=apply_mirrors(sp.manifests, mirrors)) for n, sp in plan.services.items()}
+    plan.routers = {n: apply_mirrors(ms, mirrors) for n, ms in plan.routers.items()}
+    plan.metal = apply_mirrors(plan.metal, mirrors)
+    return plan
+
+
+def plan_alone(site: SiteSpec, *, model: tuple[ModelSpec, str, int | None] | None = None,
+               service: tuple[InferenceServiceSpec, ModelSpec, str, int | None] | None = None,
+               router: tuple[RouterSpec, Sequence[InferenceServiceSpec]] | None = None) -> StackPlan:
+    """One component planned without a Site: model = (spec, object name, size), service = (spec, model,
+    model object name, size), router = (spec, the services it may route to). Same planners as plan_stack."""
+    plan = StackPlan(site=[])
+    if model is not None:
+        spec, name, size = model
+        plan.models[name] = (spec, plan_model(site, spec, name, size))
+    if service is not None:
+        svc, svc_model, name, size = service
+        plan.services[svc.name] = plan_service(site, svc, svc_model, name, size)
+    if router is not None:
+        router_spec, services = router
+        plan.routers[router_spec.name] = plan_router(site, router_spec, services)
+    plan = _on_site(plan, site)
+    check_objects([("model", m) for _, ms in plan.models.values() for m in ms]
+                  + [("service", m) for sp in plan.services.values() for m in sp.manifests]
+                  + [("router", m) for ms in plan.routers.values() for m in ms])
+    return plan
+
+
+def pin_sources(config: StackConfig, sources: dict[str, str]) -> StackConfig:
+    """The stack with the named models' sources replaced (stack models and inline service models): how
+    plan-time revision pins (modelinfo.revisions) reach the download Job, the cache key and the policy."""
+    def pinned(name: str, model: ModelSpec) -> ModelSpec:
+        new = sources.get(name)
+        return model if new is None or new == model.source else model.model_copy(update={"source": new})
+
+    models = tuple(pinned(m.name or "", m) for m in config.models)
+    services = tuple(svc if isinstance(svc.model, str) else
+                     svc.model_copy(update={"model": pinned(svc.model_name, svc.model)})
+                     for svc in config.services)
+    return config.model_copy(update={"models": models, "services": services})
 
 
 def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> StackPlan:
     """Plan a whole site; PlanError paths point into the stack config (services[i]...)."""
     site, sizes = config.site, sizes or {}
-    plan = StackPlan(site=plan_site_base(site, config.services))
+    plan = StackPlan(site=plan_site_base(site, config.services, config.teams))
     models = stack_models(config)
     metal_services = []
     for i, svc in enumerate(config.services):
-        name = service_model_name(svc)
+        name = svc.model_name
         model = models[name]
         if not vendor(svc.accelerator.vendor).schedulable:
             metal_services.append((svc, model))
             continue
         try:
-            sp = plan_service(site, svc, model, name, sizes.get(name))
+            plan.services[svc.name] = plan_service(site, svc, model, name, sizes.get(name))
         except PlanError as err:
             raise err.under(f"services[{i}]") from None
-        plan.services[svc.name] = ServicePlan(apply_mirrors(sp.manifests, site.registry_mirrors), sp.base_url,
-                                              sp.service_name, sp.namespace)
-    on_kubernetes = {service_model_name(s) for s in config.services if vendor(s.accelerator.vendor).schedulable}
-    metal_only = {service_model_name(s) for s, _ in metal_services} - on_kubernetes
+    on_kubernetes = {s.model_name for s in config.services if vendor(s.accelerator.vendor).schedulable}
+    metal_only = {s.model_name for s, _ in metal_services} - on_kubernetes
     for name, model in models.items():
         if name in metal_only:
             continue  # only metal hosts use it: their agents fetch it themselves
@@ -85,7 +135,7 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
             manifests = plan_model(site, model, name, sizes.get(name))
         except PlanError as err:
             raise err.under(_model_path(config, name)) from None
-        plan.models[name] = (model, apply_mirrors(manifests, site.registry_mirrors))
+        plan.models[name] = (model, manifests)
     if metal_services:
         try:
             plan.metal = plan_metal(site, metal_services)  # Apple Silicon hosts, run by the metal-agent
@@ -98,11 +148,32 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
                                                   svc.name, site.namespace)
     for i, router in enumerate(config.routers):
         try:
-            plan.routers[router.name] = apply_mirrors(plan_router(site, router, config.services), site.registry_mirrors)
+            plan.routers[router.name] = plan_router(site, router, config.services)
         except PlanError as err:
             raise err.under(f"routers[{i}]") from None
+    plan.fleet = plan_fleet_ops(config)
+    plan.site += plan.fleet  # the Site registers them with its own objects, each after what it needs
+    plan = _on_site(plan, site)
     check_objects(_owned(plan, config))
     return plan
+
+
+def plan_fleet_ops(config: StackConfig) -> list[dict]:
+    """Add-on namespaces, team quotas, SLOs, alerts and dashboards of one site (pure)."""
+    site = config.site
+    for addon, group in unmet_needs(site):
+        providers = [a.name for a in ADDONS.values() if group in a.provides]
+        raise PlanError(f"site.addons.{addon.enabled.addons_flag}",  # type: ignore[attr-defined]
+                        f"add-on {addon.name} needs API group {group}, which nothing at the site "
+                                       f"provides: install {' or '.join(providers) or 'its provider'} (site.addons) "
+                                       f"or list {group} in site.clusterProvides if the cluster has it")
+    out = plan_quotas(site, config.teams)
+    for i, svc in enumerate(config.services):
+        out += service_slos(site, svc, f"services[{i}]")
+    for i, router in enumerate(config.routers):
+        out += router_slos(site, router, f"routers[{i}]")
+    out += plan_observability(site, config.services, config.routers)
+    return out
 
 
 def _model_path(config: StackConfig, name: str) -> str:
@@ -110,8 +181,8 @@ def _model_path(config: StackConfig, name: str) -> str:
     for i, m in enumerate(config.models):
         if m.name == name:
             return f"models[{i}]"
-    i = next((i for i, s in enumerate(config.services) if service_model_name(s) == name), None)
-    return f"services[{i}].model" if i is not None else "models"
+    j = next((j for j, s in enumerate(config.services) if s.model_name == name), None)
+    return f"services[{j}].model" if j is not None else "models"
 
 
 def _by_position(err: PlanError, config: StackConfig) -> PlanError:

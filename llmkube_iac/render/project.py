@@ -16,8 +16,6 @@ from ..spec.errors import SpecError, shorten
 from .pulumi_yaml import load_file
 
 SECRET_PLACEHOLDER = "[secret]"
-# namespaces the offline render reads from config itself: a secret there cannot be a placeholder
-CLEARTEXT_NAMESPACES = frozenset({"llmkube"})
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")  # Pulumi project and stack names
 _DECLARATION_KEYS = frozenset({"type", "items", "description", "secret", "default", "value"})
 
@@ -161,12 +159,7 @@ def _stack_config(stack_file: Path) -> tuple[dict[str, str], list[str]]:
     secrets: list[str] = []
     for key, value in config.items():
         full = _stack_key(key, f"{stack_file.name} config")
-        nested = _secrets_in(value, full)
-        if nested and full.split(":", 1)[0] in CLEARTEXT_NAMESPACES:
-            raise SpecError([(f"{stack_file.name} {p}", "a secret (secure:) value: llmkube config holds no secrets "
-                                                        "(keys and tokens stay in Kubernetes Secrets, referenced by "
-                                                        "name); write the plain value") for p in nested])
-        if nested:
+        if _secrets_in(value, full):  # like the CLI: a key holding any secure value (`--secret --path`) is secret
             secrets.append(full)
         out[full] = _as_config_string(_mask(value))
     return out, secrets
@@ -197,3 +190,4 @@ def load_project(directory: str | Path, stack: str | None = None) -> Project:
     stack_config, secrets = _stack_config(stack_file)
     config.update(stack_config)
     return Project(name, directory, main, stack, config, secrets)
+

@@ -179,8 +179,9 @@ class _Builder:
                 shown = "a mapping or list" if isinstance(value, (dict, list)) else repr(value)
                 raise self.fail(mark, path, f"mapping keys must be strings, found {shown}; quote the key")
             if value in top.seen:
-                raise self.fail(mark, _child_path(top.path, value), f"duplicate key (first defined at line "
-                                                                       f"{top.seen[value]}); Pulumi refuses duplicate keys")
+                first = top.seen[value]
+                raise self.fail(mark, _child_path(top.path, value),
+                                f"duplicate key (first defined at line {first}); Pulumi refuses duplicate keys")
             top.seen[value] = mark.line + 1
             top.key, top.key_mark = value, mark
             return

@@ -2,11 +2,14 @@
 
 A runtime module is data (images per flavour, port, probes, metrics) plus one function that
 turns a service into engine arguments, always in the same order so plans are deterministic.
+A runtime with a native macOS build also says how the metal-agent runs it (`NativeRun`), so the
+planner and the agent read one entry instead of each keeping its own table.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..hardware import VendorProfile
@@ -17,16 +20,70 @@ if TYPE_CHECKING:  # pragma: no cover
 class ServeContext:
     """Everything a runtime needs to build its container: resolved, validated, vendor-aware."""
 
-    service: "InferenceServiceSpec"
-    model: "ModelSpec"
+    service: InferenceServiceSpec
+    model: ModelSpec
     model_path: str  # file (GGUF) or directory (HF layout) inside the container
-    vendor: "VendorProfile"
+    vendor: VendorProfile
     port: int
     served_name: str
 
     @property
     def devices(self) -> int:
         return self.service.device_count
+
+
+MEMORY_MODELS = ("fit", "size")  # how the metal-agent sizes a native runtime before it admits it
+
+
+@dataclass(frozen=True)
+class NativeRun:
+    """How the metal-agent runs a runtime as a native process on a metal host (no container, no image).
+
+    `name` is the process name the desired state carries and the agent's `--runtime NAME=COMMAND`
+    override keys on. Args and env may hold {model} (the fetched weights), {host} and {port}: the
+    agent fills them in when it spawns the process. `health_path` may hold {served} (the name the
+    service answers to). Memory models: "fit" = weights + KV cache + buffers read from the file's
+    header (the fit estimator); "size" = weights on disk + 10%.
+    """
+
+    name: str
+    command: tuple[str, ...]  # default command; the desired state's args follow it
+    build_args: Callable[[ServeContext], list[str]]
+    env: dict[str, str] = field(default_factory=dict)
+    health_path: str = "/health"
+    memory_model: str = "fit"
+    model_formats: tuple[str, ...] = ()  # weight formats it opens (ModelSpec.resolved_format); () = any
+
+    def __post_init__(self) -> None:
+        if self.memory_model not in MEMORY_MODELS:
+            raise ValueError(f"native runtime {self.name}: memory_model {self.memory_model!r} is not one of "
+                             f"{', '.join(MEMORY_MODELS)}")
+        if not self.command:
+            raise ValueError(f"native runtime {self.name}: command is empty")
+
+
+@dataclass(frozen=True)
+class RuntimeMetrics:
+    """The Prometheus series a runtime exports (None: it does not). SLOs need requests_total with
+    errors_selector (availability) and latency_histogram with its bucket bounds (latency);
+    alerts and dashboards read the rest."""
+
+    requests_total: str | None = None  # counter of finished requests
+    errors_selector: str | None = None  # label matchers on requests_total selecting the failed ones
+    latency_histogram: str | None = None  # base name of the end-to-end latency histogram (seconds)
+    latency_buckets: tuple[float, ...] = ()  # its bucket bounds: a latency SLO threshold must be one
+    generated_tokens_total: str | None = None  # counter of generated tokens
+    ttft_histogram: str | None = None  # base name of the time-to-first-token histogram (seconds)
+    kv_cache_usage: str | None = None  # gauge, 1 = the KV cache is full
+    running: str | None = None  # gauge of requests being served
+
+    @property
+    def availability(self) -> bool:
+        return bool(self.requests_total and self.errors_selector)
+
+    @property
+    def latency(self) -> bool:
+        return bool(self.latency_histogram and self.latency_buckets)
 
 
 @dataclass(frozen=True)
@@ -38,16 +95,20 @@ class Runtime:
     ready_path: str
     metrics_path: str | None
     queue_metric: str | None  # Prometheus gauge of waiting requests (KEDA signal)
-    kv_cache_types: tuple[str, ...]
+    kv_cache_types: tuple[str, ...] | None  # values of kvCacheTypeK/V it knows; None = not checked (generic)
     build_command: Callable[[ServeContext], list[str]]
     build_args: Callable[[ServeContext], list[str]]
     build_env: Callable[[ServeContext], dict[str, str]] = lambda ctx: {}
     writable_dirs: tuple[str, ...] = ("/tmp",)
-    metal_native: bool = False  # has a native macOS build the metal-agent can run
+    native: NativeRun | None = None  # how the metal-agent runs it on metal hosts; None = no native build
+    needs_image: bool = False  # the service must name the image (nothing in the entry describes a container)
+    served_name: str | None = None  # the only model name it answers to, when it cannot be given one
+    modes: tuple[str, ...] = ("chat", "embedding", "rerank")  # InferenceService modes it serves
     sharding_modes: tuple[str, ...] = ()  # how it splits a model over devices (layer/row, or tensor)
     moe_cpu_offload: bool = False  # can keep MoE expert weights in host RAM
     opt_in_flavours: dict[str, str] = field(default_factory=dict)  # flavour -> the flag that enables it
     startup_failure_threshold: int = 180  # x 10 s: large models load for many minutes
+    metrics: RuntimeMetrics = field(default_factory=RuntimeMetrics)  # what its metrics_path exports
 
     def image_for(self, flavour: str) -> str | None:
         return self.images.get(flavour)

@@ -34,7 +34,7 @@ class SpecError(ValueError):
         self.problems = [(shorten(path, 200), shorten(msg, MAX_MESSAGE)) for path, msg in problems]
         super().__init__("\n".join(f"{path}: {msg}" if path else msg for path, msg in self.problems))
 
-    def under(self, prefix: str) -> "SpecError":
+    def under(self, prefix: str) -> SpecError:
         """The same problems with their paths re-anchored under `prefix` (e.g. services[2])."""
         return SpecError([(f"{prefix}.{path}" if path else prefix, msg) for path, msg in self.problems])
 
@@ -64,7 +64,7 @@ def from_validation_error(exc: ValidationError, prefix: str = "") -> SpecError:
     paths = [field_path(tuple(err["loc"]), prefix) for err in errors]
     problems: list[tuple[str, str]] = []
     seen = set()
-    for err, path in zip(errors, paths):
+    for err, path in zip(errors, paths, strict=True):
         if err["type"] == "too_short" and any(p.startswith(path + "[") for p in paths):
             continue  # "at least 1 item after validation": only because an item failed, reported itself
         msg = err["msg"].removeprefix("Value error, ")

@@ -10,7 +10,6 @@ Each `check_*` returns None when the value is valid, else the reason (a sentence
 """
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
 from decimal import Decimal, InvalidOperation
@@ -94,12 +93,12 @@ def quantity_value(value: str) -> Decimal | None:
     """The number a resource.Quantity string denotes, or None when it is not one."""
     if not isinstance(value, str) or not _QUANTITY.match(value):
         return None
-    m = re.match(r"^([+-]?[0-9.]+)(.*)$", value)
-    number, suffix = m[1], m[2]
+    number = re.match(r"^[+-]?[0-9.]+", value)[0]  # type: ignore[index]  # _QUANTITY matched: a number leads
+    suffix = value[len(number):]
     try:
         if suffix not in _SCALE:  # an exponent: e3, E-2
             return Decimal(number) * (Decimal(10) ** int(suffix[1:]))
-        return Decimal(number) * Decimal(_SCALE[suffix])
+        return Decimal(number) * Decimal(str(_SCALE[suffix]))
     except (InvalidOperation, ValueError, OverflowError):
         return None
 
@@ -150,16 +149,6 @@ def check_int32(value: int, what: str = "value") -> str | None:
         return f"{what} {value if abs(value) < 10**12 else 'of ' + str(len(str(value))) + ' digits'} exceeds " \
                f"Kubernetes' int32 range (at most {INT32_MAX})"
     return None
-
-
-def bounded_name(name: str, limit: int = 63) -> str:
-    """`name` if it fits `limit`, else its head plus a hash of the whole: deterministic, and two
-    different long names never map to the same result (the hash differs)."""
-    if len(name) <= limit:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    head = name[: limit - len(digest) - 1].rstrip("-.")
-    return f"{head}-{digest}"
 
 
 def raise_if(reason: str | None) -> None:

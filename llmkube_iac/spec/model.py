@@ -39,7 +39,8 @@ class ModelSpec(SpecModel):
     source: str = Field(
         description="Where the weights are: hf://org/repo[@rev][/file], https://host/path or s3://bucket/key are "
                     "downloaded into the site cache; pvc://claim/path and oci://registry/repo:tag (or @sha256:...) "
-                    "are mounted; file:///path is for metal hosts only")
+                    "are mounted; file:///path is for metal hosts only. An hf:// branch or tag (none: main) is "
+                    "pinned to its commit at plan time through site.hfEndpoint; a 40-hex @rev is a commit already")
     sha256: str | None = Field(
         None, description="Expected SHA-256 of the weights file (64 hex digits): verified on download, keys the cache")
     format: ModelFormat | None = Field(
@@ -51,17 +52,17 @@ class ModelSpec(SpecModel):
         None, description="Published architecture class; a Dense model activates all its parameters")
     total_parameters_b: float | None = Field(
         None, alias="totalParametersB", gt=0, le=MAX_PARAMETERS_B,
-        description="Total parameters in billions (sizes the weights with "
-                                                          "quantization when nothing better is known)")
+        description="Total parameters in billions (sizes the weights with quantization when nothing better is "
+                    "known)")
     active_parameters_b: float | None = Field(
         None, alias="activeParametersB", gt=0, le=MAX_PARAMETERS_B,
         description="Parameters active per token in billions (MoE models)")
     context_window: int | None = Field(
-        None, gt=0, le=INT32_MAX, description="Longest context the model supports, in tokens; used when a service sets no "
-                                "contextSize")
+        None, gt=0, le=INT32_MAX,
+        description="Longest context the model supports, in tokens; used when a service sets no contextSize")
     size_gi_b: float | None = Field(
-        None, alias="sizeGiB", gt=0, le=MAX_GIB, description="Weights size in GiB when known (sizes the cache PVC, the memory "
-                                                 "request and the fit estimate)")
+        None, alias="sizeGiB", gt=0, le=MAX_GIB,
+        description="Weights size in GiB when known (sizes the cache PVC, the memory request and the fit estimate)")
     domains: tuple[str, ...] = Field(
         (), description='Domains the model is for; each becomes the pod label domain.llmkube.dev/<domain>: "true"')
     languages: tuple[str, ...] = Field((), description="Languages the model serves (descriptive only)")
@@ -102,7 +103,7 @@ class ModelSpec(SpecModel):
         return v
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ModelSpec":
+    def _consistent(self) -> ModelSpec:
         if self.total_parameters_b and self.active_parameters_b and self.active_parameters_b > self.total_parameters_b:
             raise ValueError("activeParametersB cannot exceed totalParametersB")
         if self.architecture in ("Dense", "DenseThinking") and self.active_parameters_b and self.total_parameters_b \

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError, ValidationInfo, model_validator
 
 from .base import SpecModel, duplicates
 from .errors import SpecError, from_validation_error
+from .fleet_ops import TeamQuota
 from .model import ModelSpec
 from .router import LocalBackend, RouterSpec
 from .service import InferenceServiceSpec
@@ -26,9 +27,11 @@ class StackConfig(SpecModel):
     services: tuple[InferenceServiceSpec, ...] = Field((), description="Inference services (llmkube:services)")
     routers: tuple[RouterSpec, ...] = Field(
         (), description="Governed OpenAI endpoints in front of the services (llmkube:routers)")
+    teams: tuple[TeamQuota, ...] = Field(
+        (), description="Teams with device quotas: ResourceQuotas, Kueue queues; services name theirs (llmkube:teams)")
 
     @model_validator(mode="after")
-    def _references(self, info: ValidationInfo) -> "StackConfig":
+    def _references(self, info: ValidationInfo) -> StackConfig:
         if not (info.context or {}).get("defer_references"):
             problems = self.reference_problems()
             if problems:
@@ -51,9 +54,17 @@ class StackConfig(SpecModel):
             if isinstance(svc.model, str) and svc.model not in name_set:
                 known = ", ".join(n for n in names if n) or "none declared"
                 problems.append((f"services[{i}].model", f"unknown model {svc.model!r} (declared models: {known})"))
-        problems += self._inline_model_problems(name_set)
+        problems += self._inline_name_clashes()
         problems += self._context_problems()
         svc_names = {s.name for s in self.services}
+        team_names = [t.name for t in self.teams]
+        for dup in duplicates(team_names):
+            problems.append(("teams", f"duplicate team name {dup!r}"))
+        problems += self._team_problems()
+        for i, svc in enumerate(self.services):
+            if svc.team is not None and svc.team not in team_names:
+                known = ", ".join(team_names) or "none declared"
+                problems.append((f"services[{i}].team", f"unknown team {svc.team!r} (declared teams: {known})"))
         for dup in duplicates(r.name for r in self.routers):
             problems.append(("routers", f"duplicate router name {dup!r}"))
         for i, router in enumerate(self.routers):
@@ -64,30 +75,9 @@ class StackConfig(SpecModel):
                                      f"unknown service {b.service!r} (declared services: {known})"))
         return problems
 
-    def _inline_model_problems(self, stack_names: set) -> list[tuple[str, str]]:
-        """An inline model may not take the name of a stack model (or of a different inline model):
-        both would be planned under one name and one service would get the other's weights."""
-        problems: list[tuple[str, str]] = []
-        inline: dict[str, tuple[int, ModelSpec]] = {}
-        for i, svc in enumerate(self.services):
-            if not isinstance(svc.model, ModelSpec):
-                continue
-            name = svc.model.name or f"{svc.name}-model"
-            path = f"services[{i}].model" + (".name" if svc.model.name else "")
-            if name in stack_names:
-                j = next(k for k, m in enumerate(self.models) if m.name == name)
-                problems.append((path, f"the inline model is named {name!r} like models[{j}]; refer to that model "
-                                       f"by name (model: {name}) or give the inline model another name"))
-            elif name in inline and inline[name][1] != svc.model:
-                problems.append((path, f"the inline model is named {name!r} like the different inline model of "
-                                       f"services[{inline[name][0]}]; give one of them another name"))
-            else:
-                inline.setdefault(name, (i, svc.model))
-        return problems
-
     def _context_problems(self) -> list[tuple[str, str]]:
         problems = []
-        by_name = self.models_by_name
+        by_name = {m.name: m for m in self.models if m.name}  # not models_by_name: validation must not cache it
         for i, svc in enumerate(self.services):
             model = svc.model if isinstance(svc.model, ModelSpec) else by_name.get(svc.model)
             if model and svc.context_size and model.context_window and svc.context_size > model.context_window:
@@ -95,6 +85,45 @@ class StackConfig(SpecModel):
                                  f"{svc.context_size} tokens exceed the model's contextWindow "
                                  f"({model.context_window}); the model cannot attend that far: lower contextSize"))
         return problems
+
+    def _team_problems(self) -> list[tuple[str, str]]:
+        """Each team device quota names a vendor with a device resource and, if any, a pool of that vendor."""
+        from ..hardware import VENDORS
+
+        problems = []
+        pools = {p.name: p for p in self.site.accelerators}
+        for i, team in enumerate(self.teams):
+            for j, d in enumerate(team.devices):
+                where = f"teams[{i}].devices[{j}]"
+                profile = VENDORS.get(d.vendor)
+                if profile is None or profile.resource_key is None or not profile.schedulable:
+                    valid = ", ".join(n for n, v in VENDORS.items() if v.resource_key and v.schedulable)
+                    problems.append((f"{where}.vendor",
+                                     f"{d.vendor!r} has no device resource to quota; valid: {valid}"))
+                elif d.pool is not None and d.pool not in pools:
+                    problems.append((f"{where}.pool", f"unknown pool {d.pool!r} (site pools: "
+                                                      f"{', '.join(pools) or 'none declared'})"))
+                elif d.pool is not None and pools[d.pool].vendor != d.vendor:
+                    problems.append((f"{where}.pool", f"pool {d.pool} is {pools[d.pool].vendor}, not {d.vendor}"))
+        return problems
+
+    def _inline_name_clashes(self) -> list[tuple[str, str]]:
+        """An inline model's object name (InferenceServiceSpec.model_name) may not name a different model:
+        the stack would plan one cache for both and serve one service the other's weights."""
+        first: dict[str, tuple[str, ModelSpec]] = {}
+        for i, m in enumerate(self.models):
+            if m.name:
+                first.setdefault(m.name, (f"models[{i}]", m))
+        out = []
+        for i, svc in enumerate(self.services):
+            if not isinstance(svc.model, ModelSpec):
+                continue
+            name, path = svc.model_name, f"services[{i}].model"
+            where, other = first.setdefault(name, (path, svc.model))
+            if other.model_copy(update={"name": None}) != svc.model.model_copy(update={"name": None}):
+                out.append((path, f"model name {name!r} already names a different model ({where}): give this "
+                                  f"inline model its own name, or reference {name!r} by name"))
+        return out
 
     def model_for(self, service: InferenceServiceSpec) -> ModelSpec:
         """The service's model, inline or by name (references were checked at validation)."""

@@ -11,7 +11,8 @@ import struct
 import time
 import tracemalloc
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from llmkube_iac.modelinfo.gguf_header import info_from_header, read_header
 from llmkube_iac.modelinfo.info import ModelInfo

@@ -104,7 +104,9 @@ def test_streams_without_a_known_size_are_bounded_too():
     """Range reads that give no total size still stop at the header budget."""
     head = gguf(0, 1) + kv_array(b"tokenizer.ggml.tokens", STRINGS, 1 << 26)
 
-    def read(n, pos=[0]):  # an endless stream of zero bytes after the header
+    pos = [0]
+
+    def read(n):  # an endless stream of zero bytes after the header
         chunk = head[pos[0]:pos[0] + n]
         pos[0] += n
         return chunk + b"\0" * (n - len(chunk))

@@ -12,7 +12,7 @@ import pytest
 
 from llmkube_iac.plan.service import VERIFY_SCRIPT
 from llmkube_iac.plan.stack import plan_stack
-from llmkube_iac.runtimes.ollama import SERVE_SCRIPT
+from llmkube_iac.runtimes.ollama import COMMAND
 from llmkube_iac.spec import load_stack_config
 from tests.conftest import minimal_stack
 
@@ -63,10 +63,9 @@ def test_ollama_step_passes_path_and_name_as_arguments(tmp_path):
         "esac\n")
     (tmp_path / "ollama").chmod(0o755)
     name = f"x'; touch {canary}; echo '"
-    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
-    script = SERVE_SCRIPT.replace("/tmp/Modelfile", str(tmp_path / "Modelfile"))  # not the shared /tmp
-    proc = subprocess.run(["/bin/sh", "-c", script, "ollama-serve", "/models/m $(touch x).gguf", name],
-                          env=env, capture_output=True, text=True, timeout=20)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "TMPDIR": str(tmp_path)}
+    proc = subprocess.run([*COMMAND, "/models/m $(touch x).gguf", name], env=env, capture_output=True, text=True,
+                          timeout=20)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "created").read_text().strip() == name and not canary.exists()
     assert (tmp_path / "modelfile").read_text() == "FROM /models/m $(touch x).gguf\n"

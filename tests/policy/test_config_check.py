@@ -39,6 +39,6 @@ def test_wrong_shapes_are_refused_with_their_path(config, path, reason):
 
 
 def test_levels_and_known_settings_pass():
-    assert check_policy_config({"all": "advisory", "capacity": {"enforcementLevel": "mandatory",
-                                                                 "requireInventory": False},
-                                "timeout-nesting": {"clientTimeoutSeconds": 60.5, "runtimeTimeouts": {"vllm": 30}}}) == []
+    config = {"all": "advisory", "capacity": {"enforcementLevel": "mandatory", "requireInventory": False},
+              "timeout-nesting": {"clientTimeoutSeconds": 60.5, "runtimeTimeouts": {"vllm": 30}}}
+    assert check_policy_config(config) == []

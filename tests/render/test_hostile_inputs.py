@@ -16,7 +16,7 @@ from llmkube_iac.cli import main
 from tests.conftest import ROOT
 
 BASE = """config:
-  llmkube:site: {name: t, jurisdiction: DE}
+  llmkube:site: {name: t, jurisdiction: DE, clusterProvides: [monitoring.coreos.com]}
   llmkube:models:
     - {name: tiny, source: hf://org/tiny-GGUF/tiny-Q4_K_M.gguf, quantization: Q4_K_M, totalParametersB: 0.5}
   llmkube:services:
@@ -24,9 +24,17 @@ BASE = """config:
 """
 PROJECT = "name: llmkube\nruntime: python\n"
 SVC = "{name: chat, model: tiny}"
-SITE = "{name: t, jurisdiction: DE}"
-METAL = ("{name: t, jurisdiction: DE, metalHosts: [{name: m1, chip: M3 Ultra, unifiedMemoryGiB: 192, "
-         "address: 192.168.10.21}]}")
+SITE = "{name: t, jurisdiction: DE, clusterProvides: [monitoring.coreos.com]}"
+
+
+def site(jurisdiction: str = "DE", more: str = "") -> str:
+    """The site mapping with other fields: monitoring.coreos.com declared (the services' PodMonitors use it)."""
+    extra = f", {more}" if more else ""
+    return f"{{name: t, jurisdiction: {jurisdiction}, clusterProvides: [monitoring.coreos.com]{extra}}}"
+
+
+METAL = ("{name: t, jurisdiction: DE, clusterProvides: [monitoring.coreos.com], metalHosts: [{name: m1, "
+         "chip: M3 Ultra, unifiedMemoryGiB: 192, address: 192.168.10.21}]}")
 METAL_SVC = "{name: mchat, model: tiny, accelerator: {vendor: metal}}"
 ROUTER = ("\n  llmkube:routers:\n    - {{name: {name}, masterKeySecret: {{name: k, key: m}}, "
           "backends: [{{name: a, service: chat}}{ext}], modelGroups: [{{name: g, backends: [a]}}]}}")
@@ -48,18 +56,20 @@ def bomb() -> str:
 # (id, stack file, extra files {name: text}, extra CLI args, exit code, path prefix, message part)
 CASES = [
     ("valid", BASE, {}, [], 0, None, None),
-    ("yaml 1.1 NO is Norway", sub(SITE, "{name: t, jurisdiction: NO}"), {}, [], 0, None, None),
-    ("unquoted date is text", sub(SITE, "{name: t, jurisdiction: DE, region: 2024-01-01}"), {}, [], 0, None, None),
-    ("policy violation", sub(SITE, "{name: t, jurisdiction: US}"), {}, [], 1, None, None),
+    ("yaml 1.1 NO is Norway", sub(SITE, site("NO")), {}, [], 0, None, None),
+    ("unquoted date is text", sub(SITE, site("DE", "region: 2024-01-01")), {}, [], 0, None, None),
+    ("policy violation", sub(SITE, site("US")), {}, [], 1, None, None),
     # crashes before
     ("config: hello", "config: hello\n", {}, [], 2, "Pulumi.s.yaml config", "must be a mapping"),
     ("non-string key", BASE + "  5: x\n", {}, [], 2, "Pulumi.s.yaml:7:3 config", "keys must be strings"),
-    ("date where a code is", sub(SITE, "{name: t, jurisdiction: 2024-01-01}"), {}, [], 2, "site.jurisdiction",
+    ("date where a code is", sub(SITE, site("2024-01-01")), {}, [], 2, "site.jurisdiction",
      "ISO 3166-1"),
-    ("!!binary", sub(SITE, "{name: t, jurisdiction: DE, region: !!binary aGk=}"), {}, [], 2,
+    ("!!binary", sub(SITE, site("DE", "region: !!binary aGk=")), {}, [], 2,
      "Pulumi.s.yaml:2:", "config.llmkube:site.region: YAML tag !!binary is not supported"),
-    ("secure site", "config:\n  llmkube:site: {secure: v1:abc}\n", {}, [], 2, "Pulumi.s.yaml llmkube:site",
-     "secret (secure:) value"),
+    ("secure site", "config:\n  llmkube:site: {secure: v1:abc}\n", {}, [], 2, "site",
+     "a secret as a whole: make only its fields secret"),
+    ("secure services", BASE.replace("- {name: chat, model: tiny}", "- {name: chat, model: {secure: v1:abc}}"), {}, [],
+     2, "services", "holds a secret value, but its values become Kubernetes manifests"),
     ("Pulumi.yaml main: 5", BASE, {"Pulumi.yaml": PROJECT + "main: 5\n"}, [], 2, "Pulumi.yaml main", "a path"),
     ("Pulumi.yaml name: 5", BASE, {"Pulumi.yaml": "name: 5\nruntime: python\n"}, [], 2, "Pulumi.yaml name",
      "non-empty string"),
@@ -90,7 +100,7 @@ CASES = [
     # wrong exit codes before
     ("inline model shadows a stack model",
      sub(SVC, SVC + "\n    - {name: two, model: {name: tiny, source: hf://x/y/z.gguf}}"), {}, [], 2,
-     "services[1].model.name", "named 'tiny' like models[0]"),
+     "services[1].model", "model name 'tiny' already names a different model (models[0])"),
     ("misspelled top-level key", BASE + "  llmkube:service: []\n", {}, [], 2, "llmkube:service",
      "unknown config key; the stack config has llmkube:site, llmkube:models"),
     ("duplicate key", BASE + "  llmkube:site: {name: u, jurisdiction: DE}\n", {}, [], 2,
@@ -99,7 +109,7 @@ CASES = [
     ("pvc ..", sub("hf://org/tiny-GGUF/tiny-Q4_K_M.gguf", "pvc://models/../../etc/shadow"), {}, [], 2,
      "models[0].source", "'..' path segment"),
     ("hf ..", sub("hf://org/tiny-GGUF/tiny-Q4_K_M.gguf", "hf://org/tiny/../../x.gguf"), {}, [], 2,
-     "models[0].source", "'..' path segment"),
+     "models[0].source", "no empty, '.' or '..' segments"),
     ("s3 ..", sub("hf://org/tiny-GGUF/tiny-Q4_K_M.gguf", "s3://bucket/a/../../x.gguf"), {}, [], 2,
      "models[0].source", "'..' path segment"),
     ("https %2e%2e", sub("hf://org/tiny-GGUF/tiny-Q4_K_M.gguf", "https://h.example/a/%2e%2e/x.gguf"), {}, [], 2,
@@ -118,18 +128,16 @@ CASES = [
     ("metal address by name", sub(SITE, METAL.replace("192.168.10.21", "mac1.lab.internal")), {}, [], 2,
      "site.metalHosts[0].address", "a DNS name is not enough: resolve it"),
     # invalid Kubernetes output before
-    ("storage class", sub(SITE, "{name: t, jurisdiction: DE, storageClassName: 'Fast SSD'}"), {}, [], 2,
+    ("storage class", sub(SITE, site("DE", "storageClassName: 'Fast SSD'")), {}, [], 2,
      "site.storageClassName", "DNS-1123 subdomain"),
     ("memory quantity", sub(SVC, "{name: chat, model: tiny, resources: {memory: lots}}"), {}, [], 2,
      "services[0].resources.memory", "not a Kubernetes quantity"),
     ("cpu limit below request", sub(SVC, "{name: chat, model: tiny, resources: {cpu: '4', cpuLimit: 2}}"), {}, [], 2,
      "services[0].resources", "below the cpu request"),
-    ("label key", sub(SITE, "{name: t, jurisdiction: DE, accelerators: [{name: p, vendor: cpu, "
-                            "nodeLabels: {'bad key': x}}]}"), {}, [], 2,
-     "site.accelerators[0].nodeLabels['bad key'] (the key)", "qualified name"),
-    ("toleration key", sub(SITE, "{name: t, jurisdiction: DE, accelerators: [{name: p, vendor: cpu, "
-                                 "taints: [{key: 'a b'}]}]}"), {}, [], 2, "site.accelerators[0].taints[0].key",
-     "qualified name"),
+    ("label key", sub(SITE, site("DE", "accelerators: [{name: p, vendor: cpu, nodeLabels: {'bad key': x}}]")), {},
+     [], 2, "site.accelerators[0].nodeLabels['bad key'] (the key)", "qualified name"),
+    ("toleration key", sub(SITE, site("DE", "accelerators: [{name: p, vendor: cpu, taints: [{key: 'a b'}]}]")), {},
+     [], 2, "site.accelerators[0].taints[0].key", "qualified name"),
     ("secret name", sub("totalParametersB: 0.5", "totalParametersB: 0.5, hfTokenSecret: HF_Token"), {}, [], 2,
      "models[0].hfTokenSecret", "DNS-1123 subdomain"),
     ("audit claim", sub(SVC, SVC + ROUTER.format(name="gw", ext="").replace(
@@ -138,7 +146,7 @@ CASES = [
     ("audit file path", sub(SVC, SVC + ROUTER.format(name="gw", ext="").replace(
         "modelGroups", "audit: {volumeClaim: logs, file: ../../etc/x}, modelGroups")), {}, [], 2,
      "routers[0].audit.file", "String should match pattern"),
-    ("CIDR", sub(SITE, "{name: t, jurisdiction: DE, network: {egressAllowCIDRs: [10.0.0.0/8, 10.0.0.0/33]}}"),
+    ("CIDR", sub(SITE, site("DE", "network: {egressAllowCIDRs: [10.0.0.0/8, 10.0.0.0/33]}")),
      {}, [], 2, "site.network.egressAllowCIDRs[1]", "not a CIDR"),
     ("replicas beyond int32", sub(SVC, "{name: chat, model: tiny, replicas: 3000000000}"), {}, [], 2,
      "services[0].replicas", "less than or equal to 2147483647"),

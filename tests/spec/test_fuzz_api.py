@@ -10,11 +10,20 @@ from __future__ import annotations
 import copy
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from llmkube_iac.spec import (AcceleratorPool, AutoscalingSpec, InferenceServiceSpec, MetalHost, ModelSpec, SiteSpec,
-                              SpecError, StackConfig)
+from llmkube_iac.spec import (
+    AcceleratorPool,
+    AutoscalingSpec,
+    InferenceServiceSpec,
+    MetalHost,
+    ModelSpec,
+    SiteSpec,
+    SpecError,
+    StackConfig,
+)
 from llmkube_iac.spec.errors import from_validation_error
 from llmkube_iac.spec.router import RouterSpec
 from tests.support.fuzz import SEEDS, assert_problems_name_fields, hostile_values

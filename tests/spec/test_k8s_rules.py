@@ -54,12 +54,3 @@ def test_int32():
     assert k8s.check_int32(k8s.INT32_MAX) is None
     assert "int32" in k8s.check_int32(k8s.INT32_MAX + 1, "replicas")
     assert "of 400 digits" in k8s.check_int32(10**399, "replicas")
-
-
-def test_bounded_names_are_short_deterministic_and_distinct():
-    short = "qwen3-fetch-1234abcd"
-    assert k8s.bounded_name(short) == short
-    a, b = "m" * 60 + "-model-fetch-1234abcd", "m" * 60 + "-model-fetch-5678abcd"
-    assert len(k8s.bounded_name(a)) == 63 and k8s.check_dns1123_label(k8s.bounded_name(a)) is None
-    assert k8s.bounded_name(a) == k8s.bounded_name(a) != k8s.bounded_name(b)
-    assert k8s.check_dns1123_label(k8s.bounded_name("a" + "-" * 80 + "b")) is None

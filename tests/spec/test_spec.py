@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llmkube_iac.modelinfo.sources import parse_source
 from llmkube_iac.spec import InferenceServiceSpec, ModelSpec, SpecError, load_stack_config
@@ -25,8 +26,8 @@ def test_defaults_are_production_safe():
 
 @pytest.mark.parametrize("mutate, path, words", [
     (lambda c: c["services"][0].update(accelerator={"vendor": "tpu"}), "services[0].accelerator.vendor", "nvidia"),
-    (lambda c: c["services"][0].update(runtime="llamacpp", accelerator={"vendor": "intel-gaudi"}), "services[0].accelerator",
-     "valid runtimes for intel-gaudi: vllm, tgi"),
+    (lambda c: c["services"][0].update(runtime="llamacpp", accelerator={"vendor": "intel-gaudi"}),
+     "services[0].accelerator", "valid runtimes for intel-gaudi: vllm, tgi"),
     (lambda c: c["services"][0].update(replicas=-1), "services[0].replicas", "greater than or equal to 0"),
     (lambda c: c["models"][0].update(source="hf:/org/x.gguf"), "models[0].source", "expected one of"),
     (lambda c: c["models"][0].update(source="ftp://host/x.gguf"), "models[0].source", "unsupported source scheme"),
@@ -93,3 +94,30 @@ def test_replicas_and_counts_are_range_checked(replicas, count):
     else:
         paths = [p for p, _ in problems(raw)]
         assert any(p.startswith("services[0].") for p in paths)
+
+
+def _mlx(**kw) -> dict:
+    return {"name": "chat", "model": "tiny", "runtime": "mlx", "accelerator": {"vendor": "metal"}, **kw}
+
+
+@pytest.mark.parametrize("vendor", ["nvidia", "cpu", "amd", "intel-gaudi", "intel-xpu"])
+def test_mlx_is_refused_on_every_kubernetes_vendor_naming_the_choices(vendor):
+    raw = minimal_stack(services=[_mlx(accelerator={"vendor": vendor})])
+    found = dict(problems(raw))
+    message = found["services[0].accelerator"]
+    assert f"runtime mlx does not run on {vendor}: valid runtimes for {vendor}: " in message
+    assert message.endswith("vendors mlx runs on: metal")
+    assert "mlx" not in message.split("valid runtimes for")[1].split(";")[0]  # never offered where it cannot run
+
+
+def test_mlx_on_metal_is_accepted_and_its_limits_are_refused():
+    svc = load_stack_config(minimal_stack(services=[_mlx()])).services[0]
+    assert svc.runtime == "mlx" and svc.device_count == 0
+    for extra, path, words in [
+        ({"kvCacheTypeK": "q8_0"}, "services[0].kvCacheTypeK", "runtime mlx has no KV cache type option"),
+        ({"mode": "embedding"}, "services[0]", "runtime mlx serves mode chat, not embedding"),
+        ({"engine": {"servedModelName": "qwen"}}, "services[0]", "answers only to model 'default_model'"),
+        ({"sharding": {"mode": "layer"}}, "services[0]", "mlx shards by nothing"),
+    ]:
+        found = problems(minimal_stack(services=[_mlx(**extra)]))
+        assert any(p == path and words in m for p, m in found), (extra, found)

@@ -17,13 +17,12 @@ import json
 import re
 from unittest import mock
 
+import kubernetes_validate
 import yaml
 from hypothesis import strategies as st
 
 from tests.conftest import ROOT
 from tests.support.k8s_schema import CRD_SCHEMAS, validate_manifest
-
-import kubernetes_validate
 
 LATEST = (kubernetes_validate.latest_version(),)
 TOP_LEVEL = ("site", "models", "services", "routers")
@@ -46,8 +45,11 @@ def _python_seeds() -> list[dict]:
             continue
         text = text.replace("from llmkube_iac import Site", "").replace("import pulumi", "")
         captured: list[dict] = []
-        env = {"Site": lambda name, config, *a, **k: captured.append(config) or mock.MagicMock(),
-               "pulumi": mock.MagicMock(), "__name__": "__main__"}
+
+        def site(name, config, *args, captured=captured, **kwargs):
+            captured.append(config)
+            return mock.MagicMock()
+        env = {"Site": site, "pulumi": mock.MagicMock(), "__name__": "__main__"}
         exec(compile(text, str(main), "exec"), env)  # noqa: S102 — the repository's own examples
         out += captured
     return out
