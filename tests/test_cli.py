@@ -79,3 +79,22 @@ def test_schema_is_json_schema_of_the_stack():
     proc = cli("schema")
     schema = json.loads(proc.stdout)
     assert set(schema["properties"]) >= {"site", "models", "services"}
+
+
+@pytest.mark.parametrize("program, stack_text, field", [
+    (None, "config:\n  llmkube:x:\n    b0: &b0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+        f"    b{i}: &b{i} [{', '.join(['*b' + str(i - 1)] * 10)}]\n" for i in range(1, 9)),
+     "expands aliases excessively"),
+    ("raise RuntimeError('boom')\n", "config: {}\n", "program: the program raised RuntimeError: boom"),
+    ("import pulumi\npulumi.export('x', 1)\nraise ValueError('late')\n", "config: {}\n", "raised ValueError: late"),
+])
+def test_failures_print_one_line_per_problem_and_nothing_else(tmp_path, program, stack_text, field):
+    """In a real process: no traceback and no asyncio noise from a program that failed half-way."""
+    write_program(tmp_path, {})
+    if program:
+        (tmp_path / "__main__.py").write_text(program)
+    (tmp_path / "Pulumi.s.yaml").write_text(stack_text)
+    proc = cli("check", str(tmp_path), "--stack", "s")
+    assert proc.returncode == 2 and field in proc.stderr, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines[0] == "invalid input:" and all(line.startswith("  ") for line in lines[1:]), proc.stderr

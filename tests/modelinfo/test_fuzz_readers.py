@@ -81,17 +81,25 @@ def _reader(blob: bytes, size: int):
     return read
 
 
-def _bounded(fn) -> None:
-    tracemalloc.start()
-    t0 = time.perf_counter()
+def _quiet(fn) -> None:
     try:
         fn()
     except ValueError:
         pass
+
+
+def _bounded(fn) -> None:
+    """Time untraced (tracemalloc slows Python loops several-fold), then peak memory traced."""
+    t0 = time.perf_counter()
+    _quiet(fn)
+    elapsed = time.perf_counter() - t0
+    tracemalloc.start()
+    try:
+        _quiet(fn)
+        peak = tracemalloc.get_traced_memory()[1]
     finally:
-        elapsed, peak = time.perf_counter() - t0, tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    assert elapsed < 2.5 and peak < 48 << 20, (elapsed, peak)
+    assert elapsed < 5 and peak < 48 << 20, (elapsed, peak)  # hang guards: the worst accepted takes ~0.3 s
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -71,7 +71,7 @@ CASES = [  # (id, header bytes, file size, error text or None)
 def test_forged_gguf_headers_are_bounded(tmp_path, head, size, error):
     path = sparse(tmp_path / "m.gguf", head, size)
     info, exc = measured(lambda: read_gguf_file(str(path)))
-    assert measured.elapsed < 1.0 and measured.peak < 16 << 20, (measured.elapsed, measured.peak)
+    assert measured.elapsed < 5 and measured.peak < 16 << 20, (measured.elapsed, measured.peak)
     assert exc is not None and error in str(exc), exc
 
 
@@ -112,7 +112,7 @@ def test_streams_without_a_known_size_are_bounded_too():
         return chunk + b"\0" * (n - len(chunk))
 
     _, exc = measured(lambda: read_header(read))
-    assert "would make the header larger than 128 MiB" in str(exc) and measured.elapsed < 1.0
+    assert "would make the header larger than 128 MiB" in str(exc) and measured.elapsed < 5
 
 
 def safetensors(header: bytes, data: int = 0) -> bytes:
@@ -139,7 +139,7 @@ def test_forged_safetensors_headers_are_refused(tmp_path, blob, error):
     path = tmp_path / "model.safetensors"
     path.write_bytes(blob)
     _, exc = measured(lambda: inspect_source(str(path)))
-    assert exc is not None and error in str(exc) and measured.elapsed < 1.0
+    assert exc is not None and error in str(exc) and measured.elapsed < 5
 
 
 def test_a_valid_safetensors_header_reads():

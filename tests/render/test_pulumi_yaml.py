@@ -82,7 +82,7 @@ def test_alias_bomb_is_refused_fast_in_bounded_memory():
     elapsed = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert elapsed < 1 and peak < 16 << 20
+    assert elapsed < 5 and peak < 16 << 20  # a hang guard: it takes about a millisecond
 
 
 def test_moderate_alias_reuse_is_fine():
