@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from .base import SpecModel, check_country, check_dns_label, duplicates
+from .economics import DeviceEconomics, SiteEconomics
 from .service import Vendor
 
 
@@ -68,6 +69,8 @@ class AcceleratorPool(SpecModel):
     node_labels: dict[str, str] = Field(
         default_factory=dict, description="Labels of the pool's nodes, added to the node selector of services on it")
     taints: tuple[NodeTaint, ...] = Field((), description="Taints of the pool's nodes; services on it tolerate them")
+    economics: DeviceEconomics | None = Field(
+        None, description="Price, amortisation and power of one device: with site.economics, the cost per token")
 
     @field_validator("name")
     @classmethod
@@ -87,6 +90,8 @@ class MetalHost(SpecModel):
         description="Share of unified memory the GPU may wire; the agent's memory budget is this x unifiedMemoryGiB")
     address: str = Field(
         description="IP the host's runtimes listen on: EndpointSlices advertise it, routers may egress to it")
+    economics: DeviceEconomics | None = Field(
+        None, description="Price, amortisation and power of the host: with site.economics, the cost per token")
 
     @field_validator("name")
     @classmethod
@@ -163,6 +168,9 @@ class SiteSpec(SpecModel):
     cert_issuer: str | None = Field(
         None, description="cert-manager ClusterIssuer: routers then serve HTTPS with a Certificate it issues; unset: "
                           "plain HTTP")
+    economics: SiteEconomics | None = Field(
+        None, description="Electricity price, PUE and the throughput model's efficiency: with the pools' economics, "
+                          "the cost per token of each service")
 
     @field_validator("name", "namespace")
     @classmethod
