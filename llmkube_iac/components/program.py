@@ -20,9 +20,19 @@ def stack_config_from_pulumi(namespace: str = "llmkube") -> dict:
 
 
 def run() -> Site:
-    """What stacks/__main__.py and the examples call."""
-    config = load_stack_config(stack_config_from_pulumi())
-    site = Site(config.site.name, config)
+    """What stacks/__main__.py and the examples call; with `llmkube:fleet`, this stack's share of the fleet."""
+    cfg = pulumi.Config("llmkube")
+    fleet = cfg.get("fleet")
+    if fleet is not None:
+        from .fleet_stack import run_fleet
+
+        site = run_fleet(fleet, cfg.get("fleetSite") or pulumi.get_stack(), stack_config_from_pulumi())
+        if not isinstance(site, Site):  # "*": every site of the fleet from this program
+            pulumi.export("serviceUrls", {n: s.service_urls for n, s in site.sites.items()})
+            return site
+    else:
+        config = load_stack_config(stack_config_from_pulumi())
+        site = Site(config.site.name, config)
     pulumi.export("namespace", site.namespace)
     pulumi.export("serviceUrls", site.service_urls)
     return site

@@ -39,7 +39,8 @@ class Site(pulumi.ComponentResource):
         site = config.site
         facts = gather_facts(site, stack_models(config))  # headers the site itself serves (mirror, store, pvc)
         plan = plan_stack(config, {n: size_bytes(i) for n, i in facts.items() if size_bytes(i)})  # raises first
-        super().__init__("llmkube:index:Site", name, {"spec": site.to_config()}, opts)
+        costs = {n: c.to_dict() for n, c in plan.costs.items()}
+        super().__init__("llmkube:index:Site", name, {"spec": site.to_config(), "costs": costs}, opts)
         self.config = config
         self.provider = make_provider(name, site, self)
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
@@ -78,4 +79,4 @@ class Site(pulumi.ComponentResource):
         self.service_urls = {n: s.base_url for n, s in self.services.items()}
         # the spec is an output too: CrossGuard's stack policies read component outputs, not inputs
         self.register_outputs({"namespace": self.namespace, "serviceUrls": self.service_urls,
-                               "spec": site.to_config()})
+                               "spec": site.to_config(), "costs": costs})

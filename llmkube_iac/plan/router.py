@@ -30,15 +30,17 @@ def _labels(site: SiteSpec, router: RouterSpec, zone: ZoneConfig) -> dict:
             **discovery_labels(site=site.name, router=router.name, zone=zone.zone)}
 
 
-def plan_router(site: SiteSpec, router: RouterSpec, services: Sequence[InferenceServiceSpec]) -> list[dict]:
-    """All objects of one Router; PlanError names the field when a backend cannot be resolved."""
+def plan_router(site: SiteSpec, router: RouterSpec, services: Sequence[InferenceServiceSpec],
+                costs: dict[str, float] | None = None) -> list[dict]:
+    """All objects of one Router; PlanError names the field when a backend cannot be resolved.
+    `costs` ($/token by local service) become the local deployments' LiteLLM price."""
     by_name = {s.name: s for s in services}
     check_backends(router, by_name)
     ns = site.namespace
     sa_labels = {**standard_labels(router.name, router.name, "router"),
                  **discovery_labels(site=site.name, router=router.name)}
     out = [manifest("v1", "ServiceAccount", metadata(router.name, ns, sa_labels), automountServiceAccountToken=False)]
-    zones = [plan_zone_config(site, router, by_name, z) for z in zones_of(router)]
+    zones = [plan_zone_config(site, router, by_name, z, costs) for z in zones_of(router)]
     for zone in zones:
         out += _zone_objects(site, router, zone, by_name)
     if site.cert_issuer:

@@ -87,8 +87,9 @@ def served_model(svc: InferenceServiceSpec) -> str:
     return svc.model.name or f"{svc.name}-model"
 
 
-def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, services: dict) -> tuple[dict, dict]:
-    """(LiteLLM model_list entry, guard rules for it)."""
+def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, services: dict,
+                costs: dict[str, float] | None = None) -> tuple[dict, dict]:
+    """(LiteLLM model_list entry, guard rules for it). `costs`: $/token of local services (plan/cost.py)."""
     t = router.timeouts
     dep_id = f"{group}.{backend.name}"
     if isinstance(backend, LocalBackend):
@@ -113,6 +114,9 @@ def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, service
         params["rpm"] = backend.rpm
     entry = {"model_name": group, "litellm_params": params,
              "model_info": {"id": dep_id, "llmkube_backend": backend.name, "llmkube_locality": rules["locality"]}}
+    local_cost = (costs or {}).get(backend.service) if isinstance(backend, LocalBackend) else None
+    if local_cost is not None:  # LiteLLM registers model_info as the deployment's price: budgets count local use
+        entry["model_info"]["input_cost_per_token"] = entry["model_info"]["output_cost_per_token"] = local_cost
     return entry, {"id": dep_id, "group": group, "backend": backend.name, "apiBase": base.rstrip("/"),
                    "apiBaseEnv": upstream_env(backend.name), **rules}
 
@@ -124,7 +128,7 @@ def _zone_backends(router: RouterSpec, zone: str) -> set[str]:
 
 
 def plan_zone_config(site: SiteSpec, router: RouterSpec, services: dict[str, InferenceServiceSpec],
-                     zone: str) -> ZoneConfig:
+                     zone: str, costs: dict[str, float] | None = None) -> ZoneConfig:
     """The config files for one zone (sovereign or external), ready for a ConfigMap."""
     allowed = _zone_backends(router, zone)
     model_list, deployments, groups = [], [], []
@@ -133,7 +137,7 @@ def plan_zone_config(site: SiteSpec, router: RouterSpec, services: dict[str, Inf
         if not members:
             continue
         for backend in members:
-            entry, rules = _deployment(site, router, group.name, backend, services)
+            entry, rules = _deployment(site, router, group.name, backend, services, costs)
             model_list.append(entry)
             deployments.append(rules)
         groups.append(group)

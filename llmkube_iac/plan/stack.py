@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from ..hardware import vendor
 from ..spec import InferenceServiceSpec, ModelSpec, StackConfig
+from .cost import CostEstimate, estimate_cost
 from .endpoints import openai_base_url
 from .errors import PlanError
 from .images import apply_mirrors
@@ -29,6 +30,7 @@ class StackPlan:
     services: dict[str, ServicePlan] = field(default_factory=dict)
     metal: list[dict] = field(default_factory=list)
     routers: dict[str, list[dict]] = field(default_factory=dict)
+    costs: dict[str, CostEstimate] = field(default_factory=dict)  # by service: $/1M tokens (plan/cost.py)
 
     def all_manifests(self) -> list[dict]:
         out = list(self.site)
@@ -93,10 +95,27 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
             plan.metal = [m for m in plan.metal if not any(m is o for o in own)]
             plan.services[svc.name] = ServicePlan(own, openai_base_url(svc.name, site.namespace, svc.endpoint.port),
                                                   svc.name, site.namespace)
+    plan.costs = stack_costs(config, models, sizes)
+    per_token = {n: c.dollars_per_token for n, c in plan.costs.items() if c.dollars_per_token is not None}
     for i, router in enumerate(config.routers):
         try:
-            plan.routers[router.name] = apply_mirrors(plan_router(site, router, config.services), site.registry_mirrors)
+            plan.routers[router.name] = apply_mirrors(plan_router(site, router, config.services, per_token),
+                                                      site.registry_mirrors)
         except PlanError as err:
             raise err.under(f"routers[{i}]") from None
     return plan
 
+
+
+def stack_costs(config: StackConfig, models: dict[str, ModelSpec], sizes: dict[str, int]) -> dict[str, CostEstimate]:
+    """Each service's cost per token at its site (the weights size read from a header wins)."""
+    from ..modelinfo.fit import _spec_info
+
+    out = {}
+    for svc in config.services:
+        name = service_model_name(svc)
+        info = _spec_info(models[name])
+        if sizes.get(name):
+            info.total_bytes = sizes[name]
+        out[svc.name] = estimate_cost(config.site, svc, models[name], info)
+    return out

@@ -74,6 +74,9 @@ class ExternalBackend(SpecModel):
     budget_period: str = Field(
         "30d", pattern=r"^[0-9]+[smhd]$", description="Period of maxBudgetDollars: a number and s, m, h or d")
     rpm: int | None = Field(None, gt=0, description="Per-deployment requests/minute used by the router")
+    output_dollars_per_million: float | None = Field(
+        None, gt=0, description="The provider's price per 1M output tokens in US dollars: the report shows the "
+                                "break-even of each local service against it")
 
     @field_validator("name")
     @classmethod
