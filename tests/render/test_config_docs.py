@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from llmkube_iac.cli import main
-from llmkube_iac.render.config_docs import REGENERATE, _markdown, configuration_markdown, desired_state_schema, \
+from llmkube_iac.render.config_docs import REGENERATE, _markdown, configuration_markdown, desired_state_schema, fleet_schema, \
     stack_schema
 from tests.conftest import ROOT
 
@@ -30,7 +30,7 @@ def test_every_key_of_every_section_has_a_row():
     text = configuration_markdown()
     rows = re.findall(r"^\| `[^`]+` \|", text, flags=re.M)
     expected = 0
-    for schema in (stack_schema(), desired_state_schema()):
+    for schema in (stack_schema(), desired_state_schema(), fleet_schema()):
         expected += len(schema["properties"]) + sum(len(d.get("properties", {})) for d in schema["$defs"].values())
     assert len(rows) == expected
 
