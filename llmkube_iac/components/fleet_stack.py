@@ -30,7 +30,8 @@ def read_fleet(value: str) -> FleetSpec:
     try:
         raw = yaml.safe_load(path.read_text())
     except OSError as exc:
-        raise SpecError([("llmkube:fleet", f"cannot read the fleet definition {text}: {exc.strerror or exc}")]) from None
+        why = exc.strerror or exc
+        raise SpecError([("llmkube:fleet", f"cannot read the fleet definition {text}: {why}")]) from None
     except yaml.YAMLError as exc:
         raise SpecError([("llmkube:fleet", f"{text} is not valid YAML: {exc}")]) from None
     return load_fleet(raw)

@@ -115,7 +115,8 @@ def test_break_even_against_a_provider():
     cheap = break_even(c, local / 2)
     assert cheap["utilisation"] == pytest.approx(2.0) and not cheap["cheaperLocally"]
     dear = break_even(c, local * 4)
-    assert dear["cheaperLocally"] and dear["tokensPerMonth"] == pytest.approx(c.dollars_per_hour * 730 / (local * 4) * 1e6)
+    assert dear["cheaperLocally"]
+    assert dear["tokensPerMonth"] == pytest.approx(c.dollars_per_hour * 730 / (local * 4) * 1e6)
 
 
 def test_routers_price_local_deployments_so_budgets_count_local_use():
