@@ -87,9 +87,27 @@ def _active_fraction(info: ModelInfo, model: ModelSpec, notes: list[str]) -> flo
     return 1.0
 
 
+def decode_traffic(svc: InferenceServiceSpec, model: ModelSpec, info: ModelInfo) -> tuple[int, list[str]]:
+    """(bytes one decode step of a replica reads with every slot busy, notes on what was left out);
+    the site-independent half of the estimate (placement computes it once per service)."""
+    notes: list[str] = []
+    active = int(info.total_bytes * _active_fraction(info, model, notes))
+    slots = svc.parallel_slots
+    context = svc.context_size or info.context_length or model.context_window
+    kv_seq = 0
+    if context and not info.missing_for_kv():
+        kv_seq = kv_cache_bytes(info, max(context // 2, 1), 1, svc.kv_cache_type_k, svc.kv_cache_type_v,
+                                svc.runtime)
+    else:
+        notes.append("KV-cache reads left out (layer/head facts or context unknown): throughput is an upper bound")
+    return min(info.total_bytes, active * slots) + slots * kv_seq, notes
+
+
 def estimate_cost(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, info: ModelInfo | None = None,
-                  pool: AcceleratorPool | None = None, host: MetalHost | None = None) -> CostEstimate:
-    """The service's $/1M tokens at `site` (on `pool`/`host`, default: where it is scheduled)."""
+                  pool: AcceleratorPool | None = None, host: MetalHost | None = None,
+                  traffic: tuple[int, list[str]] | None = None) -> CostEstimate:
+    """The service's $/1M tokens at `site` (on `pool`/`host`, default: where it is scheduled);
+    `traffic` is decode_traffic's answer when the caller already has it."""
     out = CostEstimate(svc.name, site.name, slots=svc.parallel_slots)
     if vendor(svc.accelerator.vendor).resource_key is None and vendor(svc.accelerator.vendor).schedulable:
         out.unknown = f"{svc.accelerator.vendor} services are not priced (no device economics for CPU nodes)"
@@ -109,16 +127,9 @@ def estimate_cost(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, i
     if not info.total_bytes:
         out.unknown = "the weights size is unknown (sizeGiB, or totalParametersB + quantization)"
         return out
-    active = int(info.total_bytes * _active_fraction(info, model, out.notes))
+    step, notes = traffic or decode_traffic(svc, model, info)
+    out.notes += notes
     slots = svc.parallel_slots
-    context = svc.context_size or info.context_length or model.context_window
-    kv_seq = 0
-    if context and not info.missing_for_kv():
-        kv_seq = kv_cache_bytes(info, max(context // 2, 1), 1, svc.kv_cache_type_k, svc.kv_cache_type_v,
-                                svc.runtime)
-    else:
-        out.notes.append("KV-cache reads left out (layer/head facts or context unknown): throughput is an upper bound")
-    step = min(info.total_bytes, active * slots) + slots * kv_seq
     tensor_parallel = svc.runtime not in GGUF_RUNTIMES or (svc.sharding is not None and svc.sharding.mode == "tensor")
     lanes = out.devices if tensor_parallel else 1
     eff = site.economics.bandwidth_efficiency

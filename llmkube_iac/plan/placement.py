@@ -30,7 +30,7 @@ from ..policy.rules.data_residency import DEFAULT_ALLOWED, jurisdiction_allowed
 from ..runtimes import check_runtime_vendor
 from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.fleet import FleetServiceSpec, FleetSpec
-from .cost import estimate_cost
+from .cost import decode_traffic, estimate_cost
 from .scheduling import _norm
 
 
@@ -102,8 +102,13 @@ def place_fleet(fleet: FleetSpec, facts: dict[str, ModelInfo] | None = None) -> 
     sites = sorted(fleet.sites, key=lambda s: s.name)
     slots = {s.name: _slots(s) for s in sites}
     infos: dict[str, ModelInfo] = {}
+    # services of the same shape (model, runtime, devices, context, engine ...) fit and cost the same on
+    # the same device: their probes, fits and decode traffic are computed once (the 2 s target)
     fits: dict[tuple, object] = {}
     specs: dict[tuple, InferenceServiceSpec] = {}
+    traffic: dict[tuple, tuple] = {}
+    costs: dict[tuple, float | None] = {}
+    gaps: dict[tuple, str | None] = {}
     out = []
     for svc in fleet.services:
         model = fleet.model_for(svc)
@@ -111,21 +116,29 @@ def place_fleet(fleet: FleetSpec, facts: dict[str, ModelInfo] | None = None) -> 
         if key not in infos:
             infos[key] = (facts or {}).get(key) or _spec_info(model)
         info = infos[key]
+        shape = svc.model_dump_json(exclude=_NOT_SHAPE)
         result = Placed(svc.name)
         best = None
         for site in sites:
-            why = _site_problem(svc, model.source, site, allowed)
+            why = _site_problem(svc, model.source, site, allowed, gaps)
             if why:
                 result.rejected[site.name] = why
                 continue
             options, reasons = [], []
             for slot in slots[site.name]:
-                problem, placed, fit = _slot_problem(svc, model, info, slot, fits, specs)
+                problem, probe, fit = _slot_problem(svc, shape, model, info, slot, fits, specs)
                 if problem:
                     reasons.append(f"{slot.name}: {problem}")
                     continue
-                cost = estimate_cost(site, placed, model, info, pool=slot.pool, host=slot.host).dollars_per_million
-                options.append(((cost is None, cost or 0.0, site.name, slot.name), slot, placed, fit, cost))
+                ckey = (shape, site.name, slot.name)
+                if ckey not in costs:
+                    tkey = (shape, slot.vendor)
+                    if tkey not in traffic:
+                        traffic[tkey] = decode_traffic(probe, model, info)
+                    costs[ckey] = estimate_cost(site, probe, model, info, pool=slot.pool, host=slot.host,
+                                                traffic=traffic[tkey]).dollars_per_million
+                cost = costs[ckey]
+                options.append(((cost is None, cost or 0.0, site.name, slot.name), slot, probe, fit, cost))
             if not options:
                 result.rejected[site.name] = "; ".join(reasons) or "no accelerator pool or metal host"
                 continue
@@ -137,8 +150,9 @@ def place_fleet(fleet: FleetSpec, facts: dict[str, ModelInfo] | None = None) -> 
             else:
                 result.rejected[site.name] = _costlier(choice[4], best[4], best[1].site.name)
         if best is not None:
-            _, slot, placed, fit, cost = best
-            slot.free -= _need(placed, slot, fit)
+            _, slot, probe, fit, cost = best
+            slot.free -= _need(probe, slot, fit)
+            placed = svc.on(slot.vendor, None if slot.host else slot.product, (slot.host.name,) if slot.host else ())
             result.site, result.pool, result.vendor = slot.site.name, slot.name, slot.vendor
             result.dollars_per_million, result.fit, result.spec = cost, fit.verdict, placed
             result.rejected.pop(slot.site.name, None)
@@ -153,7 +167,12 @@ def _costlier(cost: float | None, winner: float | None, winner_site: str) -> str
     return f"qualifies, but at {fmt(cost)} against {fmt(winner)} at {winner_site}"
 
 
-def _site_problem(svc: FleetServiceSpec, source: str, site: SiteSpec, allowed: dict) -> str | None:
+# fields that change neither the memory fit nor the decode traffic of a service
+_NOT_SHAPE = {"name", "classification", "placement", "image", "env", "network", "mcp", "priority", "hosts",
+              "endpoint", "mode", "resources", "extra_args", "command", "args"}
+
+
+def _site_problem(svc: FleetServiceSpec, source: str, site: SiteSpec, allowed: dict, gaps: dict) -> str | None:
     p = svc.placement
     if p.sites and site.name not in p.sites:
         return f"not one of placement.sites ({', '.join(p.sites)})"
@@ -163,7 +182,9 @@ def _site_problem(svc: FleetServiceSpec, source: str, site: SiteSpec, allowed: d
     if not jurisdiction_allowed(site.jurisdiction, cls, allowed):
         return (f"data residency: {cls} data may not be processed in {site.jurisdiction} "
                 f"(allowed: {', '.join(allowed[cls]) or 'nowhere'})")
-    gap = source_problem_at(site, source)
+    if (site.name, source) not in gaps:
+        gaps[(site.name, source)] = source_problem_at(site, source)
+    gap = gaps[(site.name, source)]
     if gap:
         return f"air-gapped and the model source {source} {gap}"
     return None
@@ -175,8 +196,8 @@ def _need(placed: InferenceServiceSpec, slot: _Slot, fit) -> float:
     return placed.device_count * placed.max_replicas
 
 
-def _slot_problem(svc: FleetServiceSpec, model, info, slot: _Slot, fits: dict, specs: dict):
-    """(why the slot cannot take the service, or None; the placed spec; the fit report)."""
+def _slot_problem(svc: FleetServiceSpec, shape: str, model, info, slot: _Slot, fits: dict, specs: dict):
+    """(why the slot cannot take the service, or None; a probe spec of its shape on the slot; the fit report)."""
     if slot.vendor not in svc.candidate_vendors:
         return f"vendor {slot.vendor} is not one of {', '.join(svc.candidate_vendors)}", None, None
     try:
@@ -191,12 +212,11 @@ def _slot_problem(svc: FleetServiceSpec, model, info, slot: _Slot, fits: dict, s
         return f"{slot.memory_gib or 'unknown'} GiB per device is below the {floor:g} GiB minimum", None, None
     if slot.host is None and svc.device_count > slot.devices_per_node:
         return f"{svc.device_count} devices per replica but {slot.devices_per_node} per node", None, None
-    skey = (svc.name, slot.vendor, slot.product, slot.host.name if slot.host else None)
+    skey = (shape, slot.vendor, None if slot.host else slot.product)
     if skey not in specs:
-        specs[skey] = svc.on(slot.vendor, None if slot.host else slot.product,
-                             (slot.host.name,) if slot.host else ())
+        specs[skey] = svc.on(slot.vendor, None if slot.host else slot.product)
     placed = specs[skey]
-    fkey = (svc.name, slot.vendor, slot.product, slot.memory_gib)
+    fkey = (shape, slot.vendor, slot.product, slot.memory_gib)
     if fkey not in fits:
         product = None if slot.host is not None else slot.product
         try:
