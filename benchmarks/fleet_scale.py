@@ -67,6 +67,7 @@ MODELS = [
 def service(j: int) -> dict:
     return {"name": f"svc-{j:04d}", "model": MODELS[j % 2]["name"], "runtime": "llamacpp",
             "accelerator": {"vendor": "nvidia", "count": 1}, "contextSize": 8192, "parallelSlots": 4,
+            "endpoint": {"port": 10000 + j},  # services sharing a metal host listen on their own ports
             "classification": ("public", "internal", "confidential")[j % 3],
             "placement": {"vendors": ["nvidia", "amd", "metal"]}}
 

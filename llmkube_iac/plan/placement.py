@@ -84,6 +84,7 @@ class _Slot:
     free: float  # devices (pool) or GiB of usable unified memory (metal host)
     pool: object | None = None
     host: object | None = None
+    ports: dict[int, str] = field(default_factory=dict)  # metal host: port -> the service listening on it
 
 
 def _slots(site: SiteSpec) -> list[_Slot]:
@@ -152,6 +153,8 @@ def place_fleet(fleet: FleetSpec, facts: dict[str, ModelInfo] | None = None) -> 
         if best is not None:
             _, slot, probe, fit, cost = best
             slot.free -= _need(probe, slot, fit)
+            if slot.host is not None:
+                slot.ports[svc.endpoint.port] = svc.name
             placed = svc.on(slot.vendor, None if slot.host else slot.product, (slot.host.name,) if slot.host else ())
             result.site, result.pool, result.vendor = slot.site.name, slot.name, slot.vendor
             result.dollars_per_million, result.fit, result.spec = cost, fit.verdict, placed
@@ -210,6 +213,9 @@ def _slot_problem(svc: FleetServiceSpec, shape: str, model, info, slot: _Slot, f
     floor = svc.placement.min_memory_gi_b or svc.accelerator.min_memory_gi_b
     if floor and (slot.memory_gib or 0) < floor:
         return f"{slot.memory_gib or 'unknown'} GiB per device is below the {floor:g} GiB minimum", None, None
+    if slot.host is not None and svc.endpoint.port in slot.ports:
+        return (f"port {svc.endpoint.port} is already used by {slot.ports[svc.endpoint.port]} on the host "
+                "(set endpoint.port)"), None, None
     if slot.host is None and svc.device_count > slot.devices_per_node:
         return f"{svc.device_count} devices per replica but {slot.devices_per_node} per node", None, None
     skey = (shape, slot.vendor, None if slot.host else slot.product)

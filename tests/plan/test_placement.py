@@ -106,7 +106,7 @@ def test_metal_hosts_take_services_by_unified_memory():
     mac = {"name": "studio", "chip": "M3 Ultra", "unifiedMemoryGiB": 64, "address": "10.0.0.2",
            "economics": {"priceDollars": 6000, "powerWatts": 200}}
     f = fleet([site("m", pools=[], metalHosts=[mac])],
-              [svc(f"s{i}", accelerator={"vendor": "metal"}) for i in range(8)])
+              [svc(f"s{i}", accelerator={"vendor": "metal"}, endpoint={"port": 9000 + i}) for i in range(8)])
     placed = place_fleet(f).placed
     assert all(p.spec is None or p.spec.hosts == ("studio",) for p in placed)
     assert placed[0].site == "m" and placed[-1].site is None  # 48 GiB usable runs out
@@ -158,3 +158,12 @@ def test_bad_fleet_definitions_name_the_field(change, message):
     with pytest.raises(SpecError) as err:
         load_fleet(raw)
     assert message in str(err.value) and "fleet" in str(err.value)
+
+
+def test_services_on_one_metal_host_need_their_own_ports():
+    mac = {"name": "studio", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "10.0.0.2"}
+    f = fleet([site("m", pools=[], metalHosts=[mac])], [svc("a", accelerator={"vendor": "metal"}),
+                                                       svc("b", accelerator={"vendor": "metal"})])
+    a, b = place_fleet(f).placed
+    assert a.site == "m" and b.site is None
+    assert "port 8080 is already used by a on the host" in b.rejected["m"]
