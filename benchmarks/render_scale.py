@@ -23,7 +23,6 @@ from llmkube_iac.plan.stack import plan_stack
 from llmkube_iac.render.engine import render_program
 from llmkube_iac.spec import load_stack_config
 
-
 BUILD = Path(__file__).resolve().parents[1] / "build"
 
 
@@ -57,6 +56,8 @@ def bare_registration(manifests: list[dict]) -> float:
         import pulumi_kubernetes as k8s
         from pulumi.runtime.stack import run_pulumi_func
 
+        from llmkube_iac.components.register import resource_class
+
         class Echo(pulumi.runtime.Mocks):
             def new_resource(self, args):
                 return f"{args.name}-id", dict(args.inputs)
@@ -70,10 +71,7 @@ def bare_registration(manifests: list[dict]) -> float:
 
         def program():
             for i, m in enumerate(manifests):
-                group, _, version = m["apiVersion"].rpartition("/")
-                module = getattr(k8s, (group or "core").split(".")[0], None) if "." not in group or group.endswith(
-                    ".k8s.io") else None
-                cls = getattr(getattr(module, version, None), m["kind"], None) if module else None
+                cls = resource_class(m["apiVersion"], m["kind"])  # the class lookup only, no llmkube component
                 body = {k: v for k, v in m.items() if k not in ("apiVersion", "kind")}
                 if cls is None:
                     k8s.apiextensions.CustomResource(f"r{i}", api_version=m["apiVersion"], kind=m["kind"], **body)

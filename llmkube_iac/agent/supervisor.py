@@ -19,11 +19,13 @@ from pathlib import Path
 import requests
 from pydantic import ValidationError
 
+from ..fetch import FetchError
 from ..runtimes import native_runtime
 from ..spec.metal import DESIRED_STATE_KEY, DesiredState, MetalServiceState
+from ..units import GIB
 from . import pressure as mp
 from .config import AgentConfig
-from .preflight import GIB, Estimate, FetchError
+from .preflight import Estimate
 from .process import Child, tail
 
 log = logging.getLogger("llmkube.metal-agent")

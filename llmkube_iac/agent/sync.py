@@ -11,10 +11,11 @@ import logging
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import requests
 
+from ..plan.meta import discovery_labels
 from ..spec.metal import AGENT, STATUS_ANNOTATION, config_map_name, lease_name, slice_name
 from .kube import ApiError, KubeClient
 from .supervisor import Agent
@@ -24,7 +25,7 @@ MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class ApiSync:
@@ -150,7 +151,7 @@ class ApiSync:
             "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
             "metadata": {"name": slice_name(service, self.cfg.host), "namespace": self.cfg.namespace,
                          "labels": {"kubernetes.io/service-name": service, MANAGED_BY: AGENT,
-                                    "llmkube.dev/metal-host": self.cfg.host}},
+                                    **discovery_labels(metal_host=self.cfg.host)}},
             "addressType": family,
             "endpoints": [{"addresses": [address], "hostname": self.cfg.host,
                            "conditions": {"ready": ready, "serving": ready, "terminating": False}}],

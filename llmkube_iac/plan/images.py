@@ -1,11 +1,16 @@
-"""Registry-mirror rewriting of every image a plan references (containers, init, ephemeral, image volumes)."""
+"""Registry-mirror rewriting of every image a plan references (containers, init, ephemeral, image volumes,
+and the image values an add-on chart is given)."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
+from typing import Any
 
 from ..spec import RegistryMirror
+from .charts import is_chart
 
 _POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
+CONTAINER_KEYS = ("initContainers", "containers", "ephemeralContainers")  # every kind runs an image
 
 
 def split_registry(image: str) -> tuple[str, str]:
@@ -32,7 +37,31 @@ def rewrite_image(image: str, mirrors: tuple[RegistryMirror, ...]) -> str:
     return image
 
 
-def pod_spec_of(manifest: dict) -> dict | None:
+def rewrite_prefix(prefix: str, mirrors: tuple[RegistryMirror, ...]) -> str:
+    """A registry[/path] a chart joins with image names (`ghcr.io`, `nvcr.io/nvidia`), rewritten like the
+    references it will produce: as the prefix of one, with the name taken back off."""
+    return rewrite_image(f"{prefix}/_", mirrors)[:-2]
+
+
+def _mirror_chart(manifest: dict, mirrors: tuple[RegistryMirror, ...]) -> dict:
+    """A chart pseudo-manifest whose image values (spec.images, the chart's own keys) point at the mirrors."""
+    images = manifest["spec"].get("images")
+    if not images:
+        return manifest
+    m = copy.deepcopy(manifest)
+    for image in m["spec"]["images"]:
+        value = image["value"]
+        image["value"] = rewrite_prefix(value, mirrors) if image["prefix"] else rewrite_image(value, mirrors)
+        if image["value"] != value:
+            *parents, last = image["key"].split(".")
+            values = m["spec"].setdefault("values", {})
+            for key in parents:
+                values = values.setdefault(key, {})
+            values[last] = image["value"]
+    return m
+
+
+def pod_spec_of(manifest: Mapping[str, Any]) -> dict | None:
     """The pod spec inside a workload manifest (or the Pod itself), else None."""
     kind = manifest.get("kind")
     if kind == "Pod":
@@ -44,10 +73,15 @@ def pod_spec_of(manifest: dict) -> dict | None:
     return None
 
 
+def containers_of(pod_spec: dict):
+    """(key, container) for every container of a pod spec, init and ephemeral ones included."""
+    for key in CONTAINER_KEYS:
+        for c in pod_spec.get(key) or []:
+            yield key, c
+
+
 def images_of(pod_spec: dict) -> list[str]:
-    out = []
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        out += [c.get("image", "") for c in pod_spec.get(key, [])]
+    out = [c.get("image", "") for _, c in containers_of(pod_spec)]
     out += [v["image"]["reference"] for v in pod_spec.get("volumes", []) if "image" in v]
     return out
 
@@ -58,15 +92,18 @@ def apply_mirrors(manifests: list[dict], mirrors: tuple[RegistryMirror, ...]) ->
         return manifests
     out = []
     for m in manifests:
+        if is_chart(m):
+            out.append(_mirror_chart(m, mirrors))
+            continue
         spec = pod_spec_of(m)
         if spec is None:
             out.append(m)
             continue
         m = copy.deepcopy(m)
         spec = pod_spec_of(m)
-        for key in ("initContainers", "containers", "ephemeralContainers"):
-            for c in spec.get(key, []):
-                c["image"] = rewrite_image(c["image"], mirrors)
+        assert spec is not None  # the copy has the pod spec the original has
+        for _, c in containers_of(spec):
+            c["image"] = rewrite_image(c["image"], mirrors)
         for v in spec.get("volumes", []):
             if "image" in v:
                 v["image"]["reference"] = rewrite_image(v["image"]["reference"], mirrors)

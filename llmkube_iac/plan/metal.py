@@ -10,19 +10,27 @@ from __future__ import annotations
 from ..hardware import vendor
 from ..runtimes import RUNTIMES, ServeContext, runtime
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
-from ..spec.metal import (AGENT, DESIRED_STATE_KEY, PRIORITY_RANK, VERSION_KEY, DesiredState, MetalServiceState,
-                          config_map_name, lease_name, slice_name)
+from ..spec.metal import (
+    AGENT,
+    DESIRED_STATE_KEY,
+    VERSION_KEY,
+    DesiredState,
+    MetalServiceState,
+    config_map_name,
+    lease_name,
+    slice_name,
+)
+from ..spec.priority import PRIORITY_RANK
+from ..units import GIB
 from .errors import PlanError
-from .meta import discovery_labels, manifest, metadata, standard_labels
+from .meta import manifest, metadata, object_labels
 
 HEARTBEAT_METRIC = "llmkube_metal_agent_heartbeat_timestamp_seconds"
-GIB = 1024 ** 3
 
 
 def _labels(name: str, instance: str, component: str, site: SiteSpec, vendor_name: str | None,
             **extra) -> dict[str, str]:
-    return {**standard_labels(name, instance, component),
-            **discovery_labels(site=site.name, vendor=vendor_name, **extra)}
+    return object_labels(name, instance, component, site=site.name, vendor=vendor_name, **extra)
 
 
 def _hosts_for(site: SiteSpec, svc: InferenceServiceSpec) -> list[str]:
@@ -49,10 +57,12 @@ def service_state(svc: InferenceServiceSpec, model: ModelSpec) -> MetalServiceSt
         raise PlanError(f"services[{svc.name}].model",
                         f"runtime {svc.runtime} on metal hosts opens {' or '.join(native.model_formats)} weights, not "
                         f"{fmt}; pick a model in that format (or set model.format if it is one)")
-    served = rt.served_name or svc.engine.served_model_name or svc.name
+    served = svc.served_model
     ctx = ServeContext(service=svc, model=model, model_path="{model}", vendor=vendor(svc.accelerator.vendor),
                        port=svc.endpoint.port, served_name=served)
-    cache_key = f"{model.name or svc.name}/{(model.sha256 or 'unpinned')[:16]}"
+    src = model.parsed_source
+    version = model.sha256 or (src.revision if src.pinned else None)  # a new commit is a new cache entry
+    cache_key = f"{svc.model_name}/{(version or 'unpinned')[:16]}"
     return MetalServiceState(
         name=svc.name, source=model.source, sha256=model.sha256, cache_key=cache_key, runtime=native.name,
         args=tuple(native.build_args(ctx)), port=svc.endpoint.port,

@@ -6,18 +6,27 @@ inference Services and DNS; the external zone (`<router>-external`) may also rea
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 from ..hardware import vendor
 from ..runtimes import runtime
 from ..spec import InferenceServiceSpec, SiteSpec
+from ..spec.base import short_digest
 from ..spec.router import RouterSpec
 from .endpoints import ROUTER_POD_LABELS, service_host
-from .meta import discovery_labels, manifest, metadata, selector_labels, standard_labels
+from .meta import NAME_LABEL, discovery_labels, manifest, metadata, selector_labels, standard_labels
+from .network import any_namespace_peer, dns_egress, namespace_peer, tcp_ports
 from .router_config import (
-    AUDIT_DIR, BASE_ENV, CONFIG_DIR, LITELLM_IMAGE, METRICS_PORT, ZoneConfig, check_backends, external_egress_ports,
-    plan_zone_config, zones_of,
+    AUDIT_DIR,
+    BASE_ENV,
+    CONFIG_DIR,
+    LITELLM_IMAGE,
+    METRICS_PORT,
+    ZoneConfig,
+    check_backends,
+    external_egress_ports,
+    plan_zone_config,
+    zones_of,
 )
 from .security import container_security_context, empty_dir, pod_security_context
 
@@ -53,9 +62,9 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
     labels = _labels(site, router, zone)
     selector = selector_labels(zone.name, router.name)
     config_name = f"{zone.name}-config"
-    digest = hashlib.sha256("".join(f"{k}\0{v}\0" for k, v in sorted(zone.files.items())).encode()).hexdigest()[:16]
+    digest = short_digest("".join(f"{k}\0{v}\0" for k, v in sorted(zone.files.items())))
     tls = bool(site.cert_issuer)
-    env = [{"name": k, "value": v} for k, v in BASE_ENV.items()]
+    env: list[dict] = [{"name": k, "value": v} for k, v in BASE_ENV.items()]
     env += [{"name": k, "value": v} for k, v in sorted(zone.plain_env.items())]
     env += [{"name": k, "valueFrom": {"secretKeyRef": {"name": s, "key": key}}}
             for k, (s, key) in sorted(zone.secret_env.items())]
@@ -138,35 +147,31 @@ def _network_policy(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, labels
                     services: dict) -> dict:
     """Ingress: clients on the router port, Prometheus on the metrics port. Egress: DNS, the zone's
     inference pods; external: providers."""
-    port = [{"protocol": "TCP", "port": router.port}]
-    clients = ([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}}
+    port = tcp_ports([router.port])
+    clients = ([namespace_peer(n)
                 for n in dict.fromkeys((*router.client_namespaces, site.monitoring.namespace, site.namespace))]
-               if router.client_namespaces else [{"namespaceSelector": {}}])
-    dns = {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": site.network.dns_namespace}}}],
-           "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
-    egress = [dns]
+               if router.client_namespaces else [any_namespace_peer()])
+    egress = [dns_egress(site)]
     local = [services[u["service"]] for u in zone.upstreams]
     pods = [s for s in local if vendor(s.accelerator.vendor).schedulable]
     if pods:
         # egress is matched after Service DNAT: allow the runtimes' container ports
         ports = sorted({runtime(s.runtime).port for s in pods} | {s.endpoint.port for s in pods})
         egress.append({"to": [{"podSelector": {"matchExpressions": [{
-            "key": "app.kubernetes.io/name", "operator": "In", "values": sorted({s.name for s in pods})}]}}],
-            "ports": [{"protocol": "TCP", "port": p} for p in ports]})
+            "key": NAME_LABEL, "operator": "In", "values": sorted({s.name for s in pods})}]}}],
+            "ports": tcp_ports(ports)})
     metal = [s for s in local if not vendor(s.accelerator.vendor).schedulable]
     if metal and site.metal_hosts:
         egress.append({"to": [{"ipBlock": {"cidr": f"{h.address}/32"}} for h in site.metal_hosts],
-                       "ports": [{"protocol": "TCP", "port": p} for p in sorted({s.endpoint.port for s in metal})]})
+                       "ports": tcp_ports(sorted({s.endpoint.port for s in metal}))})
     if zone.zone == "external":
         egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
-                       "ports": [{"protocol": "TCP", "port": p} for p in external_egress_ports(router)]})
+                       "ports": tcp_ports(external_egress_ports(router))})
     return manifest("networking.k8s.io/v1", "NetworkPolicy", metadata(zone.name, site.namespace, labels), spec={
         "podSelector": {"matchLabels": selector},
         "policyTypes": ["Ingress", "Egress"],
         "ingress": [{"from": clients, "ports": port},
-                    {"from": [{"namespaceSelector": {"matchLabels": {
-                        "kubernetes.io/metadata.name": site.monitoring.namespace}}}],
-                     "ports": [{"protocol": "TCP", "port": METRICS_PORT}]}],
+                    {"from": [namespace_peer(site.monitoring.namespace)], "ports": tcp_ports([METRICS_PORT])}],
         "egress": egress,
     })
 

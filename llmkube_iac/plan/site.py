@@ -1,31 +1,24 @@
 """Site-wide objects: the namespace, priority classes, egress default-deny and the add-on charts.
 
 Everything here belongs to the cluster rather than to one service; `plan/stack.py` combines it
-with the models, services, routers and metal hosts into the whole-stack plan.
+with the models, services, routers and metal hosts into the whole-stack plan. The add-on table
+(addons.py) decides which charts a site installs; plan/charts.py turns them into pseudo-manifests
+and adds the namespaces they install into.
 """
 from __future__ import annotations
 
 from ..addons import site_addons
 from ..spec import InferenceServiceSpec, SiteSpec
-from .images import apply_mirrors
-from .meta import discovery_labels, manifest, metadata, standard_labels
+from ..spec.priority import PRIORITIES, priority_class_name
+from .charts import HELM_API, chart_namespaces, helm_release, site_charts
+from .meta import manifest, metadata, object_labels
+from .network import dns_egress
 
-PRIORITIES = {"critical": 1_000_000, "high": 100_000, "normal": 10_000, "low": 1_000, "batch": 100}
-HELM_API = "llmkube.dev/v1"  # pseudo-manifest for a Helm release; the component registers a helm.v4.Chart
+__all__ = ["HELM_API", "default_deny_egress", "helm_release", "plan_site_base"]
 
 
 def _labels(site: SiteSpec, name: str, component: str) -> dict:
-    return {**standard_labels(name, site.name, component), **discovery_labels(site=site.name)}
-
-
-def helm_release(name: str, chart: str, version: str, repository: str, namespace: str, site: SiteSpec,
-                 values: dict | None = None) -> dict:
-    """A chart reference; air-gapped sites with a chart registry pull it from there (oci://)."""
-    spec: dict = {"chart": chart, "version": version, "repository": repository, "values": values or {}}
-    if site.operators.chart_registry:
-        spec["chart"] = f"oci://{site.operators.chart_registry}/{chart}"
-        spec["repository"] = None
-    return manifest(HELM_API, "HelmChart", metadata(name, namespace, _labels(site, name, "operator")), spec=spec)
+    return object_labels(name, site.name, component, site=site.name)
 
 
 def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = ()) -> list[dict]:
@@ -36,30 +29,25 @@ def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = 
         "pod-security.kubernetes.io/enforce-version": "latest",
     }))]
     used = {s.priority for s in services} or {"normal"}
-    for prio, value in PRIORITIES.items():
+    for prio, level in PRIORITIES.items():
         if prio in used:
-            body = {"value": value, "globalDefault": False,
+            body = {"value": level.class_value, "globalDefault": False,
                     "description": f"llmkube {prio} inference workloads"}
-            if prio == "batch":
+            if not level.preempts:
                 body["preemptionPolicy"] = "Never"
+            name = priority_class_name(prio)
             out.append(manifest("scheduling.k8s.io/v1", "PriorityClass",
-                                metadata(f"llmkube-{prio}", None, _labels(site, f"llmkube-{prio}", "priority")), **body))
+                                metadata(name, None, _labels(site, name, "priority")), **body))
     if site.deny_egress:
         out.append(default_deny_egress(site))
-    for addon in site_addons(site):  # the add-on table decides which (addons.py)
-        out.append(helm_release(addon.name, addon.chart, addon.version, addon.repository, addon.namespace, site,
-                                addon.values))
-    return apply_mirrors(out, site.registry_mirrors)
+    out += site_charts(site_addons(site), site)  # the add-on table decides which (addons.py)
+    out[1:1] = chart_namespaces(out, site)  # Helm v4 charts create no namespace: the plan does
+    return out
 
 
 def default_deny_egress(site: SiteSpec) -> dict:
     """Deny all egress but DNS, the namespace itself and the declared internal CIDRs."""
-    dns_ports = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
-    egress = [
-        {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": site.network.dns_namespace}},
-                 "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}], "ports": dns_ports},
-        {"to": [{"podSelector": {}}]},
-    ]
+    egress = [dns_egress(site), {"to": [{"podSelector": {}}]}]
     if site.network.egress_allow_cidrs:
         egress.append({"to": [{"ipBlock": {"cidr": c}} for c in site.network.egress_allow_cidrs]})
     return manifest("networking.k8s.io/v1", "NetworkPolicy",

@@ -30,12 +30,19 @@ def _run(args, out_dir) -> int:
               f"{chart.props.get('version') or ''}".rstrip())
     if result.policy_results:
         print(format_table(result.policy_results))
+    findings = result.cluster_findings
+    for f in findings:
+        print(f"cluster  {f.check:<10}  {f.message}\n         fix: {f.fix}")
     if out_dir is not None:
         print(f"wrote {out_dir}/ (plan.json and one YAML file per object)")
+    refused = False
     if has_mandatory_violations(result.policy_results):
         print("mandatory policy violations: the plan is refused", file=sys.stderr)
-        return 1
-    return 0
+        refused = True
+    if findings:
+        print(f"cluster model: {len(findings)} problem(s) a cluster would refuse: the plan is refused", file=sys.stderr)
+        refused = True
+    return 1 if refused else 0
 
 
 def cmd_render(args) -> int:
@@ -63,7 +70,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("program_dir", help="directory holding Pulumi.yaml")
         p.add_argument("--stack", help="stack name (Pulumi.<stack>.yaml); optional when there is one")
         p.add_argument("--out", default="out" if name == "render" else None,
-                       help="output directory" + (" (default: out)" if name == "render" else " (default: write nothing)"))
+                       help="output directory"
+                       + (" (default: out)" if name == "render" else " (default: write nothing)"))
         p.add_argument("--policy-config", help="JSON file, same shape as --policy-pack-config")
         p.set_defaults(func=func)
     p = sub.add_parser("schema", help="print the JSON Schema of the stack configuration")

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from concurrent.futures import ThreadPoolExecutor
-
 from .resources import RenderedResource
+from .yaml_emit import dump
 
 PLACEMENT, SITE = "llmkube:index:Placement", "llmkube:index:Site"  # component types plan.json summarises
-from .yaml_emit import dump
 
 
 def manifest_filename(manifest: dict) -> str:
@@ -55,12 +54,14 @@ def write_output(result, out_dir: Path) -> None:
 
 def _entry(r: RenderedResource) -> dict:
     entry = {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "provider": r.provider,
-             "site": r.site, "custom": r.custom, "dependsOn": r.dependencies}
+             "site": r.site, "custom": r.custom, "dependsOn": r.dependencies, "protect": r.protect}
     if r.remote:
         entry["providerSide"] = True
         entry["chart"] = {k: r.props.get(k) for k in ("chart", "version", "repositoryOpts", "namespace")}
     elif r.manifest is not None:
         entry["file"] = f"{r.site}/1-manifest/{manifest_filename(r.manifest)}"
+    if r.type == "llmkube:index:Model" and isinstance(r.props.get("revision"), dict):
+        entry["revision"] = r.props["revision"]  # which commit an hf:// source was pinned to, or why not
     return entry
 
 
@@ -76,4 +77,5 @@ def plan_document(result) -> dict:
         "costs": {f"{r.props['spec']['name']}/{svc}": cost for r in result.resources
                   if r.type == SITE and isinstance(r.props.get("spec"), dict)
                   for svc, cost in (r.props.get("costs") or {}).items()},
+        "clusterModel": result.cluster.to_dict() if result.cluster is not None else None,
     }

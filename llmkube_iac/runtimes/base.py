@@ -7,8 +7,9 @@ planner and the agent read one entry instead of each keeping its own table.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..hardware import VendorProfile
@@ -19,10 +20,10 @@ if TYPE_CHECKING:  # pragma: no cover
 class ServeContext:
     """Everything a runtime needs to build its container: resolved, validated, vendor-aware."""
 
-    service: "InferenceServiceSpec"
-    model: "ModelSpec"
+    service: InferenceServiceSpec
+    model: ModelSpec
     model_path: str  # file (GGUF) or directory (HF layout) inside the container
-    vendor: "VendorProfile"
+    vendor: VendorProfile
     port: int
     served_name: str
 

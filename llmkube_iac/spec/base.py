@@ -5,6 +5,8 @@ single base keeps their spelling (camelCase on the wire, snake_case in Python) i
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -51,6 +53,16 @@ def check_country(value: str) -> str:
     if not COUNTRY.match(value):
         raise ValueError("jurisdiction must be an ISO 3166-1 alpha-2 country code such as DE, FR or US")
     return value
+
+
+def canonical_json(data) -> str:
+    """Sorted keys, no spaces: equal data always serialises (and hashes) the same."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def short_digest(text: str) -> str:
+    """16 hex digits of SHA-256: a version stamp that changes exactly when `text` does."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def duplicates(names: Iterable[str | None]) -> list[str]:

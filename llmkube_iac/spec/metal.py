@@ -5,19 +5,17 @@ an ad-hoc JSON blob: a planner change that the agent would misread fails validat
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
 from .. import runtimes  # pure table; read at validation time, like the service spec's runtime names
-from .base import SpecModel, TableChoice, check_dns_label
+from .base import SpecModel, TableChoice, canonical_json, check_dns_label, short_digest
+from .priority import PRIORITY_RANK
 
 # A process name from the runtime registry's native entries, not a registry name: it is what the
 # agent runs and what its `--runtime NAME=COMMAND` override keys on.
 NativeName = Annotated[str, TableChoice(runtimes.native_runtime, lambda: list(runtimes.native_runtimes()))]
-PRIORITY_RANK = {"critical": 4, "high": 3, "normal": 2, "low": 1, "batch": 0}
 DESIRED_STATE_KEY = "desired-state.json"  # ConfigMap data key holding the JSON below
 VERSION_KEY = "version"  # ConfigMap data key holding DesiredState.version_hash()
 AGENT = "llmkube-metal-agent"
@@ -51,7 +49,8 @@ class MetalServiceState(SpecModel):
     port: int = Field(ge=1, le=65535, description="Port the runtime listens on (the service's endpoint.port)")
     health_path: str = Field("/health", pattern=r"^/", description="GET path answering 200 once it serves")
     memory_estimate_bytes: int | None = Field(None, ge=0, description="Planner-side estimate, if known")
-    priority: int = Field(2, ge=0, le=4, description="Eviction order: lowest first (batch=0 .. critical=4)")
+    priority: int = Field(PRIORITY_RANK["normal"], ge=min(PRIORITY_RANK.values()), le=max(PRIORITY_RANK.values()),
+                          description="Eviction order: lowest first (batch=0 .. critical=4)")
     model: dict = Field(default_factory=dict, description="The ModelSpec (config form), for the fit estimator")
     service: dict = Field(default_factory=dict, description="The InferenceServiceSpec (config form)")
 
@@ -84,7 +83,7 @@ class DesiredState(SpecModel):
         (), description="Services the host runs (names and ports unique per host)")
 
     @model_validator(mode="after")
-    def _unique(self) -> "DesiredState":
+    def _unique(self) -> DesiredState:
         names = [s.name for s in self.services]
         ports = [s.port for s in self.services]
         if len(set(names)) != len(names):
@@ -97,8 +96,8 @@ class DesiredState(SpecModel):
         return _digest(self.to_config())
 
     def to_json(self) -> str:
-        return json.dumps(self.to_config(), sort_keys=True, separators=(",", ":"))
+        return canonical_json(self.to_config())
 
 
 def _digest(data: dict) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+    return short_digest(canonical_json(data))

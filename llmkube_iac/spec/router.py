@@ -8,21 +8,20 @@ rules, team limits and budgets are declared here and compiled into LiteLLM confi
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from ..router_hooks.llmkube_policy import ROUTES
 from .base import SpecModel, check_country, check_dns_label, duplicates
 from .service import CLASSIFICATION_ORDER, Classification
 
 Zone = Literal["sovereign", "external"]
 Provider = Literal["openai", "anthropic", "gemini", "openai-compatible"]
 Strategy = Literal["simple-shuffle", "latency-based-routing", "least-busy", "usage-based-routing-v2"]
-# Provider pass-through and management routes stay refused; these are the only paths served.
-DEFAULT_ALLOWED_PATHS: tuple[str, ...] = (
-    "/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions",
-    "/v1/embeddings", "/embeddings", "/v1/models", "/models", "/v1/messages", "/v1/responses", "/responses",
-)
+# Provider pass-through and management routes stay refused; the front serves only paths of its
+# route table (llmkube_policy.ROUTES), each with its own body allowlist. Default: all of them.
+DEFAULT_ALLOWED_PATHS: tuple[str, ...] = tuple(ROUTES)
 
 
 def class_rank(classification: str) -> int:
@@ -96,7 +95,7 @@ class ExternalBackend(SpecModel):
         return v.rstrip("/") if v else v
 
     @model_validator(mode="after")
-    def _compatible(self) -> "ExternalBackend":
+    def _compatible(self) -> ExternalBackend:
         if self.provider == "openai-compatible" and not self.api_base:
             raise ValueError("provider openai-compatible needs apiBase (the provider's OpenAI-compatible URL)")
         return self
@@ -109,7 +108,7 @@ def _backend_tag(value: object) -> str:
 
 
 Backend = Annotated[
-    Union[Annotated[LocalBackend, Tag("local")], Annotated[ExternalBackend, Tag("external")]],
+    Annotated[LocalBackend, Tag("local")] | Annotated[ExternalBackend, Tag("external")],
     Discriminator(_backend_tag),
 ]
 
@@ -145,9 +144,10 @@ class TeamSpec(SpecModel):
         return check_dns_label(v, "team name")
 
     @model_validator(mode="after")
-    def _bound(self) -> "TeamSpec":
+    def _bound(self) -> TeamSpec:
         if self.classification and class_rank(self.classification) > class_rank(self.max_classification):
-            raise ValueError(f"classification {self.classification} exceeds maxClassification {self.max_classification}")
+            raise ValueError(f"classification {self.classification} exceeds maxClassification "
+                             f"{self.max_classification}")
         return self
 
 
@@ -167,7 +167,7 @@ class AuditSpec(SpecModel):
     file: str = Field("audit.jsonl", description="File name on volumeClaim the audit lines are appended to")
 
     @model_validator(mode="after")
-    def _somewhere(self) -> "AuditSpec":
+    def _somewhere(self) -> AuditSpec:
         if not self.stdout and not self.volume_claim:
             raise ValueError("audit needs a sink: keep stdout: true or set volumeClaim")
         return self
@@ -192,7 +192,7 @@ class RouterScaling(SpecModel):
     cpu_target: int = Field(70, gt=0, le=100, description="Target CPU utilisation in percent")
 
     @model_validator(mode="after")
-    def _range(self) -> "RouterScaling":
+    def _range(self) -> RouterScaling:
         if self.min_replicas > self.max_replicas:
             raise ValueError(f"minReplicas ({self.min_replicas}) exceeds maxReplicas ({self.max_replicas})")
         return self
@@ -240,10 +240,14 @@ class RouterSpec(SpecModel):
         bad = [p for p in v if not p.startswith("/") or p.rstrip("/").split("/")[1] in _PASSTHROUGH]
         if bad:
             raise ValueError(f"allowedPaths may not include provider pass-through routes: {', '.join(bad)}")
+        unknown = [p for p in v if p not in ROUTES]
+        if unknown:
+            raise ValueError(f"allowedPaths {', '.join(unknown)} are not routes the router can check; "
+                             f"choose from {', '.join(ROUTES)}")
         return v
 
     @model_validator(mode="after")
-    def _references(self) -> "RouterSpec":
+    def _references(self) -> RouterSpec:
         problems = []
         names = [b.name for b in self.backends]
         for dup in duplicates(names):

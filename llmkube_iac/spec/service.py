@@ -1,13 +1,14 @@
 """InferenceServiceSpec: how one model is served (runtime, accelerator, scale, engine options)."""
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from .. import hardware, runtimes  # pure tables; neither imports spec at run time
 from .base import SpecModel, TableChoice, check_dns_label
 from .model import ModelSpec
+from .priority import Priority
 
 # Names come from the tables, read when a value is validated (so an entry added to a table alone is
 # accepted) and when the schema is generated; never from a list kept here.
@@ -15,7 +16,6 @@ Vendor = Annotated[str, TableChoice(hardware.vendor, lambda: list(hardware.VENDO
 RuntimeName = Annotated[str, TableChoice(runtimes.runtime, lambda: list(runtimes.RUNTIMES))]
 Classification = Literal["public", "internal", "confidential", "restricted"]
 CLASSIFICATION_ORDER: tuple[str, ...] = ("public", "internal", "confidential", "restricted")
-Priority = Literal["critical", "high", "normal", "low", "batch"]
 
 
 def _model_tag(value: object) -> str:
@@ -24,7 +24,7 @@ def _model_tag(value: object) -> str:
 
 # A service names a model declared in the stack's `models`, or declares one inline.
 ModelRef = Annotated[
-    Union[Annotated[str, Tag("by-name")], Annotated[ModelSpec, Tag("inline")]],
+    Annotated[str, Tag("by-name")] | Annotated[ModelSpec, Tag("inline")],
     Discriminator(_model_tag),
 ]
 
@@ -33,7 +33,8 @@ class AcceleratorSpec(SpecModel):
     """Which devices a replica gets. `product` pins a model of device; `minMemoryGiB` a floor."""
 
     vendor: Vendor = Field(
-        hardware.DEFAULT_VENDOR, description="Accelerator vendor of each replica; metal services run on the site's metal hosts")
+        hardware.DEFAULT_VENDOR,
+        description="Accelerator vendor of each replica; metal services run on the site's metal hosts")
     count: int = Field(1, ge=0, le=16, description="Devices per replica (ignored for cpu and metal)")
     product: str | None = Field(
         None, description='Device model, e.g. "NVIDIA H100 80GB", "AMD Instinct MI300X": selects a matching pool '
@@ -60,7 +61,7 @@ class AutoscalingSpec(SpecModel):
         300, ge=0, description="Seconds before scaling down (KEDA cooldownPeriod, HPA scale-down stabilisation)")
 
     @model_validator(mode="after")
-    def _range(self) -> "AutoscalingSpec":
+    def _range(self) -> AutoscalingSpec:
         if self.min_replicas > self.max_replicas:
             raise ValueError(f"minReplicas ({self.min_replicas}) exceeds maxReplicas ({self.max_replicas})")
         return self
@@ -90,7 +91,7 @@ class MoeOffloadSpec(SpecModel):
         None, ge=1, description="Keep the experts of the first N layers in host RAM (llama.cpp --n-cpu-moe)")
 
     @model_validator(mode="after")
-    def _one(self) -> "MoeOffloadSpec":
+    def _one(self) -> MoeOffloadSpec:
         if self.all_experts == (self.layers is not None):
             raise ValueError("set exactly one of allExperts: true or layers: N")
         return self
@@ -112,7 +113,8 @@ class EngineOptions(SpecModel):
 
     gpu_memory_utilization: float | None = Field(
         None, gt=0, le=1, description="Share of device memory the engine may take (vLLM --gpu-memory-utilization, "
-                                      "SGLang --mem-fraction-static); gpu-fit assumes 0.9 when unset")
+                                      "SGLang --mem-fraction-static); gpu-fit assumes 0.9 when unset. Weights, "
+                                      "activations and the paged KV pool live in it")
     max_num_batched_tokens: int | None = Field(
         None, gt=0, description="vLLM --max-num-batched-tokens: tokens per scheduler step")
     batch_size: int | None = Field(None, gt=0, description="llama.cpp --batch-size: logical batch in tokens")
@@ -158,7 +160,8 @@ class InferenceServiceSpec(SpecModel):
     name: str = Field(description="Service name (DNS label): names its Deployment, Service and other objects")
     model: ModelRef = Field(description="The name of a model under `models`, or an inline model")
     runtime: RuntimeName = Field(
-        runtimes.DEFAULT_RUNTIME, description="Inference runtime; it must run on accelerator.vendor (the error lists valid pairs)")
+        runtimes.DEFAULT_RUNTIME,
+        description="Inference runtime; it must run on accelerator.vendor (the error lists valid pairs)")
     accelerator: AcceleratorSpec = Field(
         AcceleratorSpec(), validate_default=True, description="Devices each replica gets")
     image: str | None = Field(None, description="Override the runtime's pinned image (required for generic)")
@@ -174,8 +177,9 @@ class InferenceServiceSpec(SpecModel):
         None, gt=0, description="Context length in tokens the runtime starts with; unset: the runtime's default "
                                 "(fit then assumes the model's contextWindow)")
     parallel_slots: int = Field(
-        1, ge=1, le=1024, description="Sequences served at once per replica (llama.cpp --parallel, vLLM "
-                                      "--max-num-seqs, ...); the KV cache is sized for them")
+        1, ge=1, le=1024, description="Sequences served at once per replica. llama.cpp --parallel: the slots "
+                                      "share contextSize cells, all allocated at start; vLLM --max-num-seqs: each "
+                                      "sequence up to contextSize in a paged KV pool, only one needs to fit at start")
     kv_cache_type_k: str | None = Field(
         None, alias="kvCacheTypeK",
         description="KV cache type of keys, e.g. q8_0 (llama.cpp) or fp8 (vLLM); must be one the runtime knows")
@@ -225,7 +229,7 @@ class InferenceServiceSpec(SpecModel):
         return v
 
     @model_validator(mode="after")
-    def _consistent(self) -> "InferenceServiceSpec":
+    def _consistent(self) -> InferenceServiceSpec:
         rt = runtimes.runtime(self.runtime)
         if rt.needs_image and not self.image:
             raise ValueError(f"runtime {self.runtime} needs image (and usually args): nothing else describes the "
@@ -262,5 +266,15 @@ class InferenceServiceSpec(SpecModel):
         return self.autoscaling.max_replicas if self.autoscaling else self.replicas
 
     @property
-    def model_name(self) -> str | None:
-        return self.model if isinstance(self.model, str) else self.model.name
+    def model_name(self) -> str:
+        """The model's object name: the name it references, an inline model's own name, else `<service>-model`
+        (its cache PVC, download Job and labels use it)."""
+        if isinstance(self.model, str):
+            return self.model
+        return self.model.name or f"{self.name}-model"
+
+    @property
+    def served_model(self) -> str:
+        """The model name the runtime answers to and routers ask for: the runtime's fixed name if it answers to
+        one name only (mlx-lm), else engine.servedModelName, else model_name."""
+        return runtimes.runtime(self.runtime).served_name or self.engine.served_model_name or self.model_name

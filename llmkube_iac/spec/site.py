@@ -1,6 +1,7 @@
 """SiteSpec: one cluster (a datacenter, an edge site, a lab) with its rules and its hardware."""
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -9,17 +10,33 @@ from .base import SpecModel, check_country, check_dns_label, duplicates
 from .economics import DeviceEconomics, SiteEconomics
 from .service import Vendor
 
+API_GROUP = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
 
 class KubernetesConnection(SpecModel):
     """How `pulumi up` reaches the cluster; renderOnly writes YAML instead of applying."""
 
     kubeconfig: str | None = Field(
-        None, description="Path to (or contents of) a kubeconfig for the site's cluster; unset: the ambient kubeconfig")
+        None, description="Path to (or contents of) a kubeconfig for the site's cluster, kept a Pulumi secret in "
+                          "state; unset: the ambient kubeconfig")
     context: str | None = Field(None, description="kubeconfig context to use; unset: the kubeconfig's current context")
+    cluster: str | None = Field(
+        None, description="A stable name for the cluster: the provider's clusterIdentifier (a kubeconfig or context "
+                          "change is then an update, not a replacement of every object) and how the offline check "
+                          "knows two sites share a cluster; unset: the context, else the site name")
+    protect: bool = Field(True, description="Protect namespaces and model caches from deletion and replacement "
+                                            "(`pulumi state unprotect` removes them on purpose)")
     render_only: bool = Field(
         False, description="Write the manifests as YAML files under renderDir instead of applying them to a cluster")
     render_dir: str = Field(
         "rendered", description="With renderOnly: where pulumi-kubernetes writes the YAML (`<renderDir>/<site>/`)")
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, v: str | None) -> str | None:
+        if v is not None and not v:
+            raise ValueError("cluster must not be empty (leave it out for the default)")
+        return v
 
 
 class RegistryMirror(SpecModel):
@@ -39,7 +56,8 @@ class RegistryMirror(SpecModel):
     @classmethod
     def _mirror(cls, v: str) -> str:
         if "://" in v or v.endswith("/"):
-            raise ValueError("mirror is a registry host[/path] without scheme or trailing '/' (e.g. registry.site.local/mirror)")
+            raise ValueError("mirror is a registry host[/path] without scheme or trailing '/' "
+                             "(e.g. registry.site.local/mirror)")
         return v
 
 
@@ -148,7 +166,8 @@ class SiteSpec(SpecModel):
         (), description='Every image the site runs is rewritten to these mirrors (a host entry wins over "*")')
     hf_endpoint: str | None = Field(
         None, description="URL of an internal Hugging Face mirror: download Jobs get HF_ENDPOINT, plan time reads "
-                          "headers through it; air-gapped hf:// sources need it")
+                          "headers and pins hf:// branches and tags to commits through it (never the public Hub); "
+                          "air-gapped hf:// sources need it")
     model_stores: tuple[str, ...] = Field(
         (), description="Internal model stores: host names (https sources there are read at plan time and pass the "
                         "air-gap rule) and s3://bucket entries")
@@ -171,6 +190,22 @@ class SiteSpec(SpecModel):
     economics: SiteEconomics | None = Field(
         None, description="Electricity price, PUE and the throughput model's efficiency: with the pools' economics, "
                           "the cost per token of each service")
+    cluster_provides: tuple[str, ...] = Field(
+        (), description="API groups whose CRDs the cluster already serves without an add-on of this site, e.g. "
+                        "[monitoring.coreos.com, cert-manager.io] when the Prometheus operator and cert-manager are "
+                        "installed; every custom resource the plan emits needs its group here or from an add-on")
+
+    @field_validator("cluster_provides")
+    @classmethod
+    def _groups(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for group in v:
+            if not API_GROUP.match(group) or "." not in group:
+                raise ValueError(f"clusterProvides: {group!r} is not an API group (a DNS name such as "
+                                 "monitoring.coreos.com; built-in groups need no declaration)")
+        dupes = duplicates(v)
+        if dupes:
+            raise ValueError(f"clusterProvides lists {', '.join(dupes)} more than once")
+        return v
 
     @field_validator("name", "namespace")
     @classmethod
@@ -183,7 +218,7 @@ class SiteSpec(SpecModel):
         return check_country(v)
 
     @model_validator(mode="after")
-    def _air_gap(self) -> "SiteSpec":
+    def _air_gap(self) -> SiteSpec:
         names = [p.name for p in self.accelerators]
         dupes = duplicates(names)
         if dupes:
@@ -191,6 +226,11 @@ class SiteSpec(SpecModel):
         if self.air_gapped and not self.registry_mirrors:
             raise ValueError("an airGapped site needs registryMirrors: images cannot be pulled from the internet")
         return self
+
+    @property
+    def cluster_name(self) -> str:
+        """The provider's clusterIdentifier and the offline check's cluster identity."""
+        return self.kubernetes.cluster or self.kubernetes.context or self.name
 
     @property
     def deny_egress(self) -> bool:

@@ -12,14 +12,14 @@ import pytest
 from llmkube_iac.agent import cli
 from llmkube_iac.agent.config import AgentConfig
 from llmkube_iac.agent.kube import Credentials, KubeClient
+from llmkube_iac.spec.metal import DESIRED_STATE_KEY, VERSION_KEY, DesiredState, MetalServiceState, config_map_name
+from llmkube_iac.units import GIB
 from tests.support import fake_runtime
 from tests.support.fake_apiserver import FakeApiServer
 from tests.support.loopback import free_port
-from llmkube_iac.spec.metal import DESIRED_STATE_KEY, VERSION_KEY, DesiredState, MetalServiceState, config_map_name
 
 NS, HOST, TOKEN = "llmkube", "studio-1", "s3cret-token"
 FAKE_RUNTIME = [sys.executable, fake_runtime.__file__]
-GIB = 1024 ** 3
 
 
 def wait_for(cond, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):

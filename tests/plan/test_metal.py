@@ -18,7 +18,8 @@ SITE = {"name": "edge", "jurisdiction": "DE", "metalHosts": [
 MODEL = ModelSpec(name="qwen", source="hf://Qwen/Qwen3-8B-GGUF/Qwen3-8B-Q4_K_M.gguf", sha256="ab" * 32, sizeGiB=5)
 
 def svc(name="chat", **kw) -> InferenceServiceSpec:
-    return InferenceServiceSpec.model_validate({"name": name, "model": "qwen", "accelerator": {"vendor": "metal"}, **kw})
+    return InferenceServiceSpec.model_validate(
+        {"name": name, "model": "qwen", "accelerator": {"vendor": "metal"}, **kw})
 
 
 def by_kind(manifests, kind):
@@ -88,7 +89,8 @@ def test_site_planner_plans_metal_services():
     assert {"ConfigMap", "Role", "Lease", "PrometheusRule"} <= kinds
     # the service's own selector-less Service goes with its InferenceService component
     own = plan.services["chat"].manifests
-    assert [(m["kind"], m["metadata"]["name"]) for m in own] == [("Service", "chat")] and "selector" not in own[0]["spec"]
+    assert [(m["kind"], m["metadata"]["name"]) for m in own] == [("Service", "chat")]
+    assert "selector" not in own[0]["spec"]
     assert plan.services["chat"].base_url == "http://chat.llmkube.svc.cluster.local:8080/v1"
     assert "qwen" not in plan.models  # only metal hosts use it: no download Job / PVC in the cluster
 
@@ -97,8 +99,9 @@ def test_ollama_state_registers_the_model_and_checks_its_route():
     state = plan_metal(SiteSpec.model_validate(SITE), [(svc(runtime="ollama"), MODEL)])
     cm = next(m for m in by_kind(state, "ConfigMap") if m["metadata"]["name"] == "studio-1-metal-desired")
     service = DesiredState.model_validate(json.loads(cm["data"][DESIRED_STATE_KEY])).services[0]
-    assert service.runtime == "ollama" and service.args == ("{model}", "chat")
-    assert service.health_path == "/v1/models/chat"
+    # registered under the served model name (the model's name): what a router asks the host for
+    assert service.runtime == "ollama" and service.args == ("{model}", "qwen")
+    assert service.health_path == "/v1/models/qwen"
 
 
 MLX = ModelSpec(name="qwen-mlx", source="hf://mlx-community/Qwen3-8B-4bit", sizeGiB=4.3)
@@ -144,3 +147,17 @@ def test_metal_services_with_mlx_plan_through_the_whole_stack():
     assert [s.services[0].runtime for s in states] == ["mlx-lm", "mlx-lm"]
     assert all(m["metadata"]["labels"]["llmkube.dev/vendor"] == "metal" for m in plan.metal)
     assert "qwen-mlx" not in plan.models  # the agents fetch it; no download Job in the cluster
+
+
+def test_metal_cache_entry_follows_the_pinned_commit():
+    """Metal hosts fetch the model themselves: a pinned hf:// commit names their cache entry, so a new
+    upstream commit is fetched into a new entry instead of reusing the old weights."""
+    from llmkube_iac.plan.metal import service_state
+
+    svc = InferenceServiceSpec.model_validate({"name": "chat", "model": "m", "accelerator": {"vendor": "metal"}})
+    base = "hf://Qwen/Q-GGUF{}/q.gguf"
+    keys = [service_state(svc, ModelSpec(name="m", source=base.format(rev))).cache_key
+            for rev in ("", "@main", "@" + "ab" * 20, "@" + "cd" * 20)]
+    assert keys[:2] == ["m/unpinned", "m/unpinned"] and keys[2] == "m/" + "ab" * 8 and keys[3] == "m/" + "cd" * 8
+    assert service_state(svc, ModelSpec(name="m", source=base.format("@" + "ab" * 20), sha256="e" * 64)).cache_key \
+        == "m/" + "e" * 16

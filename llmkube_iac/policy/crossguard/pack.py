@@ -7,6 +7,7 @@ policy SDK, which itself imports the pulumi SDK): hence its place outside the pu
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -15,7 +16,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from ..base import Res, Rule, plain
+from ..base import Res, Rule, plain, rendered_by_chart
 from ..rules import RULES
 from ..view import StackView
 
@@ -39,6 +40,8 @@ def _plain_once(props) -> dict:
 
 def _resource_validate(rule: Rule):
     def validate(args, report_violation):
+        if rendered_by_chart(args.urn):  # a chart's third-party object: judged by its add-on's declaration
+            return
         parent = getattr(args.opts, "parent", None) if args.opts is not None else None
         res = Res(args.urn, args.resource_type, args.name, _plain_once(args.props), parent)
         for message in rule.check(res, rule.settings(args.get_config())):
@@ -70,7 +73,7 @@ def _view(resources) -> StackView:
     """One StackView (specs validated once) shared by every stack policy over the same resources."""
     items = list(resources)
     if _last_view[0] is not None and len(_last_view[0]) == len(items) and all(
-            a is b for a, b in zip(_last_view[0], items)):
+            a is b for a, b in zip(_last_view[0], items, strict=True)):
         return _last_view[1]
     view = StackView([_stack_resource(r) for r in items])
     _last_view[0], _last_view[1] = items, view
@@ -90,7 +93,7 @@ def _stack_validate(rule: Rule):
 
 def to_policy(rule: Rule):
     """The pulumi_policy object for one rule (name, description, level, schema, remediation)."""
-    common = dict(
+    common: dict[str, Any] = dict(
         name=rule.name,
         description=rule.description,
         enforcement_level=EnforcementLevel(rule.level),
