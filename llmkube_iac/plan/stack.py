@@ -144,14 +144,13 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
     return _on_site(plan, site)
 
 
-
 def stack_costs(config: StackConfig, models: dict[str, ModelSpec], sizes: dict[str, int]) -> dict[str, CostEstimate]:
     """Each service's cost per token at its site (the weights size read from a header wins)."""
     from ..modelinfo.fit import _spec_info
 
     out = {}
     for svc in config.services:
-        name = service_model_name(svc)
+        name = svc.model_name
         info = _spec_info(models[name])
         if sizes.get(name):
             info.total_bytes = sizes[name]
