@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..hardware import vendor
+from ..hardware import VENDORS, vendor
 from ..modelinfo.fit import GiB, _spec_info, fit_service
 from ..modelinfo.info import ModelInfo
 from ..policy.rules.airgap_model_sources import source_problem_at
@@ -32,6 +32,10 @@ from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.fleet import FleetServiceSpec, FleetSpec
 from .cost import decode_traffic, estimate_cost
 from .scheduling import _norm
+
+
+# the vendor served by hosts outside Kubernetes' scheduler (the metal-agent's), from the vendor table
+HOST_VENDOR = next(name for name, profile in VENDORS.items() if not profile.schedulable)
 
 
 @dataclass
@@ -92,7 +96,7 @@ def _slots(site: SiteSpec) -> list[_Slot]:
                  p.devices_per_node * p.node_count, pool=p) for p in site.accelerators]
     for h in site.metal_hosts:
         usable = h.unified_memory_gi_b * h.usable_fraction
-        out.append(_Slot(site, h.name, "metal", f"Apple {h.chip}", usable, 1, usable, host=h))
+        out.append(_Slot(site, h.name, HOST_VENDOR, f"Apple {h.chip}", usable, 1, usable, host=h))
     return sorted(out, key=lambda s: s.name)
 
 

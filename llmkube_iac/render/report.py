@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from html import escape
 
+from ..hardware import vendor
 from ..modelinfo.fit import GiB, fit_service
 from ..plan.cost import CostEstimate, break_even
 from ..policy.base import Res
@@ -107,7 +108,7 @@ def _sites(view: StackView, fleet_sites: list[dict]) -> str:
                 used[pools[0].name] += svc.spec.device_count * svc.spec.max_replicas
         pools = "".join(f"<div>{_tag(p.name)} {escape(p.product or p.vendor)} "
                         f"{_occupancy(used[p.name], device_total([p]))}</div>" for p in s.accelerators)
-        on_host = lambda h: sum(1 for x in site.services if x.spec.accelerator.vendor == "metal"  # noqa: E731
+        on_host = lambda h: sum(1 for x in site.services if not vendor(x.spec.accelerator.vendor).schedulable  # noqa: E731
                                 and (not x.spec.hosts or h.name in x.spec.hosts))
         hosts = "".join(f"<div>{_tag(h.name)} Apple {escape(h.chip)}, {h.unified_memory_gi_b:g} GiB "
                         f"<span class=\"muted\">({on_host(h)} service(s))</span></div>" for h in s.metal_hosts)
@@ -136,7 +137,7 @@ def _services(view: StackView, costs: dict) -> str:
             bar, verdict = '<span class="muted">no model facts</span>', "unknown"
             if model is not None:
                 product, memory = _device_memory(site, svc)
-                if spec.accelerator.vendor == "metal":
+                if not vendor(spec.accelerator.vendor).schedulable:
                     product = None
                 try:
                     rep = fit_service(model, spec, product=product, memory_gib=memory, info=_model_info(facts))
