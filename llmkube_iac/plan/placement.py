@@ -255,7 +255,7 @@ def refusals(fleet: FleetSpec, placement: FleetPlacement) -> list[tuple[str, str
 
 def site_share(fleet: FleetSpec, placement: FleetPlacement, site_name: str, local: dict) -> dict:
     """The raw stack config of one site: its fleet definition, the fleet services placed there (with the
-    fleet models they use) and the site stack's own models, services and routers."""
+    fleet models they use) and the site stack's own keys (models, services, routers, teams ...)."""
     from ..spec.errors import SpecError
 
     if "site" in local:
@@ -266,5 +266,4 @@ def site_share(fleet: FleetSpec, placement: FleetPlacement, site_name: str, loca
     used = {s.model for s in placed if isinstance(s.model, str)}
     models = [m.to_config() for m in fleet.models if m.name in used] + list(local.get("models") or [])
     services = [s.to_config() for s in placed] + list(local.get("services") or [])
-    return {"site": site.to_config(), "models": models, "services": services,
-            "routers": list(local.get("routers") or [])}
+    return {**local, "site": site.to_config(), "models": models, "services": services}

@@ -222,8 +222,7 @@ def _governance(view: StackView) -> str:
                 limits = ", ".join(f"{k} {v}" for k, v in (("rpm", t.rpm), ("tpm", t.tpm)) if v) or "no limits"
                 rows.append(f"<tr><td>quota</td><td>{escape(router.name)} / {escape(t.name)}</td>"
                             f"<td>{escape(limits)}; up to {escape(t.max_classification)}</td></tr>")
-        teams = site.res.props.get("spec", {}).get("teams")
-        for t in teams or []:
+        for t in site.res.props.get("teams") or []:
             rows.append(f"<tr><td>team</td><td>{escape(str(t.get('name', '')))}</td><td>{escape(str(t))}</td></tr>")
     if not rows:
         return "<section><h2>SLOs and quotas</h2><p class=\"muted\">None declared.</p></section>"

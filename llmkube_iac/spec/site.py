@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from .base import SpecModel, check_country, check_dns_label, duplicates
 from .economics import DeviceEconomics, SiteEconomics
+from .fleet_ops import AddOns
 from .service import Vendor
 
 API_GROUP = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -147,6 +148,10 @@ class Monitoring(SpecModel):
         "http://prometheus-operated.monitoring.svc:9090",
         description="Prometheus URL KEDA ScaledObjects query for the runtimes' queue metrics")
     namespace: str = Field("monitoring", description="Namespace of Prometheus, admitted to the routers' metrics port")
+    alerts: bool | None = Field(
+        None, description="Render the site's llmkube PrometheusRule (runtime down, queue saturation, KV-cache "
+                          "pressure, router fail-closed rate) and Grafana dashboard ConfigMap; unset: on when "
+                          "addons.monitoring installs the Prometheus operator stack")
 
 
 class SiteSpec(SpecModel):
@@ -184,6 +189,9 @@ class SiteSpec(SpecModel):
     network: NetworkRules = Field(NetworkRules(), description="Site-wide egress rules")
     operators: Operators = Field(Operators(), description="Cluster add-ons the site installs as Helm charts")
     monitoring: Monitoring = Field(Monitoring(), description="Where the site's Prometheus runs")
+    addons: AddOns = Field(
+        AddOns(), description="Fleet add-ons: cert-manager, the Prometheus operator stack, Pyrra, Kueue, device "
+                              "exporters")
     cert_issuer: str | None = Field(
         None, description="cert-manager ClusterIssuer: routers then serve HTTPS with a Certificate it issues; unset: "
                           "plain HTTP")

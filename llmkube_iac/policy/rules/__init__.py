@@ -19,6 +19,7 @@ from . import (
     model_revision_pinning,
     secrets_hygiene,
     security_baseline,
+    slo_metrics,
     timeout_nesting,
 )
 
@@ -27,6 +28,6 @@ RULES: tuple[Rule, ...] = tuple(m.RULE for m in (
     data_residency,
     capacity, gpu_fit, gpu_fit_unknown,
     security_baseline, image_pinning, secrets_hygiene,
-    timeout_nesting,
+    timeout_nesting, slo_metrics,
 ))
 RULES_BY_NAME = {r.name: r for r in RULES}
