@@ -24,6 +24,7 @@ from ..modelinfo.accelerators import lookup_accelerator
 from ..modelinfo.fit import GGUF_RUNTIMES, _spec_info, kv_cache_bytes
 from ..modelinfo.info import ModelInfo
 from ..spec import AcceleratorPool, InferenceServiceSpec, MetalHost, ModelSpec, SiteSpec
+from ..spec.economics import DeviceEconomics
 from .scheduling import matching_pools
 
 HOURS_PER_YEAR = 24 * 365
@@ -55,7 +56,7 @@ class CostEstimate:
 
 
 def _device_of(site: SiteSpec, svc: InferenceServiceSpec, pool: AcceleratorPool | None,
-               host: MetalHost | None) -> tuple[str | None, object | None, float | None]:
+               host: MetalHost | None) -> tuple[str | None, DeviceEconomics | None, float | None]:
     """(device name, its economics, its bandwidth in GB/s) for the pool/host the service runs on."""
     if not vendor(svc.accelerator.vendor).schedulable:
         hosts = [host] if host else sorted((h for h in site.metal_hosts if not svc.hosts or h.name in svc.hosts),
@@ -89,9 +90,11 @@ def _active_fraction(info: ModelInfo, model: ModelSpec, notes: list[str]) -> flo
 
 def decode_traffic(svc: InferenceServiceSpec, model: ModelSpec, info: ModelInfo) -> tuple[int, list[str]]:
     """(bytes one decode step of a replica reads with every slot busy, notes on what was left out);
-    the site-independent half of the estimate (placement computes it once per service)."""
+    the site-independent half of the estimate (placement computes it once per service). Needs the
+    weights size (info.total_bytes)."""
     notes: list[str] = []
-    active = int(info.total_bytes * _active_fraction(info, model, notes))
+    total = info.total_bytes or 0
+    active = int(total * _active_fraction(info, model, notes))
     slots = svc.parallel_slots
     context = svc.context_size or info.context_length or model.context_window
     kv_seq = 0
@@ -100,7 +103,7 @@ def decode_traffic(svc: InferenceServiceSpec, model: ModelSpec, info: ModelInfo)
                                 svc.runtime)
     else:
         notes.append("KV-cache reads left out (layer/head facts or context unknown): throughput is an upper bound")
-    return min(info.total_bytes, active * slots) + slots * kv_seq, notes
+    return min(total, active * slots) + slots * kv_seq, notes
 
 
 def estimate_cost(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, info: ModelInfo | None = None,

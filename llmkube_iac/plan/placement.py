@@ -22,17 +22,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..hardware import VENDORS, vendor
+from ..hardware import VENDORS
 from ..modelinfo.fit import GiB, _spec_info, fit_service
 from ..modelinfo.info import ModelInfo
 from ..policy.rules.airgap_model_sources import source_problem_at
 from ..policy.rules.data_residency import DEFAULT_ALLOWED, jurisdiction_allowed
 from ..runtimes import check_runtime_vendor
-from ..spec import InferenceServiceSpec, SiteSpec
+from ..spec import AcceleratorPool, InferenceServiceSpec, MetalHost, SiteSpec
 from ..spec.fleet import FleetServiceSpec, FleetSpec
 from .cost import decode_traffic, estimate_cost
 from .scheduling import _norm
-
 
 # the vendor served by hosts outside Kubernetes' scheduler (the metal-agent's), from the vendor table
 HOST_VENDOR = next(name for name, profile in VENDORS.items() if not profile.schedulable)
@@ -86,8 +85,8 @@ class _Slot:
     memory_gib: float | None
     devices_per_node: int
     free: float  # devices (pool) or GiB of usable unified memory (metal host)
-    pool: object | None = None
-    host: object | None = None
+    pool: AcceleratorPool | None = None
+    host: MetalHost | None = None
     ports: dict[int, str] = field(default_factory=dict)  # metal host: port -> the service listening on it
 
 
@@ -262,7 +261,7 @@ def site_share(fleet: FleetSpec, placement: FleetPlacement, site_name: str, loca
         raise SpecError([("llmkube:site", "with llmkube:fleet the site comes from the fleet definition "
                                           "(llmkube:fleetSite names it): remove llmkube:site")])
     site = fleet.site(site_name)
-    placed = [p.spec for p in placement.for_site(site_name)]
+    placed = [p.spec for p in placement.for_site(site_name) if p.spec is not None]
     used = {s.model for s in placed if isinstance(s.model, str)}
     models = [m.to_config() for m in fleet.models if m.name in used] + list(local.get("models") or [])
     services = [s.to_config() for s in placed] + list(local.get("services") or [])

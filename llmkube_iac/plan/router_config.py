@@ -114,11 +114,11 @@ def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, service
     params["stream_timeout"] = t.stream_seconds or t.request_seconds
     if backend.rpm:
         params["rpm"] = backend.rpm
-    entry = {"model_name": group, "litellm_params": params,
-             "model_info": {"id": dep_id, "llmkube_backend": backend.name, "llmkube_locality": rules["locality"]}}
+    info: dict = {"id": dep_id, "llmkube_backend": backend.name, "llmkube_locality": rules["locality"]}
     local_cost = (costs or {}).get(backend.service) if isinstance(backend, LocalBackend) else None
     if local_cost is not None:  # LiteLLM registers model_info as the deployment's price: budgets count local use
-        entry["model_info"]["input_cost_per_token"] = entry["model_info"]["output_cost_per_token"] = local_cost
+        info["input_cost_per_token"] = info["output_cost_per_token"] = local_cost
+    entry = {"model_name": group, "litellm_params": params, "model_info": info}
     return entry, {"id": dep_id, "group": group, "backend": backend.name, "apiBase": base.rstrip("/"),
                    "apiBaseEnv": upstream_env(backend.name), **rules}
 

@@ -15,10 +15,10 @@ from html import escape
 from ..hardware import vendor
 from ..modelinfo.fit import GiB, fit_service
 from ..plan.cost import CostEstimate, break_even
+from ..plan.scheduling import matching_pools
 from ..policy.base import Res
 from ..policy.inventory import device_total
 from ..policy.rules.gpu_fit import _device_memory, _model_info
-from ..plan.scheduling import matching_pools
 from ..policy.view import StackView
 from ..spec.router import ExternalBackend
 
@@ -108,10 +108,10 @@ def _sites(view: StackView, fleet_sites: list[dict]) -> str:
                 used[pools[0].name] += svc.spec.device_count * svc.spec.max_replicas
         pools = "".join(f"<div>{_tag(p.name)} {escape(p.product or p.vendor)} "
                         f"{_occupancy(used[p.name], device_total([p]))}</div>" for p in s.accelerators)
-        on_host = lambda h: sum(1 for x in site.services if not vendor(x.spec.accelerator.vendor).schedulable  # noqa: E731
-                                and (not x.spec.hosts or h.name in x.spec.hosts))
+        host_run = [x.spec for x in site.services if not vendor(x.spec.accelerator.vendor).schedulable]
         hosts = "".join(f"<div>{_tag(h.name)} Apple {escape(h.chip)}, {h.unified_memory_gi_b:g} GiB "
-                        f"<span class=\"muted\">({on_host(h)} service(s))</span></div>" for h in s.metal_hosts)
+                        f"<span class=\"muted\">({sum(1 for x in host_run if not x.hosts or h.name in x.hosts)} "
+                        "service(s))</span></div>" for h in s.metal_hosts)
         gap = _tag("air-gapped", "warn") if s.air_gapped else _tag("connected")
         rows.append(f"<tr><td><b>{escape(name)}</b><div class=\"muted\">{escape(s.region or '')}</div></td>"
                     f"<td>{_tag(s.jurisdiction)}</td><td>{gap}</td><td>{pools}{hosts or ''}</td></tr>")
@@ -212,7 +212,7 @@ def _economics(view: StackView, costs: dict) -> str:
 
 def _governance(view: StackView) -> str:
     rows = []
-    for name, site in sorted(view.sites.items()):
+    for _name, site in sorted(view.sites.items()):
         for svc in site.services:
             slo = svc.res.props.get("spec", {}).get("slo")
             if slo:

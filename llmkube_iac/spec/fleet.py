@@ -44,7 +44,7 @@ class FleetServiceSpec(InferenceServiceSpec):
     placement: PlacementSpec = Field(PlacementSpec(), description="Constraints on where the service may be placed")
 
     @model_validator(mode="after")
-    def _vendors_run(self) -> "FleetServiceSpec":
+    def _vendors_run(self) -> FleetServiceSpec:
         for v in self.placement.vendors:
             runtimes.check_runtime_vendor(self.runtime, v, self.accelerator.allow_vllm_on_cpu)
         return self
@@ -92,7 +92,7 @@ class FleetSpec(SpecModel):
         return {k: tuple(c if c == "*" else check_country(c) for c in codes) for k, codes in v.items()}
 
     @model_validator(mode="after")
-    def _references(self) -> "FleetSpec":
+    def _references(self) -> FleetSpec:
         problems = []
         names = {s.name for s in self.sites}
         for dup in duplicates(s.name for s in self.sites):

@@ -69,7 +69,7 @@ def test_the_fleet_report_is_self_contained_and_names_everything(fleet_report):
         assert f"<h2>{section}</h2>" in html
     for p in plan["placement"]:
         assert p["site"] and f"${p['dollarsPerMillion']:.4f}" in text
-        for site, reason in p["rejected"].items():
+        for _site, reason in p["rejected"].items():
             assert reason.split(":")[0] in text
 
 
