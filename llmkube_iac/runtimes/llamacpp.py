@@ -32,6 +32,9 @@ def _args(ctx: ServeContext) -> list[str]:
     flag(args, "--batch-size", eng.batch_size)
     flag(args, "--ubatch-size", eng.ubatch_size)
     flag(args, "--metrics", True)
+    # /slots returns every slot's in-flight prompt and generated text to any caller that can reach the port:
+    # off, on Kubernetes and on metal hosts alike (llama.cpp common/arg.cpp: --no-slots)
+    flag(args, "--no-slots", True)
     flag(args, "--embedding", svc.mode == "embedding")
     flag(args, "--reranking", svc.mode == "rerank")
     return args

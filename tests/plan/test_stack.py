@@ -47,7 +47,8 @@ def test_cpu_llamacpp_service_is_complete_and_valid():
 VENDOR_CASES = [
     ("nvidia", "vllm", "nvidia.com/gpu", {"nvidia.com/gpu.present": "true"}, "vllm/vllm-openai", "NVIDIA_DRIVER_CAPABILITIES"),
     ("amd", "vllm", "amd.com/gpu", {"feature.node.kubernetes.io/amd-gpu": "true"}, "rocm/vllm", "HIP_VISIBLE_DEVICES"),
-    ("intel-gaudi", "vllm", "habana.ai/gaudi", {"habana.ai/gaudi": "true"}, "habanalabs", "HABANA_VISIBLE_DEVICES"),
+    ("intel-gaudi", "vllm", "habana.ai/gaudi", {"habana.ai/gaudi": "true"}, "habanalabs",
+     "OMPI_MCA_btl_vader_single_copy_mechanism"),
     ("intel-xpu", "llamacpp", "gpu.intel.com/i915", {"intel.feature.node.kubernetes.io/gpu": "true"},
      "server-intel", "ONEAPI_DEVICE_SELECTOR"),
     ("nvidia", "llamacpp", "nvidia.com/gpu", {"nvidia.com/gpu.present": "true"}, "server-cuda", "NVIDIA_DRIVER_CAPABILITIES"),
@@ -93,7 +94,7 @@ def test_llamacpp_engine_flags_in_fixed_order():
     flags = [a for a in args if a.startswith("--")]
     assert flags == ["--model", "--host", "--port", "--alias", "--ctx-size", "--parallel", "--n-gpu-layers",
                      "--split-mode", "--tensor-split", "--flash-attn", "--jinja", "--cache-type-k", "--cache-type-v",
-                     "--n-cpu-moe", "--metrics", "--no-webui"]
+                     "--n-cpu-moe", "--metrics", "--no-slots", "--no-webui"]
     assert args[args.index("--tensor-split") + 1] == "3,1"
     assert args[args.index("--flash-attn") + 1] == "on"
     # the same spec always plans the same arguments
