@@ -1,12 +1,15 @@
 """`InferenceService`: one served model at one site, as a Pulumi component."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 
 from ..plan.images import apply_mirrors
 from ..plan.service import ServicePlan, plan_service
 from .register import register_manifests
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
+from ..spec.router import RouterSpec
 
 
 class InferenceService(pulumi.ComponentResource):
@@ -14,8 +17,10 @@ class InferenceService(pulumi.ComponentResource):
 
     def __init__(self, name: str, spec: InferenceServiceSpec | dict, site: SiteSpec | dict,
                  model: ModelSpec | None = None, model_name: str | None = None, size_bytes: int | None = None,
-                 opts: pulumi.ResourceOptions | None = None, plan: ServicePlan | None = None):
-        """`plan` is the already-planned service (Site plans the whole stack before registering anything)."""
+                 opts: pulumi.ResourceOptions | None = None, plan: ServicePlan | None = None,
+                 routers: Sequence[RouterSpec | dict] = ()):
+        """`plan` is the already-planned service (Site plans the whole stack before registering anything).
+        `routers`: the routers that route to it (its NetworkPolicy admits exactly their zones; none: no router)."""
         spec = spec if isinstance(spec, InferenceServiceSpec) else InferenceServiceSpec.model_validate(spec)
         site = site if isinstance(site, SiteSpec) else SiteSpec.model_validate(site)
         if model is None:
@@ -26,7 +31,8 @@ class InferenceService(pulumi.ComponentResource):
         inline = spec.model_copy(update={"model": model})
         super().__init__("llmkube:index:InferenceService", name, {"spec": inline.to_config(), "site": site.name}, opts)
         if plan is None:
-            plan = plan_service(site, spec, model, model_name, size_bytes)
+            routers = [r if isinstance(r, RouterSpec) else RouterSpec.model_validate(r) for r in routers]
+            plan = plan_service(site, spec, model, model_name, size_bytes, routers)
             plan = ServicePlan(apply_mirrors(plan.manifests, site.registry_mirrors), plan.base_url,
                                plan.service_name, plan.namespace)
         self.resources = register_manifests(self, name, plan.manifests)

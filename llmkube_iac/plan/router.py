@@ -13,7 +13,7 @@ from ..hardware import vendor
 from ..runtimes import runtime
 from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.router import RouterSpec
-from .endpoints import ROUTER_POD_LABELS, service_host
+from .endpoints import router_zone_labels, service_host
 from .meta import discovery_labels, manifest, metadata, selector_labels, standard_labels
 from .router_config import (
     AUDIT_DIR, BASE_ENV, CONFIG_DIR, LITELLM_IMAGE, METRICS_PORT, ZoneConfig, check_backends, external_egress_ports,
@@ -26,8 +26,8 @@ TLS_DIR = "/etc/litellm-tls"
 
 
 def _labels(site: SiteSpec, router: RouterSpec, zone: ZoneConfig) -> dict:
-    return {**standard_labels(zone.name, router.name, "router"), **ROUTER_POD_LABELS,
-            **discovery_labels(site=site.name, router=router.name, zone=zone.zone)}
+    return {**standard_labels(zone.name, router.name, "router"), **router_zone_labels(router.name, zone.zone),
+            **discovery_labels(site=site.name)}
 
 
 def plan_router(site: SiteSpec, router: RouterSpec, services: Sequence[InferenceServiceSpec]) -> list[dict]:
@@ -134,7 +134,7 @@ def _probe(path: str, scheme: str, failure_threshold: int) -> dict:
 
 def _network_policy(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, labels: dict, selector: dict,
                     services: dict) -> dict:
-    """Ingress: clients on the router port, Prometheus on the metrics port. Egress: DNS, the zone's
+    """Ingress: clients on the router port, the Prometheus pods on the metrics port. Egress: DNS, the zone's
     inference pods; external: providers."""
     port = [{"protocol": "TCP", "port": router.port}]
     clients = ([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}}
@@ -163,7 +163,8 @@ def _network_policy(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, labels
         "policyTypes": ["Ingress", "Egress"],
         "ingress": [{"from": clients, "ports": port},
                     {"from": [{"namespaceSelector": {"matchLabels": {
-                        "kubernetes.io/metadata.name": site.monitoring.namespace}}}],
+                        "kubernetes.io/metadata.name": site.monitoring.namespace}},
+                               "podSelector": {"matchLabels": dict(site.monitoring.prometheus_pod_labels)}}],
                      "ports": [{"protocol": "TCP", "port": METRICS_PORT}]}],
         "egress": egress,
     })

@@ -119,6 +119,12 @@ def _zone_backends(router: RouterSpec, zone: str) -> set[str]:
     return {b.name for b in router.backends}
 
 
+def zone_services(router: RouterSpec, zone: str) -> set[str]:
+    """The InferenceServices one zone sends requests to: their NetworkPolicies admit exactly that zone."""
+    allowed = _zone_backends(router, zone)
+    return {b.service for b in router.local_backends if b.name in allowed}
+
+
 def plan_zone_config(site: SiteSpec, router: RouterSpec, services: dict[str, InferenceServiceSpec],
                      zone: str) -> ZoneConfig:
     """The config files for one zone (sovereign or external), ready for a ConfigMap."""

@@ -6,20 +6,25 @@ differs by vendor comes from hardware.py, everything that differs by runtime fro
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..hardware import device_env, vendor
 from ..runtimes import BASE_ENV, ServeContext, runtime
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
-from .endpoints import ROUTER_POD_LABELS, client_label, openai_base_url
+from ..spec.router import RouterSpec
+from ..spec.service import CLASSIFICATION_ORDER
+from .endpoints import client_label, openai_base_url, router_zone_labels
 from .errors import PlanError
 from .meta import discovery_labels, manifest, metadata, selector_labels, standard_labels
 from .model import ModelPlacement, placement, weights_gib
+from .router_config import zone_services, zones_of
 from .scaling import plan_autoscaler, plan_pdb, plan_pod_monitor
 from .scheduling import place
 from .security import container_security_context, empty_dir, pod_security_context
 
 PRIORITY_CLASS = "llmkube-{}"
+NO_EGRESS_FROM = "confidential"  # model servers of this class and above get a NetworkPolicy denying all egress
 _CONTEXT_TIERS = ((4096, "4k"), (8192, "8k"), (16384, "16k"), (32768, "32k"), (65536, "64k"),
                   (131072, "128k"), (262144, "256k"))
 
@@ -86,8 +91,10 @@ def _verify_init(site: SiteSpec, place_: ModelPlacement, model: ModelSpec, job_h
 
 
 def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, model_name: str,
-                 size_bytes: int | None = None) -> ServicePlan:
-    """The Kubernetes objects that serve one model; PlanError names the field when it cannot."""
+                 size_bytes: int | None = None, routers: Sequence[RouterSpec] = ()) -> ServicePlan:
+    """The Kubernetes objects that serve one model; PlanError names the field when it cannot.
+
+    `routers` are the site's routers: the service's NetworkPolicy admits exactly the zones that route to it."""
     profile = vendor(svc.accelerator.vendor)
     if not profile.schedulable:
         raise PlanError("accelerator.vendor", "metal services are served by metal hosts; the site plans them")
@@ -179,7 +186,7 @@ def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, mo
             "selector": selector,
             "ports": [{"name": "http", "port": svc.endpoint.port, "targetPort": "http", "protocol": "TCP"}],
         }),
-        _network_policy(svc, ns, labels, selector, port, rt.metrics_path is not None),
+        _network_policy(site, svc, labels, selector, port, rt.metrics_path is not None, routers),
     ]
     monitor = plan_pod_monitor(svc, rt, ns, labels, selector)
     if monitor:
@@ -202,22 +209,26 @@ def _double(cpu: str) -> str:
         return cpu
 
 
-def _network_policy(svc: InferenceServiceSpec, ns: str, labels: dict, selector: dict, port: int,
-                    has_metrics: bool) -> dict:
-    """Ingress only from routers, labelled clients, allowed namespaces (and metrics scrapers)."""
-    peers = [{"podSelector": {"matchLabels": dict(ROUTER_POD_LABELS)}},
-             {"podSelector": {"matchLabels": client_label(svc.name)}}]
+def _network_policy(site: SiteSpec, svc: InferenceServiceSpec, labels: dict, selector: dict, port: int,
+                    has_metrics: bool, routers: Sequence[RouterSpec]) -> dict:
+    """Ingress only from the router zones that route to the service, labelled clients, allowed namespaces,
+    and the Prometheus pods of the metrics namespaces (the model port serves /metrics). Egress: none for
+    confidential and restricted services (a model server calls nothing; denied, nothing can leak out)."""
+    peers = [{"podSelector": {"matchLabels": router_zone_labels(r.name, zone)}}
+             for r in routers for zone in zones_of(r) if svc.name in zone_services(r, zone)]
+    peers.append({"podSelector": {"matchLabels": client_label(svc.name)}})
     peers += [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}}
               for n in svc.network.allowed_namespaces]
     rules = [{"from": peers, "ports": [{"protocol": "TCP", "port": port}]}]
     if has_metrics and svc.network.metrics_namespaces:
         rules.append({
-            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}}
+            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}},
+                      "podSelector": {"matchLabels": dict(site.monitoring.prometheus_pod_labels)}}
                      for n in svc.network.metrics_namespaces],
             "ports": [{"protocol": "TCP", "port": port}],
         })
-    return manifest("networking.k8s.io/v1", "NetworkPolicy", metadata(svc.name, ns, labels), spec={
-        "podSelector": {"matchLabels": selector},
-        "policyTypes": ["Ingress"],
-        "ingress": rules,
-    })
+    spec: dict = {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"], "ingress": rules}
+    if CLASSIFICATION_ORDER.index(svc.classification) >= CLASSIFICATION_ORDER.index(NO_EGRESS_FROM):
+        spec["policyTypes"] = ["Ingress", "Egress"]
+        spec["egress"] = []
+    return manifest("networking.k8s.io/v1", "NetworkPolicy", metadata(svc.name, site.namespace, labels), spec=spec)

@@ -69,7 +69,7 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
             metal_services.append((svc, model))
             continue
         try:
-            sp = plan_service(site, svc, model, name, sizes.get(name))
+            sp = plan_service(site, svc, model, name, sizes.get(name), config.routers)
         except PlanError as err:
             raise err.under(f"services[{i}]") from None
         plan.services[svc.name] = ServicePlan(apply_mirrors(sp.manifests, site.registry_mirrors), sp.base_url,

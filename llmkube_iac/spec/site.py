@@ -124,6 +124,11 @@ class Monitoring(SpecModel):
         "http://prometheus-operated.monitoring.svc:9090",
         description="Prometheus URL KEDA ScaledObjects query for the runtimes' queue metrics")
     namespace: str = Field("monitoring", description="Namespace of Prometheus, admitted to the routers' metrics port")
+    prometheus_pod_labels: dict[str, str] = Field(
+        default_factory=lambda: {"app.kubernetes.io/name": "prometheus"},
+        description="Labels of the Prometheus pods: only pods carrying all of them (in the monitoring namespace, or a "
+                    "service's network.metricsNamespaces) may reach a metrics port; the default is the label "
+                    "prometheus-operator puts on its Prometheus pods; {} admits every pod of those namespaces")
 
 
 class SiteSpec(SpecModel):

@@ -48,3 +48,61 @@ def test_llamacpp_pods_serve_no_slots_endpoint(vendor):
     deploy = by_kind(plan_stack(load_stack_config(raw)).services["chat"].manifests, "Deployment")[0]
     args = deploy["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "--no-slots" in args and "--slots" not in args
+
+
+def _router_stack(classification="restricted", external=True) -> dict:
+    raw = minimal_stack()
+    raw["services"][0]["classification"] = classification
+    raw["services"].append({"name": "other", "model": "tiny", "classification": "internal"})
+    backends = [{"name": "local", "service": "chat"}]
+    groups = [{"name": "chat", "backends": ["local"]}]
+    if external:
+        backends.append({"name": "cloud", "provider": "openai", "model": "gpt-4o-mini", "region": "eu-west-1",
+                         "jurisdiction": "IE", "apiKeySecret": {"name": "gw-provider", "key": "openai"}})
+        groups.append({"name": "cloud", "backends": ["cloud"]})
+    raw["routers"] = [{"name": "gw", "masterKeySecret": {"name": "gw-keys", "key": "master"}, "backends": backends,
+                       "modelGroups": groups}]
+    return raw
+
+
+def _policy(plan, service):
+    return by_kind(plan.services[service].manifests, "NetworkPolicy")[0]["spec"]
+
+
+def test_model_port_admits_each_routing_zone_by_router_and_zone_never_the_generic_router_label():
+    plan = plan_stack(load_stack_config(_router_stack()))
+    peers = _policy(plan, "chat")["ingress"][0]["from"]
+    routers = [p["podSelector"]["matchLabels"] for p in peers if "llmkube.dev/role" in p["podSelector"]["matchLabels"]]
+    assert routers == [{"llmkube.dev/role": "router", "llmkube.dev/router": "gw", "llmkube.dev/zone": "sovereign"},
+                       {"llmkube.dev/role": "router", "llmkube.dev/router": "gw", "llmkube.dev/zone": "external"}]
+    # the labels admitted are the labels the zones' pods carry
+    for zone in ("gw", "gw-external"):
+        deploy = next(m for m in plan.routers["gw"] if m["kind"] == "Deployment" and m["metadata"]["name"] == zone)
+        pod_labels = deploy["spec"]["template"]["metadata"]["labels"]
+        assert any(r.items() <= pod_labels.items() for r in routers)
+    # a service no router uses admits no router at all
+    other = _policy(plan, "other")["ingress"][0]["from"]
+    assert not [p for p in other if "llmkube.dev/role" in p["podSelector"]["matchLabels"]]
+
+
+def test_metrics_port_admits_only_prometheus_pods_of_the_monitoring_namespace():
+    raw = _router_stack()
+    plan = plan_stack(load_stack_config(raw))
+    scrape = _policy(plan, "chat")["ingress"][1]["from"]
+    assert scrape == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+                       "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}]
+    router_np = next(m for m in plan.routers["gw"] if m["kind"] == "NetworkPolicy")["spec"]
+    assert router_np["ingress"][1]["from"] == scrape
+    raw["site"]["monitoring"] = {"prometheusPodLabels": {"prometheus": "k8s"}}
+    scrape = _policy(plan_stack(load_stack_config(raw)), "chat")["ingress"][1]["from"]
+    assert scrape[0]["podSelector"] == {"matchLabels": {"prometheus": "k8s"}}
+
+
+@pytest.mark.parametrize("classification, denied", [("public", False), ("internal", False), ("confidential", True),
+                                                     ("restricted", True)])
+def test_confidential_and_restricted_model_servers_may_reach_nothing(classification, denied):
+    spec = _policy(plan_stack(load_stack_config(_router_stack(classification))), "chat")
+    if denied:
+        assert spec["policyTypes"] == ["Ingress", "Egress"] and spec["egress"] == []
+    else:
+        assert spec["policyTypes"] == ["Ingress"] and "egress" not in spec

@@ -140,13 +140,10 @@ def test_ollama_cannot_autoscale_on_queue():
     assert info.value.problems[0][0] == "services[0].autoscaling.signal"
 
 
-def test_network_policy_admits_only_routers_clients_and_scrapers():
+def test_network_policy_admits_only_labelled_clients_without_routers():
     _, plan = deployment(minimal_stack())
     np = by_kind(plan.services["chat"].manifests, "NetworkPolicy")[0]
-    peers = np["spec"]["ingress"][0]["from"]
-    assert {"podSelector": {"matchLabels": {"llmkube.dev/role": "router"}}} in peers
-    assert {"podSelector": {"matchLabels": {"client.llmkube.dev/chat": "allowed"}}} in peers
-    assert np["spec"]["policyTypes"] == ["Ingress"]
+    assert np["spec"]["ingress"][0]["from"] == [{"podSelector": {"matchLabels": {"client.llmkube.dev/chat": "allowed"}}}]
 
 
 def test_download_job_and_init_step_for_remote_sources():
