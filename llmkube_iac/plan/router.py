@@ -20,6 +20,8 @@ from .router_config import (
     plan_zone_config, zones_of,
 )
 from .security import container_security_context, empty_dir, pod_security_context
+from .service import double_cpu
+from .site import GATEWAY_PRIORITY_CLASS
 
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10")
 TLS_DIR = "/etc/litellm-tls"
@@ -34,15 +36,14 @@ def plan_router(site: SiteSpec, router: RouterSpec, services: Sequence[Inference
     """All objects of one Router; PlanError names the field when a backend cannot be resolved."""
     by_name = {s.name: s for s in services}
     check_backends(router, by_name)
-    ns = site.namespace
-    sa_labels = {**standard_labels(router.name, router.name, "router"),
-                 **discovery_labels(site=site.name, router=router.name)}
-    out = [manifest("v1", "ServiceAccount", metadata(router.name, ns, sa_labels), automountServiceAccountToken=False)]
+    router_labels = {**standard_labels(router.name, router.name, "router"),
+                     **discovery_labels(site=site.name, router=router.name)}
+    out = []
     zones = [plan_zone_config(site, router, by_name, z) for z in zones_of(router)]
     for zone in zones:
         out += _zone_objects(site, router, zone, by_name)
     if site.cert_issuer:
-        out.append(_certificate(site, router, zones, sa_labels))
+        out.append(_certificate(site, router, zones, router_labels))
     return out
 
 
@@ -77,7 +78,8 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
         "ports": [{"name": "http", "containerPort": router.port, "protocol": "TCP"},
                   {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "env": env,
-        "resources": {"requests": {"cpu": router.cpu, "memory": router.memory}, "limits": {"memory": router.memory}},
+        "resources": {"requests": {"cpu": router.cpu, "memory": router.memory},
+                      "limits": {"cpu": double_cpu(router.cpu), "memory": router.memory}},
         "securityContext": container_security_context(),
         "volumeMounts": mounts,
         "startupProbe": _probe("/health/liveliness", scheme, failure_threshold=60),
@@ -85,8 +87,9 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
         "readinessProbe": _probe("/health/readiness", scheme, failure_threshold=3),
     }
     pod_spec = {
-        "serviceAccountName": router.name,
+        "serviceAccountName": zone.name,  # one identity per zone: what one zone may do, the other may not
         "automountServiceAccountToken": False,
+        "priorityClassName": GATEWAY_PRIORITY_CLASS,
         "securityContext": pod_security_context(),
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": 30,
@@ -101,6 +104,7 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
                      "spec": pod_spec},
     })
     out = [
+        manifest("v1", "ServiceAccount", metadata(zone.name, ns, labels), automountServiceAccountToken=False),
         manifest("v1", "ConfigMap", metadata(config_name, ns, labels), data=dict(sorted(zone.files.items()))),
         manifest("apps/v1", "Deployment", metadata(zone.name, ns, labels), spec=deploy_spec),
         manifest("v1", "Service", metadata(zone.name, ns, labels), spec={

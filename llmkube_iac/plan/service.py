@@ -122,7 +122,7 @@ def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, mo
     cpu = svc.resources.cpu or ("8" if devices else "4")
     memory = _memory_request(svc, model, size_bytes)
     requests = {"cpu": cpu, "memory": memory}
-    limits = {"cpu": svc.resources.cpu_limit or _double(cpu), "memory": memory}
+    limits = {"cpu": svc.resources.cpu_limit or double_cpu(cpu), "memory": memory}
     if profile.resource_key and devices:
         requests[profile.resource_key] = str(devices)
         limits[profile.resource_key] = str(devices)
@@ -200,7 +200,8 @@ def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, mo
     return ServicePlan(out, openai_base_url(svc.name, ns, svc.endpoint.port), svc.name, ns)
 
 
-def _double(cpu: str) -> str:
+def double_cpu(cpu: str) -> str:
+    """Twice a CPU quantity (the default limit of a request): \"500m\" -> \"1000m\", \"4\" -> \"8\"."""
     if cpu.endswith("m"):
         return f"{int(cpu[:-1]) * 2}m"
     try:

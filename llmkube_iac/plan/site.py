@@ -11,6 +11,8 @@ from .images import apply_mirrors
 from .meta import discovery_labels, manifest, metadata, standard_labels
 
 PRIORITIES = {"critical": 1_000_000, "high": 100_000, "normal": 10_000, "low": 1_000, "batch": 100}
+# Routers run above every inference priority: the scheduler never preempts a gateway pod to place a model server.
+GATEWAY_PRIORITY_CLASS, GATEWAY_PRIORITY = "llmkube-gateway", 2_000_000
 HELM_API = "llmkube.dev/v1"  # pseudo-manifest for a Helm release; the component registers a helm.v4.Chart
 KEDA_CHART = ("keda", "keda", "2.17.2", "https://kedacore.github.io/charts", "keda")
 
@@ -29,7 +31,7 @@ def helm_release(name: str, chart: str, version: str, repository: str, namespace
     return manifest(HELM_API, "HelmChart", metadata(name, namespace, _labels(site, name, "operator")), spec=spec)
 
 
-def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = ()) -> list[dict]:
+def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = (), routers: tuple = ()) -> list[dict]:
     ns = site.namespace
     out = [manifest("v1", "Namespace", metadata(ns, None, {
         **_labels(site, ns, "namespace"),
@@ -45,6 +47,12 @@ def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = 
                 body["preemptionPolicy"] = "Never"
             out.append(manifest("scheduling.k8s.io/v1", "PriorityClass",
                                 metadata(f"llmkube-{prio}", None, _labels(site, f"llmkube-{prio}", "priority")), **body))
+    if routers:
+        out.append(manifest("scheduling.k8s.io/v1", "PriorityClass",
+                            metadata(GATEWAY_PRIORITY_CLASS, None, _labels(site, GATEWAY_PRIORITY_CLASS, "priority")),
+                            value=GATEWAY_PRIORITY, globalDefault=False,
+                            description="llmkube routers: above every inference priority, so no model server "
+                                        "preempts a gateway"))
     if site.deny_egress:
         out.append(default_deny_egress(site))
     if site.operators.gpu_operators:

@@ -59,7 +59,7 @@ def service_model_name(svc: InferenceServiceSpec) -> str:
 def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> StackPlan:
     """Plan a whole site; PlanError paths point into the stack config (services[i]...)."""
     site, sizes = config.site, sizes or {}
-    plan = StackPlan(site=plan_site_base(site, config.services))
+    plan = StackPlan(site=plan_site_base(site, config.services, config.routers))
     models = stack_models(config)
     metal_services = []
     for i, svc in enumerate(config.services):

@@ -216,7 +216,7 @@ class RouterSpec(SpecModel):
     replicas: int = Field(2, ge=1, description="Proxy replicas per zone when autoscaling is unset")
     autoscaling: RouterScaling | None = Field(None, description="CPU autoscaling per zone instead of fixed replicas")
     port: int = Field(4000, ge=1024, le=65535, description="Port of the OpenAI endpoint (Service and container)")
-    cpu: str = Field("500m", description="CPU request of each proxy pod")
+    cpu: str = Field("500m", description="CPU request of each proxy pod (its limit is twice this)")
     memory: str = Field("1Gi", description="Memory request and limit of each proxy pod")
     client_namespaces: tuple[str, ...] = Field((), description="Namespaces allowed to call; empty: any")
     allowed_paths: tuple[str, ...] = Field(

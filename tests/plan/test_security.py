@@ -106,3 +106,22 @@ def test_confidential_and_restricted_model_servers_may_reach_nothing(classificat
         assert spec["policyTypes"] == ["Ingress", "Egress"] and spec["egress"] == []
     else:
         assert spec["policyTypes"] == ["Ingress"] and "egress" not in spec
+
+
+def test_routers_run_above_every_inference_priority_under_their_own_identity_per_zone():
+    raw = _router_stack()
+    raw["services"][0]["priority"] = "critical"
+    plan = plan_stack(load_stack_config(raw))
+    classes = {m["metadata"]["name"]: m["value"] for m in by_kind(plan.site, "PriorityClass")}
+    deploys = by_kind(plan.routers["gw"], "Deployment")
+    assert len(deploys) == 2
+    for d in deploys:
+        pod = d["spec"]["template"]["spec"]
+        assert classes[pod["priorityClassName"]] > max(v for n, v in classes.items() if n != pod["priorityClassName"])
+        assert pod["serviceAccountName"] == d["metadata"]["name"]  # gw and gw-external: one identity each
+        assert pod["containers"][0]["resources"]["limits"]["cpu"] == "1000m"
+    accounts = {m["metadata"]["name"] for m in by_kind(plan.routers["gw"], "ServiceAccount")}
+    assert accounts == {"gw", "gw-external"}
+    # no router, no gateway class
+    assert "llmkube-gateway" not in {m["metadata"]["name"] for m in by_kind(plan_stack(
+        load_stack_config(minimal_stack())).site, "PriorityClass")}
