@@ -9,11 +9,15 @@ import math
 from dataclasses import dataclass
 
 from ..spec import ModelSpec, SiteSpec
+from .download_network import download_network_policy
 from .errors import PlanError
 from .meta import discovery_labels, manifest, metadata, standard_labels
 from .security import container_security_context, empty_dir, pod_security_context
 
 MOUNT = "/models"
+# A download Job is stopped (and fails) after this long: a stuck or throttled transfer does not hold the
+# cache and its credentials forever. Matches how long the Model component waits for the Job.
+DOWNLOAD_DEADLINE_SECONDS = 6 * 3600
 MARKER = ".llmkube-verified.json"
 # bits per weight of common quantizations (weights only; used when no header size is known)
 _BITS = {"q2_k": 2.7, "q3_k_m": 3.9, "q4_0": 4.5, "q4_k_m": 4.85, "q4_k_s": 4.6, "q5_k_m": 5.7, "q6_k": 6.6,
@@ -123,8 +127,10 @@ def plan_model(site: SiteSpec, model: ModelSpec, model_name: str, size_bytes: in
         "volumeMounts": [{"name": "models", "mountPath": MOUNT}, {"name": "tmp", "mountPath": "/tmp"}],
     }
     job_labels = {**labels, "app.kubernetes.io/component": "model-download"}
-    job = manifest("batch/v1", "Job", metadata(f"{model_name}-fetch-{place.cache_key[-8:]}", ns, job_labels), spec={
+    job_name = f"{model_name}-fetch-{place.cache_key[-8:]}"
+    job = manifest("batch/v1", "Job", metadata(job_name, ns, job_labels), spec={
         "backoffLimit": 6,
+        "activeDeadlineSeconds": DOWNLOAD_DEADLINE_SECONDS,
         "template": {
             "metadata": {"labels": job_labels},
             "spec": {
@@ -139,4 +145,6 @@ def plan_model(site: SiteSpec, model: ModelSpec, model_name: str, size_bytes: in
             },
         },
     })
-    return [pvc, job]
+    selector = {k: job_labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance",
+                                           "app.kubernetes.io/component")}
+    return [pvc, job, download_network_policy(site, model, job_name, job_labels, selector)]

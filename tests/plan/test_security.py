@@ -125,3 +125,41 @@ def test_routers_run_above_every_inference_priority_under_their_own_identity_per
     # no router, no gateway class
     assert "llmkube-gateway" not in {m["metadata"]["name"] for m in by_kind(plan_stack(
         load_stack_config(minimal_stack())).site, "PriorityClass")}
+
+
+def _download(raw):
+    _, manifests = plan_stack(load_stack_config(raw)).models["tiny"]
+    job = by_kind(manifests, "Job")[0]
+    return job, by_kind(manifests, "NetworkPolicy")[0]["spec"]
+
+
+def _egress_ports(policy):
+    return [sorted(p["port"] for p in rule["ports"]) for rule in policy["egress"]]
+
+
+def test_download_jobs_have_a_deadline_and_a_policy_selecting_them():
+    job, policy = _download(minimal_stack())
+    assert 0 < job["spec"]["activeDeadlineSeconds"] <= 24 * 3600
+    pod_labels = job["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert policy["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "model-download"
+    assert policy["policyTypes"] == ["Ingress", "Egress"] and policy["ingress"] == []
+
+
+def test_download_job_egress_is_dns_and_the_stores_port_only():
+    job, policy = _download(minimal_stack())  # hf:// from the Hub: 443 anywhere but link-local
+    assert _egress_ports(policy) == [[53, 53], [443]]
+    dns = policy["egress"][0]["to"][0]
+    assert dns["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+    anywhere = [p["ipBlock"] for p in policy["egress"][1]["to"]]
+    assert all(b["except"] for b in anywhere)  # never the metadata endpoint
+    raw = minimal_stack()
+    raw["site"].update(hfEndpoint="http://hf-mirror.site.local:8088", network={"egressAllowCIDRs": ["10.9.0.0/16"]})
+    _, policy = _download(raw)
+    assert _egress_ports(policy) == [[53, 53], [8088]]
+    assert policy["egress"][1]["to"] == [{"ipBlock": {"cidr": "10.9.0.0/16"}}]
+    raw = minimal_stack()
+    raw["models"][0]["source"] = "https://models.site.local:8443/qwen/tiny.gguf"
+    raw["site"]["network"] = {"defaultDenyEgress": True}  # the site's own policy decides: nothing added but DNS
+    _, policy = _download(raw)
+    assert _egress_ports(policy) == [[53, 53]]

@@ -152,7 +152,7 @@ def test_download_job_and_init_step_for_remote_sources():
     raw["site"]["hfEndpoint"] = "https://hf-mirror.site.local"
     plan = plan_stack(load_stack_config(raw))
     _, manifests = plan.models["tiny"]
-    pvc, job = manifests
+    pvc, job, _ = manifests
     assert pvc["spec"]["resources"]["requests"]["storage"].endswith("Gi")
     args = job["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[:2] == ["fetch", "hf://org/tiny-GGUF/tiny-Q4_K_M.gguf"] and args[-2:] == ["--sha256", "ab" * 32]
