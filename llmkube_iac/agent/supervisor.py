@@ -20,6 +20,7 @@ import requests
 from pydantic import ValidationError
 
 from ..spec.metal import DESIRED_STATE_KEY, DesiredState, MetalServiceState
+from . import exposure, keys
 from . import pressure as mp
 from .config import AgentConfig
 from .preflight import GIB, Estimate, FetchError
@@ -48,6 +49,7 @@ class Svc:
     model_path: Path | None = None
     estimate: Estimate | None = None
     health_failures: int = 0
+    api_key_file: Path | None = None  # where the runtime's API key was written (when it demands one)
 
 
 class Agent:
@@ -164,11 +166,33 @@ class Agent:
         try:
             path = self.cfg.fetch(svc.state, dest)
             est = self.cfg.estimate(svc.state, path, self.budget)
+            ref = svc.state.api_key_secret
+            if ref:  # the runtime demands a key: without it, it must not start
+                gen = svc.gen
+                key = keys.wait_for_key(self.read_secret, ref.name, ref.key,
+                                        lambda: svc.gen == gen and not self.stopped.is_set(),
+                                        lambda why: self.post("waiting", svc.state.name, gen, why))
+                if key is None:
+                    return None
+                svc.api_key_file = keys.write_key_file(self.cfg.state_dir, svc.state.name, key)
         except FetchError as err:
             return self.post("failed", svc.state.name, svc.gen, "FetchFailed", str(err))
+        except keys.UnusableKey as err:
+            return self.post("failed", svc.state.name, svc.gen, "ApiKeyUnusable", str(err))
         except Exception as err:  # noqa: BLE001 - any failure here is reported, never fatal to the agent
             return self.post("failed", svc.state.name, svc.gen, "PrepareFailed", _short(err))
         self.post("prepared", svc.state.name, svc.gen, path, est)
+
+    def _on_waiting(self, name: str, gen: int, reason: str) -> None:
+        svc = self._get(name, gen)
+        if svc and svc.phase in ("Fetching", "Pending"):
+            if svc.reason != reason and svc.phase == "Fetching":
+                self.on_event("Warning", "ApiKeyUnavailable", reason, name)
+            svc.phase, svc.reason = "Pending", reason
+
+    def read_secret(self, name: str, key: str) -> str:
+        """Replaced by the API sync; an agent without one cannot read Secrets."""
+        raise ValueError("no API server connection to read Secrets from")
 
     @property
     def budget(self) -> int:
@@ -211,7 +235,11 @@ class Agent:
     def _spawn(self, svc: Svc) -> None:
         state, gen = svc.state, svc.gen
         bind = self.cfg.bind_address or (self.desired.address if self.desired else "127.0.0.1")
-        subs = {"{host}": bind, "{port}": str(state.port), "{model}": str(svc.model_path)}
+        subs = {"{host}": bind, "{port}": str(state.port), "{model}": str(svc.model_path),
+                "{api_key_file}": str(svc.api_key_file or "")}
+        warning = exposure.bind_warning(bind)
+        if warning:
+            self.on_event("Warning", "WildcardBind", warning, state.name)
         argv = self.cfg.runtimes.get(state.runtime, [state.runtime]) + [_sub(a, subs) for a in state.args]
         env = {k: _sub(v, subs) for k, v in self.cfg.runtime_env.get(state.runtime, {}).items()}
         log_path = self.cfg.state_dir / "logs" / f"{state.name}.log"
@@ -247,12 +275,22 @@ class Agent:
         if not svc or svc.phase not in ("Starting", "Ready", "Unhealthy"):
             return
         if ok:
+            if svc.phase == "Starting":  # first answer: check from this host that it answers nowhere else
+                threading.Thread(target=self._check_exposure, args=(svc.state.name, svc.state.port), daemon=True,
+                                 name=f"exposure-{name}").start()
             svc.phase, svc.reason, svc.ready, svc.health_failures = "Ready", "", True, 0
             return
         svc.health_failures += 1
         if svc.health_failures >= self.cfg.liveness_failures and svc.phase == "Ready":
             svc.phase, svc.ready = "Unhealthy", False
             svc.reason = f"/health failed {svc.health_failures} times in a row; endpoint marked not ready"
+
+    def _check_exposure(self, name: str, port: int) -> None:
+        bind = self.cfg.bind_address or (self.desired.address if self.desired else "127.0.0.1")
+        addresses = self.cfg.probe_addresses if self.cfg.probe_addresses is not None else exposure.local_addresses()
+        warning = exposure.exposure_warning(port, bind, addresses)
+        if warning:
+            self.on_event("Warning", "PortExposed", warning, name)
 
     def _on_start_timeout(self, name: str, gen: int) -> None:
         svc = self._get(name, gen)

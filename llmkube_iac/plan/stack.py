@@ -14,6 +14,7 @@ from .endpoints import openai_base_url
 from .errors import PlanError
 from .images import apply_mirrors
 from .metal import plan_metal
+from .metal_keys import check_metal_keys
 from .model import plan_model
 from .router import plan_router
 from .service import ServicePlan, plan_service
@@ -87,6 +88,7 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
             raise err.under(where) from None
         plan.models[name] = (model, apply_mirrors(manifests, site.registry_mirrors))
     if metal_services:
+        check_metal_keys(config.services, config.routers)  # a Mac may read its key's Secret: nothing else in it
         plan.metal = plan_metal(site, metal_services)  # Apple Silicon hosts, run by the metal-agent
         for svc, _ in metal_services:  # each service's own selector-less Service goes with its component
             own = [m for m in plan.metal if m["kind"] == "Service" and m["metadata"]["name"] == svc.name]

@@ -44,6 +44,7 @@ class Runtime:
     build_env: Callable[[ServeContext], dict[str, str]] = lambda ctx: {}
     writable_dirs: tuple[str, ...] = ("/tmp",)
     metal_native: bool = False  # has a native macOS build the metal-agent can run
+    api_key_file_flag: str | None = None  # flag taking a file of API keys it then demands (None: it takes none)
     sharding_modes: tuple[str, ...] = ()  # how it splits a model over devices (layer/row, or tensor)
     moe_cpu_offload: bool = False  # can keep MoE expert weights in host RAM
     opt_in_flavours: dict[str, str] = field(default_factory=dict)  # flavour -> the flag that enables it

@@ -57,6 +57,7 @@ RUNTIME = Runtime(
     build_command=lambda ctx: ["/app/llama-server"],
     build_args=_args,
     metal_native=True,
+    api_key_file_flag="--api-key-file",  # one key per line; /health stays public (tools/server/README.md)
     sharding_modes=("layer", "row"),
     moe_cpu_offload=True,
 )

@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from .base import SpecModel, check_country, check_dns_label, duplicates
+from .base import SecretKeyRef, SpecModel, check_country, check_dns_label, duplicates
 from .service import CLASSIFICATION_ORDER, Classification
 
 Zone = Literal["sovereign", "external"]
@@ -28,20 +28,6 @@ DEFAULT_ALLOWED_PATHS: tuple[str, ...] = (
 def class_rank(classification: str) -> int:
     """Order of data classes: public < internal < confidential < restricted."""
     return CLASSIFICATION_ORDER.index(classification)
-
-
-class SecretKeyRef(SpecModel):
-    """A key inside a Kubernetes Secret: values never appear in config, only the reference."""
-
-    name: str = Field(description="Secret name (in the site namespace)")
-    key: str = Field(description="Key inside the Secret")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", v):
-            raise ValueError(f"secret name {v!r} must be a DNS-1123 subdomain (e.g. 'router-keys')")
-        return v
 
 
 class LocalBackend(SpecModel):

@@ -5,7 +5,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
-from .base import SpecModel, check_dns_label
+from .base import SecretKeyRef, SpecModel, check_dns_label
 from .model import ModelSpec
 
 Vendor = Literal["nvidia", "amd", "intel-gaudi", "intel-xpu", "cpu", "metal"]
@@ -102,6 +102,11 @@ class EndpointSpec(SpecModel):
                     "port the runtime listens on")
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = Field(
         "ClusterIP", description="Kubernetes Service type")
+    api_key_secret: SecretKeyRef | None = Field(
+        None, description="metal services whose runtime takes an API key (llama-server): the Secret key holding it; "
+                          "the host's agent reads it and starts the runtime with it, routers send it, nothing else "
+                          "may read it (it must not share a Secret with router keys); default: Secret "
+                          "<service>-api-key, key api-key. Create it out of band")
 
 
 class EngineOptions(SpecModel):

@@ -163,3 +163,68 @@ def test_download_job_egress_is_dns_and_the_stores_port_only():
     raw["site"]["network"] = {"defaultDenyEgress": True}  # the site's own policy decides: nothing added but DNS
     _, policy = _download(raw)
     assert _egress_ports(policy) == [[53, 53]]
+
+
+METAL_SITE = {"name": "edge", "jurisdiction": "DE", "metalHosts": [
+    {"name": "studio-1", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "10.0.0.11"}]}
+
+
+def _metal_stack(runtime="llamacpp", key_secret=None) -> dict:
+    service = {"name": "chat", "model": "tiny", "runtime": runtime, "accelerator": {"vendor": "metal"},
+               "classification": "confidential"}
+    if key_secret:
+        service["endpoint"] = {"apiKeySecret": key_secret}
+    return {"site": METAL_SITE, "models": minimal_stack()["models"], "services": [service],
+            "routers": [{"name": "gw", "masterKeySecret": {"name": "gw-keys", "key": "master"},
+                         "backends": [{"name": "macs", "service": "chat"}],
+                         "modelGroups": [{"name": "chat", "backends": ["macs"]}]}]}
+
+
+def _desired(plan):
+    import json
+
+    from llmkube_iac.spec.metal import DESIRED_STATE_KEY, DesiredState
+
+    cm = next(m for m in plan.metal if m["kind"] == "ConfigMap")
+    return DesiredState.model_validate(json.loads(cm["data"][DESIRED_STATE_KEY])).services[0]
+
+
+def test_metal_llama_server_demands_a_key_only_the_router_and_the_hosts_agent_may_read():
+    plan = plan_stack(load_stack_config(_metal_stack()))
+    state = _desired(plan)
+    args = list(state.args)
+    assert "--no-slots" in args and args[args.index("--api-key-file") + 1] == "{api_key_file}"
+    assert args[args.index("--host") + 1] == "{host}"  # the host's declared address, never a wildcard
+    assert (state.api_key_secret.name, state.api_key_secret.key) == ("chat-api-key", "api-key")
+    role = next(m for m in plan.metal if m["kind"] == "Role")
+    assert {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["chat-api-key"],
+            "verbs": ["get"]} in role["rules"]
+    # the router sends it: LiteLLM reads it from an env var backed by that Secret, in every zone routing there
+    import yaml
+
+    deploy = next(m for m in plan.routers["gw"] if m["kind"] == "Deployment")
+    env = {e["name"]: e for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]}
+    ref = env["LLMKUBE_BACKEND_KEY_MACS"]["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": "chat-api-key", "key": "api-key"}
+    cm = next(m for m in plan.routers["gw"] if m["kind"] == "ConfigMap")
+    params = yaml.safe_load(cm["data"]["config.yaml"])["model_list"][0]["litellm_params"]
+    assert params["api_key"] == "os.environ/LLMKUBE_BACKEND_KEY_MACS"
+
+
+def test_metal_api_key_secret_is_configurable_but_never_a_router_secret():
+    plan = plan_stack(load_stack_config(_metal_stack(key_secret={"name": "macs-key", "key": "k"})))
+    assert _desired(plan).api_key_secret.name == "macs-key"
+    from llmkube_iac.plan.errors import PlanError
+
+    with pytest.raises(PlanError, match=r"services\[0\]\.endpoint\.apiKeySecret.*gw-keys.*router gw"):
+        plan_stack(load_stack_config(_metal_stack(key_secret={"name": "gw-keys", "key": "macs"})))
+
+
+def test_metal_runtimes_without_key_support_carry_no_key_and_the_router_sends_none():
+    plan = plan_stack(load_stack_config(_metal_stack(runtime="ollama")))
+    assert _desired(plan).api_key_secret is None
+    role = next(m for m in plan.metal if m["kind"] == "Role")
+    assert not [r for r in role["rules"] if r["resources"] == ["secrets"]]
+    deploy = next(m for m in plan.routers["gw"] if m["kind"] == "Deployment")
+    assert not [e for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]
+                if e["name"].startswith("LLMKUBE_BACKEND_KEY_")]
