@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pulumi
 
-from ..plan.images import apply_mirrors
+from ..plan.images import apply_site_images
 from ..plan.model import cache_claim_name, placement, plan_model
 from .register import register_manifests
 from ..spec import ModelSpec, SiteSpec
@@ -22,7 +22,7 @@ class Model(pulumi.ComponentResource):
         super().__init__("llmkube:index:Model", name,
                          {"spec": spec.to_config(), "site": site.name, "facts": facts}, opts)
         if manifests is None:
-            manifests = apply_mirrors(plan_model(site, spec, model_name, size_bytes), site.registry_mirrors)
+            manifests = apply_site_images(plan_model(site, spec, model_name, size_bytes), site)
         self.resources = register_manifests(self, name, manifests)
         place = placement(spec, model_name)
         self.model_name = model_name

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pulumi
 
-from ..plan.images import apply_mirrors
+from ..plan.images import apply_site_images
 from ..plan.router import plan_router, zone_urls
 from .register import register_manifests
 from ..spec import InferenceServiceSpec, SiteSpec
@@ -24,7 +24,7 @@ class Router(pulumi.ComponentResource):
         """`manifests` are the already-planned objects (Site plans the whole stack before registering)."""
         spec = spec if isinstance(spec, RouterSpec) else RouterSpec.model_validate(spec)
         if manifests is None:  # raises before registering
-            manifests = apply_mirrors(plan_router(site, spec, services), site.registry_mirrors)
+            manifests = apply_site_images(plan_router(site, spec, services), site)
         super().__init__("llmkube:index:Router", name, {"spec": spec.to_config(), "site": site.name}, opts)
         self.spec = spec
         self.resources = register_manifests(self, name, manifests)

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import pulumi
 
-from ..plan.images import apply_mirrors
+from ..plan.images import apply_site_images
 from ..plan.service import ServicePlan, plan_service
 from .register import register_manifests
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
@@ -33,7 +33,7 @@ class InferenceService(pulumi.ComponentResource):
         if plan is None:
             routers = [r if isinstance(r, RouterSpec) else RouterSpec.model_validate(r) for r in routers]
             plan = plan_service(site, spec, model, model_name, size_bytes, routers)
-            plan = ServicePlan(apply_mirrors(plan.manifests, site.registry_mirrors), plan.base_url,
+            plan = ServicePlan(apply_site_images(plan.manifests, site), plan.base_url,
                                plan.service_name, plan.namespace)
         self.resources = register_manifests(self, name, plan.manifests)
         self.base_url = pulumi.Output.from_input(plan.base_url)

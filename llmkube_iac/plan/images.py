@@ -1,9 +1,15 @@
-"""Registry-mirror rewriting of every image a plan references (containers, init, ephemeral, image volumes)."""
+"""The one image step of a plan: every image a plan references (containers, init, ephemeral, image volumes)
+is rewritten to the site's registry mirrors, then pinned to the digest `llmkube-iac pin` recorded for it in
+site.imageDigests. What stays tag-only at a site where pinning is advisory carries the scanner skip that
+says so (plan/scanner.py); where it is mandatory (airGapped, production) it does not, and image-pinning
+refuses it."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 
-from ..spec import RegistryMirror
+from ..spec import RegistryMirror, SiteSpec
+from .scanner import TAG_ONLY_IMAGE, add_skips
 
 _POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
 
@@ -72,3 +78,40 @@ def apply_mirrors(manifests: list[dict], mirrors: tuple[RegistryMirror, ...]) ->
                 v["image"]["reference"] = rewrite_image(v["image"]["reference"], mirrors)
         out.append(m)
     return out
+
+
+def pin_digest(image: str, digests: Mapping[str, str]) -> str:
+    """`image@sha256:...` when site.imageDigests holds a digest for exactly this reference; else unchanged."""
+    if not image or "@" in image:
+        return image
+    digest = digests.get(image)
+    return f"{image}@{digest}" if digest else image
+
+
+def is_pinned(image: str) -> bool:
+    return "@sha256:" in image
+
+
+def apply_site_images(manifests: list[dict], site: SiteSpec) -> list[dict]:
+    """A copy of the manifests as the site runs them: mirrored, pinned, and the tag-only ones annotated."""
+    out = apply_mirrors(manifests, site.registry_mirrors)
+    if not site.image_digests and site.requires_pinned_images:
+        return out
+    result = []
+    for m in out:
+        spec = pod_spec_of(m)
+        if spec is None:
+            result.append(m)
+            continue
+        m = copy.deepcopy(m)
+        spec = pod_spec_of(m)
+        for key in ("initContainers", "containers", "ephemeralContainers"):
+            for c in spec.get(key, []):
+                c["image"] = pin_digest(c["image"], site.image_digests)
+        for v in spec.get("volumes", []):
+            if "image" in v:
+                v["image"]["reference"] = pin_digest(v["image"]["reference"], site.image_digests)
+        if not site.requires_pinned_images and not all(is_pinned(i) for i in images_of(spec)):
+            add_skips(m, TAG_ONLY_IMAGE)
+        result.append(m)
+    return result

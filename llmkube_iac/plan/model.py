@@ -12,6 +12,7 @@ from ..spec import ModelSpec, SiteSpec
 from .download_network import download_network_policy
 from .errors import PlanError
 from .meta import discovery_labels, manifest, metadata, standard_labels
+from .scanner import HF_TOKEN_IN_ENV, add_skips
 from .security import container_security_context, empty_dir, pod_security_context
 
 MOUNT = "/models"
@@ -145,6 +146,8 @@ def plan_model(site: SiteSpec, model: ModelSpec, model_name: str, size_bytes: in
             },
         },
     })
+    if model.hf_token_secret:
+        add_skips(job, HF_TOKEN_IN_ENV)
     selector = {k: job_labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance",
                                            "app.kubernetes.io/component")}
     return [pvc, job, download_network_policy(site, model, job_name, job_labels, selector)]

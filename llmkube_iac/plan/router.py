@@ -19,6 +19,7 @@ from .router_config import (
     AUDIT_DIR, BASE_ENV, CONFIG_DIR, LITELLM_IMAGE, METRICS_PORT, ZoneConfig, check_backends, external_egress_ports,
     plan_zone_config, zones_of,
 )
+from .scanner import ROUTER_KEYS_IN_ENV, add_skips
 from .security import container_security_context, empty_dir, pod_security_context
 from .service import double_cpu
 from .site import GATEWAY_PRIORITY_CLASS
@@ -106,7 +107,8 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
     out = [
         manifest("v1", "ServiceAccount", metadata(zone.name, ns, labels), automountServiceAccountToken=False),
         manifest("v1", "ConfigMap", metadata(config_name, ns, labels), data=dict(sorted(zone.files.items()))),
-        manifest("apps/v1", "Deployment", metadata(zone.name, ns, labels), spec=deploy_spec),
+        add_skips(manifest("apps/v1", "Deployment", metadata(zone.name, ns, labels), spec=deploy_spec),
+                  ROUTER_KEYS_IN_ENV),
         manifest("v1", "Service", metadata(zone.name, ns, labels), spec={
             "type": "ClusterIP", "selector": selector,
             "ports": [{"name": "http", "port": router.port, "targetPort": "http", "protocol": "TCP"}],

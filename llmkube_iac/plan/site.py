@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..hardware import vendor
 from ..spec import InferenceServiceSpec, SiteSpec
-from .images import apply_mirrors
+from .images import apply_site_images
 from .meta import discovery_labels, manifest, metadata, standard_labels
 
 PRIORITIES = {"critical": 1_000_000, "high": 100_000, "normal": 10_000, "low": 1_000, "batch": 100}
@@ -63,7 +63,7 @@ def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = 
                                         site, chart.values))
     if site.operators.keda:
         out.append(helm_release(*KEDA_CHART, site))
-    return apply_mirrors(out, site.registry_mirrors)
+    return apply_site_images(out, site)
 
 
 def default_deny_egress(site: SiteSpec) -> dict:

@@ -12,7 +12,7 @@ from ..hardware import vendor
 from ..spec import InferenceServiceSpec, ModelSpec, StackConfig
 from .endpoints import openai_base_url
 from .errors import PlanError
-from .images import apply_mirrors
+from .images import apply_site_images
 from .metal import plan_metal
 from .metal_keys import check_metal_keys
 from .model import plan_model
@@ -73,7 +73,7 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
             sp = plan_service(site, svc, model, name, sizes.get(name), config.routers)
         except PlanError as err:
             raise err.under(f"services[{i}]") from None
-        plan.services[svc.name] = ServicePlan(apply_mirrors(sp.manifests, site.registry_mirrors), sp.base_url,
+        plan.services[svc.name] = ServicePlan(apply_site_images(sp.manifests, site), sp.base_url,
                                               sp.service_name, sp.namespace)
     on_kubernetes = {service_model_name(s) for s in config.services if vendor(s.accelerator.vendor).schedulable}
     metal_only = {service_model_name(s) for s, _ in metal_services} - on_kubernetes
@@ -86,7 +86,7 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
         except PlanError as err:
             where = f"models[{stack_index[name]}]" if name in stack_index else f"services[{name}].model"
             raise err.under(where) from None
-        plan.models[name] = (model, apply_mirrors(manifests, site.registry_mirrors))
+        plan.models[name] = (model, apply_site_images(manifests, site))
     if metal_services:
         check_metal_keys(config.services, config.routers)  # a Mac may read its key's Secret: nothing else in it
         plan.metal = plan_metal(site, metal_services)  # Apple Silicon hosts, run by the metal-agent
@@ -97,7 +97,7 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
                                                   svc.name, site.namespace)
     for i, router in enumerate(config.routers):
         try:
-            plan.routers[router.name] = apply_mirrors(plan_router(site, router, config.services), site.registry_mirrors)
+            plan.routers[router.name] = apply_site_images(plan_router(site, router, config.services), site)
         except PlanError as err:
             raise err.under(f"routers[{i}]") from None
     return plan

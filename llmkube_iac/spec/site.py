@@ -1,12 +1,15 @@
 """SiteSpec: one cluster (a datacenter, an edge site, a lab) with its rules and its hardware."""
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from .base import SpecModel, check_country, check_dns_label, duplicates
 from .service import Vendor
+
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 class KubernetesConnection(SpecModel):
@@ -167,7 +170,16 @@ class SiteSpec(SpecModel):
     monitoring: Monitoring = Field(Monitoring(), description="Where the site's Prometheus runs")
     cert_issuer: str | None = Field(
         None, description="cert-manager ClusterIssuer: routers then serve HTTPS with a Certificate it issues; unset: "
-                          "plain HTTP")
+                          "plain HTTP (keys and prompts cross the network in clear text; the router-tls rule says so)")
+    production: bool = Field(
+        False, description="A production site: image-pinning becomes mandatory (as at airGapped sites), so every "
+                           "image must be pinned by digest (llmkube-iac pin writes imageDigests)")
+    image_digests: dict[str, str] = Field(
+        default_factory=dict,
+        description="Digest of each image reference the site runs, as `llmkube-iac pin` resolved it against the "
+                    "registry or mirror the site pulls from: {\"<reference as rendered, after registryMirrors>\": "
+                    "\"sha256:<64 hex>\"}. The planner appends @<digest> to exactly those references; written by "
+                    "the pin command, never by hand from elsewhere")
 
     @field_validator("name", "namespace")
     @classmethod
@@ -188,6 +200,21 @@ class SiteSpec(SpecModel):
         if self.air_gapped and not self.registry_mirrors:
             raise ValueError("an airGapped site needs registryMirrors: images cannot be pulled from the internet")
         return self
+
+    @field_validator("image_digests")
+    @classmethod
+    def _digests(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [f"{k}: {d}" for k, d in v.items() if not _DIGEST.match(d)]
+        bad += [f"{k}: the reference already carries a digest" for k in v if "@" in k or not k or " " in k]
+        if bad:
+            raise ValueError("imageDigests maps an image reference (without @digest) to sha256:<64 lower-case hex>; "
+                             f"run llmkube-iac pin to write them: {'; '.join(bad)}")
+        return v
+
+    @property
+    def requires_pinned_images(self) -> bool:
+        """image-pinning is mandatory here: an air-gapped or production site runs only digest-pinned images."""
+        return self.air_gapped or self.production
 
     @property
     def deny_egress(self) -> bool:
