@@ -40,8 +40,9 @@ def store_ports(site: SiteSpec, model: ModelSpec) -> list[int]:
 
 def download_network_policy(site: SiteSpec, model: ModelSpec, name: str, labels: dict, pod_selector: dict) -> dict:
     """No ingress; egress to the cluster DNS and to the store's port (see the module docstring for where)."""
-    egress = [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": site.network.dns_namespace}},
-                       "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}], "ports": DNS_PORTS}]
+    dns = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": site.network.dns_namespace}},
+           "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+    egress = [{"to": [dns], "ports": DNS_PORTS}]
     ports = [{"protocol": "TCP", "port": p} for p in store_ports(site, model)]
     if site.network.egress_allow_cidrs:
         egress.append({"to": [{"ipBlock": {"cidr": c}} for c in site.network.egress_allow_cidrs], "ports": ports})

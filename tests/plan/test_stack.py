@@ -143,7 +143,8 @@ def test_ollama_cannot_autoscale_on_queue():
 def test_network_policy_admits_only_labelled_clients_without_routers():
     _, plan = deployment(minimal_stack())
     np = by_kind(plan.services["chat"].manifests, "NetworkPolicy")[0]
-    assert np["spec"]["ingress"][0]["from"] == [{"podSelector": {"matchLabels": {"client.llmkube.dev/chat": "allowed"}}}]
+    clients = [{"podSelector": {"matchLabels": {"client.llmkube.dev/chat": "allowed"}}}]
+    assert np["spec"]["ingress"][0]["from"] == clients
 
 
 def test_download_job_and_init_step_for_remote_sources():
