@@ -16,6 +16,7 @@ from . import (
     gpu_fit,
     gpu_fit_unknown,
     image_pinning,
+    router_tls,
     secrets_hygiene,
     security_baseline,
     timeout_nesting,
@@ -25,7 +26,7 @@ RULES: tuple[Rule, ...] = tuple(m.RULE for m in (
     airgap_images, airgap_model_sources, airgap_charts, airgap_egress,
     data_residency,
     capacity, gpu_fit, gpu_fit_unknown,
-    security_baseline, image_pinning, secrets_hygiene,
+    security_baseline, image_pinning, secrets_hygiene, router_tls,
     timeout_nesting,
 ))
 RULES_BY_NAME = {r.name: r for r in RULES}
