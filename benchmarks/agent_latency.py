@@ -93,6 +93,7 @@ def main() -> int:
     names = [f"svc{i}" for i in range(args.trials)]
     ports = {n: free_port() for n in names}
     services = [MetalServiceState(name=n, source=f"file://{model}", sha256=digest, cache_key=f"{n}/c", port=ports[n],
+                                  runtime="llama-server",
                                   args=("--model", "{model}", "--host", "{host}", "--port", "{port}",
                                         # staggered loads: each becomes healthy while we are watching it
                                         "--load-seconds", str(args.load_seconds * (1 + i))))

@@ -14,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.file_server import FileServer, sparse_copy_with_header  # noqa: E402
 from llmkube_iac.modelinfo import inspect_source  # noqa: E402
+from llmkube_iac.units import GIB  # noqa: E402
 from tests.support.synth import SynthShape, write_model  # noqa: E402
 
 
@@ -32,7 +33,7 @@ def main() -> None:
             info = inspect_source(srv.url("big.gguf"))
             dt = time.perf_counter() - t0
         hb = info.header_bytes
-        print(f"file {size / 2**30:.0f} GiB, header {hb} bytes; client read {info.__dict__['_bytes_read']} bytes "
+        print(f"file {size / GIB:.0f} GiB, header {hb} bytes; client read {info.__dict__['_bytes_read']} bytes "
               f"(header + {info.__dict__['_bytes_read'] - hb}), server sent {srv.bytes_sent} bytes, "
               f"{srv.requests} request(s), {dt * 1000:.0f} ms")
 

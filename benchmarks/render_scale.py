@@ -57,6 +57,8 @@ def bare_registration(manifests: list[dict]) -> float:
         import pulumi_kubernetes as k8s
         from pulumi.runtime.stack import run_pulumi_func
 
+        from llmkube_iac.components.register import resource_class
+
         class Echo(pulumi.runtime.Mocks):
             def new_resource(self, args):
                 return f"{args.name}-id", dict(args.inputs)
@@ -70,10 +72,7 @@ def bare_registration(manifests: list[dict]) -> float:
 
         def program():
             for i, m in enumerate(manifests):
-                group, _, version = m["apiVersion"].rpartition("/")
-                module = getattr(k8s, (group or "core").split(".")[0], None) if "." not in group or group.endswith(
-                    ".k8s.io") else None
-                cls = getattr(getattr(module, version, None), m["kind"], None) if module else None
+                cls = resource_class(m["apiVersion"], m["kind"])  # the class lookup only, no llmkube component
                 body = {k: v for k, v in m.items() if k not in ("apiVersion", "kind")}
                 if cls is None:
                     k8s.apiextensions.CustomResource(f"r{i}", api_version=m["apiVersion"], kind=m["kind"], **body)

@@ -1,23 +1,12 @@
 """THE accelerator dispatch table: everything that differs between vendors lives in one entry.
 
-Adding a vendor is one `VendorProfile` here; planners, runtimes and policies look vendors up and
-never switch on their names.
+Adding a vendor is one `VendorProfile` here; the spec validates `vendor` against this table when a
+config is read, and planners, runtimes and policies look vendors up and never switch on their
+names. A vendor's device operator is an add-on (addons.py) that the vendor names.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-
-@dataclass(frozen=True)
-class OperatorChart:
-    """The Helm chart a vendor's device plugin / operator ships as (pinned)."""
-
-    name: str
-    chart: str
-    version: str
-    repository: str
-    namespace: str
-    values: dict = field(default_factory=dict)
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -34,7 +23,7 @@ class VendorProfile:
     needs_shm: bool  # multi-device collectives use /dev/shm (NCCL/RCCL/HCCL): mount a memory emptyDir
     supplemental_groups: tuple[int, ...]  # device node groups (video/render) for a non-root user
     metrics_exporter: str | None
-    operator: OperatorChart | None
+    operator: str | None  # name of its device operator in addons.ADDONS (installed with operators.gpuOperators)
     schedulable: bool = True  # False: not a Kubernetes pod (metal hosts run the metal-agent)
 
     def visible_devices(self, count: int) -> dict[str, str]:
@@ -65,9 +54,7 @@ VENDORS: dict[str, VendorProfile] = {
         needs_shm=True,
         supplemental_groups=(),
         metrics_exporter="dcgm-exporter",
-        operator=OperatorChart(
-            "gpu-operator", "gpu-operator", "v25.3.4", "https://helm.ngc.nvidia.com/nvidia", "gpu-operator"
-        ),
+        operator="gpu-operator",
     ),
     "amd": VendorProfile(
         name="amd",
@@ -82,9 +69,7 @@ VENDORS: dict[str, VendorProfile] = {
         needs_shm=True,
         supplemental_groups=(44,),  # video: /dev/kfd and /dev/dri for a non-root user
         metrics_exporter="amd-device-metrics-exporter",
-        operator=OperatorChart(
-            "amd-gpu-operator", "gpu-operator-charts", "v1.3.0", "https://rocm.github.io/gpu-operator", "kube-amd-gpu"
-        ),
+        operator="amd-gpu-operator",
     ),
     "intel-gaudi": VendorProfile(
         name="intel-gaudi",
@@ -102,10 +87,7 @@ VENDORS: dict[str, VendorProfile] = {
         needs_shm=True,
         supplemental_groups=(),
         metrics_exporter="habana-metric-exporter",
-        operator=OperatorChart(
-            "habana-ai-operator", "habana-ai-operator", "1.22.0", "https://vault.habana.ai/artifactory/api/helm/gaudi-helm",
-            "habana-ai-operator",
-        ),
+        operator="habana-ai-operator",
     ),
     "intel-xpu": VendorProfile(
         name="intel-xpu",
@@ -120,10 +102,7 @@ VENDORS: dict[str, VendorProfile] = {
         needs_shm=True,
         supplemental_groups=(44,),
         metrics_exporter="xpumanager",
-        operator=OperatorChart(
-            "intel-device-plugins-operator", "intel-device-plugins-operator", "0.34.0",
-            "https://intel.github.io/helm-charts", "inteldeviceplugins-system",
-        ),
+        operator="intel-device-plugins-operator",
     ),
     "cpu": VendorProfile(
         name="cpu",
@@ -159,10 +138,13 @@ VENDORS: dict[str, VendorProfile] = {
 }
 
 
+DEFAULT_VENDOR = "cpu"  # a service that names no accelerator runs here
+
+
 def vendor(name: str) -> VendorProfile:
     try:
         return VENDORS[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ValueError(f"unknown accelerator vendor {name!r}; valid: {', '.join(VENDORS)}") from None
 
 

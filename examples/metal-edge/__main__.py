@@ -23,6 +23,8 @@ qwen = {"name": "qwen3-30b-a3b", "source": "hf://Qwen/Qwen3-30B-A3B-GGUF/Qwen3-3
 site = Site("metal-edge", {
     "site": {
         "name": "metal-edge", "jurisdiction": "DE", "region": "eu-central",
+        # the router's PodMonitor and the agents' PrometheusRule need the Prometheus operator
+        "clusterProvides": ["monitoring.coreos.com"],
         "metalHosts": [
             {"name": "studio-1", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "usableFraction": 0.75,
              "address": "10.20.0.11"},

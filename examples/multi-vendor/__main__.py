@@ -38,7 +38,10 @@ SERVICES = [
 ]
 
 site = Site("lab", {
-    "site": {"name": "lab", "jurisdiction": "NL", "accelerators": POOLS},
+    # the lab cluster already runs the vendors' device plugins, KEDA (the NVIDIA service autoscales on
+    # its queue) and the Prometheus operator (every service's PodMonitor)
+    "site": {"name": "lab", "jurisdiction": "NL", "accelerators": POOLS,
+             "clusterProvides": ["keda.sh", "monitoring.coreos.com"]},
     "models": MODELS,
     "services": SERVICES,
 })

@@ -4,7 +4,8 @@ import pulumi
 from llmkube_iac import Site
 
 site = Site("quickstart", {
-    "site": {"name": "quickstart", "jurisdiction": "DE"},
+    # the service's PodMonitor needs the Prometheus operator: declare it when the cluster has one
+    "site": {"name": "quickstart", "jurisdiction": "DE", "clusterProvides": ["monitoring.coreos.com"]},
     "services": [{
         "name": "chat",
         "model": {"name": "qwen3-5-4b", "source": "hf://Qwen/Qwen3.5-4B-GGUF/Qwen3.5-4B-Q4_K_M.gguf",

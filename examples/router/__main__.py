@@ -11,7 +11,9 @@ from llmkube_iac import Site
 small = {"name": "qwen3-4b", "source": "hf://Qwen/Qwen3-4B-GGUF/Qwen3-4B-Q4_K_M.gguf", "quantization": "Q4_K_M",
          "totalParametersB": 4}
 site = Site("router-demo", {
-    "site": {"name": "router-demo", "jurisdiction": "DE", "region": "eu-central", "certIssuer": "internal-ca"},
+    # cert-manager issues the router's TLS certificate; the Prometheus operator scrapes the PodMonitors
+    "site": {"name": "router-demo", "jurisdiction": "DE", "region": "eu-central", "certIssuer": "internal-ca",
+             "clusterProvides": ["cert-manager.io", "monitoring.coreos.com"]},
     "models": [small],
     "services": [
         {"name": "chat-a", "model": "qwen3-4b", "contextSize": 8192, "classification": "restricted"},

@@ -13,8 +13,9 @@ import sys
 import threading
 from pathlib import Path
 
+from ..runtimes import native_runtimes
 from . import launchd, metrics
-from .config import DEFAULT_RUNTIMES, AgentConfig
+from .config import AgentConfig
 from .exposure import bind_warning
 from .kube import Credentials, KubeClient, load_kubeconfig
 from .supervisor import Agent
@@ -36,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--cache-dir", default=str(Path.home() / "Library/Caches/llmkube/models"))
         s.add_argument("--state-dir", default=str(Path.home() / "Library/Application Support/llmkube"))
         s.add_argument("--runtime", action="append", default=[], metavar="NAME=COMMAND",
-                       help=f"command for a runtime ({', '.join(DEFAULT_RUNTIMES)}), e.g. "
+                       help=f"command for a native runtime ({', '.join(native_runtimes())}), e.g. "
                             "llama-server=/opt/homebrew/bin/llama-server")
         s.add_argument("--bind-address", help="address runtimes listen on (default: the host's declared address); "
                                                "never a wildcard such as 0.0.0.0")
@@ -54,12 +55,17 @@ def _parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> AgentConfig:
     if args.bind_address is not None and bind_warning(args.bind_address):
         raise SystemExit(f"--bind-address {args.bind_address!r}: {bind_warning(args.bind_address)}")
-    runtimes = dict(DEFAULT_RUNTIMES)
+    runtimes: dict[str, list[str]] = {}  # overrides of the registry's native commands
+    known = native_runtimes()
     for item in args.runtime:
         name, _, command = item.partition("=")
-        if name not in DEFAULT_RUNTIMES or not command:
-            raise SystemExit(f"--runtime {item!r}: expected NAME=COMMAND with NAME one of {', '.join(DEFAULT_RUNTIMES)}")
-        runtimes[name] = shlex.split(command)
+        try:
+            argv = shlex.split(command)
+        except ValueError as err:  # unbalanced quotes
+            raise SystemExit(f"--runtime {item!r}: {err}") from None
+        if name not in known or not argv:
+            raise SystemExit(f"--runtime {item!r}: expected NAME=COMMAND with NAME one of {', '.join(known)}")
+        runtimes[name] = argv
     return AgentConfig(host=args.host, namespace=args.namespace, cache_dir=Path(args.cache_dir).expanduser(),
                        state_dir=Path(args.state_dir).expanduser(), runtimes=runtimes, bind_address=args.bind_address,
                        metrics_address=args.metrics_address, metrics_port=args.metrics_port or None,

@@ -1,29 +1,16 @@
-"""The agent's local settings (how to run runtimes, timings, where to cache), not the desired state."""
+"""The agent's local settings (overrides of how to run runtimes, timings, where to cache), not the desired state.
+
+How each runtime runs natively (command, environment, health path, memory model) is the runtime
+registry's (`llmkube_iac.runtimes`, each entry's `native`); a host only overrides a command, e.g.
+where its llama-server lives (`--runtime llama-server=/opt/homebrew/bin/llama-server`).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..runtimes import native_runtime
 from .preflight import Estimator, Fetcher, default_estimate, default_fetch
-
-# Native runtime -> command prefix; the desired state's args follow. `{host}`/`{port}`/`{model}`
-# placeholders are substituted in args and env. Override per host with --runtime NAME=COMMAND.
-# Ollama serves only models it has "created": serve, wait for it, register the fetched GGUF under
-# the served name ($2, from $1), then stay in the foreground so the agent supervises `ollama serve`.
-OLLAMA_WRAPPER = (
-    'ollama serve & pid=$!; trap \'kill -TERM $pid 2>/dev/null\' TERM INT; '
-    'until ollama list >/dev/null 2>&1; do kill -0 $pid 2>/dev/null || exit 1; sleep 0.5; done; '
-    'mf="${TMPDIR:-/tmp}/llmkube-$2.Modelfile"; printf \'FROM %s\\n\' "$1" > "$mf" && '
-    'ollama create "$2" -f "$mf" || { kill -TERM $pid; exit 1; }; wait $pid'
-)
-DEFAULT_RUNTIMES: dict[str, list[str]] = {
-    "llama-server": ["llama-server"],
-    "mlx-lm": ["mlx_lm.server"],
-    "ollama": ["/bin/sh", "-c", OLLAMA_WRAPPER, "llmkube-ollama"],
-}
-DEFAULT_RUNTIME_ENV: dict[str, dict[str, str]] = {
-    "ollama": {"OLLAMA_HOST": "{host}:{port}"},
-}
 
 
 @dataclass
@@ -34,8 +21,7 @@ class AgentConfig:
     namespace: str
     cache_dir: Path
     state_dir: Path
-    runtimes: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_RUNTIMES))
-    runtime_env: dict[str, dict[str, str]] = field(default_factory=lambda: dict(DEFAULT_RUNTIME_ENV))
+    runtimes: dict[str, list[str]] = field(default_factory=dict)  # native name -> command replacing the registry's
     bind_address: str | None = None  # default: the desired state's address
     lease_renew_seconds: float = 5.0
     lease_duration_seconds: int = 30
@@ -60,3 +46,7 @@ class AgentConfig:
     probe_addresses: tuple[str, ...] | None = None  # where to look for a port bound too widely; None: this host's
     fetch: Fetcher = default_fetch
     estimate: Estimator = default_estimate
+
+    def command(self, name: str) -> list[str]:
+        """The command prefix for native runtime `name`: this host's override, else the registry's."""
+        return list(self.runtimes[name]) if name in self.runtimes else list(native_runtime(name).command)

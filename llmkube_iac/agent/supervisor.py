@@ -19,11 +19,14 @@ from pathlib import Path
 import requests
 from pydantic import ValidationError
 
+from ..fetch import FetchError
+from ..runtimes import native_runtime
 from ..spec.metal import DESIRED_STATE_KEY, DesiredState, MetalServiceState
+from ..units import GIB
 from . import exposure, keys
 from . import pressure as mp
 from .config import AgentConfig
-from .preflight import GIB, Estimate, FetchError
+from .preflight import Estimate
 from .process import Child, tail
 
 log = logging.getLogger("llmkube.metal-agent")
@@ -240,8 +243,8 @@ class Agent:
         warning = exposure.bind_warning(bind)
         if warning:
             self.on_event("Warning", "WildcardBind", warning, state.name)
-        argv = self.cfg.runtimes.get(state.runtime, [state.runtime]) + [_sub(a, subs) for a in state.args]
-        env = {k: _sub(v, subs) for k, v in self.cfg.runtime_env.get(state.runtime, {}).items()}
+        argv = self.cfg.command(state.runtime) + [_sub(a, subs) for a in state.args]
+        env = {k: _sub(v, subs) for k, v in native_runtime(state.runtime).env.items()}
         log_path = self.cfg.state_dir / "logs" / f"{state.name}.log"
         svc.child = Child(state.name, argv, env, log_path, lambda pid, code: self.post("exit", state.name, gen, code))
         try:
@@ -283,7 +286,8 @@ class Agent:
         svc.health_failures += 1
         if svc.health_failures >= self.cfg.liveness_failures and svc.phase == "Ready":
             svc.phase, svc.ready = "Unhealthy", False
-            svc.reason = f"/health failed {svc.health_failures} times in a row; endpoint marked not ready"
+            svc.reason = (f"{svc.state.health_path} failed {svc.health_failures} times in a row; endpoint marked "
+                          "not ready")
 
     def _check_exposure(self, name: str, port: int) -> None:
         bind = self.cfg.bind_address or (self.desired.address if self.desired else "127.0.0.1")
@@ -295,7 +299,8 @@ class Agent:
     def _on_start_timeout(self, name: str, gen: int) -> None:
         svc = self._get(name, gen)
         if svc and svc.child:
-            svc.reason = f"no healthy /health within {self.cfg.start_timeout_seconds:.0f}s; killing it"
+            svc.reason = (f"no healthy {svc.state.health_path} within {self.cfg.start_timeout_seconds:.0f}s; "
+                          "killing it")
             threading.Thread(target=svc.child.stop, args=(self.cfg.stop_grace_seconds,), daemon=True).start()
 
     def _on_exit(self, name: str, gen: int, code: int) -> None:

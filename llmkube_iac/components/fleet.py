@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import pulumi
 
-from .site import Site
+from ..plan.objects import FLEET_TYPE
 from ..spec import StackConfig, load_stack_config
+from ..spec.base import duplicates
 from ..spec.errors import SpecError
+from .site import Site
 
 
 class Fleet(pulumi.ComponentResource):
@@ -20,9 +22,9 @@ class Fleet(pulumi.ComponentResource):
         if problems:
             raise SpecError(problems)
         names = [c.site.name for c in configs]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = duplicates(names)
         if dupes:
             raise SpecError([("sites", f"duplicate site name(s): {', '.join(dupes)}")])
-        super().__init__("llmkube:index:Fleet", name, {"sites": names}, opts)
+        super().__init__(FLEET_TYPE, name, {"sites": names}, opts)
         self.sites = {c.site.name: Site(c.site.name, c, pulumi.ResourceOptions(parent=self)) for c in configs}
         self.register_outputs({"sites": names})

@@ -1,17 +1,22 @@
 """Register wire-form manifests as pulumi-kubernetes resources (one resource per manifest).
 
 Built-in kinds use their typed class (so the engine, previews and policies see real types);
-custom resources use CustomResource; our Helm pseudo-manifests become helm.v4.Chart.
+custom resources use CustomResource; chart pseudo-manifests become an `AddOn` holding a
+helm.v4.Chart. Logical names are a pure function of each object's identity, so adding an object
+never renames another (the engine would create the renamed one before deleting the old and hit
+AlreadyExists); objects are registered after what they need (plan/ordering.py).
 """
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..plan.site import HELM_API
+from ..plan.charts import is_chart
+from ..plan.objects import is_builtin_api
+from ..plan.ordering import apply_order, prerequisites
+from .addon import AddOn
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 # Workloads whose readiness pulumi-kubernetes awaits: model loads and downloads take long.
@@ -19,6 +24,11 @@ TIMEOUTS = {
     "Deployment": pulumi.CustomTimeouts(create="30m", update="30m"),
     "Job": pulumi.CustomTimeouts(create="6h", update="6h"),
 }
+# Custom resources pulumi-kubernetes does not await by itself: what "ready" means for them
+# (the pulumi.com/waitFor annotation, pulumi-kubernetes >= 4.18)
+WAIT_FOR = {("cert-manager.io", "Certificate"): "condition=Ready"}
+# What a provider replacement (a new kubeconfig or context) must not delete: the namespaces and the model caches
+PROTECTED_KINDS = frozenset({("v1", "Namespace"), ("v1", "PersistentVolumeClaim")})
 
 
 def _snake(key: str) -> str:
@@ -27,34 +37,53 @@ def _snake(key: str) -> str:
 
 def resource_class(api_version: str, kind: str):
     """The typed pulumi_kubernetes class for a built-in kind, or None for custom resources."""
-    group, _, version = api_version.rpartition("/")
-    if group and not group.endswith(".k8s.io") and "." in group:
+    if not is_builtin_api(api_version):
         return None  # a CRD group (keda.sh, monitoring.coreos.com, cert-manager.io ...)
+    group, _, version = api_version.rpartition("/")
     module = getattr(k8s, (group or "core").split(".")[0], None)
     return getattr(getattr(module, version, None), kind, None)
 
 
+def logical_name(component: str, m: dict) -> str:
+    """`<component>-<kind>[-<namespace>]-<name>`; charts `<component>-addon-<release>`."""
+    meta = m["metadata"]
+    if is_chart(m):
+        return f"{component}-addon-{meta['name']}"
+    kind, ns = m["kind"].lower(), meta.get("namespace")
+    return f"{component}-{kind}-{ns}-{meta['name']}" if ns else f"{component}-{kind}-{meta['name']}"
+
+
 def logical_names(component: str, manifests: list[dict]) -> list[str]:
-    """`<component>-<kind>`; a kind the component makes several of gets `-<metadata.name>`."""
-    counts = Counter(m["kind"] for m in manifests)
-    names = []
-    for m in manifests:
-        kind = "chart" if m["apiVersion"] == HELM_API else m["kind"].lower()
-        suffix = f"-{m['metadata']['name']}" if counts[m["kind"]] > 1 else ""
-        names.append(f"{component}-{kind}{suffix}")
+    names = [logical_name(component, m) for m in manifests]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:  # two objects with one identity: a planner bug, never a rename
+        raise ValueError(f"{component}: more than one object named {', '.join(dupes)}")
     return names
 
 
-def register_manifest(name: str, manifest: dict, opts: pulumi.ResourceOptions) -> pulumi.Resource:
+def _with_wait_for(manifest: dict) -> dict:
+    group = manifest["apiVersion"].rpartition("/")[0]
+    condition = WAIT_FOR.get((group, manifest["kind"]))
+    if condition is None:
+        return manifest
+    meta = dict(manifest["metadata"])
+    meta["annotations"] = {**(meta.get("annotations") or {}), "pulumi.com/waitFor": condition}
+    return {**manifest, "metadata": meta}
+
+
+def register_manifest(name: str, manifest: dict, opts: pulumi.ResourceOptions, site: str = "",
+                      protect: bool = True, component: str = "") -> pulumi.Resource:
     api_version, kind = manifest["apiVersion"], manifest["kind"]
-    if api_version == HELM_API:
-        spec = manifest["spec"]
-        repo = k8s.helm.v4.RepositoryOptsArgs(repo=spec["repository"]) if spec.get("repository") else None
-        return k8s.helm.v4.Chart(name, chart=spec["chart"], version=spec["version"], repository_opts=repo,
-                                 namespace=manifest["metadata"].get("namespace"), values=spec.get("values") or None,
-                                 opts=opts)
+    if is_chart(manifest):  # the chart's own name prefixes its objects' names: keep it short
+        chart_name = f"{component}-{manifest['metadata']['name']}" if component else manifest["metadata"]["name"]
+        return AddOn(name, manifest, site, chart_name=chart_name, opts=opts)
+    extra = pulumi.ResourceOptions()
     if kind in TIMEOUTS:
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(custom_timeouts=TIMEOUTS[kind]))
+        extra.custom_timeouts = TIMEOUTS[kind]
+    if protect and (api_version, kind) in PROTECTED_KINDS:
+        extra.protect = True
+    opts = pulumi.ResourceOptions.merge(opts, extra)
+    manifest = _with_wait_for(manifest)
     cls = resource_class(api_version, kind)
     body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
     if cls is None:
@@ -63,9 +92,19 @@ def register_manifest(name: str, manifest: dict, opts: pulumi.ResourceOptions) -
 
 
 def register_manifests(parent: pulumi.Resource, component: str, manifests: list[dict],
-                       opts: pulumi.ResourceOptions | None = None) -> dict[str, pulumi.Resource]:
-    """Register each manifest as a child of `parent`; returns them by logical name."""
+                       opts: pulumi.ResourceOptions | None = None, site: str = "",
+                       protect: bool = True) -> dict[str, pulumi.Resource]:
+    """Register each manifest as a child of `parent`, after the ones it needs; returns them by logical name."""
     base = pulumi.ResourceOptions(parent=parent)
     if opts:
         base = pulumi.ResourceOptions.merge(base, opts)
-    return {name: register_manifest(name, m, base) for name, m in zip(logical_names(component, manifests), manifests)}
+    names = logical_names(component, manifests)
+    deps = prerequisites(manifests)
+    registered: dict[int, pulumi.Resource] = {}
+    for i in apply_order(manifests):
+        own = base
+        if deps[i]:
+            after = pulumi.ResourceOptions(depends_on=[registered[d] for d in deps[i]])
+            own = pulumi.ResourceOptions.merge(base, after)
+        registered[i] = register_manifest(names[i], manifests[i], own, site, protect, component)
+    return {names[i]: registered[i] for i in range(len(manifests))}

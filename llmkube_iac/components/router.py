@@ -9,11 +9,12 @@ from collections.abc import Sequence
 
 import pulumi
 
-from ..plan.images import apply_site_images
-from ..plan.router import plan_router, zone_urls
-from .register import register_manifests
+from ..plan.objects import ROUTER_TYPE
+from ..plan.router import zone_urls
+from ..plan.stack import plan_alone
 from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.router import RouterSpec
+from .register import register_manifests
 
 
 class Router(pulumi.ComponentResource):
@@ -24,10 +25,10 @@ class Router(pulumi.ComponentResource):
         """`manifests` are the already-planned objects (Site plans the whole stack before registering)."""
         spec = spec if isinstance(spec, RouterSpec) else RouterSpec.model_validate(spec)
         if manifests is None:  # raises before registering
-            manifests = apply_site_images(plan_router(site, spec, services), site)
-        super().__init__("llmkube:index:Router", name, {"spec": spec.to_config(), "site": site.name}, opts)
+            manifests = plan_alone(site, router=(spec, services)).routers[spec.name]
+        super().__init__(ROUTER_TYPE, name, {"spec": spec.to_config(), "site": site.name}, opts)
         self.spec = spec
-        self.resources = register_manifests(self, name, manifests)
+        self.resources = register_manifests(self, name, manifests, site=site.name, protect=site.kubernetes.protect)
         urls = zone_urls(site, spec)
         self.sovereign_url = pulumi.Output.from_input(urls["sovereign"])
         self.external_url = pulumi.Output.from_input(urls.get("external"))

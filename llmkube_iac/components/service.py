@@ -5,11 +5,12 @@ from collections.abc import Sequence
 
 import pulumi
 
-from ..plan.images import apply_site_images
-from ..plan.service import ServicePlan, plan_service
-from .register import register_manifests
+from ..plan.objects import SERVICE_TYPE
+from ..plan.service import ServicePlan
+from ..plan.stack import plan_alone
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
 from ..spec.router import RouterSpec
+from .register import register_manifests
 
 
 class InferenceService(pulumi.ComponentResource):
@@ -27,15 +28,15 @@ class InferenceService(pulumi.ComponentResource):
             if not isinstance(spec.model, ModelSpec):
                 raise ValueError(f"InferenceService {name}: model {spec.model!r} is a name; pass model=ModelSpec")
             model = spec.model
-        model_name = model_name or model.name or f"{spec.name}-model"
         inline = spec.model_copy(update={"model": model})
-        super().__init__("llmkube:index:InferenceService", name, {"spec": inline.to_config(), "site": site.name}, opts)
+        model_name = model_name or inline.model_name
+        super().__init__(SERVICE_TYPE, name, {"spec": inline.to_config(), "site": site.name}, opts)
         if plan is None:
             routers = [r if isinstance(r, RouterSpec) else RouterSpec.model_validate(r) for r in routers]
-            plan = plan_service(site, spec, model, model_name, size_bytes, routers)
-            plan = ServicePlan(apply_site_images(plan.manifests, site), plan.base_url,
-                               plan.service_name, plan.namespace)
-        self.resources = register_manifests(self, name, plan.manifests)
+            planned = plan_alone(site, service=(inline, model, model_name, size_bytes), routers=routers)
+            plan = planned.services[spec.name]
+        self.resources = register_manifests(self, name, plan.manifests, site=site.name,
+                                            protect=site.kubernetes.protect)
         self.base_url = pulumi.Output.from_input(plan.base_url)
         self.service_name = pulumi.Output.from_input(plan.service_name)
         self.namespace = pulumi.Output.from_input(plan.namespace)

@@ -19,7 +19,7 @@ from ..modelinfo.sources import parse_source
 from .core import (MARKER, FetchError, already_cached, check_space, disk_full_error, finish, hash_file,
                    is_disk_full, locked, write_marker)
 from .progress import Progress
-from .sources import Restart, file_stream, hf_snapshot, hf_url, http_stream, s3_stream
+from .sources import Restart, file_stream, hf_snapshot, http_stream, s3_stream
 
 ATTEMPTS = 4
 ProgressFn = Callable[..., None]
@@ -35,9 +35,9 @@ def _opener(source: str):
     if src.scheme in ("http", "https"):
         return src.filename.split("?")[0], lambda off: http_stream(src.uri, off)
     if src.scheme == "hf":
-        from ..modelinfo.remote import hf_headers
+        from ..modelinfo.remote import hf_file_url, hf_headers
 
-        url = hf_url(src.location, src.path, src.revision)
+        url = hf_file_url(src.location, src.path, src.revision)
         return src.filename, lambda off: http_stream(url, off, hf_headers())
     if src.scheme == "s3":
         return src.filename, lambda off: s3_stream(src.location, src.path, off)

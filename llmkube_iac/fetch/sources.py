@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from ..modelinfo.remote import hf_endpoint
+from ..modelinfo.remote import content_range_total, hf_endpoint, hf_token
 from .core import CHUNK, FetchError
 
 TIMEOUT = (10, 60)
@@ -40,11 +40,10 @@ def http_stream(url: str, offset: int, headers: dict | None = None) -> tuple[int
         resp.close()
         raise Restart()
     length = resp.headers.get("Content-Length")
-    total = offset + int(length) if length and length.isdigit() else None
-    if resp.status_code == 206:
-        cr = resp.headers.get("Content-Range", "")
-        if "/" in cr and cr.rsplit("/", 1)[1].isdigit():
-            total = int(cr.rsplit("/", 1)[1])
+    total = offset + int(length) if length and length.isascii() and length.isdigit() else None
+    complete = content_range_total(resp.headers.get("Content-Range")) if resp.status_code == 206 else None
+    if complete is not None:
+        total = complete
 
     def chunks() -> Iterator[bytes]:
         with resp:
@@ -57,18 +56,6 @@ def http_stream(url: str, offset: int, headers: dict | None = None) -> tuple[int
     return total, chunks(), resp
 
 
-def hf_url(repo: str, filename: str, revision: str | None) -> str:
-    """huggingface-hub's own URL builder, against HF_ENDPOINT (a site mirror) when set."""
-    try:
-        from huggingface_hub import hf_hub_url
-
-        return hf_hub_url(repo, filename, revision=revision, endpoint=hf_endpoint())
-    except ImportError:
-        from ..modelinfo.remote import hf_file_url
-
-        return hf_file_url(repo, filename, revision)
-
-
 def hf_snapshot(repo: str, revision: str | None, dest: Path) -> Path:
     """A whole repository (safetensors layout) via huggingface-hub, honouring HF_ENDPOINT/HF_TOKEN."""
     try:
@@ -77,7 +64,7 @@ def hf_snapshot(repo: str, revision: str | None, dest: Path) -> Path:
         raise FetchError("whole-repo hf:// sources need huggingface-hub (pip install huggingface-hub)") from None
     try:
         return Path(snapshot_download(repo, revision=revision, local_dir=str(dest), endpoint=hf_endpoint(),
-                                      token=os.environ.get("HF_TOKEN") or None))
+                                      token=hf_token()))
     except Exception as exc:  # noqa: BLE001 - hub errors are many classes; all mean "fetch failed"
         raise FetchError(f"hf://{repo}: {exc}") from None
 
@@ -105,8 +92,9 @@ def s3_stream(bucket: str, key: str, offset: int) -> tuple[int | None, Iterator[
         raise FetchError(f"s3://{bucket}/{key}: {code or exc}") from None
     except BotoCoreError as exc:
         raise FetchError(f"s3://{bucket}/{key}: {exc}") from None
-    cr = obj.get("ContentRange") or ""
-    total = int(cr.rsplit("/", 1)[1]) if "/" in cr else offset + int(obj.get("ContentLength", 0))
+    total = content_range_total(obj.get("ContentRange"))
+    if total is None:
+        total = offset + int(obj.get("ContentLength", 0))
     body = obj["Body"]
     return total, body.iter_chunks(CHUNK), body
 

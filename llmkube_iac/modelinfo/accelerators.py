@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..units import GIB
+
 
 @dataclass(frozen=True)
 class Accelerator:
@@ -24,7 +26,7 @@ class Accelerator:
 
     @property
     def usable_bytes(self) -> int:
-        return int((self.memory_gib * self.usable_fraction - self.reserved_gib) * (1 << 30))
+        return int((self.memory_gib * self.usable_fraction - self.reserved_gib) * GIB)
 
 
 ACCELERATORS: tuple[Accelerator, ...] = (

@@ -10,12 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .info import ModelInfo, swa_layers_from_pattern
-
-BYTES_PER_PARAM = {  # bits per weight of common quantizations (GGUF averages include scales)
-    "F32": 32, "F16": 16, "BF16": 16, "FP16": 16, "FP8": 8, "Q8_0": 8.5, "INT8": 8, "Q6_K": 6.56, "Q5_K_M": 5.69,
-    "Q5_K_S": 5.54, "Q4_K_M": 4.85, "Q4_K_S": 4.58, "Q4_0": 4.5, "IQ4_XS": 4.25, "Q3_K_M": 3.91, "Q2_K": 2.96,
-    "AWQ": 4.25, "GPTQ": 4.25, "INT4": 4.25, "MXFP4": 4.25, "NVFP4": 4.5,
-}
+from .quant import bits_per_weight
 
 
 @lru_cache(maxsize=1)
@@ -30,12 +25,6 @@ def catalog_entry(name: str) -> dict:
     if key not in cat:
         raise ValueError(f"unknown catalog model {name!r}; `llmkube-iac catalog` lists: {', '.join(sorted(cat))}")
     return cat[key]
-
-
-def bits_per_weight(quantization: str | None) -> float | None:
-    if not quantization:
-        return None
-    return BYTES_PER_PARAM.get(quantization.upper().replace("-", "_"))
 
 
 def catalog_info(name: str, quantization: str | None = None) -> ModelInfo:

@@ -4,18 +4,27 @@ Why a breakdown and not one number: the fix differs. Weights too big -> more dev
 quantization; KV too big -> a shorter context, fewer slots or a quantized KV cache. The KV rule is
 exact per layer (GQA heads x head dim, sliding-window layers capped at the window, MLA's
 compressed latent), and llama.cpp's own padding and compute-buffer shapes are followed, so the
-estimate matches what llama.cpp allocates (checked against it by the `llamacpp` test suite).
-Stdlib + pydantic only (the metal-agent imports it).
+estimate matches what llama.cpp allocates (checked against it by the `llamacpp` test suite). vLLM-style
+runtimes pre-allocate a paged KV pool instead and need only one full-context sequence to start
+(paged_pool.py). Stdlib + pydantic only (the metal-agent imports it).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..units import GIB as GiB
 from .accelerators import lookup_accelerator
 from .info import ModelInfo
+from .paged_pool import (
+    BATCHED_TOKENS,
+    GPU_MEMORY_UTILIZATION,
+    MAX_SEQUENCES,
+    PAGE_TOKENS,
+    pool_verdict,
+    vllm_overhead_bytes,
+)
 
-GiB = 1 << 30
 KV_PAD = 256  # llama.cpp pads KV cells to 256
 LLAMA_UBATCH = 512
 # bytes per element of a KV cache type (llama.cpp block sizes; vLLM fp8 = 1 byte)
@@ -46,6 +55,10 @@ class FitReport:
     parallel: int = 1
     accelerator: str | None = None
     fixes: list[str] = field(default_factory=list)
+    # paged-pool runtimes (vLLM, SGLang, TGI): the KV pool per device that the runtime pre-allocates from
+    # what its budget leaves after weights and overhead; None for llama.cpp/Ollama (n_ctx cells up front)
+    kv_pool_bytes: int | None = None
+    runtime: str | None = None
 
     def summary(self) -> str:
         """One readable line: verdict, per-device need vs capacity, breakdown and the fix."""
@@ -53,10 +66,32 @@ class FitReport:
         if self.verdict == "unknown":
             return f"unknown: cannot estimate without {', '.join(self.missing)}"
         b = self.breakdown
+        if self.kv_pool_bytes is not None:
+            return self._pool_summary(g)
         line = (f"{self.verdict}: {g(self.per_device_bytes)} GiB per device of {g(self.device_memory_bytes)} GiB usable "
                 f"on {self.devices}x {self.accelerator or 'device'} (weights {g(b['weights'])} + KV {g(b['kv_cache'])} + "
                 f"overhead {g(b['overhead'])} GiB in total; context {self.context}, {self.parallel} slot(s)); "
                 f"headroom {g(self.headroom_bytes)} GiB")
+        if self.host_bytes:
+            line += f"; {g(self.host_bytes)} GiB of experts in host RAM"
+        if self.fixes:
+            line += "; fix: " + " or ".join(self.fixes)
+        return line
+
+    def _pool_summary(self, g) -> str:
+        b = self.breakdown
+        line = (f"{self.verdict}: {self.runtime} needs {g(self.per_device_bytes)} GiB per device to start, of a "
+                f"{g(self.device_memory_bytes)} GiB budget on {self.devices}x {self.accelerator or 'device'} (weights "
+                f"{g(b['weights'])} + overhead {g(b['overhead'])} + one {self.context}-token sequence's KV "
+                f"{g(b['kv_cache'])} GiB in total); headroom {g(self.headroom_bytes)} GiB")
+        if self.verdict == "does-not-fit":
+            line += (f"; its KV pool ({g(max(self.kv_pool_bytes, 0))} GiB per device) cannot hold one contextSize "
+                     "sequence, so the runtime refuses to start")
+        else:
+            line += (f"; its KV pool ({g(self.kv_pool_bytes)} GiB per device) holds {self.max_parallel} full-context "
+                     f"sequence(s) at once for {self.parallel} slot(s)")
+            if (self.max_parallel or 0) < self.parallel:
+                line += " (when every slot runs at full context the runtime queues or preempts the rest)"
         if self.host_bytes:
             line += f"; {g(self.host_bytes)} GiB of experts in host RAM"
         if self.fixes:
@@ -84,7 +119,8 @@ def kv_elem_bytes(kv_type: str | None, runtime: str) -> float:
 def kv_cache_bytes(info: ModelInfo, context: int, parallel: int = 1, type_k: str | None = None,
                    type_v: str | None = None, runtime: str = "llamacpp", ubatch: int = LLAMA_UBATCH) -> int:
     """KV bytes for `context`: llama.cpp = one shared cache of `context` cells (slots split it);
-    vLLM-style = `parallel` sequences of `context` tokens. SWA layers hold window cells only; layers
+    vLLM-style = `parallel` sequences of `context` tokens (`ubatch` is then max_num_batched_tokens).
+    SWA layers hold window cells only; layers
     without KV (recurrent, Gemma 4's shared tail) hold none; MLA holds the compressed latent (llama.cpp:
     K only, V is a view of it); sparse attention adds its indexer keys; DeepSeek-V4 keeps a small
     window of raw K plus K compressed 4x (with indexer keys) or 128x. Recurrent state: see
@@ -95,9 +131,11 @@ def kv_cache_bytes(info: ModelInfo, context: int, parallel: int = 1, type_k: str
     if gguf_rt:
         full = _pad(context, KV_PAD)
         swa = min(full, _pad((info.sliding_window or 0) * parallel + ubatch, KV_PAD))
-    else:
-        full = _pad(context, 16) * parallel
-        swa = min(full, _pad((info.sliding_window or 0) + ubatch, 16) * parallel)
+    else:  # vLLM (kv_cache_interface.py): whole blocks per sequence; a sliding layer holds at most
+        # window - 1 + max_num_batched_tokens tokens (never more than the context) plus one block
+        full = _pad(context, PAGE_TOKENS) * parallel
+        window = info.sliding_window
+        swa = (_pad(min(window - 1 + ubatch, context), PAGE_TOKENS) + PAGE_TOKENS) * parallel if window else full
     if info.compress_ratios:
         return _dsv4_kv_bytes(info, context, parallel, bk, swa if gguf_rt else full, gguf_rt)
     total = 0.0
@@ -145,7 +183,7 @@ def _dsv4_kv_bytes(info: ModelInfo, context: int, parallel: int, bk: float, wind
 def recurrent_state_bytes(info: ModelInfo, parallel: int = 1) -> int:
     """Fixed per-sequence state of linear-attention layers (llama.cpp's RS buffer: one F32 cell per
     sequence, whatever the context)."""
-    return info.recurrent_state_bytes * max(parallel, 1)
+    return info.recurrent_state_bytes * max(parallel, 0)
 
 
 def llamacpp_compute_bytes(info: ModelInfo, context: int, parallel: int = 1, flash_attn: bool = True,
@@ -162,16 +200,6 @@ def llamacpp_compute_bytes(info: ModelInfo, context: int, parallel: int = 1, fla
         return ffn_peak + ubatch * 2 * (cells + swa_cells)
     attn_peak = ubatch * 4 * (cells * ((info.head_count or 1) + 1) + swa_cells + vocab + 3.5 * embd)
     return int(max(ffn_peak, attn_peak))
-
-
-def vllm_overhead_bytes(info: ModelInfo, service, tp: int) -> int:
-    """vLLM's profile-run activation peak, CUDA graphs and non-torch memory (per device; approximate)."""
-    tokens = service.engine.max_num_batched_tokens or 8192
-    embd, vocab = info.embedding_length or 4096, info.vocab_size or 32000
-    ff = (info.feed_forward_length or 4 * embd) * (info.expert_used_count or 1)
-    activation = tokens * 2 * (4 * embd + 2 * ff) // max(tp, 1) + min(tokens, 1024) * vocab * 4
-    graphs = 0 if service.engine.enforce_eager else GiB // 2
-    return int(activation + graphs + GiB // 4 + (GiB // 2 if tp > 1 else 0))
 
 
 def _spec_info(model) -> ModelInfo:
@@ -236,13 +264,21 @@ def _weights_split(info: ModelInfo, service) -> tuple[int, int]:
 
 
 def _need(info: ModelInfo, service, context: int, parallel: int, devices: int, kv_k, kv_v) -> tuple[int, dict, int]:
-    runtime = service.runtime if service.runtime in GGUF_RUNTIMES or info.format != "gguf" else "llamacpp"
-    gguf_rt = runtime in GGUF_RUNTIMES
+    """Per-device bytes for `parallel` sequences (llama.cpp: slots sharing `context` cells), breakdown, host bytes.
+    The runtime decides the rules, whatever the file format (vLLM serving a GGUF keeps its paged pool)."""
+    gguf_rt = service.runtime in GGUF_RUNTIMES
     weights, host = _weights_split(info, service)
     if gguf_rt and info.host_only_bytes:  # llama.cpp keeps row-read embeddings in host memory
         weights, host = weights - info.host_only_bytes, host + info.host_only_bytes
-    kv = kv_cache_bytes(info, context, parallel, kv_k, kv_v, "llamacpp" if gguf_rt else runtime,
-                        service.engine.ubatch_size or LLAMA_UBATCH)
+    if gguf_rt:
+        kv = kv_cache_bytes(info, context, parallel, kv_k, kv_v, "llamacpp", service.engine.ubatch_size or LLAMA_UBATCH)
+    elif parallel:  # paged pool: one sequence at its peak (a sliding layer holds window - 1 + one step's
+        # batched tokens), the others at steady state (sliding layers free the blocks that left the window)
+        batched = service.engine.max_num_batched_tokens or BATCHED_TOKENS
+        kv = kv_cache_bytes(info, context, 1, kv_k, kv_v, service.runtime, batched)
+        kv += (parallel - 1) * kv_cache_bytes(info, context, 1, kv_k, kv_v, service.runtime, 1)
+    else:
+        kv = 0
     kv += recurrent_state_bytes(info, parallel)
     if gguf_rt:
         fa = service.flash_attention is not False
@@ -263,13 +299,17 @@ def _need(info: ModelInfo, service, context: int, parallel: int, devices: int, k
 
 def fit_service(model, service, *, product: str | None = None, memory_gib: float | None = None,
                 info: ModelInfo | None = None) -> FitReport:
-    """Does `model` served as `service` fit one replica's devices? (see module docstring)"""
+    """Does `model` served as `service` fit one replica's devices? (see module docstring)
+
+    llama.cpp/Ollama allocate `contextSize` cells for all slots up front: the verdict is on all of it.
+    Paged-pool runtimes (vLLM, SGLang, TGI) give what their budget leaves after weights and overhead to
+    a KV pool and need only one `contextSize` sequence to fit it: see `_pool_report`."""
     info = info or _spec_info(model)
     devices = max(service.device_count, 1)
     capacity, acc_name = _device_capacity(service, product, memory_gib)
     gguf_rt = service.runtime in GGUF_RUNTIMES
     if capacity is not None and not gguf_rt:
-        capacity = int(capacity * (service.engine.gpu_memory_utilization or 0.9))
+        capacity = int(capacity * (service.engine.gpu_memory_utilization or GPU_MEMORY_UTILIZATION))
     context = service.context_size or info.context_length or model.context_window
     missing = [] if info.total_bytes else ["weights size (sizeGiB, or totalParametersB + quantization, or a reachable file)"]
     missing += info.missing_for_kv()
@@ -280,23 +320,47 @@ def fit_service(model, service, *, product: str | None = None, memory_gib: float
     parallel = service.parallel_slots
     if missing:
         return FitReport("unknown", devices, capacity or 0, 0, {"weights": info.total_bytes or 0, "kv_cache": 0,
-                         "overhead": 0}, 0, None, None, missing, context=context, parallel=parallel, accelerator=acc_name)
+                         "overhead": 0}, 0, None, None, missing, context=context, parallel=parallel,
+                         accelerator=acc_name, runtime=service.runtime)
     kv_k, kv_v = service.kv_cache_type_k, service.kv_cache_type_v or service.kv_cache_type_k
+    fits = lambda c, p: _need(info, service, c, p, devices, kv_k, kv_v)[0] <= capacity  # noqa: E731
+    limit = max(info.context_length or context, context)
+    if not gguf_rt:
+        return _pool_report(info, model, service, product, memory_gib, capacity, acc_name, context, limit, fits)
     need, breakdown, host = _need(info, service, context, parallel, devices, kv_k, kv_v)
     headroom = capacity - need
     verdict: Verdict = "does-not-fit" if headroom < 0 else ("marginal" if headroom < MARGIN * capacity else "fits")
-    fits = lambda c, p: _need(info, service, c, p, devices, kv_k, kv_v)[0] <= capacity  # noqa: E731
-    limit = max(info.context_length or context, context)
     max_ctx = _largest(lambda c: fits(c, parallel), KV_PAD, limit) if fits(KV_PAD, parallel) else 0
-    if gguf_rt:
-        per_slot = max(context // parallel, 1)
-        max_par = max_ctx // per_slot if max_ctx else 0
-    else:
-        max_par = _largest(lambda p: fits(context, p), 1, 4096) if fits(context, 1) else 0
+    per_slot = max(context // parallel, 1)
+    max_par = max_ctx // per_slot if max_ctx else 0
     report = FitReport(verdict, devices, capacity, need, breakdown, headroom, max_ctx, max_par, [], host, context,
-                       parallel, acc_name)
+                       parallel, acc_name, runtime=service.runtime)
     if verdict == "does-not-fit":
         report.fixes = _fixes(info, model, service, product, memory_gib, max_ctx, kv_k)
+    return report
+
+
+def _pool_report(info, model, service, product, memory_gib, capacity, acc_name, context, limit, fits) -> FitReport:
+    """A paged KV pool (paged_pool.py): the start-up need is one contextSize sequence, `max_parallel` the
+    full-context sequences the pool holds, `max_context` the longest one sequence can have."""
+    devices, parallel = max(service.device_count, 1), service.parallel_slots
+    kv_k = service.kv_cache_type_k
+    need, breakdown, host = _need(info, service, context, 1, devices, kv_k, service.kv_cache_type_v or kv_k)
+    base = _need(info, service, context, 0, devices, kv_k, service.kv_cache_type_v or kv_k)[0]
+    headroom = capacity - need
+    max_ctx = _largest(lambda c: fits(c, 1), PAGE_TOKENS, limit) if fits(PAGE_TOKENS, 1) else 0
+    max_par = _largest(lambda p: fits(context, p), 1, MAX_SEQUENCES) if headroom >= 0 else 0
+    verdict: Verdict = pool_verdict(need, capacity, max_par, parallel, MARGIN)
+    report = FitReport(verdict, devices, capacity, need, breakdown, headroom, max_ctx, max_par, [], host, context,
+                       parallel, acc_name, kv_pool_bytes=capacity - base, runtime=service.runtime)
+    if verdict == "does-not-fit":
+        report.fixes = _fixes(info, model, service, product, memory_gib, max_ctx, kv_k)
+    elif max_par < parallel:
+        all_ctx = _largest(lambda c: fits(c, parallel), PAGE_TOKENS, context) if fits(PAGE_TOKENS, parallel) else 0
+        report.fixes = [f"parallelSlots <= {max_par} (the full-context sequences its KV pool holds)"]
+        if all_ctx >= 1024:
+            report.fixes.append(f"contextSize <= {all_ctx} (every slot at full context)")
+        report.fixes.append("more devices or memory for the KV pool")
     return report
 
 
@@ -308,6 +372,14 @@ def _largest(ok, lo: int, hi: int) -> int:
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if ok(mid) else (lo, mid)
     return lo
+
+
+def _eight_bit_kv_type(runtime_name: str) -> str | None:
+    """The runtime's own 8-bit KV cache type (the registry lists what each runtime accepts)."""
+    from ..runtimes import RUNTIMES
+
+    rt = RUNTIMES.get(runtime_name)
+    return next((t for t in (rt.kv_cache_types if rt else ()) if 1.0 <= KV_BYTES.get(t.lower(), 0) <= 34 / 32), None)
 
 
 def _fixes(info, model, service, product, memory_gib, max_ctx, kv_k) -> list[str]:
@@ -324,10 +396,11 @@ def _fixes(info, model, service, product, memory_gib, max_ctx, kv_k) -> list[str
             if fit_service(model, bigger, product=product, memory_gib=memory_gib, info=info).verdict != "does-not-fit":
                 fixes.append(f"accelerator.count: {n}")
                 break
-    if service.runtime in GGUF_RUNTIMES and (kv_k or "f16") in ("f16", "f32", "bf16"):
-        q8 = service.model_copy(update={"kv_cache_type_k": "q8_0", "kv_cache_type_v": "q8_0"})
-        if fit_service(model, q8, product=product, memory_gib=memory_gib, info=info).verdict != "does-not-fit":
-            fixes.append("kvCacheTypeK/V: q8_0")
+    quantized = _eight_bit_kv_type(service.runtime)
+    if quantized and (kv_k or "f16") in ("f16", "f32", "bf16", "auto"):
+        q = service.model_copy(update={"kv_cache_type_k": quantized, "kv_cache_type_v": quantized})
+        if fit_service(model, q, product=product, memory_gib=memory_gib, info=info).verdict != "does-not-fit":
+            fixes.append(f"kvCacheTypeK/V: {quantized}")
     if info.is_moe and service.runtime == "llamacpp" and not service.moe_cpu_offload:
         fixes.append("moeCpuOffload: {allExperts: true} (experts in host RAM)")
     return fixes or ["a larger accelerator or a smaller quantization"]

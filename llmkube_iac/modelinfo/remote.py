@@ -4,6 +4,9 @@ Why: inspecting a 40 GB GGUF must not download it. The first request asks for 1 
 most headers); if the header is longer (large tokenizers), a second, open-ended Range request is
 consumed only as far as the parser needs, then closed. So at most header + 1 MiB crosses the
 wire, in at most 2 requests (3 with a Hugging Face redirect).
+
+This module also owns what every HTTP reader of model files shares (the inspector, the plan-time
+reader and the downloader): the Hugging Face endpoint, token and file URL, and Content-Range.
 """
 from __future__ import annotations
 
@@ -20,14 +23,28 @@ def hf_endpoint() -> str:
     return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
 
 
+def hf_token() -> str | None:
+    """The Hub token from the environment (HF_TOKEN, or the older HUGGING_FACE_HUB_TOKEN)."""
+    return os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN") or None
+
+
 def hf_headers() -> dict[str, str]:
-    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    token = hf_token()
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-def hf_file_url(repo: str, filename: str, revision: str | None = None) -> str:
-    """The resolve URL huggingface-hub itself uses, against HF_ENDPOINT."""
-    return f"{hf_endpoint()}/{repo}/resolve/{quote(revision or 'main', safe='')}/{quote(filename)}"
+def hf_file_url(repo: str, filename: str, revision: str | None = None, endpoint: str | None = None) -> str:
+    """The resolve URL huggingface-hub's `hf_hub_url` builds, against `endpoint` (a site's mirror),
+    else HF_ENDPOINT, else the Hub."""
+    base = endpoint.rstrip("/") if endpoint else hf_endpoint()
+    return f"{base}/{repo}/resolve/{quote(revision or 'main', safe='')}/{quote(filename)}"
+
+
+def content_range_total(header: str | None) -> int | None:
+    """The complete length from a Content-Range header (`bytes 0-99/1234` -> 1234); None when the
+    header is absent, malformed or says the length is unknown (`bytes 0-99/*`)."""
+    _, sep, total = (header or "").rpartition("/")
+    return int(total) if sep and total.isascii() and total.isdigit() else None
 
 
 class RangeReader:
@@ -57,9 +74,9 @@ class RangeReader:
             resp.close()
             raise OSError(f"{self.url}: server ignored the Range request (HTTP {resp.status_code}); "
                           "refusing to download the whole file to read its header")
-        cr = resp.headers.get("Content-Range", "")
-        if "/" in cr and cr.rsplit("/", 1)[1].isdigit():
-            self.size = int(cr.rsplit("/", 1)[1])
+        total = content_range_total(resp.headers.get("Content-Range"))
+        if total is not None:
+            self.size = total
         return resp
 
     def _fill(self, need: int) -> None:

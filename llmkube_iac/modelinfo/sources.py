@@ -13,7 +13,15 @@ from urllib.parse import urlsplit
 SCHEMES = ("hf", "https", "http", "s3", "pvc", "file", "oci")
 DOWNLOADED = frozenset({"hf", "https", "http", "s3"})
 
-_HF = re.compile(r"^hf://(?P<org>[A-Za-z0-9][\w.-]*)/(?P<repo>[\w.-]+)(@(?P<rev>[\w.-]+))?(/(?P<file>[^@]+))?$")
+# hf://org/repo[@rev][/file]: split loosely first so that each part gets its own error message
+_HF = re.compile(r"hf://(?P<org>[^/@]*)/(?P<repo>[^/@]*)(@(?P<rev>[^/]*))?(/(?P<file>.*))?", re.DOTALL)
+# huggingface_hub's repo-id rule (utils/_validators.py): ASCII word characters, '.', '-'; starts and ends
+# with a word character; at most 96; no '--' or '..'
+_HF_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?", re.ASCII)
+# a branch or tag name as a source may carry it: a safe subset of git's ref rules (no '/', '..', '%', spaces)
+_HF_REVISION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
+COMMIT = re.compile(r"[0-9a-fA-F]{40}")
+PUBLIC_HUB_HOSTS = ("huggingface.co", "hf.co")
 _S3 = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>.+)$")
 _PVC = re.compile(r"^pvc://(?P<claim>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(/(?P<path>.*))?$")
 _OCI = re.compile(
@@ -63,6 +71,17 @@ class ModelSource:
         return self.scheme in DOWNLOADED
 
     @property
+    def pinned(self) -> bool:
+        """An hf source whose revision is a commit: it names the same bytes forever."""
+        return self.scheme == "hf" and bool(self.revision) and COMMIT.fullmatch(self.revision or "") is not None
+
+    def at_revision(self, commit: str) -> ModelSource:
+        """This hf source pinned to `commit` (a 40-hex commit sha)."""
+        if self.scheme != "hf" or not COMMIT.fullmatch(commit or ""):
+            raise ValueError(f"cannot pin {self.uri} to {commit!r}: a 40-hex commit of an hf source is needed")
+        return ModelSource("hf", self.location, self.path, commit.lower())
+
+    @property
     def host(self) -> str | None:
         """Network host for http(s)/oci sources (used by the air-gap rules)."""
         if self.scheme in ("http", "https"):
@@ -86,10 +105,7 @@ def parse_source(uri: str) -> ModelSource:
     if scheme not in SCHEMES:
         raise ValueError(f"unsupported source scheme {scheme!r} in {uri!r}: expected one of {EXAMPLES}")
     if scheme == "hf":
-        m = _HF.match(uri)
-        if not m:
-            raise ValueError(f"malformed Hugging Face source {uri!r}: expected hf://org/repo[@revision][/file]")
-        return ModelSource("hf", f"{m['org']}/{m['repo']}", (m["file"] or "").strip("/"), m["rev"])
+        return _parse_hf(uri)
     if scheme in ("http", "https"):
         parts = urlsplit(uri)
         if not parts.hostname or not parts.path.strip("/"):
@@ -115,3 +131,40 @@ def parse_source(uri: str) -> ModelSource:
     if not m:
         raise ValueError(f"malformed OCI source {uri!r}: expected oci://registry/repo:tag or oci://registry/repo@sha256:<64 hex>")
     return ModelSource("oci", m["registry"], f"/{m['repo']}{m['ref']}")
+
+
+def is_public_hub(url_or_host: str | None) -> bool:
+    """huggingface.co itself (or hf.co): never a site's mirror."""
+    text: str = url_or_host or ""
+    host: str = (urlsplit(text).hostname or "") if "://" in text else text
+    host = host.lower().rstrip(".")
+    return host in PUBLIC_HUB_HOSTS or host.endswith(".huggingface.co")
+
+
+def check_revision(rev: str, uri: str) -> str:
+    """A branch, tag or 40-hex commit; anything that could leave its URL path segment is refused."""
+    if COMMIT.fullmatch(rev):
+        return rev.lower()
+    if rev == "refs":
+        raise ValueError(f"revision in {uri!r}: revisions with '/' (refs/pr/N, refs/convert/...) cannot be "
+                         "written in a source; pin the commit instead: hf://org/repo@<40-hex commit>")
+    if not _HF_REVISION.fullmatch(rev) or ".." in rev or rev.endswith((".", ".lock")):
+        raise ValueError(f"revision {rev!r} in {uri!r} is not a branch, tag or commit name: use letters, digits, "
+                         "'.', '-', '_' (no '/', '..', '%', spaces or control characters), or a 40-hex commit")
+    return rev
+
+
+def _parse_hf(uri: str) -> ModelSource:
+    m = _HF.fullmatch(uri)
+    if not m:
+        raise ValueError(f"malformed Hugging Face source {uri!r}: expected hf://org/repo[@revision][/file]")
+    for part, value in (("organisation", m["org"]), ("repository", m["repo"])):
+        if not _HF_NAME.fullmatch(value) or "--" in value or ".." in value:
+            raise ValueError(f"{part} name {value!r} in {uri!r} is not a Hugging Face name: 1-96 letters, digits, "
+                             "'.', '-', '_', starting and ending with a letter, digit or '_', no '--' or '..'")
+    rev = None if m["rev"] is None else check_revision(m["rev"], uri)
+    path = (m["file"] or "").strip("/")
+    if path and any(seg in ("", ".", "..") for seg in path.split("/")) or re.search(r"[\x00-\x1f\x7f\\@?#]", path):
+        raise ValueError(f"file path {path!r} in {uri!r}: no empty, '.' or '..' segments, control characters, "
+                         "'\\', '@', '?' or '#'")
+    return ModelSource("hf", f"{m['org']}/{m['repo']}", path, rev)

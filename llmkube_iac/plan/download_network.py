@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from ..spec import ModelSpec, SiteSpec
 from .meta import manifest, metadata
+from .network import dns_egress, tcp_ports
 
-DNS_PORTS = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
 HF_DEFAULT = "https://huggingface.co"
 # link-local: cloud metadata endpoints (169.254.169.254, fd00:ec2::254 is unique-local and stays reachable
 # only where the site allows it)
@@ -40,10 +40,8 @@ def store_ports(site: SiteSpec, model: ModelSpec) -> list[int]:
 
 def download_network_policy(site: SiteSpec, model: ModelSpec, name: str, labels: dict, pod_selector: dict) -> dict:
     """No ingress; egress to the cluster DNS and to the store's port (see the module docstring for where)."""
-    dns = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": site.network.dns_namespace}},
-           "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
-    egress = [{"to": [dns], "ports": DNS_PORTS}]
-    ports = [{"protocol": "TCP", "port": p} for p in store_ports(site, model)]
+    egress = [dns_egress(site)]
+    ports = tcp_ports(store_ports(site, model))
     if site.network.egress_allow_cidrs:
         egress.append({"to": [{"ipBlock": {"cidr": c}} for c in site.network.egress_allow_cidrs], "ports": ports})
     elif not site.deny_egress:

@@ -1,7 +1,8 @@
-"""The one image step of a plan: every image a plan references (containers, init, ephemeral, image volumes)
-is rewritten to the site's registry mirrors, then pinned to the digest `llmkube-iac pin` recorded for it in
-site.imageDigests. What stays tag-only at a site where pinning is advisory carries the scanner skip that
-says so (plan/scanner.py); where it is mandatory (airGapped, production) it does not, and image-pinning
+"""The one image step of a plan: every image a plan references (containers, init, ephemeral, image volumes,
+and the image values an add-on chart is given) is rewritten to the site's registry mirrors; the pods'
+images are then pinned to the digest `llmkube-iac pin` recorded for them in site.imageDigests. What
+stays tag-only at a site where pinning is advisory carries the scanner skip that says so
+(plan/scanner.py); where it is mandatory (airGapped, production) it does not, and image-pinning
 refuses it."""
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import copy
 from collections.abc import Mapping
 
 from ..spec import RegistryMirror, SiteSpec
+from .charts import is_chart
 from .scanner import TAG_ONLY_IMAGE, add_skips
 
 _POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
+CONTAINER_KEYS = ("initContainers", "containers", "ephemeralContainers")  # every kind runs an image
 
 
 def split_registry(image: str) -> tuple[str, str]:
@@ -38,6 +41,30 @@ def rewrite_image(image: str, mirrors: tuple[RegistryMirror, ...]) -> str:
     return image
 
 
+def rewrite_prefix(prefix: str, mirrors: tuple[RegistryMirror, ...]) -> str:
+    """A registry[/path] a chart joins with image names (`ghcr.io`, `nvcr.io/nvidia`), rewritten like the
+    references it will produce: as the prefix of one, with the name taken back off."""
+    return rewrite_image(f"{prefix}/_", mirrors)[:-2]
+
+
+def _mirror_chart(manifest: dict, mirrors: tuple[RegistryMirror, ...]) -> dict:
+    """A chart pseudo-manifest whose image values (spec.images, the chart's own keys) point at the mirrors."""
+    images = manifest["spec"].get("images")
+    if not images:
+        return manifest
+    m = copy.deepcopy(manifest)
+    for image in m["spec"]["images"]:
+        value = image["value"]
+        image["value"] = rewrite_prefix(value, mirrors) if image["prefix"] else rewrite_image(value, mirrors)
+        if image["value"] != value:
+            *parents, last = image["key"].split(".")
+            values = m["spec"].setdefault("values", {})
+            for key in parents:
+                values = values.setdefault(key, {})
+            values[last] = image["value"]
+    return m
+
+
 def pod_spec_of(manifest: dict) -> dict | None:
     """The pod spec inside a workload manifest (or the Pod itself), else None."""
     kind = manifest.get("kind")
@@ -50,10 +77,15 @@ def pod_spec_of(manifest: dict) -> dict | None:
     return None
 
 
+def containers_of(pod_spec: dict):
+    """(key, container) for every container of a pod spec, init and ephemeral ones included."""
+    for key in CONTAINER_KEYS:
+        for c in pod_spec.get(key) or []:
+            yield key, c
+
+
 def images_of(pod_spec: dict) -> list[str]:
-    out = []
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        out += [c.get("image", "") for c in pod_spec.get(key, [])]
+    out = [c.get("image", "") for _, c in containers_of(pod_spec)]
     out += [v["image"]["reference"] for v in pod_spec.get("volumes", []) if "image" in v]
     return out
 
@@ -64,15 +96,17 @@ def apply_mirrors(manifests: list[dict], mirrors: tuple[RegistryMirror, ...]) ->
         return manifests
     out = []
     for m in manifests:
+        if is_chart(m):
+            out.append(_mirror_chart(m, mirrors))
+            continue
         spec = pod_spec_of(m)
         if spec is None:
             out.append(m)
             continue
         m = copy.deepcopy(m)
         spec = pod_spec_of(m)
-        for key in ("initContainers", "containers", "ephemeralContainers"):
-            for c in spec.get(key, []):
-                c["image"] = rewrite_image(c["image"], mirrors)
+        for _, c in containers_of(spec):
+            c["image"] = rewrite_image(c["image"], mirrors)
         for v in spec.get("volumes", []):
             if "image" in v:
                 v["image"]["reference"] = rewrite_image(v["image"]["reference"], mirrors)
@@ -105,9 +139,8 @@ def apply_site_images(manifests: list[dict], site: SiteSpec) -> list[dict]:
             continue
         m = copy.deepcopy(m)
         spec = pod_spec_of(m)
-        for key in ("initContainers", "containers", "ephemeralContainers"):
-            for c in spec.get(key, []):
-                c["image"] = pin_digest(c["image"], site.image_digests)
+        for _, c in containers_of(spec):
+            c["image"] = pin_digest(c["image"], site.image_digests)
         for v in spec.get("volumes", []):
             if "image" in v:
                 v["image"]["reference"] = pin_digest(v["image"]["reference"], site.image_digests)

@@ -11,20 +11,30 @@ from __future__ import annotations
 import ipaddress
 
 from ..hardware import vendor
-from ..runtimes import ServeContext, runtime
+from ..runtimes import RUNTIMES, ServeContext, runtime
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
-from ..spec.metal import (DESIRED_STATE_KEY, PRIORITY_RANK, RUNTIME_FOR_SERVICE, VERSION_KEY, DesiredState,
-                          AGENT, MetalServiceState, config_map_name, lease_name, slice_name)
+from ..spec.metal import (
+    AGENT,
+    DESIRED_STATE_KEY,
+    VERSION_KEY,
+    DesiredState,
+    MetalServiceState,
+    config_map_name,
+    lease_name,
+    slice_name,
+)
+from ..spec.priority import PRIORITY_RANK
+from ..units import GIB
 from .errors import PlanError
-from .meta import discovery_labels, manifest, metadata, standard_labels
+from .meta import manifest, metadata, object_labels
 from .metal_keys import metal_api_key
 
 HEARTBEAT_METRIC = "llmkube_metal_agent_heartbeat_timestamp_seconds"
-GIB = 1024 ** 3
 
 
-def _labels(name: str, instance: str, component: str, site: SiteSpec, **extra) -> dict[str, str]:
-    return {**standard_labels(name, instance, component), **discovery_labels(site=site.name, vendor="metal", **extra)}
+def _labels(name: str, instance: str, component: str, site: SiteSpec, vendor_name: str | None,
+            **extra) -> dict[str, str]:
+    return object_labels(name, instance, component, site=site.name, vendor=vendor_name, **extra)
 
 
 def _hosts_for(site: SiteSpec, svc: InferenceServiceSpec) -> list[str]:
@@ -39,31 +49,32 @@ def _hosts_for(site: SiteSpec, svc: InferenceServiceSpec) -> list[str]:
 
 
 def service_state(svc: InferenceServiceSpec, model: ModelSpec) -> MetalServiceState:
-    """One service as the agent sees it: runtime arguments are templated on {model}/{host}/{port}."""
-    native = RUNTIME_FOR_SERVICE.get(svc.runtime)
+    """One service as the agent sees it: the runtime's native entry, args templated on {model}/{host}/{port}."""
+    rt = runtime(svc.runtime)
+    native = rt.native
     if native is None:
+        able = [n for n, r in RUNTIMES.items() if r.native]
         raise PlanError(f"services[{svc.name}].runtime",
-                        f"{svc.runtime} has no native macOS build; use llamacpp or ollama on metal hosts")
+                        f"{svc.runtime} has no native macOS build; use {', '.join(able)} on metal hosts")
+    fmt = model.resolved_format
+    if native.model_formats and fmt not in native.model_formats:
+        raise PlanError(f"services[{svc.name}].model",
+                        f"runtime {svc.runtime} on metal hosts opens {' or '.join(native.model_formats)} weights, not "
+                        f"{fmt}; pick a model in that format (or set model.format if it is one)")
+    served = svc.served_model
+    ctx = ServeContext(service=svc, model=model, model_path="{model}", vendor=vendor(svc.accelerator.vendor),
+                       port=svc.endpoint.port, served_name=served)
+    src = model.parsed_source
+    version = model.sha256 or (src.revision if src.pinned else None)  # a new commit is a new cache entry
+    cache_key = f"{svc.model_name}/{(version or 'unpinned')[:16]}"
+    args = native.build_args(ctx)
     key = metal_api_key(svc)
-    if native == "llama-server":
-        ctx = ServeContext(service=svc, model=model, model_path="{model}", vendor=vendor("metal"),
-                           port=svc.endpoint.port, served_name=svc.engine.served_model_name or svc.name)
-        args = runtime(svc.runtime).build_args(ctx)
-        args = ["{host}" if a == "0.0.0.0" else "{port}" if a == str(svc.endpoint.port) else a for a in args]
-        args += ["--n-gpu-layers", "99"]  # Metal: offload every layer to the GPU (unified memory)
-        if key:  # the agent writes the Secret's key to a file only it and the runtime read
-            args += [runtime(svc.runtime).api_key_file_flag, "{api_key_file}"]
-    elif native == "mlx-lm":
-        args = ["--model", "{model}", "--host", "{host}", "--port", "{port}"]
-    else:  # ollama: the agent's wrapper serves, then registers the fetched GGUF under the served name
-        args = ["{model}", svc.engine.served_model_name or svc.name]
-    cache_key = f"{model.name or svc.name}/{(model.sha256 or 'unpinned')[:16]}"
-    served = svc.engine.served_model_name or svc.name
+    if key:  # the agent writes the Secret's key to a file only it and the runtime read
+        args += [native.api_key_file_flag, "{api_key_file}"]
     return MetalServiceState(
-        name=svc.name, source=model.source, sha256=model.sha256, cache_key=cache_key, runtime=native,
-        args=tuple(args) + (tuple(svc.extra_args) if native != "ollama" else ()), port=svc.endpoint.port,
-        # Ollama has no /health; its OpenAI model route answers 200 only once the model is registered
-        health_path=f"/v1/models/{served}" if native == "ollama" else "/health",
+        name=svc.name, source=model.source, sha256=model.sha256, cache_key=cache_key, runtime=native.name,
+        args=tuple(args), port=svc.endpoint.port,
+        health_path=native.health_path.replace("{served}", served),
         memory_estimate_bytes=int(model.size_gi_b * GIB) if model.size_gi_b else None,
         priority=PRIORITY_RANK[svc.priority], model=model.to_config(),
         service={**svc.to_config(), "model": model.to_config()}, api_key_secret=key,
@@ -91,19 +102,21 @@ def desired_states(site: SiteSpec, services: list[tuple[InferenceServiceSpec, Mo
 
 def _service(site: SiteSpec, svc: InferenceServiceSpec) -> dict:
     """Selector-less: Kubernetes leaves its EndpointSlices to the agents (label kubernetes.io/service-name)."""
-    labels = _labels(svc.name, svc.name, "inference", site, runtime=svc.runtime, classification=svc.classification)
+    labels = _labels(svc.name, svc.name, "inference", site, svc.accelerator.vendor, runtime=svc.runtime,
+                     classification=svc.classification)
     return manifest("v1", "Service", metadata(svc.name, site.namespace, labels), spec={
         "type": "ClusterIP",
         "ports": [{"name": "http", "port": svc.endpoint.port, "targetPort": svc.endpoint.port, "protocol": "TCP"}],
     })
 
 
-def endpoint_slice(site: SiteSpec, state: DesiredState, svc: MetalServiceState) -> dict:
+def endpoint_slice(site: SiteSpec, state: DesiredState, svc: MetalServiceState,
+                   vendor_name: str | None = None) -> dict:
     """Pulumi creates each (service, host) slice, not ready, so the agent only ever updates slices it is named
     on: it needs no `create`, which RBAC cannot restrict by name (an agent able to create slices could attach
     its address to any Service, the gateway's included). The agent flips readiness; patchForce lets a later
     `pulumi up` take the fields back (the agent re-asserts them within its resync period)."""
-    labels = {**_labels(AGENT, state.host, "metal-agent", site, metal_host=state.host),
+    labels = {**_labels(AGENT, state.host, "metal-agent", site, vendor_name, metal_host=state.host),
               "kubernetes.io/service-name": svc.name, "endpointslice.kubernetes.io/managed-by": AGENT}
     return manifest("discovery.k8s.io/v1", "EndpointSlice",
                     metadata(slice_name(svc.name, state.host), site.namespace, labels,
@@ -123,9 +136,9 @@ def address_type(address: str) -> str:
                                                      "advertise the host by IP (for example 10.20.0.11)") from None
 
 
-def _host_objects(site: SiteSpec, state: DesiredState) -> list[dict]:
+def _host_objects(site: SiteSpec, state: DesiredState, vendor_name: str | None) -> list[dict]:
     host, ns = state.host, site.namespace
-    labels = _labels(AGENT, host, "metal-agent", site, metal_host=host)
+    labels = _labels(AGENT, host, "metal-agent", site, vendor_name, metal_host=host)
     cm, lease, sa = config_map_name(host), lease_name(host), f"{host}-metal-agent"
     version = state.version_hash()
     slices = [slice_name(s.name, host) for s in state.services]
@@ -152,10 +165,10 @@ def _host_objects(site: SiteSpec, state: DesiredState) -> list[dict]:
                  subjects=[{"kind": "ServiceAccount", "name": sa, "namespace": ns}]),
         manifest("coordination.k8s.io/v1", "Lease", metadata(lease, ns, labels),
                  spec={"holderIdentity": f"{AGENT}/{host}", "leaseDurationSeconds": 30}),
-    ] + [endpoint_slice(site, state, s) for s in state.services]
+    ] + [endpoint_slice(site, state, s, vendor_name) for s in state.services]
 
 
-def _alerts(site: SiteSpec) -> dict:
+def _alerts(site: SiteSpec, vendor_name: str | None) -> dict:
     """Fires when a host's agent stops reporting (no heartbeat metric, or a stale one)."""
     rules = []
     for h in site.metal_hosts:
@@ -170,7 +183,7 @@ def _alerts(site: SiteSpec) -> dict:
                                            f"a minute: its services may be unsupervised. Check `launchctl list | grep "
                                            f"llmkube` on the host and its Lease {lease_name(h.name)}."},
         })
-    labels = _labels(AGENT, site.name, "metal-agent", site)
+    labels = _labels(AGENT, site.name, "metal-agent", site, vendor_name)
     return manifest("monitoring.coreos.com/v1", "PrometheusRule", metadata(f"{site.name}-metal-agents", site.namespace,
                                                                             labels),
                     spec={"groups": [{"name": "llmkube-metal-agents", "rules": rules}]})
@@ -184,8 +197,11 @@ def plan_metal(site: SiteSpec, services: list[tuple[InferenceServiceSpec, ModelS
         raise PlanError(f"services[{services[0][0].name}].accelerator.vendor",
                         "metal services need site.metalHosts (Apple Silicon hosts running llmkube-metal-agent)")
     states = desired_states(site, services)
+    # the hosts' objects carry the vendor of the services they run (one, unless the table grows a second)
+    vendors = sorted({svc.accelerator.vendor for svc, _ in services})
+    host_vendor = vendors[0] if len(vendors) == 1 else None
     out = [_service(site, svc) for svc, _ in services]
     for state in states.values():
-        out += _host_objects(site, state)
-    out.append(_alerts(site))
+        out += _host_objects(site, state, host_vendor)
+    out.append(_alerts(site, host_vendor))
     return out

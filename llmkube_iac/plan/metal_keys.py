@@ -21,7 +21,8 @@ from .errors import PlanError
 
 def metal_api_key(svc: InferenceServiceSpec) -> SecretKeyRef | None:
     """The Secret key a metal service's runtime demands, or None (not metal, or a runtime without keys)."""
-    if vendor(svc.accelerator.vendor).schedulable or not runtime(svc.runtime).api_key_file_flag:
+    native = runtime(svc.runtime).native
+    if vendor(svc.accelerator.vendor).schedulable or native is None or not native.api_key_file_flag:
         return None
     return api_key_secret(svc)
 

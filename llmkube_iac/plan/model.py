@@ -8,10 +8,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..modelinfo.quant import bits_per_weight
 from ..spec import ModelSpec, SiteSpec
+from ..units import GIB
 from .download_network import download_network_policy
 from .errors import PlanError
-from .meta import discovery_labels, manifest, metadata, standard_labels
+from .meta import bounded_name, manifest, metadata, object_labels
 from .scanner import HF_TOKEN_IN_ENV, add_skips
 from .security import container_security_context, empty_dir, pod_security_context
 
@@ -20,10 +22,6 @@ MOUNT = "/models"
 # cache and its credentials forever. Matches how long the Model component waits for the Job.
 DOWNLOAD_DEADLINE_SECONDS = 6 * 3600
 MARKER = ".llmkube-verified.json"
-# bits per weight of common quantizations (weights only; used when no header size is known)
-_BITS = {"q2_k": 2.7, "q3_k_m": 3.9, "q4_0": 4.5, "q4_k_m": 4.85, "q4_k_s": 4.6, "q5_k_m": 5.7, "q6_k": 6.6,
-         "q8_0": 8.5, "int4": 4.25, "awq": 4.25, "gptq": 4.25, "nvfp4": 4.5, "mxfp4": 4.25, "int8": 8.0,
-         "fp8": 8.0, "bf16": 16.0, "fp16": 16.0, "f16": 16.0, "fp32": 32.0}
 
 
 @dataclass(frozen=True)
@@ -45,15 +43,22 @@ def cache_claim_name(model_name: str) -> str:
     return f"{model_name}-cache"
 
 
+def fetch_job_name(model_name: str, cache_key: str) -> str:
+    """The download Job of one cache entry (a new source or hash is a new Job, not an edited one). A Job's
+    name becomes its pods' job-name label, so a long model name is truncated and hashed to fit 63."""
+    return bounded_name(model_name, f"-fetch-{cache_key[-8:]}")
+
+
 def weights_gib(model: ModelSpec, size_bytes: int | None = None) -> float | None:
-    """Best known weights size: header facts, then declared size, then parameters x bits."""
+    """Best known weights size: header facts, then declared size, then parameters x bits per weight (the
+    fit estimator's table, so the cache is sized for the model the gpu-fit rule judges)."""
     if size_bytes:
-        return size_bytes / 2**30
+        return size_bytes / GIB
     if model.size_gi_b:
         return model.size_gi_b
-    bits = _BITS.get((model.quantization or "").lower().replace("-", "_"))
+    bits = bits_per_weight(model.quantization)
     if model.total_parameters_b and bits:
-        return model.total_parameters_b * 1e9 * bits / 8 / 2**30
+        return model.total_parameters_b * 1e9 * bits / 8 / GIB
     return None
 
 
@@ -94,8 +99,8 @@ def plan_model(site: SiteSpec, model: ModelSpec, model_name: str, size_bytes: in
     src = model.parsed_source
     if not src.needs_download:
         return []
-    labels = {**standard_labels(model_name, model_name, "model-cache"),
-              **discovery_labels(site=site.name, model=model_name, cache_key=place.cache_key)}
+    labels = object_labels(model_name, model_name, "model-cache", site=site.name, model=model_name,
+                           cache_key=place.cache_key)
     ns = site.namespace
     pvc_spec: dict = {
         "accessModes": [model.cache.access_mode],
@@ -128,7 +133,7 @@ def plan_model(site: SiteSpec, model: ModelSpec, model_name: str, size_bytes: in
         "volumeMounts": [{"name": "models", "mountPath": MOUNT}, {"name": "tmp", "mountPath": "/tmp"}],
     }
     job_labels = {**labels, "app.kubernetes.io/component": "model-download"}
-    job_name = f"{model_name}-fetch-{place.cache_key[-8:]}"
+    job_name = fetch_job_name(model_name, place.cache_key)
     job = manifest("batch/v1", "Job", metadata(job_name, ns, job_labels), spec={
         "backoffLimit": 6,
         "activeDeadlineSeconds": DOWNLOAD_DEADLINE_SECONDS,

@@ -6,23 +6,32 @@ inference Services and DNS; the external zone (`<router>-external`) may also rea
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 from ..hardware import vendor
 from ..runtimes import runtime
 from ..spec import InferenceServiceSpec, SiteSpec
+from ..spec.base import short_digest
+from ..spec.priority import GATEWAY_PRIORITY_CLASS
 from ..spec.router import RouterSpec
 from .endpoints import router_zone_labels, service_host
-from .meta import discovery_labels, manifest, metadata, selector_labels, standard_labels
+from .meta import NAME_LABEL, discovery_labels, manifest, metadata, selector_labels, standard_labels
+from .network import any_namespace_peer, dns_egress, namespace_peer, pods_peer, tcp_ports
 from .router_config import (
-    AUDIT_DIR, BASE_ENV, CONFIG_DIR, LITELLM_IMAGE, METRICS_PORT, ZoneConfig, check_backends, external_egress_ports,
-    plan_zone_config, zones_of,
+    AUDIT_DIR,
+    BASE_ENV,
+    CONFIG_DIR,
+    LITELLM_IMAGE,
+    METRICS_PORT,
+    ZoneConfig,
+    check_backends,
+    external_egress_ports,
+    plan_zone_config,
+    zones_of,
 )
 from .scanner import ROUTER_KEYS_IN_ENV, add_skips
 from .security import container_security_context, empty_dir, pod_security_context
 from .service import double_cpu
-from .site import GATEWAY_PRIORITY_CLASS
 
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10")
 TLS_DIR = "/etc/litellm-tls"
@@ -39,7 +48,7 @@ def plan_router(site: SiteSpec, router: RouterSpec, services: Sequence[Inference
     check_backends(router, by_name)
     router_labels = {**standard_labels(router.name, router.name, "router"),
                      **discovery_labels(site=site.name, router=router.name)}
-    out = []
+    out: list[dict] = []
     zones = [plan_zone_config(site, router, by_name, z) for z in zones_of(router)]
     for zone in zones:
         out += _zone_objects(site, router, zone, by_name)
@@ -53,7 +62,7 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
     labels = _labels(site, router, zone)
     selector = selector_labels(zone.name, router.name)
     config_name = f"{zone.name}-config"
-    digest = hashlib.sha256("".join(f"{k}\0{v}\0" for k, v in sorted(zone.files.items())).encode()).hexdigest()[:16]
+    digest = short_digest("".join(f"{k}\0{v}\0" for k, v in sorted(zone.files.items())))
     tls = bool(site.cert_issuer)
     env = [{"name": k, "value": v} for k, v in BASE_ENV.items()]
     env += [{"name": k, "value": v} for k, v in sorted(zone.plain_env.items())]
@@ -89,8 +98,8 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
     }
     pod_spec = {
         "serviceAccountName": zone.name,  # one identity per zone: what one zone may do, the other may not
-        "automountServiceAccountToken": False,
         "priorityClassName": GATEWAY_PRIORITY_CLASS,
+        "automountServiceAccountToken": False,
         "securityContext": pod_security_context(),
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": 30,
@@ -142,36 +151,33 @@ def _network_policy(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, labels
                     services: dict) -> dict:
     """Ingress: clients on the router port, the Prometheus pods on the metrics port. Egress: DNS, the zone's
     inference pods; external: providers."""
-    port = [{"protocol": "TCP", "port": router.port}]
-    clients = ([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}}
+    port = tcp_ports([router.port])
+    clients = ([namespace_peer(n)
                 for n in dict.fromkeys((*router.client_namespaces, site.monitoring.namespace, site.namespace))]
-               if router.client_namespaces else [{"namespaceSelector": {}}])
-    dns = {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": site.network.dns_namespace}}}],
-           "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
-    egress = [dns]
+               if router.client_namespaces else [any_namespace_peer()])
+    egress = [dns_egress(site)]
     local = [services[u["service"]] for u in zone.upstreams]
     pods = [s for s in local if vendor(s.accelerator.vendor).schedulable]
     if pods:
         # egress is matched after Service DNAT: allow the runtimes' container ports
         ports = sorted({runtime(s.runtime).port for s in pods} | {s.endpoint.port for s in pods})
         egress.append({"to": [{"podSelector": {"matchExpressions": [{
-            "key": "app.kubernetes.io/name", "operator": "In", "values": sorted({s.name for s in pods})}]}}],
-            "ports": [{"protocol": "TCP", "port": p} for p in ports]})
+            "key": NAME_LABEL, "operator": "In", "values": sorted({s.name for s in pods})}]}}],
+            "ports": tcp_ports(ports)})
     metal = [s for s in local if not vendor(s.accelerator.vendor).schedulable]
     if metal and site.metal_hosts:
         egress.append({"to": [{"ipBlock": {"cidr": f"{h.address}/32"}} for h in site.metal_hosts],
-                       "ports": [{"protocol": "TCP", "port": p} for p in sorted({s.endpoint.port for s in metal})]})
+                       "ports": tcp_ports(sorted({s.endpoint.port for s in metal}))})
     if zone.zone == "external":
         egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
-                       "ports": [{"protocol": "TCP", "port": p} for p in external_egress_ports(router)]})
+                       "ports": tcp_ports(external_egress_ports(router))})
     return manifest("networking.k8s.io/v1", "NetworkPolicy", metadata(zone.name, site.namespace, labels), spec={
         "podSelector": {"matchLabels": selector},
         "policyTypes": ["Ingress", "Egress"],
         "ingress": [{"from": clients, "ports": port},
-                    {"from": [{"namespaceSelector": {"matchLabels": {
-                        "kubernetes.io/metadata.name": site.monitoring.namespace}},
-                               "podSelector": {"matchLabels": dict(site.monitoring.prometheus_pod_labels)}}],
-                     "ports": [{"protocol": "TCP", "port": METRICS_PORT}]}],
+                    {"from": [{**namespace_peer(site.monitoring.namespace),
+                               **pods_peer(site.monitoring.prometheus_pod_labels)}],
+                     "ports": tcp_ports([METRICS_PORT])}],
         "egress": egress,
     })
 

@@ -11,14 +11,16 @@ from dataclasses import dataclass, field
 import yaml
 
 from ..router_hooks import RULES_FILE, hook_sources
+from ..runtimes import runtime
 from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.router import ExternalBackend, LocalBackend, RouterSpec
 from .endpoints import openai_base_url
 from .errors import PlanError
 from .metal_keys import metal_api_key
 
-# Keep in step with scripts/install-litellm (the leak test runs exactly this version).
-LITELLM_VERSION = "1.77.7"
+# Keep in step with scripts/install-litellm (the router tests run exactly this version; that script
+# says why this is the newest pin the package index can install).
+LITELLM_VERSION = "1.106.2"
 LITELLM_IMAGE = f"ghcr.io/berriai/litellm:main-v{LITELLM_VERSION}"
 CONFIG_DIR = "/etc/litellm"
 AUDIT_DIR = "/var/log/llmkube"
@@ -82,11 +84,7 @@ class ZoneConfig:
 
 def served_model(svc: InferenceServiceSpec) -> str:
     """The model name a service answers to (what the runtime was started with)."""
-    if svc.engine.served_model_name:
-        return svc.engine.served_model_name
-    if isinstance(svc.model, str):
-        return svc.model
-    return svc.model.name or f"{svc.name}-model"
+    return svc.served_model
 
 
 def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, services: dict) -> tuple[dict, dict]:
@@ -98,9 +96,10 @@ def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, service
         base = openai_base_url(svc.name, site.namespace, svc.endpoint.port)
         params = {"model": f"openai/{backend.model or served_model(svc)}", "api_key": LOCAL_API_KEY}
         rules = {"locality": "local", "maxClass": svc.classification, "region": site.region,
-                 "jurisdiction": site.jurisdiction, "service": svc.name}
-        if metal_api_key(svc):  # a metal host's runtime demands its key (plan/metal_keys.py)
+                 "jurisdiction": site.jurisdiction, "service": svc.name, "apiKey": LOCAL_API_KEY}
+        if metal_api_key(svc):  # a metal host's runtime demands its key (plan/metal_keys.py); the guard checks it
             params["api_key"] = f"os.environ/{backend_key_env(backend.name)}"
+            del rules["apiKey"]
             rules["apiKeyEnv"] = backend_key_env(backend.name)
     else:
         base = backend.api_base or PROVIDER_BASES[backend.provider]
@@ -110,7 +109,8 @@ def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, service
             params["max_budget"] = backend.max_budget_dollars
             params["budget_duration"] = backend.budget_period
         rules = {"locality": "external", "maxClass": backend.max_classification, "region": backend.region,
-                 "jurisdiction": backend.jurisdiction, "provider": backend.provider}
+                 "jurisdiction": backend.jurisdiction, "provider": backend.provider,
+                 "apiKeyEnv": provider_key_env(backend.name)}
     params["api_base"] = f"os.environ/{upstream_env(backend.name)}"
     params["timeout"] = t.request_seconds
     params["stream_timeout"] = t.stream_seconds or t.request_seconds

@@ -12,18 +12,19 @@ from dataclasses import dataclass
 from ..hardware import device_env, vendor
 from ..runtimes import BASE_ENV, ServeContext, runtime
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
+from ..spec.priority import priority_class_name
 from ..spec.router import RouterSpec
 from ..spec.service import CLASSIFICATION_ORDER
 from .endpoints import client_label, openai_base_url, router_zone_labels
 from .errors import PlanError
-from .meta import discovery_labels, manifest, metadata, selector_labels, standard_labels
-from .model import ModelPlacement, placement, weights_gib
+from .meta import manifest, metadata, object_labels, selector_labels
+from .model import MOUNT, ModelPlacement, fetch_job_name, placement, weights_gib
+from .network import namespace_peer, pods_peer, tcp_ports
 from .router_config import zone_services, zones_of
 from .scaling import plan_autoscaler, plan_pdb, plan_pod_monitor
 from .scheduling import place
 from .security import container_security_context, empty_dir, pod_security_context
 
-PRIORITY_CLASS = "llmkube-{}"
 NO_EGRESS_FROM = "confidential"  # model servers of this class and above get a NetworkPolicy denying all egress
 _CONTEXT_TIERS = ((4096, "4k"), (8192, "8k"), (16384, "16k"), (32768, "32k"), (65536, "64k"),
                   (131072, "128k"), (262144, "256k"))
@@ -44,14 +45,12 @@ def context_tier(tokens: int | None) -> str | None:
 
 
 def _labels(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, model_name: str, memory_tier) -> dict:
-    labels = {
-        **standard_labels(svc.name, svc.name, "inference"),
-        **discovery_labels(
-            site=site.name, service=svc.name, vendor=svc.accelerator.vendor, runtime=svc.runtime, mode=svc.mode,
-            classification=svc.classification, model=model_name, priority=svc.priority,
-            context_tier=context_tier(svc.context_size or model.context_window), memory_tier=memory_tier,
-        ),
-    }
+    labels = object_labels(
+        svc.name, svc.name, "inference",
+        site=site.name, service=svc.name, vendor=svc.accelerator.vendor, runtime=svc.runtime, mode=svc.mode,
+        classification=svc.classification, model=model_name, priority=svc.priority,
+        context_tier=context_tier(svc.context_size or model.context_window), memory_tier=memory_tier,
+    )
     for domain in model.domains:
         labels[f"domain.llmkube.dev/{domain}"] = "true"
     return labels
@@ -86,7 +85,7 @@ def _verify_init(site: SiteSpec, place_: ModelPlacement, model: ModelSpec, job_h
         "command": ["/bin/sh", "-c", script],
         "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}},
         "securityContext": container_security_context(),
-        "volumeMounts": [{"name": "models", "mountPath": "/models", "readOnly": True}],
+        "volumeMounts": [{"name": "models", "mountPath": MOUNT, "readOnly": True}],
     }
 
 
@@ -114,8 +113,7 @@ def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, mo
     labels = _labels(site, svc, model, model_name, memory_tier)
     selector = selector_labels(svc.name, svc.name)
     port = rt.port
-    ctx = ServeContext(svc, model, place_.model_path, profile, port,
-                       svc.engine.served_model_name or model_name)
+    ctx = ServeContext(svc, model, place_.model_path, profile, port, svc.served_model)
 
     env = {**BASE_ENV, **device_env(profile, svc.device_count), **rt.build_env(ctx), **svc.env}
     devices = svc.device_count
@@ -127,7 +125,7 @@ def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, mo
         requests[profile.resource_key] = str(devices)
         limits[profile.resource_key] = str(devices)
 
-    mounts = [{"name": "models", "mountPath": "/models", "readOnly": True},
+    mounts = [{"name": "models", "mountPath": MOUNT, "readOnly": True},
               {"name": "tmp", "mountPath": "/tmp"}, {"name": "cache", "mountPath": "/cache"}]
     volumes = [place_.volume, empty_dir("tmp", "4Gi"), empty_dir("cache", "20Gi")]
     if profile.needs_shm and devices > 1:
@@ -149,11 +147,11 @@ def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, mo
     }
     if not container["command"]:
         del container["command"]
-    init = _verify_init(site, place_, model, f"{model_name}-fetch-{place_.cache_key[-8:]}")
+    init = _verify_init(site, place_, model, fetch_job_name(model_name, place_.cache_key))
     pod_spec = {
         "serviceAccountName": svc.name,
         "automountServiceAccountToken": False,
-        "priorityClassName": PRIORITY_CLASS.format(svc.priority),
+        "priorityClassName": priority_class_name(svc.priority),
         "securityContext": pod_security_context(profile.supplemental_groups),
         "terminationGracePeriodSeconds": 60,
         "enableServiceLinks": False,
@@ -201,7 +199,7 @@ def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, mo
 
 
 def double_cpu(cpu: str) -> str:
-    """Twice a CPU quantity (the default limit of a request): \"500m\" -> \"1000m\", \"4\" -> \"8\"."""
+    """Twice a CPU quantity (the default limit of a request): "500m" -> "1000m", "4" -> "8"."""
     if cpu.endswith("m"):
         return f"{int(cpu[:-1]) * 2}m"
     try:
@@ -215,19 +213,15 @@ def _network_policy(site: SiteSpec, svc: InferenceServiceSpec, labels: dict, sel
     """Ingress only from the router zones that route to the service, labelled clients, allowed namespaces,
     and the Prometheus pods of the metrics namespaces (the model port serves /metrics). Egress: none for
     confidential and restricted services (a model server calls nothing; denied, nothing can leak out)."""
-    peers = [{"podSelector": {"matchLabels": router_zone_labels(r.name, zone)}}
+    peers = [pods_peer(router_zone_labels(r.name, zone))
              for r in routers for zone in zones_of(r) if svc.name in zone_services(r, zone)]
-    peers.append({"podSelector": {"matchLabels": client_label(svc.name)}})
-    peers += [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}}
-              for n in svc.network.allowed_namespaces]
-    rules = [{"from": peers, "ports": [{"protocol": "TCP", "port": port}]}]
+    peers += [pods_peer(client_label(svc.name))]
+    peers += [namespace_peer(n) for n in svc.network.allowed_namespaces]
+    rules = [{"from": peers, "ports": tcp_ports([port])}]
     if has_metrics and svc.network.metrics_namespaces:
-        rules.append({
-            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}},
-                      "podSelector": {"matchLabels": dict(site.monitoring.prometheus_pod_labels)}}
-                     for n in svc.network.metrics_namespaces],
-            "ports": [{"protocol": "TCP", "port": port}],
-        })
+        scrapers = [{**namespace_peer(n), **pods_peer(site.monitoring.prometheus_pod_labels)}
+                    for n in svc.network.metrics_namespaces]
+        rules.append({"from": scrapers, "ports": tcp_ports([port])})
     spec: dict = {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"], "ingress": rules}
     if CLASSIFICATION_ORDER.index(svc.classification) >= CLASSIFICATION_ORDER.index(NO_EGRESS_FROM):
         spec["policyTypes"] = ["Ingress", "Egress"]

@@ -2,14 +2,19 @@
 
 The Site component plans everything here before it registers anything, so invalid input fails
 the preview with a field path and nothing is half-applied; benchmarks and policy tests call it
-directly (it is pure).
+directly (it is pure). A Model, InferenceService or Router used without a Site is planned by
+`plan_alone`. Both end in `_on_site`, the one place images are rewritten to the site's registry
+mirrors and pinned to its recorded digests (plan/images.py), so nothing that reaches a cluster can
+skip it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from ..hardware import vendor
-from ..spec import InferenceServiceSpec, ModelSpec, StackConfig
+from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec, StackConfig
+from ..spec.router import RouterSpec
 from .endpoints import openai_base_url
 from .errors import PlanError
 from .images import apply_site_images
@@ -43,18 +48,56 @@ class StackPlan:
 
 
 def stack_models(config: StackConfig) -> dict[str, ModelSpec]:
-    """Stack-level models plus inline ones (named `<service>-model`), keyed by object name."""
+    """Stack-level models plus inline ones (InferenceServiceSpec.model_name), keyed by object name."""
     models = {m.name: m for m in config.models}
     for svc in config.services:
         if isinstance(svc.model, ModelSpec):
-            models[svc.model.name or f"{svc.name}-model"] = svc.model
+            models[svc.model_name] = svc.model
     return models
 
 
-def service_model_name(svc: InferenceServiceSpec) -> str:
-    if isinstance(svc.model, str):
-        return svc.model
-    return svc.model.name or f"{svc.name}-model"
+def _on_site(plan: StackPlan, site: SiteSpec) -> StackPlan:
+    """The plan as the site registers it: every image mirrored and pinned (apply_site_images)."""
+    plan.site = apply_site_images(plan.site, site)
+    plan.models = {n: (spec, apply_site_images(ms, site)) for n, (spec, ms) in plan.models.items()}
+    plan.services = {n: replace(sp, manifests=apply_site_images(sp.manifests, site)) for n, sp in plan.services.items()}
+    plan.routers = {n: apply_site_images(ms, site) for n, ms in plan.routers.items()}
+    plan.metal = apply_site_images(plan.metal, site)
+    return plan
+
+
+def plan_alone(site: SiteSpec, *, model: tuple[ModelSpec, str, int | None] | None = None,
+               service: tuple[InferenceServiceSpec, ModelSpec, str, int | None] | None = None,
+               router: tuple[RouterSpec, Sequence[InferenceServiceSpec]] | None = None,
+               routers: Sequence[RouterSpec] = ()) -> StackPlan:
+    """One component planned without a Site: model = (spec, object name, size), service = (spec, model,
+    model object name, size), router = (spec, the services it may route to); `routers` are those that
+    route to the service (its NetworkPolicy admits exactly their zones). Same planners as plan_stack."""
+    plan = StackPlan(site=[])
+    if model is not None:
+        spec, name, size = model
+        plan.models[name] = (spec, plan_model(site, spec, name, size))
+    if service is not None:
+        svc, svc_model, name, size = service
+        plan.services[svc.name] = plan_service(site, svc, svc_model, name, size, routers)
+    if router is not None:
+        spec, services = router
+        plan.routers[spec.name] = plan_router(site, spec, services)
+    return _on_site(plan, site)
+
+
+def pin_sources(config: StackConfig, sources: dict[str, str]) -> StackConfig:
+    """The stack with the named models' sources replaced (stack models and inline service models): how
+    plan-time revision pins (modelinfo.revisions) reach the download Job, the cache key and the policy."""
+    def pinned(name: str, model: ModelSpec) -> ModelSpec:
+        new = sources.get(name)
+        return model if new is None or new == model.source else model.model_copy(update={"source": new})
+
+    models = tuple(pinned(m.name or "", m) for m in config.models)
+    services = tuple(svc if isinstance(svc.model, str) else
+                     svc.model_copy(update={"model": pinned(svc.model_name, svc.model)})
+                     for svc in config.services)
+    return config.model_copy(update={"models": models, "services": services})
 
 
 def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> StackPlan:
@@ -64,19 +107,17 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
     models = stack_models(config)
     metal_services = []
     for i, svc in enumerate(config.services):
-        name = service_model_name(svc)
+        name = svc.model_name
         model = models[name]
         if not vendor(svc.accelerator.vendor).schedulable:
             metal_services.append((svc, model))
             continue
         try:
-            sp = plan_service(site, svc, model, name, sizes.get(name), config.routers)
+            plan.services[svc.name] = plan_service(site, svc, model, name, sizes.get(name), config.routers)
         except PlanError as err:
             raise err.under(f"services[{i}]") from None
-        plan.services[svc.name] = ServicePlan(apply_site_images(sp.manifests, site), sp.base_url,
-                                              sp.service_name, sp.namespace)
-    on_kubernetes = {service_model_name(s) for s in config.services if vendor(s.accelerator.vendor).schedulable}
-    metal_only = {service_model_name(s) for s, _ in metal_services} - on_kubernetes
+    on_kubernetes = {s.model_name for s in config.services if vendor(s.accelerator.vendor).schedulable}
+    metal_only = {s.model_name for s, _ in metal_services} - on_kubernetes
     stack_index = {m.name: i for i, m in enumerate(config.models)}
     for name, model in models.items():
         if name in metal_only:
@@ -86,7 +127,7 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
         except PlanError as err:
             where = f"models[{stack_index[name]}]" if name in stack_index else f"services[{name}].model"
             raise err.under(where) from None
-        plan.models[name] = (model, apply_site_images(manifests, site))
+        plan.models[name] = (model, manifests)
     if metal_services:
         check_metal_keys(config.services, config.routers)  # a Mac may read its key's Secret: nothing else in it
         plan.metal = plan_metal(site, metal_services)  # Apple Silicon hosts, run by the metal-agent
@@ -97,8 +138,8 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
                                                   svc.name, site.namespace)
     for i, router in enumerate(config.routers):
         try:
-            plan.routers[router.name] = apply_site_images(plan_router(site, router, config.services), site)
+            plan.routers[router.name] = plan_router(site, router, config.services)
         except PlanError as err:
             raise err.under(f"routers[{i}]") from None
-    return plan
+    return _on_site(plan, site)
 

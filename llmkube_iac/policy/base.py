@@ -7,7 +7,9 @@ on either path.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
+from typing import Any, Callable, Iterable, Literal, Mapping
+
+from ..plan.objects import is_kubernetes_object, plain, rendered_by_chart  # noqa: F401 — re-exported for the pack
 
 ADVISORY, MANDATORY, DISABLED = "advisory", "mandatory", "disabled"
 LEVELS = (ADVISORY, MANDATORY, "remediate", DISABLED)  # pulumi_policy.EnforcementLevel values
@@ -25,8 +27,7 @@ class Res:
 
     @property
     def is_kubernetes_object(self) -> bool:
-        t = self.type
-        return t.startswith("kubernetes:") and not t.startswith("kubernetes:helm.sh") and "kind" in self.props
+        return is_kubernetes_object(self.type, self.props)
 
     @property
     def manifest(self) -> dict | None:
@@ -35,11 +36,6 @@ class Res:
     @property
     def kind(self) -> str:
         return str(self.props.get("kind", "")) if self.is_kubernetes_object else ""
-
-    @property
-    def label_site(self) -> str | None:
-        meta = self.props.get("metadata") or {}
-        return (meta.get("labels") or {}).get("llmkube.dev/site") if isinstance(meta, Mapping) else None
 
     def describe(self) -> str:
         """`Deployment llmkube/chat` for Kubernetes objects, else the logical name."""
@@ -100,22 +96,3 @@ class PolicyResult:
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items()}
-
-
-def plain(value):
-    """Deep-copy CrossGuard's Mapping/Sequence proxies into plain dicts and lists, turning integral
-    floats back into ints (the wire has only floats), as the offline engine does."""
-    kind = type(value)  # exact-type fast paths: ABC checks dominate on large plans
-    if kind is str or kind is bool or kind is int or value is None:
-        return value
-    if kind is dict:
-        return {str(k): plain(v) for k, v in value.items()}
-    if kind is list:
-        return [plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        return [plain(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value

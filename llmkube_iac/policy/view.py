@@ -10,12 +10,21 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..plan.images import images_of, pod_spec_of
+from ..plan.objects import (
+    ADDON_TYPE,
+    CHART_TYPES,
+    COMPONENT_PREFIX,
+    MODEL_TYPE,
+    ROUTER_TYPE,
+    SERVICE_TYPE,
+    SITE_TYPE,
+    rendered_by_chart,
+    site_of,
+)
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
 from .base import Res
 
-SITE, MODEL, SERVICE, ROUTER = ("llmkube:index:Site", "llmkube:index:Model", "llmkube:index:InferenceService",
-                                "llmkube:index:Router")
-CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release")
+SITE, MODEL, SERVICE, ROUTER = SITE_TYPE, MODEL_TYPE, SERVICE_TYPE, ROUTER_TYPE
 
 
 @dataclass
@@ -33,6 +42,7 @@ class ModelEntry:
     res: Res
     spec: ModelSpec
     facts: dict | None = None
+    revision: dict | None = None  # how an hf:// source was pinned at plan time (modelinfo.revisions)
 
 
 @dataclass
@@ -44,8 +54,9 @@ class SiteView:
     services: list[ServiceEntry] = field(default_factory=list)
     models: list[ModelEntry] = field(default_factory=list)
     routers: list[tuple[Res, object]] = field(default_factory=list)  # (resource, RouterSpec)
-    objects: list[Res] = field(default_factory=list)  # Kubernetes objects
-    charts: list[Res] = field(default_factory=list)
+    objects: list[Res] = field(default_factory=list)  # Kubernetes objects this library authored
+    addons: list[Res] = field(default_factory=list)  # add-on declarations (chart reference, images, API groups)
+    charts: list[Res] = field(default_factory=list)  # Helm charts not declared as an add-on
 
     def workloads(self) -> list[tuple[Res, dict]]:
         """(resource, pod spec) of every object that runs pods."""
@@ -78,17 +89,7 @@ class StackView:
         self.errors: list[tuple[Res, str]] = []  # specs that no longer validate: reported, not crashed on
 
     def site_of(self, r: Res) -> str | None:
-        seen = set()
-        while r is not None and r.urn not in seen:
-            seen.add(r.urn)
-            if r.type == SITE and isinstance(r.props.get("spec"), dict):
-                return r.props["spec"].get("name")
-            if isinstance(r.props.get("site"), str):
-                return r.props["site"]
-            if r.label_site:
-                return r.label_site
-            r = self.by_urn.get(r.parent) if r.parent else None
-        return None
+        return site_of(r, self.by_urn.get)
 
     @cached_property
     def sites(self) -> dict[str, SiteView]:
@@ -100,6 +101,8 @@ class StackView:
                     sites[spec.name] = SiteView(r, spec)
         only = next(iter(sites.values())) if len(sites) == 1 else None
         for r in self.resources:
+            if rendered_by_chart(r.urn):  # third-party objects: the add-on's declaration stands for them
+                continue
             name = self.site_of(r)
             view = sites.get(name) if name else only
             if view is None:
@@ -111,16 +114,21 @@ class StackView:
             elif r.type == MODEL and isinstance(r.props.get("spec"), dict):
                 spec = self._validate(r, ModelSpec, r.props["spec"])
                 if spec is not None:
-                    facts = r.props.get("facts")
-                    view.models.append(ModelEntry(r, spec, facts if isinstance(facts, dict) else None))
+                    facts, rev = r.props.get("facts"), r.props.get("revision")
+                    view.models.append(ModelEntry(r, spec, facts if isinstance(facts, dict) else None,
+                                                  rev if isinstance(rev, dict) else None))
             elif r.type == ROUTER and isinstance(r.props.get("spec"), dict):
                 from ..spec.router import RouterSpec
 
                 spec = self._validate(r, RouterSpec, r.props["spec"])
                 if spec is not None:
                     view.routers.append((r, spec))
+            elif r.type == ADDON_TYPE:
+                view.addons.append(r)
             elif r.type in CHART_TYPES:
-                view.charts.append(r)
+                parent = self.by_urn.get(r.parent) if r.parent else None
+                if parent is None or parent.type != ADDON_TYPE:
+                    view.charts.append(r)
             elif r.is_kubernetes_object:
                 view.objects.append(r)
         return sites
@@ -132,7 +140,7 @@ class StackView:
         export their `spec`, llmkube components are present but no Site spec is readable here."""
         sites = self.sites
         out = [(msg, r.urn) for r, msg in self.errors]
-        if not sites and any(r.type.startswith("llmkube:index:") for r in self.resources):
+        if not sites and any(r.type.startswith(COMPONENT_PREFIX) for r in self.resources):
             out.append(("llmkube components are in the stack but no llmkube:index:Site `spec` is visible to the "
                         "policy (under `pulumi preview` stack policies read component outputs: the Site must export "
                         "its spec)", None))

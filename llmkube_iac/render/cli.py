@@ -30,12 +30,19 @@ def _run(args, out_dir) -> int:
               f"{chart.props.get('version') or ''}".rstrip())
     if result.policy_results:
         print(format_table(result.policy_results))
+    findings = result.cluster_findings
+    for f in findings:
+        print(f"cluster  {f.check:<10}  {f.message}\n         fix: {f.fix}")
     if out_dir is not None:
         print(f"wrote {out_dir}/ (plan.json and one YAML file per object)")
+    refused = False
     if has_mandatory_violations(result.policy_results):
         print("mandatory policy violations: the plan is refused", file=sys.stderr)
-        return 1
-    return 0
+        refused = True
+    if findings:
+        print(f"cluster model: {len(findings)} problem(s) a cluster would refuse: the plan is refused", file=sys.stderr)
+        refused = True
+    return 1 if refused else 0
 
 
 def cmd_render(args) -> int:

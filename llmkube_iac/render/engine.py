@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..plan.objects import site_of
 from ..spec.errors import SpecError
 from .project import Project, load_project
 from .resources import RenderedResource
@@ -23,6 +24,11 @@ class RenderResult:
     project: Project
     resources: list[RenderedResource]
     policy_results: list = field(default_factory=list)
+    cluster: object = None  # cluster.ClusterModel: what a cluster would refuse, and the apply order
+
+    @property
+    def cluster_findings(self) -> list:
+        return list(self.cluster.findings) if self.cluster is not None else []
 
     @property
     def manifests(self) -> list[dict]:
@@ -42,7 +48,14 @@ def run_program(project: Project) -> list[RenderedResource]:
     return contextvars.Context().run(_run_isolated, project)
 
 
-def _run_isolated(project: Project) -> list[RenderedResource]:
+def run_callable(build, project: str = "test", stack: str = "test", config: dict | None = None,
+                 secret_keys: tuple[str, ...] = ()) -> list[RenderedResource]:
+    """Run `build()` as a Pulumi program (the same recording engine, no program file); for tests and tools."""
+    fake = Project(project, Path.cwd(), Path.cwd() / "__main__.py", stack, dict(config or {}), list(secret_keys))
+    return contextvars.Context().run(_run_isolated, fake, build)
+
+
+def _run_isolated(project: Project, build=None) -> list[RenderedResource]:
     import pulumi
     from pulumi.runtime import settings
     from pulumi.runtime.stack import run_pulumi_func
@@ -61,10 +74,13 @@ def _run_isolated(project: Project) -> list[RenderedResource]:
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
     old_cwd, old_path = os.getcwd(), list(sys.path)
-    os.chdir(project.directory)
+    # the engine runs the program in its `main` directory (pulumi pkg/engine getPwdMain), so relative
+    # paths in the program and its config (renderDir, a kubeconfig path) mean the same thing here
+    os.chdir(project.main.parent)
     sys.path.insert(0, str(project.main.parent))
+    body = build or (lambda: runpy.run_path(str(project.main), run_name="__main__"))
     try:
-        loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(str(project.main), run_name="__main__")))
+        loop.run_until_complete(run_pulumi_func(body))
     finally:
         os.chdir(old_cwd)
         sys.path[:] = old_path
@@ -77,25 +93,14 @@ def _run_isolated(project: Project) -> list[RenderedResource]:
 
 
 def _assign_sites(records: list[RenderedResource]) -> None:
-    """Each Kubernetes object goes to its site's directory: its llmkube.dev/site label, else the
-    site of its nearest labelled ancestor, else the logical name of its provider."""
+    """Each resource goes to its site's directory: the site it or its nearest ancestor names
+    (plan/objects.site_of), else the logical name of its provider, else `default`."""
     by_urn = {r.urn: r for r in records}
     for r in records:
-        labels = (r.props.get("metadata") or {}).get("labels") or {} if isinstance(r.props, dict) else {}
-        site = labels.get("llmkube.dev/site")
-        if site is None and r.type == "llmkube:index:Site":
-            site = r.props.get("spec", {}).get("name")
-        if site is None and isinstance(r.props, dict) and isinstance(r.props.get("site"), str):
-            site = r.props["site"]
-        r.site = site
-    for r in records:
-        parent = by_urn.get(r.parent) if r.parent else None
-        while r.site is None and parent is not None:
-            r.site = parent.site
-            parent = by_urn.get(parent.parent) if parent.parent else None
-        if r.site is None and r.provider:
-            r.site = r.provider.split("::")[3] if r.provider.count("::") >= 3 else None
-        r.site = r.site or "default"
+        site = site_of(r, by_urn.get)
+        if site is None and r.provider and r.provider.count("::") >= 3:
+            site = r.provider.split("::")[3]
+        r.site = site or "default"
 
 
 def render_program(program_dir: str | Path, stack: str | None = None, out_dir: str | Path | None = None,
@@ -111,7 +116,9 @@ def render_program(program_dir: str | Path, stack: str | None = None, out_dir: s
         if cause is not None:
             raise cause from None
         raise ProgramError(f"{type(exc).__name__}: {exc}") from exc
-    result = RenderResult(project, resources)
+    from .cluster import build
+
+    result = RenderResult(project, resources, cluster=build(resources))
     if evaluate_policies:
         from ..policy import evaluate
 

@@ -11,8 +11,9 @@ from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor, Mocks
 from pulumi.runtime.proto import resource_pb2
 
+from ..plan.objects import plain
 from .project import SECRET_PLACEHOLDER
-from .resources import RenderedResource, normalise_numbers
+from .resources import RenderedResource
 
 _SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's special-value signature key
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -27,19 +28,19 @@ class _NoMocks(Mocks):
         return {}, None
 
 
-def plain(value):
-    """Wire properties -> plain JSON values: secrets hidden, unknowns marked, 2.0 -> 2."""
+def from_wire(value):
+    """Wire properties -> plain JSON values: secrets hidden, unknowns marked, 2.0 -> 2 (`plain`)."""
     if isinstance(value, dict):
         if _SIG in value:
             if value[_SIG] == _SECRET_SIG:
                 return SECRET_PLACEHOLDER
-            return plain(value.get("value"))  # resource references / assets: keep their value
-        return {k: plain(v) for k, v in value.items()}
+            return from_wire(value.get("value"))  # resource references / assets: keep their value
+        return {k: from_wire(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [plain(v) for v in value]
+        return [from_wire(v) for v in value]
     if value == _UNKNOWN:
         return "[unknown]"
-    return normalise_numbers(value)
+    return plain(value)
 
 
 class RecordingMonitor(MockMonitor):
@@ -52,12 +53,12 @@ class RecordingMonitor(MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
         id_ = f"{request.name}-id" if request.custom else ""
-        props = plain(json_format.MessageToDict(request.object))
+        props = from_wire(json_format.MessageToDict(request.object))
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, props)
         self.records.append(RenderedResource(
             urn=urn, type=request.type, name=request.name, props=props,
             parent=request.parent or None, provider=request.provider or None,
             custom=bool(request.custom), remote=bool(request.remote),
-            dependencies=sorted(request.dependencies),
+            dependencies=sorted(request.dependencies), protect=bool(request.protect),
         ))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=request.object)

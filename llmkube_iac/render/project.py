@@ -90,9 +90,21 @@ def load_project(directory: str | Path, stack: str | None = None) -> Project:
         raise SpecError([("--stack", f"no {stack_file.name} in {config_dir}")])
     for key, value in (_read_yaml(stack_file).get("config") or {}).items():
         full = _full_key(name, key)
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            config[full] = SECRET_PLACEHOLDER
+        value, secret = _unsecure(value)
+        if secret:  # like the CLI: a key holding any secure value (`--secret --path`) is a secret key
             secrets.append(full)
-        else:
-            config[full] = _as_config_string(value)
+        config[full] = _as_config_string(value)
     return Project(name, directory, main, stack, config, secrets)
+
+
+def _unsecure(value) -> tuple[object, bool]:
+    """`{secure: ...}` anywhere in a value -> the placeholder, and whether there was one."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER, True
+        items = {k: _unsecure(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in items.items()}, any(s for _, s in items.values())
+    if isinstance(value, list):
+        items = [_unsecure(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False

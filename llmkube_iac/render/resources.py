@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..plan.objects import is_kubernetes_object
+
 
 @dataclass
 class RenderedResource:
@@ -22,25 +24,14 @@ class RenderedResource:
     custom: bool = True
     remote: bool = False  # provider-side component (Helm chart v4): not expandable offline
     dependencies: list[str] = field(default_factory=list)  # URNs it waits for (dependsOn and inputs)
+    protect: bool = False  # `protect`: the engine refuses to delete or replace it
     site: str | None = None  # which site's directory the renderer writes it to
     policy_results: list = field(default_factory=list)
 
     @property
     def is_kubernetes_object(self) -> bool:
-        return self.type.startswith("kubernetes:") and self.custom and not self.type.startswith("kubernetes:helm") \
-            and self.type != "pulumi:providers:kubernetes"
+        return is_kubernetes_object(self.type, self.props)
 
     @property
     def manifest(self) -> dict | None:
         return self.props if self.is_kubernetes_object else None
-
-
-def normalise_numbers(value):
-    """The Pulumi wire has only floats: turn integral floats back into ints (2.0 -> 2)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: normalise_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [normalise_numbers(v) for v in value]
-    return value

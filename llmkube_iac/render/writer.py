@@ -50,12 +50,14 @@ def write_output(result, out_dir: Path) -> None:
 
 def _entry(r: RenderedResource) -> dict:
     entry = {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "provider": r.provider,
-             "site": r.site, "custom": r.custom, "dependsOn": r.dependencies}
+             "site": r.site, "custom": r.custom, "dependsOn": r.dependencies, "protect": r.protect}
     if r.remote:
         entry["providerSide"] = True
         entry["chart"] = {k: r.props.get(k) for k in ("chart", "version", "repositoryOpts", "namespace")}
     elif r.manifest is not None:
         entry["file"] = f"{r.site}/1-manifest/{manifest_filename(r.manifest)}"
+    if r.type == "llmkube:index:Model" and isinstance(r.props.get("revision"), dict):
+        entry["revision"] = r.props["revision"]  # which commit an hf:// source was pinned to, or why not
     return entry
 
 
@@ -67,4 +69,5 @@ def plan_document(result) -> dict:
         "resources": [_entry(r) for r in result.resources],
         "providerSideComponents": [_entry(r) for r in result.charts],
         "policyResults": results,
+        "clusterModel": result.cluster.to_dict() if result.cluster is not None else None,
     }

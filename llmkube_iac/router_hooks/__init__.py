@@ -2,16 +2,20 @@
 
 They run inside the proxy (with litellm and fastapi importable), never in this package's own
 process: the planner only reads their source text, so importing this package imports nothing
-from LiteLLM. `llmkube_common` holds the zone's rules and shared state, `llmkube_auth` is the
-`custom_auth` hook (keys, classes, zones, paths, rpm/tpm), `llmkube_guard` the callback
-(class stamping, deployment filtering, base-URL re-check, one audit line per request),
-`llmkube_metrics` the Prometheus endpoint counted from those audit lines.
+from LiteLLM. `llmkube_policy` holds the request tables (routes, body fields, headers) and their
+pure checks, `llmkube_common` the zone's rules and shared state, `llmkube_front` the ASGI layer
+around the whole proxy app (every check before LiteLLM, one audit line per request keyed on the
+proxy's call id), `llmkube_auth` the `custom_auth` hook (installs the front, hands LiteLLM its
+decision), `llmkube_guard` the callback (deployment filtering, every upstream URL and key of the
+final call re-checked, audit enrichment), `llmkube_metrics` the Prometheus endpoint counted from
+the audit lines.
 """
 from __future__ import annotations
 
 from importlib import resources
 
-HOOK_MODULES = ("llmkube_common", "llmkube_auth", "llmkube_guard", "llmkube_metrics")
+HOOK_MODULES = ("llmkube_policy", "llmkube_common", "llmkube_front", "llmkube_auth", "llmkube_guard",
+                "llmkube_metrics")
 RULES_FILE = "llmkube_router.json"
 
 

@@ -1,17 +1,20 @@
-"""Shared by the auth hook and the guard: the zone's rules, the audit writer, rate windows.
+"""Shared by the front, the auth hook and the guard: the zone's rules, the audit writer, rate windows
+and the per-call records.
 
-LiteLLM loads each hook file with its own module spec; both import this module by name (the
-config directory is put on sys.path) so they share one copy of the state below.
+LiteLLM loads each hook file with its own module spec; all of them import this module by name (the
+config directory is put on sys.path) so they share one copy of the state below. A call record is
+created by the front under the proxy's own call id (the front sets LiteLLM's `x-litellm-call-id`),
+enriched by the guard's callbacks, and written as exactly one audit line by the front.
 """
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import os
 import sys
 import threading
 import time
-import uuid
 
 import llmkube_metrics  # a sibling file in the same config directory
 
@@ -19,14 +22,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RULES = json.load(open(os.path.join(HERE, "llmkube_router.json"), encoding="utf-8"))
 ZONE = RULES["zone"]
 CLASSES = ("public", "internal", "confidential", "restricted")
-CLASS_HEADER = "x-llmkube-classification"
-REQUEST_ID_HEADER = "x-request-id"
 DEPLOYMENTS = {d["id"]: d for d in RULES["deployments"]}
 GROUPS = {g["name"]: g for g in RULES["groups"]}
+TEAMS = {t["name"]: t for t in RULES["teams"]}
 _LOCK = threading.Lock()
 _AUDIT_FILE = RULES.get("auditFile")
-# request id -> what the guard knows about it (class, team, whether it excluded a deployment)
-REQUESTS: dict[str, dict] = {}
+# call id -> what is known about the call (team, class, backend, tokens, flags); removed once audited
+CALLS: dict[str, dict] = {}
 
 
 llmkube_metrics.serve()
@@ -51,13 +53,17 @@ def allowed_for(cls: str, deployment: dict) -> bool:
 
 def base_of(deployment: dict) -> str:
     """The deployment's base URL as the pod's env sets it (the same value LiteLLM resolves)."""
-    return (os.environ.get(deployment["apiBaseEnv"]) or "").rstrip("/")
+    return norm_url(os.environ.get(deployment["apiBaseEnv"]) or "")
 
 
-def allowed_bases(cls: str) -> set[str]:
-    bases = {base_of(d) for d in RULES["deployments"] if allowed_for(cls, d)}
-    bases.discard("")
-    return bases
+def norm_url(url: object) -> str:
+    return str(url or "").strip().rstrip("/").lower()
+
+
+def key_of(deployment: dict) -> str:
+    """The key LiteLLM sends to this deployment: the local placeholder or the provider's Secret."""
+    env = deployment.get("apiKeyEnv")
+    return os.environ.get(env, "") if env else deployment.get("apiKey", "")
 
 
 def team_keys() -> list[tuple[str, str, dict]]:
@@ -81,9 +87,10 @@ def find_team(api_key: str) -> dict | None:
     return None
 
 
-def request_id(raw: str | None) -> str:
+def clean_id(raw: str | None) -> str | None:
+    """A client's x-request-id, reduced to a safe token for the audit line (informational only)."""
     value = "".join(c for c in (raw or "") if c.isalnum() or c in "-_.:")[:64]
-    return value or uuid.uuid4().hex
+    return value or None
 
 
 class Windows:
@@ -120,10 +127,37 @@ class Windows:
 WINDOWS = Windows()
 
 
+def open_call(call_id: str, **fields) -> dict:
+    """The front's record of one call; the guard finds it by LiteLLM's litellm_call_id."""
+    rec = {"call_id": call_id, "t0": time.time(), "event": asyncio.Event(), "loop": asyncio.get_running_loop(),
+           **fields}
+    with _LOCK:
+        CALLS[call_id] = rec
+    return rec
+
+
+def call(call_id: object) -> dict | None:
+    return CALLS.get(call_id) if isinstance(call_id, str) else None
+
+
+def signal(rec: dict) -> None:
+    """Tell the front that LiteLLM logged the call (callbacks may run off the event loop's thread)."""
+    try:
+        rec["loop"].call_soon_threadsafe(rec["event"].set)
+    except RuntimeError:  # loop closed at shutdown: nothing waits any more
+        pass
+
+
+def close_call(call_id: str) -> None:
+    with _LOCK:
+        CALLS.pop(call_id, None)
+
+
 def audit(**fields) -> None:
     """Write one JSON audit line (stdout and/or the file); never the key, never the prompt."""
-    record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z",
-              "kind": "llmkube.audit", "zone": ZONE, **fields}
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+    record = {"time": stamp, "kind": "llmkube.audit", "zone": ZONE, **fields}
     line = json.dumps(record, separators=(",", ":"), default=str)
     llmkube_metrics.observe(record)
     with _LOCK:
@@ -133,20 +167,3 @@ def audit(**fields) -> None:
         if _AUDIT_FILE:
             with open(_AUDIT_FILE, "a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
-
-
-def once(rid: str) -> bool:
-    """True the first time a request id is audited: exactly one line per request."""
-    with _LOCK:
-        rec = REQUESTS.setdefault(rid, {})
-        if rec.get("audited"):
-            return False
-        rec["audited"] = True
-        return True
-
-
-def forget_old(max_entries: int = 50000) -> None:
-    with _LOCK:
-        if len(REQUESTS) > max_entries:
-            for key in list(REQUESTS)[: len(REQUESTS) // 2]:
-                REQUESTS.pop(key, None)

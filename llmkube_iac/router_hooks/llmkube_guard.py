@@ -1,16 +1,20 @@
-"""LiteLLM callback: the zone's guard (defence in depth) and its audit trail.
+"""LiteLLM callback: the zone's guard (defence in depth behind the front) and the audit enrichment.
 
-- pre-call: stamps the request's class/team/id into its metadata; unknown model groups are no_route;
-- before routing: keeps only deployments cleared for the class (an exclusion is remembered);
-- just before the upstream call: re-checks the chosen base URL against those cleared for the class;
-- after the request: exactly one audit line (ok, refused, fail_closed, no_route, error).
-Health checks carry no stamp and are not audited.
+- pre-call: the call id must be one the front issued (the front sets LiteLLM's call id); unknown
+  model groups are no_route;
+- before routing (each fallback group too): the team must be allowed the group, and only the
+  router's deployments cleared for the class are kept (an exclusion is remembered, so the audit
+  line says fail_closed);
+- just before the upstream call: the deployment is named by the router (its model_info id, looked
+  up in the router itself), and *every* URL-carrying argument of the final call must equal that
+  deployment's own base, cleared for the class, with the deployment's own key;
+- after the call: tokens, cost and backend go into the front's record, which writes the line.
+Health checks carry no call record: they are held to the same base check and are not audited.
 """
 from __future__ import annotations
 
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -18,7 +22,8 @@ from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
 
 import llmkube_common as common  # noqa: E402
 
-STAMP = "llmkube"
+# Arguments of a LiteLLM call that name where it goes (litellm.main completion/embedding/...).
+URL_ARGS = ("api_base", "base_url", "azure_endpoint", "endpoint", "url", "aws_bedrock_runtime_endpoint")
 
 
 class FailClosed(Exception):
@@ -40,53 +45,54 @@ class NoRoute(Exception):
         self.message = f"llmkube no_route: {message}"
 
 
-def _stamp_of(*dicts) -> dict | None:
+def _record(*dicts) -> dict | None:
+    """The front's record of this call, found by LiteLLM's call id (the front chose it)."""
     for d in dicts:
-        if not isinstance(d, dict):
-            continue
-        for key in ("metadata", "litellm_metadata"):
-            md = d.get(key)
-            if isinstance(md, dict) and isinstance(md.get(STAMP), dict):
-                return md[STAMP]
-        if isinstance(d.get(STAMP), dict):
-            return d[STAMP]
+        if isinstance(d, dict):
+            rec = common.call(d.get("litellm_call_id"))
+            if rec is not None:
+                return rec
     return None
 
 
-def _record(stamp: dict | None) -> dict:
-    return common.REQUESTS.setdefault(stamp["rid"], {}) if stamp else {}
+def _router_base(model_id: str) -> str | None:
+    """The base URL the proxy's own router holds for this deployment id (None: it holds no such id).
+
+    Read from the router's model list directly: Router.get_deployment builds a pydantic object per
+    call, which costs more than the rest of the guard."""
+    server = sys.modules.get("litellm.proxy.proxy_server")
+    router = getattr(server, "llm_router", None)
+    index = getattr(router, "model_id_to_deployment_index_map", None) or {}
+    if model_id not in index:
+        return None
+    deployment = router.model_list[index[model_id]]
+    params = deployment.get("litellm_params") if isinstance(deployment, dict) else deployment.litellm_params
+    base = params.get("api_base") if isinstance(params, dict) else getattr(params, "api_base", None)
+    return common.norm_url(base)
 
 
 class Guard(CustomLogger):
     """One instance per proxy process, named in config.yaml (litellm_settings.callbacks)."""
 
     async def async_pre_call_hook(self, user_api_key_dict, cache, data, call_type):
+        rec = _record(data)
         md = user_api_key_dict.metadata or {}
-        cls = md.get("llmkube_class")
-        if cls not in common.CLASSES:
-            cls = "restricted"
-        stamp = {"class": cls, "team": md.get("llmkube_team") or user_api_key_dict.team_id,
-                 "alias": user_api_key_dict.key_alias, "rid": md.get("llmkube_request_id") or common.request_id(None),
-                 "t0": time.time(), "model": data.get("model")}
-        common.forget_old()
-        rec = common.REQUESTS.setdefault(stamp["rid"], {})
-        rec.update(stamp)
-        for key in ("metadata", "litellm_metadata"):
-            if isinstance(data.get(key), dict):
-                data[key][STAMP] = stamp
-        if not any(isinstance(data.get(k), dict) for k in ("metadata", "litellm_metadata")):
-            data["metadata"] = {STAMP: stamp}
+        if rec is None or md.get("llmkube_call_id") != rec["call_id"]:
+            raise FailClosed("the call id was not issued by this zone's front")
         model = data.get("model")
-        if call_type in ("completion", "text_completion", "embeddings") or model is not None:
-            if model not in common.GROUPS:
-                rec["no_route"] = True
-                raise NoRoute(f"model group {model!r} is not served in the {common.ZONE} zone")
+        if model not in common.GROUPS:
+            rec["no_route"] = True
+            raise NoRoute(f"model group {model!r} is not served in the {common.ZONE} zone")
         return data
 
     async def async_filter_deployments(self, model, healthy_deployments, messages, request_kwargs=None,
                                        parent_otel_span=None):
-        stamp = _stamp_of(request_kwargs or {})
-        cls = stamp["class"] if stamp else "restricted"  # unstamped: treat as the most protected
+        rec = _record(request_kwargs or {}) or {}
+        cls = rec.get("classification") or "restricted"  # no record: treat as the most protected
+        allowed_models = (common.TEAMS.get(rec.get("team")) or {}).get("models")
+        if allowed_models and model not in allowed_models:
+            rec["excluded"] = True  # a configured fallback may not take a team to a group it may not call
+            raise FailClosed(f"team {rec.get('team')} may not call model group {model!r}")
         kept, dropped = [], 0
         for dep in healthy_deployments:
             rules = common.DEPLOYMENTS.get((dep.get("model_info") or {}).get("id"))
@@ -96,71 +102,78 @@ class Guard(CustomLogger):
                 dropped += 1
         configured = [d for d in common.RULES["deployments"] if d["group"] == model]
         if dropped or (configured and not any(common.allowed_for(cls, d) for d in configured)):
-            _record(stamp)["excluded"] = True
+            rec["excluded"] = True
         if (not kept and healthy_deployments) or not any(common.allowed_for(cls, d) for d in configured):
             # judged on the group as configured, so a cooled-down deployment cannot hide the reason
             raise FailClosed(f"no deployment of {model!r} is cleared for {cls} data")
         return kept
 
     async def async_pre_call_deployment_hook(self, kwargs, call_type):
-        stamp = _stamp_of(kwargs, kwargs.get("litellm_params") or {})
-        cls = stamp["class"] if stamp else "restricted"
-        base = (kwargs.get("api_base") or kwargs.get("base_url") or "").rstrip("/")
-        if base not in common.allowed_bases(cls):
-            _record(stamp)["excluded"] = True
-            raise FailClosed(f"upstream {base or '(provider default)'} is not cleared for {cls} data")
+        rec = _record(kwargs)
+        cls = (rec or {}).get("classification") or "restricted"
+        model_id = (kwargs.get("model_info") or {}).get("id")
+        dep = common.DEPLOYMENTS.get(model_id)
+        problem = None
+        if dep is None:
+            problem = f"deployment {model_id!r} is not one of this zone's"
+        else:
+            expected = common.base_of(dep)
+            params = kwargs.get("litellm_params") if isinstance(kwargs.get("litellm_params"), dict) else {}
+            urls = {f"{where}{k}": common.norm_url(src[k]) for where, src in (("", kwargs), ("litellm_params.", params))
+                    for k in URL_ARGS if src.get(k)}
+            if _router_base(model_id) != expected:
+                problem = f"the router holds no deployment {model_id!r} with base {expected or '(unset)'}"
+            elif not common.allowed_for(cls, dep):
+                problem = f"deployment {model_id} is not cleared for {cls} data"
+            elif not urls or any(v != expected for v in urls.values()):
+                wrong = sorted(k for k, v in urls.items() if v != expected) or ["api_base (missing)"]
+                problem = f"upstream arguments {', '.join(wrong)} differ from deployment {model_id}'s base"
+            elif kwargs.get("api_key") != common.key_of(dep):
+                problem = f"the credential is not deployment {model_id}'s own"
+        if problem:
+            if rec is not None:
+                rec["excluded"] = True
+            raise FailClosed(problem)
+        if rec is not None:
+            rec["upstream_called"] = True
         return None
 
     async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
-        litellm_params = kwargs.get("litellm_params") or {}
-        stamp = _stamp_of(litellm_params, kwargs)
-        if not stamp or not common.once(stamp["rid"]):
-            return  # health checks and internal calls carry no stamp
+        rec = _record(kwargs)
+        if rec is None:
+            return  # health checks and internal calls have no front record
         slo = kwargs.get("standard_logging_object") or {}
-        model_id = slo.get("model_id") or (litellm_params.get("model_info") or {}).get("id")
+        model_id = slo.get("model_id") or ((kwargs.get("litellm_params") or {}).get("model_info") or {}).get("id")
         dep = common.DEPLOYMENTS.get(model_id, {})
         tokens = int(slo.get("total_tokens") or 0)
-        common.WINDOWS.add_tokens(stamp["team"], tokens)
-        common.audit(call_id=slo.get("id") or kwargs.get("litellm_call_id"), request_id=stamp["rid"],
-                     team=stamp["team"], key_alias=stamp["alias"], classification=stamp["class"],
-                     model_group=slo.get("model_group") or stamp.get("model"), backend=dep.get("backend"),
-                     locality=dep.get("locality"), region=dep.get("region"), jurisdiction=dep.get("jurisdiction"),
-                     prompt_tokens=slo.get("prompt_tokens"), completion_tokens=slo.get("completion_tokens"),
-                     tokens=tokens, cost=float(slo.get("response_cost") or 0.0),
-                     latency_ms=round((time.time() - stamp["t0"]) * 1000, 1), stream=bool(slo.get("stream")),
-                     outcome="ok", status=200)
+        if rec.get("team"):
+            common.WINDOWS.add_tokens(rec["team"], tokens)
+        rec.update(logged=True, backend=dep.get("backend"), locality=dep.get("locality"), region=dep.get("region"),
+                   jurisdiction=dep.get("jurisdiction"), prompt_tokens=slo.get("prompt_tokens"),
+                   completion_tokens=slo.get("completion_tokens"), tokens=tokens,
+                   cost=float(slo.get("response_cost") or 0.0))
+        rec.pop("failure", None)
+        common.signal(rec)
+
+    async def async_log_failure_event(self, kwargs, response_obj, start_time, end_time):
+        rec = _record(kwargs)
+        if rec is not None and not rec.get("logged"):
+            exc = kwargs.get("exception")
+            rec["failure"] = str(exc or "upstream call failed")[:300]
+            common.signal(rec)
 
     async def async_post_call_failure_hook(self, request_data, original_exception, user_api_key_dict,
                                            traceback_str=None):
-        if getattr(original_exception, "llmkube_audited", False):
+        rec = _record(request_data or {})
+        if rec is None:
             return
-        stamp = _stamp_of(request_data or {})
-        md = getattr(user_api_key_dict, "metadata", None) or {}
-        rid = stamp["rid"] if stamp else md.get("llmkube_request_id") or common.request_id(None)
-        if not common.once(rid):
-            return
-        rec = common.REQUESTS.get(rid, {})
         text = str(original_exception)
-        status = getattr(original_exception, "status_code", None) or getattr(original_exception, "code", None)
-        try:
-            status = int(status)
-        except (TypeError, ValueError):
-            status = 429 if "No deployments available" in text else 500
-        if stamp is None and not md:
-            outcome = "refused"  # failed before our auth hook admitted it
-        elif rec.get("no_route") or "no_route" in text or "Invalid model name" in text:
-            outcome = "no_route"
-        elif rec.get("excluded") or "fail_closed" in text:
-            outcome = "fail_closed"
-        else:
-            outcome = "error"
-        common.audit(call_id=rid, request_id=rid, team=(stamp or {}).get("team") or md.get("llmkube_team"),
-                     key_alias=(stamp or {}).get("alias"), classification=(stamp or {}).get("class")
-                     or md.get("llmkube_class"), model_group=(request_data or {}).get("model"), backend=None,
-                     locality=None, region=None, tokens=0, cost=0.0,
-                     latency_ms=round((time.time() - stamp["t0"]) * 1000, 1) if stamp else 0,
-                     outcome=outcome, status=status, reason=text[:300],
-                     path=getattr(user_api_key_dict, "request_route", None))
+        if "fail_closed" in text:
+            rec["excluded"] = True
+        if "no_route" in text:
+            rec["no_route"] = True
+        rec["failure"] = text[:300]
+        common.signal(rec)
 
 
 guard = Guard()

@@ -1,9 +1,10 @@
 """Prometheus metrics of the Router, counted from the audit lines (one per request).
 
-Why our own: the LiteLLM proxy's Prometheus integration is an Enterprise feature in the pinned
-version, and the audit line already holds everything worth counting. Stdlib only: a daemon
-thread serves the text exposition format on LLMKUBE_METRICS_PORT (the PodMonitor's `metrics`
-port). The proxy runs one worker per pod, so one process holds the pod's counters.
+Why our own: LiteLLM's Prometheus callback only sees calls that reach its LLM path, without the
+zone, the data class or the refusals the front answers itself; the audit line holds all of that,
+one per request. Stdlib only: a daemon thread serves the text exposition format on
+LLMKUBE_METRICS_PORT (the PodMonitor's `metrics` port; the proxy port serves no /metrics). The
+proxy runs one worker per pod, so one process holds the pod's counters.
 """
 from __future__ import annotations
 

@@ -1,29 +1,49 @@
-"""The runtime registry: one module per runtime, one line here. Nothing else names runtimes."""
+"""The runtime registry: one module per runtime, one line here. Nothing else names runtimes.
+
+The spec validates `runtime` against this table when a config is read (so a runtime added here is
+accepted everywhere), the planners read their entries, and the metal-agent finds its native
+commands here by their process name (`native_runtime`).
+"""
 from __future__ import annotations
 
 from ..hardware import VENDORS, vendor
-from . import generic, llamacpp, ollama, sglang, tgi, vllm
-from .base import BASE_ENV, Runtime, ServeContext
+from . import generic, llamacpp, mlx, ollama, sglang, tgi, vllm
+from .base import BASE_ENV, NativeRun, Runtime, ServeContext
 
 RUNTIMES: dict[str, Runtime] = {r.name: r for r in (
-    llamacpp.RUNTIME, vllm.RUNTIME, tgi.RUNTIME, sglang.RUNTIME, ollama.RUNTIME, generic.RUNTIME,
+    llamacpp.RUNTIME, vllm.RUNTIME, tgi.RUNTIME, sglang.RUNTIME, ollama.RUNTIME, mlx.RUNTIME, generic.RUNTIME,
 )}
+
+DEFAULT_RUNTIME = "llamacpp"  # a service that names no runtime gets this one
 
 
 def runtime(name: str) -> Runtime:
     try:
         return RUNTIMES[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ValueError(f"unknown runtime {name!r}; valid: {', '.join(RUNTIMES)}") from None
+
+
+def native_runtimes() -> dict[str, Runtime]:
+    """Process name ("llama-server") -> the runtime the metal-agent runs under it, read now."""
+    return {rt.native.name: rt for rt in RUNTIMES.values() if rt.native}
+
+
+def native_runtime(name: str) -> NativeRun:
+    """The native entry for a desired state's `runtime` (a process name); ValueError names the valid ones."""
+    found = native_runtimes().get(name)
+    if found is None or found.native is None:
+        raise ValueError(f"unknown native runtime {name!r}; valid: {', '.join(native_runtimes()) or 'none'}")
+    return found.native
 
 
 def supports(rt: Runtime, vendor_name: str, opted_in: bool = False) -> bool:
     profile = vendor(vendor_name)
     if not profile.schedulable:
-        return rt.metal_native
+        return rt.native is not None
     if profile.image_flavour in rt.opt_in_flavours and not opted_in:
         return False
-    return profile.image_flavour in rt.images
+    return rt.needs_image or profile.image_flavour in rt.images
 
 
 def check_runtime_vendor(runtime_name: str, vendor_name: str, opted_in: bool = False) -> None:
@@ -47,9 +67,13 @@ def check_runtime_vendor(runtime_name: str, vendor_name: str, opted_in: bool = F
 
 def check_kv_cache_type(runtime_name: str, kv_type: str | None) -> None:
     rt = runtime(runtime_name)
-    if kv_type is not None and rt.kv_cache_types and kv_type not in rt.kv_cache_types:
-        raise ValueError(f"KV cache type {kv_type!r} is not one {runtime_name} knows; valid: {', '.join(rt.kv_cache_types)}")
+    if kv_type is None or rt.kv_cache_types is None or kv_type in rt.kv_cache_types:
+        return
+    if not rt.kv_cache_types:
+        raise ValueError(f"runtime {runtime_name} has no KV cache type option; remove kvCacheTypeK/kvCacheTypeV")
+    raise ValueError(f"KV cache type {kv_type!r} is not one {runtime_name} knows; "
+                     f"valid: {', '.join(rt.kv_cache_types)}")
 
 
-__all__ = ["BASE_ENV", "RUNTIMES", "Runtime", "ServeContext", "check_kv_cache_type", "check_runtime_vendor",
-           "runtime", "supports"]
+__all__ = ["BASE_ENV", "DEFAULT_RUNTIME", "RUNTIMES", "NativeRun", "Runtime", "ServeContext", "check_kv_cache_type",
+           "check_runtime_vendor", "native_runtime", "native_runtimes", "runtime", "supports"]

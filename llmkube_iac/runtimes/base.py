@@ -2,6 +2,8 @@
 
 A runtime module is data (images per flavour, port, probes, metrics) plus one function that
 turns a service into engine arguments, always in the same order so plans are deterministic.
+A runtime with a native macOS build also says how the metal-agent runs it (`NativeRun`), so the
+planner and the agent read one entry instead of each keeping its own table.
 """
 from __future__ import annotations
 
@@ -29,6 +31,39 @@ class ServeContext:
         return self.service.device_count
 
 
+MEMORY_MODELS = ("fit", "size")  # how the metal-agent sizes a native runtime before it admits it
+
+
+@dataclass(frozen=True)
+class NativeRun:
+    """How the metal-agent runs a runtime as a native process on a metal host (no container, no image).
+
+    `name` is the process name the desired state carries and the agent's `--runtime NAME=COMMAND`
+    override keys on. Args and env may hold {model} (the fetched weights), {host} and {port}: the
+    agent fills them in when it spawns the process. A runtime that can demand an API key names the
+    flag taking a key file (`api_key_file_flag`): the planner passes it {api_key_file}, the file the
+    agent writes the key from the service's Secret to (plan/metal_keys.py). `health_path` may hold {served} (the name the
+    service answers to). Memory models: "fit" = weights + KV cache + buffers read from the file's
+    header (the fit estimator); "size" = weights on disk + 10%.
+    """
+
+    name: str
+    command: tuple[str, ...]  # default command; the desired state's args follow it
+    build_args: Callable[[ServeContext], list[str]]
+    env: dict[str, str] = field(default_factory=dict)
+    health_path: str = "/health"
+    memory_model: str = "fit"
+    model_formats: tuple[str, ...] = ()  # weight formats it opens (ModelSpec.resolved_format); () = any
+    api_key_file_flag: str | None = None  # flag taking a file of API keys it then demands; None: it takes none
+
+    def __post_init__(self) -> None:
+        if self.memory_model not in MEMORY_MODELS:
+            raise ValueError(f"native runtime {self.name}: memory_model {self.memory_model!r} is not one of "
+                             f"{', '.join(MEMORY_MODELS)}")
+        if not self.command:
+            raise ValueError(f"native runtime {self.name}: command is empty")
+
+
 @dataclass(frozen=True)
 class Runtime:
     name: str
@@ -38,13 +73,15 @@ class Runtime:
     ready_path: str
     metrics_path: str | None
     queue_metric: str | None  # Prometheus gauge of waiting requests (KEDA signal)
-    kv_cache_types: tuple[str, ...]
+    kv_cache_types: tuple[str, ...] | None  # values of kvCacheTypeK/V it knows; None = not checked (generic)
     build_command: Callable[[ServeContext], list[str]]
     build_args: Callable[[ServeContext], list[str]]
     build_env: Callable[[ServeContext], dict[str, str]] = lambda ctx: {}
     writable_dirs: tuple[str, ...] = ("/tmp",)
-    metal_native: bool = False  # has a native macOS build the metal-agent can run
-    api_key_file_flag: str | None = None  # flag taking a file of API keys it then demands (None: it takes none)
+    native: NativeRun | None = None  # how the metal-agent runs it on metal hosts; None = no native build
+    needs_image: bool = False  # the service must name the image (nothing in the entry describes a container)
+    served_name: str | None = None  # the only model name it answers to, when it cannot be given one
+    modes: tuple[str, ...] = ("chat", "embedding", "rerank")  # InferenceService modes it serves
     sharding_modes: tuple[str, ...] = ()  # how it splits a model over devices (layer/row, or tensor)
     moe_cpu_offload: bool = False  # can keep MoE expert weights in host RAM
     opt_in_flavours: dict[str, str] = field(default_factory=dict)  # flavour -> the flag that enables it

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from .base import Runtime, ServeContext
 
-ANY_FLAVOUR = ("cpu", "cuda", "rocm", "gaudi", "sycl")
-
 
 def _passthrough(ctx: ServeContext, what: str) -> list[str]:
     value = getattr(ctx.service, what)
@@ -13,13 +11,14 @@ def _passthrough(ctx: ServeContext, what: str) -> list[str]:
 
 RUNTIME = Runtime(
     name="generic",
-    images={flavour: "" for flavour in ANY_FLAVOUR},  # image is always given by the service
+    images={},  # the service always names the image (needs_image): it runs on every schedulable vendor
     port=8080,
     health_path="/health",
     ready_path="/health",
     metrics_path="/metrics",
     queue_metric=None,
-    kv_cache_types=(),
+    kv_cache_types=None,  # whatever the image's server understands
     build_command=lambda ctx: _passthrough(ctx, "command"),
     build_args=lambda ctx: _passthrough(ctx, "args"),
+    needs_image=True,
 )

@@ -1,15 +1,15 @@
 """llama.cpp's llama-server: GGUF on CPU, CUDA, ROCm, SYCL/Vulkan; the workhorse for edge sites."""
 from __future__ import annotations
 
-from .base import ServeContext, Runtime, flag
+from .base import NativeRun, Runtime, ServeContext, flag
 
 BUILD = "b6710"
 KV_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1")
 
 
-def _args(ctx: ServeContext) -> list[str]:
+def _args(ctx: ServeContext, host: str = "0.0.0.0", port: str | None = None) -> list[str]:
     svc, eng = ctx.service, ctx.service.engine
-    args = ["--model", ctx.model_path, "--host", "0.0.0.0", "--port", str(ctx.port), "--alias", ctx.served_name]
+    args = ["--model", ctx.model_path, "--host", host, "--port", port or str(ctx.port), "--alias", ctx.served_name]
     flag(args, "--ctx-size", svc.context_size)
     flag(args, "--parallel", svc.parallel_slots)
     if ctx.devices > 0:
@@ -40,6 +40,11 @@ def _args(ctx: ServeContext) -> list[str]:
     return args
 
 
+def _native_args(ctx: ServeContext) -> list[str]:
+    """The same flags for the agent's placeholders; Metal: every layer on the GPU (unified memory)."""
+    return _args(ctx, "{host}", "{port}") + ["--n-gpu-layers", "99"] + list(ctx.service.extra_args)
+
+
 RUNTIME = Runtime(
     name="llamacpp",
     images={
@@ -56,8 +61,9 @@ RUNTIME = Runtime(
     kv_cache_types=KV_TYPES,
     build_command=lambda ctx: ["/app/llama-server"],
     build_args=_args,
-    metal_native=True,
-    api_key_file_flag="--api-key-file",  # one key per line; /health stays public (tools/server/README.md)
+    # on metal hosts it demands a key (one per line in the file; /health stays public: tools/server/README.md)
+    native=NativeRun(name="llama-server", command=("llama-server",), build_args=_native_args,
+                     model_formats=("gguf",), api_key_file_flag="--api-key-file"),
     sharding_modes=("layer", "row"),
     moe_cpu_offload=True,
 )

@@ -1,23 +1,22 @@
-"""Ollama: simple GGUF serving (OpenAI API under /v1); no queue metric, so HPA-on-CPU only."""
+"""Ollama: simple GGUF serving (OpenAI API under /v1); no queue metric, so HPA-on-CPU only.
+
+Ollama serves only models it has "created", so one shell wrapper (the only one in the project)
+starts `ollama serve`, waits for it, registers the weights ($1) under the served name ($2), then
+stays in the foreground: the kubelet and the metal-agent both supervise `ollama serve` through it.
+The Modelfile is named after the shell's pid, never after the served name (which may hold '/').
+"""
 from __future__ import annotations
 
-import shlex
-
-from .base import ServeContext, Runtime
+from .base import NativeRun, Runtime, ServeContext
 
 VERSION = "0.12.6"
-
-
-def _command(ctx: ServeContext) -> list[str]:
-    # Ollama serves models it has "created": register the cached GGUF, then keep serving.
-    name = shlex.quote(ctx.served_name)
-    script = (
-        "ollama serve & pid=$!; "
-        "until ollama list >/dev/null 2>&1; do sleep 1; done; "
-        f"printf 'FROM %s\\n' {shlex.quote(ctx.model_path)} > /tmp/Modelfile && "
-        f"ollama create {name} -f /tmp/Modelfile || exit 1; wait $pid"
-    )
-    return ["/bin/sh", "-c", script]
+WRAPPER = (
+    'ollama serve & pid=$!; trap \'kill -TERM $pid 2>/dev/null\' TERM INT; '
+    'until ollama list >/dev/null 2>&1; do kill -0 $pid 2>/dev/null || exit 1; sleep 0.5; done; '
+    'mf="${TMPDIR:-/tmp}/llmkube-$$.Modelfile"; printf \'FROM %s\\n\' "$1" > "$mf" && '
+    'ollama create "$2" -f "$mf" || { kill -TERM $pid; exit 1; }; wait $pid'
+)
+COMMAND = ("/bin/sh", "-c", WRAPPER, "llmkube-ollama")  # then: weights path, served name
 
 
 def _env(ctx: ServeContext) -> dict[str, str]:
@@ -49,8 +48,13 @@ RUNTIME = Runtime(
     metrics_path=None,
     queue_metric=None,
     kv_cache_types=("f16", "q8_0", "q4_0"),
-    build_command=_command,
-    build_args=lambda ctx: [],
+    build_command=lambda ctx: list(COMMAND),
+    build_args=lambda ctx: [ctx.model_path, ctx.served_name],
     build_env=_env,
-    metal_native=True,
+    native=NativeRun(
+        name="ollama", command=COMMAND, build_args=lambda ctx: [ctx.model_path, ctx.served_name],
+        env={"OLLAMA_HOST": "{host}:{port}"},
+        # Ollama has no /health; its OpenAI model route answers 200 only once the model is registered
+        health_path="/v1/models/{served}", model_formats=("gguf",),
+    ),
 )

@@ -5,12 +5,17 @@ single base keeps their spelling (camelCase on the wire, snake_case in Python) i
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import core_schema
 
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -64,6 +69,41 @@ def check_country(value: str) -> str:
     return value
 
 
+def canonical_json(data) -> str:
+    """Sorted keys, no spaces: equal data always serialises (and hashes) the same."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def short_digest(text: str) -> str:
+    """16 hex digits of SHA-256: a version stamp that changes exactly when `text` does."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def duplicates(names: Iterable[str | None]) -> list[str]:
     """Names that occur more than once (sorted; None ignored)."""
     return sorted(n for n, c in Counter(names).items() if n and c > 1)
+
+
+@dataclass(frozen=True)
+class TableChoice:
+    """Annotate a `str` field whose valid values are a table's keys (vendors, runtimes), read when a
+    value is validated and when the JSON schema is generated, so an entry added to the table alone
+    is accepted and listed. `lookup` raises ValueError naming the valid choices; `names` lists them.
+
+        Vendor = Annotated[str, TableChoice(vendor, lambda: list(VENDORS))]
+    """
+
+    lookup: Callable[[str], Any]
+    names: Callable[[], Iterable[str]]
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        def check(value: str) -> str:
+            self.lookup(value)
+            return value
+
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> dict:
+        out = handler(schema)
+        out["enum"] = list(self.names())
+        return out

@@ -5,21 +5,20 @@ an ad-hoc JSON blob: a planner change that the agent would misread fails validat
 """
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import SecretKeyRef, SpecModel, check_dns_label
+from .. import runtimes  # pure table; read at validation time, like the service spec's runtime names
+from .base import SecretKeyRef, SpecModel, TableChoice, canonical_json, check_dns_label, short_digest
+from .priority import PRIORITY_RANK
 
 if TYPE_CHECKING:  # pragma: no cover
     from .service import InferenceServiceSpec
 
-MetalRuntime = Literal["llama-server", "mlx-lm", "ollama"]
-# InferenceService runtime name -> the native process the agent runs on macOS.
-RUNTIME_FOR_SERVICE = {"llamacpp": "llama-server", "ollama": "ollama", "mlx": "mlx-lm"}
-PRIORITY_RANK = {"critical": 4, "high": 3, "normal": 2, "low": 1, "batch": 0}
+# A process name from the runtime registry's native entries, not a registry name: it is what the
+# agent runs and what its `--runtime NAME=COMMAND` override keys on.
+NativeName = Annotated[str, TableChoice(runtimes.native_runtime, lambda: list(runtimes.native_runtimes()))]
 DESIRED_STATE_KEY = "desired-state.json"  # ConfigMap data key holding the JSON below
 VERSION_KEY = "version"  # ConfigMap data key holding DesiredState.version_hash()
 AGENT = "llmkube-metal-agent"
@@ -41,7 +40,7 @@ def slice_name(service: str, host: str) -> str:
     return f"{service}-{host}"
 
 
-def api_key_secret(service: "InferenceServiceSpec") -> SecretKeyRef:
+def api_key_secret(service: InferenceServiceSpec) -> SecretKeyRef:
     """The Secret key holding a metal service's API key: its endpoint.apiKeySecret, else <service>-api-key."""
     return service.endpoint.api_key_secret or SecretKeyRef(name=f"{service.name}-api-key", key="api-key")
 
@@ -53,7 +52,7 @@ class MetalServiceState(SpecModel):
     source: str = Field(description="Model source (hf://, https://, s3://, file://)")
     sha256: str | None = Field(None, description="Expected SHA-256 of the weights; the agent refuses a mismatch")
     cache_key: str = Field(description="Directory under the agent's cache where the weights live")
-    runtime: MetalRuntime = Field("llama-server", description="Native program the agent runs for the service")
+    runtime: NativeName = Field(description="Native process to run (the runtime registry's native name)")
     args: tuple[str, ...] = Field(
         (), description="Runtime arguments; {model}, {host}, {port} and {api_key_file} (the file the agent writes "
                         "the API key to) are substituted")
@@ -64,7 +63,8 @@ class MetalServiceState(SpecModel):
     port: int = Field(ge=1, le=65535, description="Port the runtime listens on (the service's endpoint.port)")
     health_path: str = Field("/health", pattern=r"^/", description="GET path answering 200 once it serves")
     memory_estimate_bytes: int | None = Field(None, ge=0, description="Planner-side estimate, if known")
-    priority: int = Field(2, ge=0, le=4, description="Eviction order: lowest first (batch=0 .. critical=4)")
+    priority: int = Field(PRIORITY_RANK["normal"], ge=min(PRIORITY_RANK.values()), le=max(PRIORITY_RANK.values()),
+                          description="Eviction order: lowest first (batch=0 .. critical=4)")
     model: dict = Field(default_factory=dict, description="The ModelSpec (config form), for the fit estimator")
     service: dict = Field(default_factory=dict, description="The InferenceServiceSpec (config form)")
 
@@ -110,8 +110,8 @@ class DesiredState(SpecModel):
         return _digest(self.to_config())
 
     def to_json(self) -> str:
-        return json.dumps(self.to_config(), sort_keys=True, separators=(",", ":"))
+        return canonical_json(self.to_config())
 
 
 def _digest(data: dict) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+    return short_digest(canonical_json(data))

@@ -35,7 +35,8 @@ class ModelSpec(SpecModel):
     source: str = Field(
         description="Where the weights are: hf://org/repo[@rev][/file], https://host/path or s3://bucket/key are "
                     "downloaded into the site cache; pvc://claim/path and oci://registry/repo:tag (or @sha256:...) "
-                    "are mounted; file:///path is for metal hosts only")
+                    "are mounted; file:///path is for metal hosts only. An hf:// branch or tag (none: main) is "
+                    "pinned to its commit at plan time through site.hfEndpoint; a 40-hex @rev is a commit already")
     sha256: str | None = Field(
         None, description="Expected SHA-256 of the weights file (64 hex digits): verified on download, keys the cache")
     format: ModelFormat | None = Field(

@@ -12,17 +12,16 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from ..router_hooks.llmkube_policy import ROUTES
 from .base import SecretKeyRef, SpecModel, check_country, check_dns_label, duplicates
 from .service import CLASSIFICATION_ORDER, Classification
 
 Zone = Literal["sovereign", "external"]
 Provider = Literal["openai", "anthropic", "gemini", "openai-compatible"]
 Strategy = Literal["simple-shuffle", "latency-based-routing", "least-busy", "usage-based-routing-v2"]
-# Provider pass-through and management routes stay refused; these are the only paths served.
-DEFAULT_ALLOWED_PATHS: tuple[str, ...] = (
-    "/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions",
-    "/v1/embeddings", "/embeddings", "/v1/models", "/models", "/v1/messages", "/v1/responses", "/responses",
-)
+# Provider pass-through and management routes stay refused; the front serves only paths of its
+# route table (llmkube_policy.ROUTES), each with its own body allowlist. Default: all of them.
+DEFAULT_ALLOWED_PATHS: tuple[str, ...] = tuple(ROUTES)
 
 
 def class_rank(classification: str) -> int:
@@ -130,7 +129,8 @@ class TeamSpec(SpecModel):
     @model_validator(mode="after")
     def _bound(self) -> "TeamSpec":
         if self.classification and class_rank(self.classification) > class_rank(self.max_classification):
-            raise ValueError(f"classification {self.classification} exceeds maxClassification {self.max_classification}")
+            raise ValueError(f"classification {self.classification} exceeds maxClassification "
+                             f"{self.max_classification}")
         return self
 
 
@@ -223,6 +223,10 @@ class RouterSpec(SpecModel):
         bad = [p for p in v if not p.startswith("/") or p.rstrip("/").split("/")[1] in _PASSTHROUGH]
         if bad:
             raise ValueError(f"allowedPaths may not include provider pass-through routes: {', '.join(bad)}")
+        unknown = [p for p in v if p not in ROUTES]
+        if unknown:
+            raise ValueError(f"allowedPaths {', '.join(unknown)} are not routes the router can check; "
+                             f"choose from {', '.join(ROUTES)}")
         return v
 
     @model_validator(mode="after")

@@ -5,14 +5,17 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
-from .base import SecretKeyRef, SpecModel, check_dns_label
+from .. import hardware, runtimes  # pure tables; neither imports spec at run time
+from .base import SecretKeyRef, SpecModel, TableChoice, check_dns_label
 from .model import ModelSpec
+from .priority import Priority
 
-Vendor = Literal["nvidia", "amd", "intel-gaudi", "intel-xpu", "cpu", "metal"]
-RuntimeName = Literal["llamacpp", "vllm", "tgi", "sglang", "ollama", "generic"]
+# Names come from the tables, read when a value is validated (so an entry added to a table alone is
+# accepted) and when the schema is generated; never from a list kept here.
+Vendor = Annotated[str, TableChoice(hardware.vendor, lambda: list(hardware.VENDORS))]
+RuntimeName = Annotated[str, TableChoice(runtimes.runtime, lambda: list(runtimes.RUNTIMES))]
 Classification = Literal["public", "internal", "confidential", "restricted"]
 CLASSIFICATION_ORDER: tuple[str, ...] = ("public", "internal", "confidential", "restricted")
-Priority = Literal["critical", "high", "normal", "low", "batch"]
 
 
 def _model_tag(value: object) -> str:
@@ -30,7 +33,7 @@ class AcceleratorSpec(SpecModel):
     """Which devices a replica gets. `product` pins a model of device; `minMemoryGiB` a floor."""
 
     vendor: Vendor = Field(
-        "cpu", description="Accelerator vendor of each replica; metal services run on the site's metal hosts")
+        hardware.DEFAULT_VENDOR, description="Accelerator vendor of each replica; metal services run on the site's metal hosts")
     count: int = Field(1, ge=0, le=16, description="Devices per replica (ignored for cpu and metal)")
     product: str | None = Field(
         None, description='Device model, e.g. "NVIDIA H100 80GB", "AMD Instinct MI300X": selects a matching pool '
@@ -114,7 +117,8 @@ class EngineOptions(SpecModel):
 
     gpu_memory_utilization: float | None = Field(
         None, gt=0, le=1, description="Share of device memory the engine may take (vLLM --gpu-memory-utilization, "
-                                      "SGLang --mem-fraction-static); gpu-fit assumes 0.9 when unset")
+                                      "SGLang --mem-fraction-static); gpu-fit assumes 0.9 when unset. Weights, "
+                                      "activations and the paged KV pool live in it")
     max_num_batched_tokens: int | None = Field(
         None, gt=0, description="vLLM --max-num-batched-tokens: tokens per scheduler step")
     batch_size: int | None = Field(None, gt=0, description="llama.cpp --batch-size: logical batch in tokens")
@@ -160,7 +164,7 @@ class InferenceServiceSpec(SpecModel):
     name: str = Field(description="Service name (DNS label): names its Deployment, Service and other objects")
     model: ModelRef = Field(description="The name of a model under `models`, or an inline model")
     runtime: RuntimeName = Field(
-        "llamacpp", description="Inference runtime; it must run on accelerator.vendor (the error lists valid pairs)")
+        runtimes.DEFAULT_RUNTIME, description="Inference runtime; it must run on accelerator.vendor (the error lists valid pairs)")
     accelerator: AcceleratorSpec = Field(
         AcceleratorSpec(), validate_default=True, description="Devices each replica gets")
     image: str | None = Field(None, description="Override the runtime's pinned image (required for generic)")
@@ -176,8 +180,9 @@ class InferenceServiceSpec(SpecModel):
         None, gt=0, description="Context length in tokens the runtime starts with; unset: the runtime's default "
                                 "(fit then assumes the model's contextWindow)")
     parallel_slots: int = Field(
-        1, ge=1, le=1024, description="Sequences served at once per replica (llama.cpp --parallel, vLLM "
-                                      "--max-num-seqs, ...); the KV cache is sized for them")
+        1, ge=1, le=1024, description="Sequences served at once per replica. llama.cpp --parallel: the slots "
+                                      "share contextSize cells, all allocated at start; vLLM --max-num-seqs: each "
+                                      "sequence up to contextSize in a paged KV pool, only one needs to fit at start")
     kv_cache_type_k: str | None = Field(
         None, alias="kvCacheTypeK",
         description="KV cache type of keys, e.g. q8_0 (llama.cpp) or fp8 (vLLM); must be one the runtime knows")
@@ -215,53 +220,64 @@ class InferenceServiceSpec(SpecModel):
     @field_validator("accelerator")
     @classmethod
     def _runtime_runs_here(cls, v: AcceleratorSpec, info: ValidationInfo) -> AcceleratorSpec:
-        from ..runtimes import check_runtime_vendor  # pure; late import avoids a cycle
-
         if "runtime" in info.data:
-            check_runtime_vendor(info.data["runtime"], v.vendor, v.allow_vllm_on_cpu)
+            runtimes.check_runtime_vendor(info.data["runtime"], v.vendor, v.allow_vllm_on_cpu)
         return v
 
     @field_validator("kv_cache_type_k", "kv_cache_type_v")
     @classmethod
     def _kv_type_known(cls, v: str | None, info: ValidationInfo) -> str | None:
-        from ..runtimes import check_kv_cache_type
-
         if "runtime" in info.data:
-            check_kv_cache_type(info.data["runtime"], v)
+            runtimes.check_kv_cache_type(info.data["runtime"], v)
         return v
 
     @model_validator(mode="after")
     def _consistent(self) -> "InferenceServiceSpec":
-        if self.runtime == "generic" and not self.image:
-            raise ValueError("runtime generic needs image (and usually args): nothing else describes the container")
+        rt = runtimes.runtime(self.runtime)
+        if rt.needs_image and not self.image:
+            raise ValueError(f"runtime {self.runtime} needs image (and usually args): nothing else describes the "
+                             "container")
         if self.sharding and self.sharding.split_ratios and len(self.sharding.split_ratios) != self.device_count:
             raise ValueError(
                 f"sharding.splitRatios has {len(self.sharding.split_ratios)} entries but accelerator.count is "
                 f"{self.device_count}: give one ratio per device"
             )
-        from ..runtimes import RUNTIMES
-
-        rt = RUNTIMES[self.runtime]
+        registry = runtimes.RUNTIMES
         if self.sharding and self.sharding.mode not in rt.sharding_modes:
-            able = [n for n, r in RUNTIMES.items() if self.sharding.mode in r.sharding_modes]
+            able = [n for n, r in registry.items() if self.sharding.mode in r.sharding_modes]
             raise ValueError(f"{self.runtime} shards by {' or '.join(rt.sharding_modes) or 'nothing'}, not "
                              f"{self.sharding.mode}; set sharding.mode accordingly or use runtime {', '.join(able)}")
         if self.moe_cpu_offload and not rt.moe_cpu_offload:
-            able = [n for n, r in RUNTIMES.items() if r.moe_cpu_offload]
+            able = [n for n, r in registry.items() if r.moe_cpu_offload]
             raise ValueError(f"moeCpuOffload keeps experts in host RAM with {', '.join(able)} only; "
                              f"runtime {self.runtime} cannot")
+        if self.mode not in rt.modes:
+            able = [n for n, r in registry.items() if self.mode in r.modes]
+            raise ValueError(f"runtime {self.runtime} serves mode {' or '.join(rt.modes)}, not {self.mode}; "
+                             f"set mode accordingly or use runtime {', '.join(able)}")
+        if rt.served_name and self.engine.served_model_name not in (None, rt.served_name):
+            raise ValueError(f"runtime {self.runtime} answers only to model {rt.served_name!r}; "
+                             "remove engine.servedModelName")
         return self
 
     @property
     def device_count(self) -> int:
-        from ..hardware import vendor  # pure; late import like the runtime registry above
-
-        return self.accelerator.count if vendor(self.accelerator.vendor).resource_key else 0
+        return self.accelerator.count if hardware.vendor(self.accelerator.vendor).resource_key else 0
 
     @property
     def max_replicas(self) -> int:
         return self.autoscaling.max_replicas if self.autoscaling else self.replicas
 
     @property
-    def model_name(self) -> str | None:
-        return self.model if isinstance(self.model, str) else self.model.name
+    def model_name(self) -> str:
+        """The model's object name: the name it references, an inline model's own name, else `<service>-model`
+        (its cache PVC, download Job and labels use it)."""
+        if isinstance(self.model, str):
+            return self.model
+        return self.model.name or f"{self.name}-model"
+
+    @property
+    def served_model(self) -> str:
+        """The model name the runtime answers to and routers ask for: the runtime's fixed name if it answers to
+        one name only (mlx-lm), else engine.servedModelName, else model_name."""
+        return runtimes.runtime(self.runtime).served_name or self.engine.served_model_name or self.model_name

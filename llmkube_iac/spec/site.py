@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from .base import SpecModel, check_country, check_dns_label, duplicates
 from .service import Vendor
 
+API_GROUP = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
@@ -16,12 +17,26 @@ class KubernetesConnection(SpecModel):
     """How `pulumi up` reaches the cluster; renderOnly writes YAML instead of applying."""
 
     kubeconfig: str | None = Field(
-        None, description="Path to (or contents of) a kubeconfig for the site's cluster; unset: the ambient kubeconfig")
+        None, description="Path to (or contents of) a kubeconfig for the site's cluster, kept a Pulumi secret in "
+                          "state; unset: the ambient kubeconfig")
     context: str | None = Field(None, description="kubeconfig context to use; unset: the kubeconfig's current context")
+    cluster: str | None = Field(
+        None, description="A stable name for the cluster: the provider's clusterIdentifier (a kubeconfig or context "
+                          "change is then an update, not a replacement of every object) and how the offline check "
+                          "knows two sites share a cluster; unset: the context, else the site name")
+    protect: bool = Field(True, description="Protect namespaces and model caches from deletion and replacement "
+                                            "(`pulumi state unprotect` removes them on purpose)")
     render_only: bool = Field(
         False, description="Write the manifests as YAML files under renderDir instead of applying them to a cluster")
     render_dir: str = Field(
         "rendered", description="With renderOnly: where pulumi-kubernetes writes the YAML (`<renderDir>/<site>/`)")
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, v: str | None) -> str | None:
+        if v is not None and not v:
+            raise ValueError("cluster must not be empty (leave it out for the default)")
+        return v
 
 
 class RegistryMirror(SpecModel):
@@ -151,7 +166,8 @@ class SiteSpec(SpecModel):
         (), description='Every image the site runs is rewritten to these mirrors (a host entry wins over "*")')
     hf_endpoint: str | None = Field(
         None, description="URL of an internal Hugging Face mirror: download Jobs get HF_ENDPOINT, plan time reads "
-                          "headers through it; air-gapped hf:// sources need it")
+                          "headers and pins hf:// branches and tags to commits through it (never the public Hub); "
+                          "air-gapped hf:// sources need it")
     model_stores: tuple[str, ...] = Field(
         (), description="Internal model stores: host names (https sources there are read at plan time and pass the "
                         "air-gap rule) and s3://bucket entries")
@@ -180,6 +196,22 @@ class SiteSpec(SpecModel):
                     "registry or mirror the site pulls from: {\"<reference as rendered, after registryMirrors>\": "
                     "\"sha256:<64 hex>\"}. The planner appends @<digest> to exactly those references; written by "
                     "the pin command, never by hand from elsewhere")
+    cluster_provides: tuple[str, ...] = Field(
+        (), description="API groups whose CRDs the cluster already serves without an add-on of this site, e.g. "
+                        "[monitoring.coreos.com, cert-manager.io] when the Prometheus operator and cert-manager are "
+                        "installed; every custom resource the plan emits needs its group here or from an add-on")
+
+    @field_validator("cluster_provides")
+    @classmethod
+    def _groups(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for group in v:
+            if not API_GROUP.match(group) or "." not in group:
+                raise ValueError(f"clusterProvides: {group!r} is not an API group (a DNS name such as "
+                                 "monitoring.coreos.com; built-in groups need no declaration)")
+        dupes = duplicates(v)
+        if dupes:
+            raise ValueError(f"clusterProvides lists {', '.join(dupes)} more than once")
+        return v
 
     @field_validator("name", "namespace")
     @classmethod
@@ -215,6 +247,11 @@ class SiteSpec(SpecModel):
     def requires_pinned_images(self) -> bool:
         """image-pinning is mandatory here: an air-gapped or production site runs only digest-pinned images."""
         return self.air_gapped or self.production
+
+    @property
+    def cluster_name(self) -> str:
+        """The provider's clusterIdentifier and the offline check's cluster identity."""
+        return self.kubernetes.cluster or self.kubernetes.context or self.name
 
     @property
     def deny_egress(self) -> bool:

@@ -51,6 +51,7 @@ class StackConfig(SpecModel):
             if isinstance(svc.model, str) and svc.model not in name_set:
                 known = ", ".join(n for n in names if n) or "none declared"
                 problems.append((f"services[{i}].model", f"unknown model {svc.model!r} (declared models: {known})"))
+        problems += self._inline_name_clashes()
         svc_names = {s.name for s in self.services}
         for dup in duplicates(r.name for r in self.routers):
             problems.append(("routers", f"duplicate router name {dup!r}"))
@@ -61,6 +62,24 @@ class StackConfig(SpecModel):
                     problems.append((f"routers[{i}].backends[{j}].service",
                                      f"unknown service {b.service!r} (declared services: {known})"))
         return problems
+
+    def _inline_name_clashes(self) -> list[tuple[str, str]]:
+        """An inline model's object name (InferenceServiceSpec.model_name) may not name a different model:
+        the stack would plan one cache for both and serve one service the other's weights."""
+        first: dict[str, tuple[str, ModelSpec]] = {}
+        for i, m in enumerate(self.models):
+            if m.name:
+                first.setdefault(m.name, (f"models[{i}]", m))
+        out = []
+        for i, svc in enumerate(self.services):
+            if not isinstance(svc.model, ModelSpec):
+                continue
+            name, path = svc.model_name, f"services[{i}].model"
+            where, other = first.setdefault(name, (path, svc.model))
+            if other.model_copy(update={"name": None}) != svc.model.model_copy(update={"name": None}):
+                out.append((path, f"model name {name!r} already names a different model ({where}): give this "
+                                  f"inline model its own name, or reference {name!r} by name"))
+        return out
 
     def model_for(self, service: InferenceServiceSpec) -> ModelSpec:
         """The service's model, inline or by name (references were checked at validation)."""

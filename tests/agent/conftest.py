@@ -20,10 +20,10 @@ from llmkube_iac.plan.metal import endpoint_slice
 from llmkube_iac.spec import SiteSpec
 from llmkube_iac.spec.metal import (DESIRED_STATE_KEY, VERSION_KEY, DesiredState, MetalServiceState, config_map_name,
                                     slice_name)
+from llmkube_iac.units import GIB
 
 NS, HOST, TOKEN = "llmkube", "studio-1", "s3cret-token"
 FAKE_RUNTIME = [sys.executable, fake_runtime.__file__]
-GIB = 1024 ** 3
 
 
 def wait_for(cond, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):
@@ -55,6 +55,7 @@ def svc_state(name: str, model: tuple[Path, str], port: int | None = None, prior
               extra: tuple[str, ...] = (), sha256: str | None = None, estimate: int | None = None) -> MetalServiceState:
     path, digest = model
     return MetalServiceState(name=name, source=f"file://{path}", sha256=sha256 or digest, cache_key=f"{name}/x",
+                             runtime="llama-server",
                              args=("--model", "{model}", "--host", "{host}", "--port", "{port}", "--alias", name)
                              + extra, port=port or free_port(), priority=priority, memory_estimate_bytes=estimate)
 

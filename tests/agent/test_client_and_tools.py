@@ -144,3 +144,41 @@ def test_cli_refuses_missing_credentials_and_bad_runtime():
         cli.credentials_from_args(cli._parser().parse_args(["run", "--host", HOST]))
     with pytest.raises(SystemExit, match="NAME=COMMAND"):
         cli.config_from_args(cli._parser().parse_args(["run", "--host", HOST, "--runtime", "vllm=/bin/x"]))
+
+
+def _config(*runtime_flags):
+    argv = ["run", "--host", HOST]
+    for flag in runtime_flags:
+        argv += ["--runtime", flag]
+    return cli.config_from_args(cli._parser().parse_args(argv))
+
+
+def test_runtime_overrides_key_on_native_names_from_the_registry():
+    from llmkube_iac.runtimes import native_runtimes
+
+    cfg = _config("mlx-lm=/opt/mlx/bin/mlx_lm.server --log-level DEBUG")
+    assert cfg.command("mlx-lm") == ["/opt/mlx/bin/mlx_lm.server", "--log-level", "DEBUG"]
+    for name, rt in native_runtimes().items():  # the rest: the registry's commands
+        if name != "mlx-lm":
+            assert cfg.command(name) == list(rt.native.command)
+    assert cfg.command("ollama")[:2] == ["/bin/sh", "-c"]  # the registry's one Ollama wrapper
+    valid = ", ".join(native_runtimes())
+    for bad in ("llamacpp=/bin/x", "mlx-lm=", "llama-server=/a 'b"):  # a registry name, no command, bad quoting
+        with pytest.raises(SystemExit) as err:
+            _config(bad)
+        assert repr(bad) in str(err.value)
+    with pytest.raises(SystemExit, match=f"NAME one of {valid}"):
+        _config("llamacpp=/bin/x")
+
+
+def test_desired_state_names_a_native_runtime_from_the_registry(model_file):
+    from pydantic import ValidationError
+
+    from llmkube_iac.runtimes import native_runtimes
+    from llmkube_iac.spec.metal import MetalServiceState
+
+    wire = svc_state("chat", model_file).to_config()
+    assert MetalServiceState.model_validate(wire).runtime == "llama-server"
+    valid = ", ".join(native_runtimes())
+    with pytest.raises(ValidationError, match=f"unknown native runtime 'llamacpp'; valid: {valid}"):
+        MetalServiceState.model_validate({**wire, "runtime": "llamacpp"})  # a registry name, not a process name

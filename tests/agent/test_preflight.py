@@ -1,4 +1,4 @@
-"""Fetch and fit seams: the project's fetcher and GQA-aware estimator, and the stdlib fallbacks."""
+"""Fetch and fit seams: the project's fetcher and GQA-aware estimator, and the size-based fallback."""
 from __future__ import annotations
 
 import hashlib
@@ -58,10 +58,23 @@ def test_project_fetcher_is_used_and_rejects_a_wrong_hash(real_gguf, tmp_path):
     assert (tmp_path / "cache" / ".llmkube-verified.json").exists() and good.read_bytes() == real_gguf[0].read_bytes()
 
 
-def test_stdlib_fallback_fetch_verifies_sha256(real_gguf, tmp_path):
-    with pytest.raises(preflight.FetchError, match="sha256 mismatch"):
-        preflight.local_fetch(planned(real_gguf[0], "0" * 64), tmp_path / "a")
-    assert not list((tmp_path / "a").glob("*.gguf"))
-    assert preflight.local_fetch(planned(*real_gguf), tmp_path / "b").name == "tiny.gguf"
-    with pytest.raises(preflight.FetchError, match="only file://"):
-        preflight.local_fetch(planned(*real_gguf).model_copy(update={"source": "hf://o/r/x.gguf"}), tmp_path / "c")
+def test_one_fetch_error_for_agent_and_fetcher(real_gguf, tmp_path):
+    """The agent reports the fetcher's own FetchError, and wraps a source the fetcher refuses in it."""
+    from llmkube_iac.fetch import FetchError
+
+    assert preflight.FetchError is FetchError
+    oci = planned(*real_gguf).model_copy(update={"source": "oci://registry.local/models/tiny:1"})
+    with pytest.raises(FetchError, match="cannot fetch oci://"):
+        preflight.default_fetch(oci, tmp_path / "c")
+
+
+def test_a_runtime_whose_memory_model_is_size_is_sized_by_its_weights_on_disk(real_gguf, tmp_path):
+    """mlx-lm's registry entry says "size": the weights directory + 10%, never the CUDA-style fit estimator."""
+    weights = tmp_path / "mlx-model"
+    weights.mkdir()
+    (weights / "model.safetensors").write_bytes(b"\0" * 4096)
+    (weights / "config.json").write_text("{}")
+    state = planned(*real_gguf).model_copy(update={"runtime": "mlx-lm"})
+    est = preflight.default_estimate(state, weights, 1 << 30)
+    assert est.verdict == "fits" and "size-based estimate" in est.detail
+    assert est.bytes == max(int((4096 + 2) * 1.1), state.memory_estimate_bytes or 0)

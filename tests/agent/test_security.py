@@ -18,8 +18,19 @@ from llmkube_iac.spec.metal import DESIRED_STATE_KEY, DesiredState
 from tests.support.fake_apiserver import FakeApiServer
 from tests.support.loopback import free_port
 
-from .conftest import HOST, NS, SITE, TOKEN, lease_status, put_secret, slice_ready, status, svc_state, wait_for, \
-    write_desired
+from .conftest import (
+    HOST,
+    NS,
+    SITE,
+    TOKEN,
+    lease_status,
+    put_secret,
+    slice_ready,
+    status,
+    svc_state,
+    wait_for,
+    write_desired,
+)
 
 KEY = "k-7Hq2-metal-key"
 

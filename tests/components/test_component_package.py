@@ -18,3 +18,16 @@ def test_schema_exposes_site_and_fleet():
     assert site.inputs["site"].optional is False and site.inputs["models"].optional is True
     assert set(site.outputs) == {"namespace", "serviceUrls"}
     assert set(result["component_definitions"]["Fleet"].inputs) == {"sites"}
+
+
+def test_requirements_install_this_repository_by_path():
+    """Pulumi builds the component host's virtualenv from components/requirements.txt, running pip in
+    components/: the library must come from this repository, not from an index where it does not exist."""
+    import tomllib
+
+    lines = [ln.strip() for ln in (ROOT / "components" / "requirements.txt").read_text().splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    assert len(lines) == 1 and not lines[0].startswith("-e")
+    project = (ROOT / "components" / lines[0]).resolve()
+    assert project == ROOT.resolve()
+    assert tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"] == "llmkube-iac"

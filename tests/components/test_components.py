@@ -49,7 +49,8 @@ def test_site_registers_components_and_children(mocks):
     assert "kubernetes:apps/v1:Deployment" in types and "kubernetes:batch/v1:Job" in types
     assert "kubernetes:monitoring.coreos.com/v1:PodMonitor" in types
     names = {a.name for a in mocks.created}
-    assert {"test-chat-deployment", "test-chat-service", "test-tiny-job", "test-provider"} <= names
+    assert {"test-chat-deployment-llmkube-chat", "test-chat-service-llmkube-chat", "test-provider"} <= names
+    assert any(n.startswith("test-tiny-job-llmkube-tiny-fetch-") for n in names)
     deploy = next(a for a in mocks.created if a.typ == "kubernetes:apps/v1:Deployment")
     assert deploy.inputs["metadata"]["name"] == "chat"
     assert deploy.inputs["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
@@ -80,7 +81,8 @@ def test_standalone_inference_service_outputs(mocks):
         return svc.base_url, svc.service_name, svc.namespace
 
     assert run(build) == ["http://solo.ai.svc.cluster.local:8080/v1", "solo", "ai"]
-    assert {a.name for a in mocks.created} >= {"solo-deployment", "solo-service", "solo-networkpolicy"}
+    assert {a.name for a in mocks.created} >= {"solo-deployment-ai-solo", "solo-service-ai-solo",
+                                              "solo-networkpolicy-ai-solo"}
 
 
 def test_fleet_gives_each_site_its_provider(mocks):
@@ -102,3 +104,36 @@ def test_render_only_site_uses_render_yaml_to_directory(mocks):
     run(lambda: (Site("test", raw).namespace,))
     provider = next(x for x in mocks.created if x.typ == "pulumi:providers:kubernetes")
     assert provider.inputs["renderYamlToDirectory"] == "yaml/test"
+
+
+def test_standalone_components_get_the_sites_mirrors(mocks):
+    """Used without a Site, InferenceService and Router are planned like a stack: images on the mirror."""
+    from llmkube_iac import InferenceService, Router
+    from llmkube_iac.spec import InferenceServiceSpec, SiteSpec
+
+    site = SiteSpec(name="edge", jurisdiction="DE", airGapped=True,
+                    registryMirrors=[{"mirror": "registry.edge.local/proxy"}])
+    svc = {"name": "solo", "model": {"name": "m", "source": "pvc://models/a.gguf"}}
+    router = {"name": "gw", "masterKeySecret": {"name": "gw-keys", "key": "master"},
+              "backends": [{"name": "local", "service": "solo"}],
+              "modelGroups": [{"name": "chat", "backends": ["local"]}]}
+    run(lambda: (InferenceService("solo", svc, site).base_url,
+                 Router("gw", router, site, [InferenceServiceSpec.model_validate(svc)]).sovereign_url))
+    pods = [a.inputs["spec"]["template"]["spec"] for a in mocks.created if a.typ == "kubernetes:apps/v1:Deployment"]
+    images = [c["image"] for pod in pods for c in pod["containers"] + pod.get("initContainers", [])]
+    assert len(pods) == 2 and images and all(i.startswith("registry.edge.local/proxy/") for i in images)
+
+
+def test_site_models_keep_their_planned_name(mocks):
+    """An unnamed inline model is planned as `<service>-model`; its Model component says the same."""
+    from llmkube_iac import Site
+
+    raw = minimal_stack(models=[], services=[{"name": "chat", "model": {"source": "hf://org/tiny-GGUF/tiny.gguf"}}])
+
+    def build():
+        model = Site("test", raw).models["chat-model"]
+        return model.cache_claim, pulumi.Output.from_input(model.model_name)
+
+    assert run(build) == ["chat-model-cache", "chat-model"]
+    pvc = next(a for a in mocks.created if a.typ == "kubernetes:core/v1:PersistentVolumeClaim")
+    assert pvc.inputs["metadata"]["name"] == "chat-model-cache"

@@ -155,3 +155,17 @@ def test_s3_against_moto_server(blob, tmp_path, monkeypatch):
             fetch("s3://models/q/missing.gguf", tmp_path / "d", progress=silent)
     finally:
         server.stop()
+
+
+def test_hf_file_through_the_site_mirror_resumes(blob, tmp_path, monkeypatch):
+    """hf:// resolves against HF_ENDPOINT (the Hub's resolve layout) and resumes by Range like https://."""
+    src, data, sha = blob
+    hub = tmp_path / "hub" / "org" / "tiny-GGUF" / "resolve" / "v1.0"
+    hub.mkdir(parents=True)
+    (hub / "m.gguf").write_bytes(data)
+    with FileServer(tmp_path / "hub") as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url("").rstrip("/"))
+        server.drop_after = 1 << 20  # first response dies after 1 MiB: the rest comes by Range
+        out = fetch("hf://org/tiny-GGUF@v1.0/m.gguf", tmp_path / "cache", sha256=sha, progress=silent)
+    assert out.read_bytes() == data and _marker(tmp_path / "cache")["sha256"] == sha
+    assert server.ranges[0] is None and server.ranges[-1] == f"bytes={1 << 20}-"

@@ -116,3 +116,76 @@ def test_cli_inspect_fit_catalog(models, capsys):
     assert main(["catalog"]) == 0 and "kimi-k2.5" in capsys.readouterr().out
     assert main(["fit", "catalog:nope", "--accelerator", "H100"]) == 2
     assert main(["inspect", "/nonexistent/x.gguf"]) == 2
+
+
+def _dense(**kw):
+    from llmkube_iac.modelinfo.info import ModelInfo
+
+    base = dict(source="x", format="safetensors", block_count=32, embedding_length=4096, feed_forward_length=14336,
+                head_count=32, head_count_kv=[8] * 32, key_length=128, value_length=128, vocab_size=128256,
+                context_length=131072, total_bytes=16 * GiB)
+    base.update(kw)
+    return ModelInfo(**base)
+
+
+def _pool_case(info, context, parallel, memory_gib, runtime="vllm", **svc):
+    from llmkube_iac.modelinfo.fit import vllm_overhead_bytes
+
+    service = _svc(runtime=runtime, contextSize=context, parallelSlots=parallel, **svc)
+    m = ModelSpec(name="m", source="hf://o/r")
+    return service, fit_service(m, service, memory_gib=memory_gib, info=info), vllm_overhead_bytes(info, service, 1)
+
+
+def test_vllm_needs_one_full_context_sequence_to_start_and_reports_concurrency():
+    info = _dense()
+    per_token = 32 * 8 * (128 + 128) * 2  # layers x KV heads x (K + V head size) x bf16
+    seq = 32768 * per_token  # 4 GiB: one sequence of max_model_len (a multiple of vLLM's 16-token block)
+    _, probe, over = _pool_case(info, 32768, 8, 80)
+    base = info.total_bytes + over
+    # a budget (memory x 0.9) that holds the weights, the overhead and 2.5 sequences
+    mem = (base + 2.5 * seq) / 0.9 / GiB
+    _, r, _ = _pool_case(info, 32768, 8, mem)
+    assert r.verdict == "marginal" and r.max_parallel == 2 and r.per_device_bytes == base + seq
+    assert r.breakdown["kv_cache"] == seq and r.kv_pool_bytes == r.device_memory_bytes - base
+    assert "holds 2 full-context sequence(s) at once for 8 slot(s)" in r.summary()
+    assert "parallelSlots <= 2" in " ".join(r.fixes)
+    _, r2, _ = _pool_case(info, 32768, 2, mem)
+    assert r2.verdict == "fits" and r2.max_parallel == 2  # the old rule (8 x 4 GiB up front) said does-not-fit
+    # a budget that misses one sequence by a block: vLLM refuses to start
+    _, r3, _ = _pool_case(info, 32768, 1, (base + seq - 16 * per_token + 4096) / 0.9 / GiB)
+    assert r3.verdict == "does-not-fit" and r3.max_parallel == 0
+    assert r3.max_context == 32768 - 16 and "contextSize <= 32752" in r3.summary()
+    assert "refuses to start" in r3.summary()
+
+
+def test_vllm_gpu_memory_utilization_is_the_budget():
+    info = _dense()
+    _, r, _ = _pool_case(info, 8192, 1, 80, engine={"gpuMemoryUtilization": 0.5})
+    assert r.device_memory_bytes == int(80 * GiB * 0.5)
+
+
+def test_vllm_sliding_window_peak_for_one_sequence_window_for_the_rest():
+    """vLLM charges a sliding layer window - 1 + max_num_batched_tokens tokens (+1 block) to start; a running
+    sequence frees the blocks that left its window, so concurrent sequences hold the window only."""
+    info = _dense(sliding_window=1024, swa_layers=[il % 4 != 3 for il in range(32)])
+    layer_token = 8 * 256 * 2
+    service, r, over = _pool_case(info, 16384, 4, 80, engine={"maxNumBatchedTokens": 4096})
+    peak_swa = (-(-(1024 - 1 + 4096) // 16) + 1) * 16
+    assert r.breakdown["kv_cache"] == layer_token * (8 * 16384 + 24 * peak_swa)
+    steady = layer_token * (8 * 16384 + 24 * (1024 + 16))
+    pool = r.kv_pool_bytes
+    assert r.max_parallel == 1 + (pool - r.breakdown["kv_cache"]) // steady
+    assert r.max_parallel > pool // r.breakdown["kv_cache"]  # vLLM's own log figure is the conservative bound
+
+
+def test_llamacpp_keeps_all_slots_up_front():
+    """llama.cpp allocates contextSize cells for all slots at start: no pool, the whole cache must fit."""
+    from llmkube_iac.modelinfo.fit import fit_service as fit
+
+    info = _dense(format="gguf")
+    m = ModelSpec(name="m", source="hf://o/r/x.gguf")
+    svc = _svc(runtime="llamacpp", contextSize=32768, parallelSlots=4)
+    r = fit(m, svc, memory_gib=20.5, info=info)  # 16 GiB weights + 4 GiB KV + compute > 20.5 x 0.95
+    assert r.kv_pool_bytes is None and r.breakdown["kv_cache"] == 32768 * 32 * 8 * 256 * 2
+    assert r.verdict in ("does-not-fit", "marginal")
+    assert fit(m, svc, memory_gib=19, info=info).verdict == "does-not-fit"

@@ -37,13 +37,10 @@ def test_remote_multi_gb_reads_header_plus_at_most_1mib(big_header_model, tmp_pa
     assert local.header_bytes > 1 << 20  # the case that needs a second request
     sparse_copy_with_header(big_header_model, tmp_path / "big.gguf", 6 * GiB)
     with FileServer(tmp_path) as srv:
-        t0 = time.perf_counter()
         info = inspect_source(srv.url("big.gguf"))
-        elapsed = time.perf_counter() - t0
     assert info.total_bytes == local.total_bytes and info.file_size == 6 * GiB
     assert info.__dict__["_requests"] <= 3 and srv.requests <= 3
     assert info.__dict__["_bytes_read"] <= local.header_bytes + (1 << 20)
-    assert elapsed < 5
 
 
 def test_remote_small_header_single_request(models, tmp_path):

@@ -112,5 +112,65 @@ def test_ollama_state_registers_the_model_and_checks_its_route():
     state = plan_metal(SiteSpec.model_validate(SITE), [(svc(runtime="ollama"), MODEL)])
     cm = next(m for m in by_kind(state, "ConfigMap") if m["metadata"]["name"] == "studio-1-metal-desired")
     service = DesiredState.model_validate(json.loads(cm["data"][DESIRED_STATE_KEY])).services[0]
-    assert service.runtime == "ollama" and service.args == ("{model}", "chat")
-    assert service.health_path == "/v1/models/chat"
+    # registered under the served model name (the model's name): what a router asks the host for
+    assert service.runtime == "ollama" and service.args == ("{model}", "qwen")
+    assert service.health_path == "/v1/models/qwen"
+
+
+MLX = ModelSpec(name="qwen-mlx", source="hf://mlx-community/Qwen3-8B-4bit", sizeGiB=4.3)
+
+
+def state_of(out, host="studio-1"):
+    cm = next(m for m in by_kind(out, "ConfigMap") if m["metadata"]["name"] == f"{host}-metal-desired")
+    return DesiredState.model_validate(json.loads(cm["data"][DESIRED_STATE_KEY]))
+
+
+def test_mlx_state_runs_mlx_lm_on_the_fetched_directory():
+    service = svc(runtime="mlx", model="qwen-mlx", extraArgs=["--max-tokens", "2048"], engine={"trustRemoteCode": True})
+    state = state_of(plan_metal(SiteSpec.model_validate(SITE), [(service, MLX)])).services[0]
+    assert state.runtime == "mlx-lm" and state.source == "hf://mlx-community/Qwen3-8B-4bit"
+    assert state.args == ("--model", "{model}", "--host", "{host}", "--port", "{port}", "--trust-remote-code",
+                          "--max-tokens", "2048")
+    assert state.health_path == "/health" and state.memory_estimate_bytes == int(4.3 * 1024 ** 3)
+    assert state.service["runtime"] == "mlx"
+
+
+def test_mlx_behind_a_router_is_asked_for_the_one_name_it_serves():
+    from llmkube_iac.plan.router_config import served_model
+
+    assert served_model(svc(runtime="mlx", model="qwen-mlx")) == "default_model"
+    assert served_model(svc(model="qwen")) == "qwen"
+
+
+def test_a_native_runtime_is_refused_weights_it_cannot_open():
+    site = SiteSpec.model_validate(SITE)
+    with pytest.raises(PlanError, match=r"services\[chat\]\.model.*mlx on metal hosts opens mlx or safetensors "
+                                        r"weights, not gguf"):
+        plan_metal(site, [(svc(runtime="mlx"), MODEL)])
+    with pytest.raises(PlanError, match=r"llamacpp on metal hosts opens gguf weights, not safetensors"):
+        plan_metal(site, [(svc(model="qwen-mlx"), MLX)])
+
+
+def test_metal_services_with_mlx_plan_through_the_whole_stack():
+    config = StackConfig.model_validate({"site": SITE, "models": [MLX.to_config()],
+                                         "services": [svc(runtime="mlx", model="qwen-mlx").to_config()]})
+    plan = plan_stack(config)
+    states = [DesiredState.model_validate(json.loads(m["data"][DESIRED_STATE_KEY]))
+              for m in plan.metal if m["kind"] == "ConfigMap"]
+    assert [s.services[0].runtime for s in states] == ["mlx-lm", "mlx-lm"]
+    assert all(m["metadata"]["labels"]["llmkube.dev/vendor"] == "metal" for m in plan.metal)
+    assert "qwen-mlx" not in plan.models  # the agents fetch it; no download Job in the cluster
+
+
+def test_metal_cache_entry_follows_the_pinned_commit():
+    """Metal hosts fetch the model themselves: a pinned hf:// commit names their cache entry, so a new
+    upstream commit is fetched into a new entry instead of reusing the old weights."""
+    from llmkube_iac.plan.metal import service_state
+
+    svc = InferenceServiceSpec.model_validate({"name": "chat", "model": "m", "accelerator": {"vendor": "metal"}})
+    base = "hf://Qwen/Q-GGUF{}/q.gguf"
+    keys = [service_state(svc, ModelSpec(name="m", source=base.format(rev))).cache_key
+            for rev in ("", "@main", "@" + "ab" * 20, "@" + "cd" * 20)]
+    assert keys[:2] == ["m/unpinned", "m/unpinned"] and keys[2] == "m/" + "ab" * 8 and keys[3] == "m/" + "cd" * 8
+    assert service_state(svc, ModelSpec(name="m", source=base.format("@" + "ab" * 20), sha256="e" * 64)).cache_key \
+        == "m/" + "e" * 16

@@ -140,6 +140,17 @@ def test_ollama_cannot_autoscale_on_queue():
     assert info.value.problems[0][0] == "services[0].autoscaling.signal"
 
 
+def test_ollama_pods_and_metal_hosts_run_the_one_registered_wrapper():
+    from llmkube_iac.runtimes import native_runtime
+    from llmkube_iac.runtimes.ollama import COMMAND
+
+    raw = minimal_stack()
+    raw["services"][0].update(runtime="ollama", extraArgs=["--ignored"])
+    c = container(deployment(raw)[0])
+    assert c["command"] == list(COMMAND) == list(native_runtime("ollama").command)
+    assert c["args"][1:] == ["tiny", "--ignored"] and c["args"][0].startswith("/models/")  # $1 weights, $2 name
+
+
 def test_network_policy_admits_only_labelled_clients_without_routers():
     _, plan = deployment(minimal_stack())
     np = by_kind(plan.services["chat"].manifests, "NetworkPolicy")[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+from llmkube_iac.components.addon import ADDON_TYPE, declaration
 from llmkube_iac.plan.router import plan_router
 from llmkube_iac.plan.site import HELM_API
 from llmkube_iac.plan.stack import plan_stack
@@ -20,7 +21,9 @@ def edge_config() -> dict:
     return copy.deepcopy({
         "site": {
             "name": "edge", "jurisdiction": "DE", "airGapped": True,
-            "registryMirrors": [{"source": "ghcr.io", "mirror": "registry.edge.internal/ghcr"}],
+            "registryMirrors": [{"source": "ghcr.io", "mirror": "registry.edge.internal/ghcr"},
+                                {"source": "nvcr.io", "mirror": "registry.edge.internal/nvcr"},
+                                {"source": "registry.k8s.io", "mirror": "registry.edge.internal/k8s"}],
             "modelStores": ["models.edge.internal"],
             "toolsImage": "registry.edge.internal/ghcr/llmkube/llmkube-iac:0.1.0" + DIGEST,
             "network": {"egressAllowCIDRs": ["10.20.30.0/24"]},
@@ -66,14 +69,16 @@ def resources_for(config: dict) -> list[RenderedResource]:
 
     def objects(manifests: list[dict], owner: str, prefix: str) -> None:
         for m in manifests:
-            if m["apiVersion"] == HELM_API:
+            if m["apiVersion"] == HELM_API:  # an AddOn component (its declaration) holding the Chart
+                name = f"{prefix}-addon-{m['metadata']['name']}"
+                addon = component(ADDON_TYPE, name, declaration(m, site.name), owner)
                 spec = m["spec"]
-                props = {"chart": spec["chart"], "version": spec["version"], "namespace": m["metadata"].get("namespace")}
+                props = {"chart": spec["chart"], "version": spec["version"],
+                         "namespace": m["metadata"].get("namespace")}
                 if spec.get("repository"):
                     props["repositoryOpts"] = {"repo": spec["repository"]}
-                name = f"{prefix}-chart-{m['metadata']['name']}"
-                t = "kubernetes:helm.sh/v4:Chart"
-                out.append(RenderedResource(_urn(t, name), t, name, props, owner, custom=False, remote=True,
+                t, chart = "kubernetes:helm.sh/v4:Chart", f"{prefix}-{m['metadata']['name']}"
+                out.append(RenderedResource(_urn(t, chart), t, chart, props, addon, custom=False, remote=True,
                                             site=site.name))
                 continue
             t, name = _type(m), f"{prefix}-{m['kind'].lower()}-{m['metadata']['name']}"

@@ -153,3 +153,56 @@ def test_stack_rules_fail_closed_when_the_site_spec_is_not_visible():
     blind = {r.rule for r in results if "cannot judge this plan" in r.message}
     assert blind == stack_rules
     assert has_mandatory_violations(results)
+
+
+def _keda_operator(urn: str):
+    """An object as a chart renders it (KEDA's operator mounts its token: not restricted-compliant)."""
+    from llmkube_iac.render.resources import RenderedResource
+
+    m = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "keda-operator", "namespace": "keda"},
+         "spec": {"template": {"spec": {"automountServiceAccountToken": True, "containers": [
+             {"name": "keda-operator", "image": "ghcr.io/kedacore/keda:2.17.2"}]}}}}
+    return RenderedResource(urn, "kubernetes:apps/v1:Deployment", urn.rsplit("::", 1)[1], m)
+
+
+CHART_CHILD = ("urn:pulumi:test::fixture::llmkube:index:Site$llmkube:index:AddOn$kubernetes:helm.sh/v4:Chart"
+               "$kubernetes:apps/v1:Deployment::edge-keda-keda/keda-operator")
+AUTHORED = "urn:pulumi:test::fixture::llmkube:index:Site$kubernetes:apps/v1:Deployment::edge-deployment-keda-operator"
+
+
+def test_objects_rendered_by_a_chart_are_out_of_scope_under_both_engines(analyzer):
+    """Scope: rules judge what this library authors; a chart's objects are judged through its add-on."""
+    clean = resources_for(edge_config())
+    for urn, expect in ((CHART_CHILD, False), (AUTHORED, True)):
+        rs = clean + [_keda_operator(urn)]
+        offline = sorted((r.rule, r.level, r.message) for r in evaluate(rs, {"image-pinning": "advisory"}))
+        served = _via_grpc(analyzer, rs, {"image-pinning": {"enforcementLevel": "advisory"}})
+        assert served == offline
+        fired = {rule for rule, _, message in offline if "keda-operator" in message}
+        assert fired == ({"security-baseline", "airgap-images", "image-pinning"} if expect else set()), fired
+
+
+def test_rendered_by_chart_reads_the_urn_type_chain():
+    from llmkube_iac.policy.base import rendered_by_chart
+
+    assert rendered_by_chart(CHART_CHILD)
+    assert not rendered_by_chart(AUTHORED)
+    assert not rendered_by_chart("urn:pulumi:s::p::llmkube:index:AddOn$kubernetes:helm.sh/v4:Chart::dc-keda")
+    assert not rendered_by_chart("not-a-urn")
+
+
+def test_pack_requirements_survive_publish():
+    """`pulumi policy publish` uploads only policy/: no path outside it, llmkube-iac from the wheel the
+    publish script puts next to the requirements file, pinned to this version; the pulumi-policy floor
+    covers what the pack uses (Policy tags / remediation_steps arrived in 1.18)."""
+    import tomllib
+
+    lines = [ln.strip() for ln in (ROOT / "policy" / "requirements.txt").read_text().splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert lines == ["pulumi-policy>=1.18,<2", "--find-links wheels", f"llmkube-iac=={version}"]
+    assert not any(".." in ln or ln.startswith("-e") for ln in lines)
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert "pulumi-policy>=1.18,<2" in deps
+    script = (ROOT / "scripts" / "publish-policy-pack").read_text()
+    assert "pip wheel" in script and "--wheel-dir \"$root/policy/wheels\"" in script and "policy publish" in script

@@ -15,6 +15,8 @@ from llmkube_iac.policy import RULES, RULES_BY_NAME, evaluate
 from llmkube_iac.policy.base import Res
 from llmkube_iac.policy.view import StackView
 
+from llmkube_iac.components.addon import ADDON_TYPE
+
 from .fixtures import edge_config, find, resources_for
 
 FIT = importlib.util.find_spec("llmkube_iac.modelinfo.fit") is not None
@@ -57,12 +59,27 @@ def _configmap(value: str):
                             "kubernetes:core/v1:ConfigMap", "leak", m)
 
 
+def _undeclared_chart(rs):
+    """A helm.v4.Chart outside any AddOn: under the engine it records no reference, so it cannot pass."""
+    from llmkube_iac.render.resources import RenderedResource
+
+    site = next(r for r in rs if r.type == "llmkube:index:Site")
+    t = "kubernetes:helm.sh/v4:Chart"
+    rs.append(RenderedResource(f"urn:pulumi:test::fixture::{t}::extra", t, "extra",
+                               {"chart": "oci://registry.edge.internal/charts/extra"}, site.urn, custom=False,
+                               remote=True))
+
+
 CASES = {
     "airgap-images": (
         [("clean", plan())],
         [("service image from quay.io", plan(lambda c: _set(svc(c), image="quay.io/x/llama:1@sha256:" + "b" * 64))),
          ("init container from docker.io", plan(objects=lambda rs: _set(pod(rs)["initContainers"][0],
-                                                                         image="docker.io/library/busybox:1.36")))]),
+                                                                         image="docker.io/library/busybox:1.36"))),
+         ("add-on image values from an unmirrored registry",
+          plan(lambda c: c["site"]["registryMirrors"].pop())),  # NFD's registry.k8s.io
+         ("add-on whose image values are unknown", plan(lambda c: c["site"]["accelerators"].append(
+             {"name": "gaudi", "vendor": "intel-gaudi", "memoryGiB": 128, "devicesPerNode": 8, "nodeCount": 1})))]),
     "airgap-model-sources": (
         [("clean", plan()),
          ("hf through the internal mirror", plan(lambda c: (_set(c["site"], hfEndpoint="https://hf.edge.internal"),
@@ -71,11 +88,24 @@ CASES = {
          ("https on an outside host", plan(lambda c: _set(c["models"][0], source="https://huggingface.co/q/q.gguf"))),
          ("hfEndpoint is the public hub", plan(lambda c: (_set(c["site"], hfEndpoint="https://huggingface.co"),
                                                          _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"))))]),
+    "model-revision-pinning": (
+        [("no hf sources", plan()),
+         ("hf source at a commit", plan(lambda c: (_set(c["site"], hfEndpoint="https://hf.edge.internal"),
+                                                  _set(c["models"][0], source=f"hf://Qwen/Q-GGUF@{'c' * 40}/q.gguf")))),
+         ("branch at a connected site", plan(lambda c: (_set(c["site"], airGapped=False),
+                                                       _set(c["models"][0], source="hf://Qwen/Q-GGUF@main/q.gguf"))))],
+        [("branch main through the mirror", plan(lambda c: (_set(c["site"], hfEndpoint="https://hf.edge.internal"),
+                                                            _set(c["models"][0], source="hf://Qwen/Q-GGUF@main/q.gguf")))),
+         ("no revision in an inline service model", plan(lambda c: (
+             _set(c["site"], hfEndpoint="https://hf.edge.internal"),
+             _set(svc(c, "embed"), model={"name": "embed-inline", "source": "hf://Qwen/E-GGUF/e.gguf",
+                                          "format": "gguf", "sizeGiB": 0.6}))))]),
     "airgap-charts": (
         [("clean", plan())],
         [("no chart registry", plan(lambda c: c["site"]["operators"].pop("chartRegistry"))),
          ("oci chart on an outside registry", plan(objects=lambda rs: next(
-             r for r in rs if r.remote).props.update(chart="oci://ghcr.io/nvidia/gpu-operator")))]),
+             r for r in rs if r.type == ADDON_TYPE).props.update(chart="oci://ghcr.io/nvidia/gpu-operator"))),
+         ("a chart not declared as an add-on", plan(objects=_undeclared_chart))]),
     "airgap-egress": (
         [("clean", plan())],
         [("default-deny removed", plan(objects=lambda rs: rs.remove(next(
@@ -227,3 +257,21 @@ def test_each_rule_lives_in_a_module_named_after_it():
     for rule in RULES:
         assert importlib.import_module(f"llmkube_iac.policy.rules.{rule.name.replace('-', '_')}").RULE is rule
     assert len(RULES_BY_NAME) == len(RULES)
+
+
+def test_revision_pinning_names_why_the_source_stayed_unpinned():
+    """The reason recorded on the Model component (modelinfo.revisions) is in the message; a record
+    claiming a commit does not help a source that is not at it (the source is what gets fetched)."""
+    def unpinned(rs):
+        model = next(r for r in rs if r.type == "llmkube:index:Model" and "chat-9b" in r.name)
+        model.props["revision"] = {"source": "hf://Qwen/Q-GGUF/q.gguf", "requested": "main",
+                                   "unpinned_reason": "the mirror lookup failed: HTTP 404 (RevisionNotFound)"}
+    rs = plan(lambda c: (_set(c["site"], hfEndpoint="https://hf.edge.internal"),
+                         _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf")), unpinned)
+    (hit,) = [r for r in evaluate(rs) if r.rule == "model-revision-pinning"]
+    assert "RevisionNotFound" in hit.message and "main (none written)" in hit.message
+    assert hit.level == "mandatory" and "chat-9b" in hit.resource_name
+    on_all = evaluate(plan(lambda c: (_set(c["site"], airGapped=False),
+                                      _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"))),
+                      {"model-revision-pinning": {"allSites": True}})
+    assert [r.rule for r in on_all if r.rule == "model-revision-pinning"] == ["model-revision-pinning"]

@@ -52,10 +52,13 @@ def test_plan_json_lists_every_resource(renders, program, stack):
 
 def test_workloads_wait_for_namespace_and_operator_charts(renders):
     result, _ = renders[("stacks", "dc")]
-    charts = {r.urn for r in result.charts}
+    addons = {r.urn for r in result.resources if r.type == "llmkube:index:AddOn"}
+    charts = {r.urn for r in result.charts}  # depending on a component records what it contains
     services = [r for r in result.resources if r.type == "llmkube:index:InferenceService"]
+    assert len(addons) == 4 and {c.parent for c in result.charts} == addons
     assert services and all(charts <= set(r.dependencies) for r in services)
-    assert all(any(d.endswith("$kubernetes:core/v1:Namespace::dc-namespace") for d in r.dependencies) for r in services)
+    assert all(any(d.endswith("$kubernetes:core/v1:Namespace::dc-namespace-llmkube") for d in r.dependencies)
+               for r in services)
 
 
 def test_numbers_are_ints_again(renders):
@@ -117,7 +120,47 @@ def test_secure_config_values_are_opaque(tmp_path):
     assert project.secret_keys == ["p:token"]
 
 
+def test_nested_secure_values_are_opaque_and_mark_their_key(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text("")
+    (tmp_path / "Pulumi.s.yaml").write_text(
+        "config:\n  p:site:\n    name: a\n    kubernetes:\n      kubeconfig:\n        secure: AAAB\n")
+    project = load_project(tmp_path, "s")
+    assert json.loads(project.config["p:site"]) == {"name": "a", "kubernetes": {"kubeconfig": SECRET_PLACEHOLDER}}
+    assert project.secret_keys == ["p:site"]
+
+
+def test_program_runs_in_its_main_directory(tmp_path):
+    """Like the engine: relative paths in a program under `main:` resolve against that directory."""
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\nmain: prog/\n")
+    (tmp_path / "prog").mkdir()
+    (tmp_path / "prog" / "__main__.py").write_text(
+        "import os, pulumi\npulumi.export('cwd', os.getcwd())\n"
+        "pulumi.CustomResource('test:index:R', 'r', {'cwd': os.getcwd()})\n")
+    (tmp_path / "Pulumi.s.yaml").write_text("config: {}\n")
+    result = render_program(tmp_path, "s", None, evaluate_policies=False)
+    assert next(r for r in result.resources if r.name == "r").props["cwd"] == str((tmp_path / "prog").resolve())
+
+
 def test_render_is_repeatable_in_one_process(tmp_path):
     a = render_program(ROOT / "stacks", "dev", None, evaluate_policies=False)
     b = render_program(ROOT / "stacks", "dev", None, evaluate_policies=False)
     assert [r.props for r in a.resources] == [r.props for r in b.resources]
+
+
+@pytest.mark.parametrize("program, stack", PROGRAMS)
+def test_renderer_and_policies_see_the_same_objects_and_sites(renders, program, stack):
+    """The writer and the rules read registrations through one owner (plan/objects): same objects, same sites."""
+    from llmkube_iac.policy.base import Res
+    from llmkube_iac.policy.view import StackView
+
+    result, _ = renders[(program, stack)]
+    view = StackView([Res(r.urn, r.type, r.name, r.props, r.parent) for r in result.resources])
+    for r in result.resources:
+        res = view.by_urn[r.urn]
+        assert res.is_kubernetes_object == (r.manifest is not None), r.urn
+        if r.manifest is not None:
+            assert view.site_of(res) == r.site, r.urn
+    per_site = {name: {o.urn for o in s.objects} for name, s in view.sites.items()}
+    assert per_site == {site: {r.urn for r in result.resources if r.manifest is not None and r.site == site}
+                        for site in per_site}

@@ -1,12 +1,14 @@
 """Loopback harness for the Router: fake OpenAI upstreams and the real LiteLLM proxy.
 
-Used by the leak test and benchmarks/router_overhead.py. Each proxy is started with exactly the
-files its zone's ConfigMap carries (written out from the planner's ConfigMap dict) and the env
-its Deployment sets, with in-cluster URLs replaced by the loopback fakes and Secret values by
-test keys.
+Used by the leak and adversarial tests and benchmarks/router_overhead.py. Each proxy is started
+with exactly the files its zone's ConfigMap carries (written out from the planner's ConfigMap
+dict) and the env its Deployment sets, with in-cluster URLs replaced by the loopback fakes and
+Secret values by test keys. The fakes keep every request they receive (path, headers, body), so
+a test can look for protected payloads and secrets in what reached each upstream.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -46,6 +48,7 @@ class FakeUpstream:
         self.server: ThreadingHTTPServer | None = None
         self.sockets: set = set()
         self.rids: list[str] = []  # request ids found in request bodies ("rid=<id>")
+        self.seen: list[bytes] = []  # every request as received: request line, headers and body
 
     @property
     def base_url(self) -> str:
@@ -60,17 +63,21 @@ class FakeUpstream:
 
         class Handler(JsonHandler):
             protocol_version = "HTTP/1.1"
-            def do_GET(self):
+            def _keep(self, raw: bytes) -> None:
+                head = f"{self.command} {self.path}\n{self.headers}".encode("latin-1", "replace")
                 with upstream.lock:
                     upstream.counts[self.path] += 1
+                    upstream.seen.append(head + b"\n" + raw)
+                    upstream.rids += [m.decode() for m in _RID.findall(raw)]
+
+            def do_GET(self):
+                self._keep(b"")
                 self.send_json(200, {"object": "list", "data": [{"id": upstream.name, "object": "model"}]})
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                with upstream.lock:
-                    upstream.counts[self.path] += 1
-                    upstream.rids += [m.decode() for m in _RID.findall(raw)]
+                self._keep(raw)
                 try:
                     body = json.loads(raw or b"{}")
                 except ValueError:
@@ -86,7 +93,10 @@ class FakeUpstream:
                         "choices": [{"index": 0, "finish_reason": "stop",
                                      "message": {"role": "assistant", "content": f"hello from {upstream.name}"}}]})
                 if path.endswith("/completions"):
-                    return self.send_json(200, {"id": "cmpl-1", "object": "text_completion", "created": int(time.time()),
+                    if body.get("stream"):
+                        return self._stream_text(body)
+                    return self.send_json(200, {"id": "cmpl-1", "object": "text_completion",
+                                                "created": int(time.time()),
                                             "model": body.get("model", "m"), "usage": usage,
                                             "choices": [{"index": 0, "text": f"hi from {upstream.name}",
                                                          "finish_reason": "stop"}]})
@@ -95,15 +105,53 @@ class FakeUpstream:
                                             "usage": {"prompt_tokens": 2, "total_tokens": 2},
                                             "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}]})
                 if path.endswith("/responses"):
-                    return self.send_json(200, {
-                        "id": "resp_1", "object": "response", "created_at": int(time.time()), "status": "completed",
-                        "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "top_p": 1.0,
-                        "model": body.get("model", "m"), "output": [{
-                            "type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
-                            "content": [{"type": "output_text", "text": f"hi from {upstream.name}",
-                                         "annotations": []}]}],
-                        "usage": {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}})
+                    if body.get("stream"):
+                        return self._stream_response(body)
+                    return self.send_json(200, self._response(body))
                 return self.send_json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
+
+            def _response(self, body: dict, status: str = "completed") -> dict:
+                return {
+                    "id": "resp_1", "object": "response", "created_at": int(time.time()), "status": status,
+                    "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "top_p": 1.0,
+                    "model": body.get("model", "m"), "output": [{
+                        "type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+                        "content": [{"type": "output_text", "text": f"hi from {upstream.name}", "annotations": []}]}],
+                    "usage": {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}}
+
+            def _sse(self, events: list[tuple[str | None, dict]], done: bool) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                for name, data in events:
+                    head = f"event: {name}\n" if name else ""
+                    self.wfile.write(f"{head}data: {json.dumps(data)}\n\n".encode())
+                if done:
+                    self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
+
+            def _stream_text(self, body: dict) -> None:
+                base = {"id": "cmpl-s", "object": "text_completion", "created": int(time.time()),
+                        "model": body.get("model", "m")}
+                chunks = [{**base, "choices": [{"index": 0, "text": piece, "finish_reason": None}]}
+                          for piece in ("hi ", "from ", upstream.name)]
+                chunks.append({**base, "choices": [{"index": 0, "text": "", "finish_reason": "stop"}],
+                               "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}})
+                self._sse([(None, c) for c in chunks], done=True)
+
+            def _stream_response(self, body: dict) -> None:
+                started = {**self._response(body, "in_progress"), "output": [], "usage": None}
+                events = [("response.created", {"type": "response.created", "sequence_number": 0,
+                                                "response": started})]
+                for i, piece in enumerate(("hi ", "from ", upstream.name)):
+                    events.append(("response.output_text.delta", {
+                        "type": "response.output_text.delta", "sequence_number": i + 1, "item_id": "msg_1",
+                        "output_index": 0, "content_index": 0, "delta": piece, "logprobs": []}))
+                events.append(("response.completed", {"type": "response.completed", "sequence_number": 9,
+                                                      "response": self._response(body)}))
+                self._sse(events, done=False)
 
             def _stream(self, body: dict) -> None:
                 self.send_response(200)
@@ -137,6 +185,12 @@ class FakeUpstream:
         self.server = Server(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
+
+    def containing(self, needle: str) -> int:
+        """How many received requests contain `needle` anywhere (request line, headers or body)."""
+        data = needle.encode()
+        with self.lock:
+            return sum(data in item for item in self.seen)
 
     def stop(self) -> None:
         """Kill it: the listener closes and kept-alive connections are cut, so later calls are refused."""
@@ -236,3 +290,20 @@ class Proxy:
                 except ValueError:
                     pass
         return out
+
+
+def send(port: int, method: str, path: str, headers: list[tuple[str, str]], body: bytes | None = None,
+         timeout: float = 60) -> tuple[int, dict[str, str], bytes]:
+    """One raw HTTP request to 127.0.0.1 (headers as sent, duplicates included): status, headers, body."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in headers:
+            conn.putheader(name, value)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()

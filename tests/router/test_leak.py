@@ -4,7 +4,8 @@ Fake OpenAI upstreams on loopback stand for two local services and one external 
 request carries its id in the prompt so the external fake can tell which requests reached it.
 Required: no protected (confidential/restricted) request, and no sovereign-zone request, ever
 reaches the external upstream; public requests fall back to it when the locals are killed;
-every request has exactly one audit line with the right outcome; an rpm limit yields 429.
+every request has exactly one audit line with the right outcome; an rpm limit yields 429; each
+zone's Prometheus counters equal its audit lines. The targeted vectors are in test_adversarial.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import itertools
 import json
 import random
 import re
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -21,17 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from llmkube_iac.plan.router import plan_router
-from llmkube_iac.spec import InferenceServiceSpec, SiteSpec
-from llmkube_iac.spec.router import RouterSpec
+from llmkube_iac.router_hooks.llmkube_policy import ROUTES
 
-from .harness import FakeUpstream, Proxy, deployment_env, litellm_bin, write_configmap
+from .stack import KEYS
 
 pytestmark = pytest.mark.router
 
-SECRETS = {("gw-keys", "master"): "sk-master-0", ("gw-keys", "app"): "sk-app-1", ("gw-keys", "slow"): "sk-slow-2",
-           ("gw-keys", "bot"): "sk-bot-3", ("gw-keys", "ext"): "sk-provider-4"}
-KEYS = {"app": "sk-app-1", "bot": "sk-bot-3", "slow": "sk-slow-2"}
 CLASSES = ("public", "internal", "confidential", "restricted")
 # header value -> what it must mean (missing, malformed and unknown mean restricted)
 HEADERS = {"public": "public", "internal": "internal", "confidential": "confidential", "restricted": "restricted",
@@ -40,72 +35,12 @@ HEADERS = {"public": "public", "internal": "internal", "confidential": "confiden
 PASSTHROUGH = ("/openai/v1/chat/completions", "/anthropic/v1/messages", "/gemini/v1beta/models/x:generateContent",
                "/vertex_ai/v1/projects/p/locations/l/publishers/google/models/m:generateContent",
                "/bedrock/model/m/invoke", "/cohere/v1/chat", "/mistral/v1/chat/completions",
-               "/azure/openai/deployments/d/chat/completions", "/vllm/v1/chat/completions", "/langfuse/api/public/ingestion",
+               "/azure/openai/deployments/d/chat/completions", "/vllm/v1/chat/completions",
+               "/langfuse/api/public/ingestion",
                "/assemblyai/v2/transcript", "/openai_passthrough/v1/chat/completions", "/key/generate", "/model/new",
                "/config/update", "/v1/files", "/v1/batches", "/v1/images/generations", "/v1/audio/speech")
-ROUTER = {
-    "name": "gw", "masterKeySecret": {"name": "gw-keys", "key": "master"},
-    "backends": [{"name": "local-a", "service": "chat-a"}, {"name": "local-b", "service": "chat-b"},
-                 {"name": "ext", "provider": "openai-compatible", "model": "gpt-x", "apiBase": "https://api.example.com/v1",
-                  "region": "us-east-1", "jurisdiction": "US", "apiKeySecret": {"name": "gw-keys", "key": "ext"},
-                  "maxClassification": "public"}],
-    "modelGroups": [{"name": "chat", "backends": ["local-a", "local-b"], "fallbacks": ["chat-ext"]},
-                    {"name": "chat-ext", "backends": ["ext"]}],
-    "timeouts": {"numRetries": 0, "requestSeconds": 10, "allowedFails": 0, "cooldownSeconds": 2},
-    "teams": [{"name": "app", "keySecret": {"name": "gw-keys", "key": "app"}, "zones": ["sovereign", "external"]},
-              {"name": "bot", "keySecret": {"name": "gw-keys", "key": "bot"}, "zones": ["external"],
-               "classification": "public"},
-              {"name": "slow", "keySecret": {"name": "gw-keys", "key": "slow"}, "rpm": 3,
-               "zones": ["sovereign", "external"]}],
-}
-# Paths LiteLLM answers without running any hook: a route it does not have (plain 404) and the
-# langfuse pass-through when the body carries api_base. Refused all the same, never forwarded.
-UNHOOKED = ("/langfuse/api/public/ingestion", "/openai_passthrough/v1/chat/completions")
-
-
-def _plan():
-    site = SiteSpec(name="lab", jurisdiction="DE", region="eu-central")
-    services = [InferenceServiceSpec.model_validate({"name": n, "model": "qwen"}) for n in ("chat-a", "chat-b")]
-    return plan_router(site, RouterSpec.model_validate(ROUTER), services)
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    litellm_bin()  # fails with the install hint when the venv is missing
-    manifests = _plan()
-    ups = {"local-a": FakeUpstream("local-a").start(), "local-b": FakeUpstream("local-b").start(),
-           "ext": FakeUpstream("external").start()}
-    urls = {"LLMKUBE_UPSTREAM_LOCAL_A": ups["local-a"].base_url, "LLMKUBE_UPSTREAM_LOCAL_B": ups["local-b"].base_url,
-            "LLMKUBE_UPSTREAM_EXT": ups["ext"].base_url}
-    ext_root = ups["ext"].base_url.removesuffix("/v1")
-    # if any pass-through route were served, it would land on the external fake and be counted
-    leak_env = {f"{p}_API_BASE": ext_root for p in ("OPENAI", "ANTHROPIC", "GEMINI", "COHERE", "MISTRAL", "AZURE",
-                                                     "VLLM", "ASSEMBLYAI")}
-    leak_env.update({f"{p}_API_KEY": "sk-ambient" for p in ("OPENAI", "ANTHROPIC", "GEMINI", "COHERE", "MISTRAL")})
-    leak_env["LANGFUSE_HOST"] = ext_root
-    proxies = {}
-    tmp = tmp_path_factory.mktemp("router")
-    for zone, name in (("sovereign", "gw"), ("external", "gw-external")):
-        cm = next(m for m in manifests if m["kind"] == "ConfigMap" and m["metadata"]["name"] == f"{name}-config")
-        dep = next(m for m in manifests if m["kind"] == "Deployment" and m["metadata"]["name"] == name)
-        config = write_configmap(cm, tmp / zone)
-        env = {**leak_env, **deployment_env(dep, urls, SECRETS)}
-        proxies[zone] = Proxy(config, env, tmp / f"{zone}.log")
-    threads = [threading.Thread(target=p.start) for p in proxies.values()]
-    errors = []
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for p in proxies.values():
-        if p.proc is None or p.proc.poll() is not None:
-            errors.append(p.log.read_text()[-3000:])
-    assert not errors, errors
-    yield proxies, ups
-    for p in proxies.values():
-        p.stop()
-    for u in ups.values():
-        u.stop()
+SERVED = ("/v1/chat/completions", "/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses",
+          "/v1/messages")
 
 
 def _call(base: str, path: str, body: dict | None, headers: dict) -> tuple[int, bytes]:
@@ -130,7 +65,7 @@ def _body(path: str, model: str, rid: str, stream: bool, rng: random.Random) -> 
     body = {"model": model, "messages": [{"role": "user", "content": text}], "stream": stream}
     if path.endswith("messages"):
         body["max_tokens"] = 16
-    extra = rng.choice([None, "tags", "specific", "api_base", "user_fallbacks"])
+    extra = rng.choice([None, None, None, "tags", "specific", "api_base", "user_fallbacks"])
     if extra == "tags":
         body["metadata"] = {"tags": [rng.choice(["default", "unknown-tag", "external", "public"])]}
     elif extra == "specific":
@@ -145,8 +80,7 @@ def _body(path: str, model: str, rid: str, stream: bool, rng: random.Random) -> 
 def _requests(phase: str, n: int, seed: int) -> list[dict]:
     rng = random.Random(seed)
     counter = itertools.count()
-    paths = ("/v1/chat/completions", "/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses",
-             "/v1/messages")
+    paths = SERVED
     out = []
     for _ in range(n):
         rid = f"{phase}-{next(counter)}"
@@ -185,17 +119,18 @@ def _drive(proxies, reqs: list[dict]) -> None:
 
 
 def _expected(r: dict) -> str | None:
-    """The outcome a request must be audited with, where the rules fix it (None: ok or error)."""
-    path_ok = r["path"] in ("/v1/chat/completions", "/chat/completions", "/v1/completions", "/v1/embeddings",
-                            "/v1/responses", "/v1/messages")
-    if "api_base" in r["body"]:
-        return "refused"  # LiteLLM's own body check refuses client-side credentials before our auth hook
-    if not path_ok or r["team"] in ("bad-key", "no-key") or (r["team"] == "bot" and r["zone"] == "sovereign"):
-        return "refused"
+    """The outcome a request must be audited with, in the order the front checks (None: ok or error)."""
+    unknown_key = r["team"] in ("bad-key", "no-key") or (r["team"] == "bot" and r["zone"] == "sovereign")
+    if r["path"] not in ROUTES or unknown_key:
+        return "refused"  # unknown path, unknown key (bot's key is not known in the sovereign zone)
+    if set(r["body"]) - {"model", "messages", "stream", "max_tokens", "prompt", "input"}:
+        return "refused"  # a LiteLLM control field (metadata, specific_deployment, api_base, fallbacks)
     if r["model"] not in ("chat", "chat-ext") or (r["zone"] == "sovereign" and r["model"] == "chat-ext"):
         return "no_route"
     if r["zone"] == "external" and r["model"] == "chat-ext" and r["class"] != "public":
         return "fail_closed"
+    if r["team"] == "narrow":
+        return "fail_closed"  # only sent with the locals down: chat's fallback is outside its models
     return None
 
 
@@ -205,13 +140,25 @@ def _brief(r: dict) -> tuple:
 
 
 def test_no_protected_request_leaks(stack, capsys):
-    proxies, ups = stack
+    proxies, ups = stack.proxies, stack.ups
+    before = {z: len(p.audit_lines()) for z, p in proxies.items()}
     up = _requests("up", 700, seed=5)
     _drive(proxies, up)
     ups["local-a"].stop()
     ups["local-b"].stop()
-    down = _requests("down", 500, seed=7)
-    _drive(proxies, down)
+    try:
+        down = _requests("down", 500, seed=7)
+        # team narrow may call chat but not chat-ext: the configured fallback may not take it there
+        down += [{"rid": f"narrow-{i}", "zone": "external", "team": "narrow", "path": "/v1/chat/completions",
+                  "model": "chat", "stream": False, "class": "public",
+                  "headers": {"x-request-id": f"narrow-{i}", "Authorization": f"Bearer {KEYS['narrow']}",
+                              "x-llmkube-classification": "public"},
+                  "body": {"model": "chat", "messages": [{"role": "user", "content": f"rid=narrow-{i}"}]}}
+                 for i in range(5)]
+        _drive(proxies, down)
+    finally:
+        ups["local-a"].start()
+        ups["local-b"].start()
     # the rpm limit: team slow has rpm 3 per pod
     burst = []
     for i in range(10):
@@ -221,8 +168,11 @@ def test_no_protected_request_leaks(stack, capsys):
                           {"Authorization": f"Bearer {KEYS['slow']}", "x-request-id": rid,
                            "x-llmkube-classification": "public"})
         burst.append({"rid": rid, "status": status, "zone": "external"})
-    time.sleep(2.0)  # success audit lines are written just after the response
     allreqs = up + down
+    sent = {z: sum(1 for r in allreqs + burst if r["zone"] == z) for z in proxies}
+    deadline = time.time() + 20  # ok lines are written once LiteLLM's success callback has run
+    while time.time() < deadline and any(len(p.audit_lines()) - before[z] < sent[z] for z, p in proxies.items()):
+        time.sleep(0.2)
     ext_rids = set(ups["ext"].rids)
     protected = {r["rid"] for r in allreqs if r["class"] in ("confidential", "restricted")}
     sovereign = {r["rid"] for r in allreqs if r["zone"] == "sovereign"}
@@ -230,34 +180,15 @@ def test_no_protected_request_leaks(stack, capsys):
     leaked_sovereign = ext_rids & sovereign
     public_fallback = [r for r in down if r["zone"] == "external" and r["rid"] in ext_rids and r["model"] == "chat"
                        and r["status"] == 200]
-    audits = {"sovereign": proxies["sovereign"].audit_lines(), "external": proxies["external"].audit_lines()}
+    everything = {z: p.audit_lines() for z, p in proxies.items()}
+    audits = {z: lines[before[z]:] for z, lines in everything.items()}
     per_rid: dict[str, list[dict]] = {}
     for zone, lines in audits.items():
         for line in lines:
             per_rid.setdefault(line["request_id"], []).append(line)
-    # LiteLLM refuses client-side api_base before our auth hook runs: the guard audits those with a
-    # generated request id (the header is not reachable there); match them by count instead.
-    known = {r["rid"] for r in allreqs + burst}
-    anonymous = {z: [l for l in lines if l["request_id"] not in known] for z, lines in audits.items()}
-    for zone in audits:
-        pre_auth = [r for r in allreqs if r["zone"] == zone and "api_base" in r["body"]
-                    and r["rid"] not in per_rid and r["path"] not in UNHOOKED]
-        assert len(anonymous[zone]) == len(pre_auth), (zone, len(anonymous[zone]), len(pre_auth),
-                                                       Counter(r["path"] for r in pre_auth)
-                                                       - Counter(l.get("path") for l in anonymous[zone]))
-        assert all(l["outcome"] == "refused" and "api_base" in l.get("reason", "") for l in anonymous[zone])
-        for r in pre_auth:
-            per_rid[r["rid"]] = [anonymous[zone][0]]
-    # Known gap (see docs/router.md): on these routes LiteLLM rejects a client-side api_base without calling
-    # any hook. They must still be refused and reach no upstream.
-    unaudited = [r for r in allreqs if r["rid"] not in per_rid and r["path"] in UNHOOKED]
-    upstream_rids = ext_rids | set(ups["local-a"].rids) | set(ups["local-b"].rids)
-    assert all(r["status"] in (401, 404, 500) and r["rid"] not in upstream_rids for r in unaudited), \
-        [(r["rid"], r["path"], r["status"], r["response"][:150]) for r in unaudited]
-    for r in unaudited:
-        per_rid[r["rid"]] = [{"outcome": "refused", "request_id": r["rid"], "unhooked": True}]
     missing = [r["rid"] for r in allreqs + burst if len(per_rid.get(r["rid"], [])) == 0]
     duplicated = [rid for rid, lines in per_rid.items() if len(lines) > 1]
+    extra = [rid for rid in per_rid if rid not in {r["rid"] for r in allreqs + burst}]
     wrong = []
     for r in allreqs:
         line = (per_rid.get(r["rid"]) or [{}])[0]
@@ -284,17 +215,21 @@ def test_no_protected_request_leaks(stack, capsys):
         print(f"  protected requests reaching external: {len(leaked)}; sovereign-zone requests reaching external: "
               f"{len(leaked_sovereign)}; public fallbacks to external with locals down: {len(public_fallback)}")
         print(f"  audit lines: {sum(len(v) for v in audits.values())} for {len(allreqs) + len(burst)} requests; "
-              f"missing {len(missing)}, duplicated {len(duplicated)}, wrong outcome {len(wrong)}; outcomes {outcomes}; "
-              f"refused by LiteLLM before any hook (unaudited, known gap) {len(unaudited)}")
+              f"missing {len(missing)}, duplicated {len(duplicated)}, without a request {len(extra)}, "
+              f"wrong outcome {len(wrong)}; outcomes {outcomes}")
         print(f"  rpm burst (limit 3/min): {len(limited)} x 429, {len(limited_audited)} audited as refused")
     assert not leaked, f"protected requests reached the external upstream: {sorted(leaked)[:10]}"
     assert not leaked_sovereign, f"sovereign requests reached the external upstream: {sorted(leaked_sovereign)[:10]}"
     assert len(public_fallback) > 0, "public requests did not fall back to the external upstream"
+    narrow = [r["rid"] for r in down if r["team"] == "narrow" and (r["rid"] in ext_rids or r["status"] == 200)]
+    assert not narrow, f"a configured fallback took a team to a model group it may not call: {narrow}"
     assert not missing, f"requests without an audit line: {[_brief(r) for r in allreqs if r['rid'] in missing[:12]]}"
     assert not duplicated, f"requests with several audit lines: {duplicated[:10]}"
     assert not wrong, f"wrong audit outcomes: {wrong[:12]}"
     assert limited and len(limited) == len(limited_audited), "rpm limit did not yield audited 429s"
-    assert ups["ext"].total == len(ext_rids), "external upstream saw requests without a request id (pass-through?)"
+    assert not extra, f"audit lines without a request: {extra[:10]}"
+    posts = sum(n for path, n in ups["ext"].counts.items() if path != "/v1/models")  # GET /v1/models: startup probe
+    assert posts == len(ups["ext"].rids), "external upstream saw requests without a request id (pass-through?)"
     # the Prometheus endpoint of each zone counts exactly what the audit lines say
     for zone, proxy in proxies.items():
         metrics = proxy.metrics()
@@ -302,8 +237,8 @@ def test_no_protected_request_leaks(stack, capsys):
         for key, value in metrics.items():
             if key.startswith("llmkube_router_requests_total{"):
                 by_outcome[re.search(r'outcome="([^"]*)"', key).group(1)] += int(value)
-        assert by_outcome == Counter(line["outcome"] for line in audits[zone]), (zone, by_outcome)
+        assert by_outcome == Counter(line["outcome"] for line in everything[zone]), (zone, by_outcome)
         count = sum(v for k, v in metrics.items() if k.startswith("llmkube_router_request_seconds_count{"))
-        assert count == len(audits[zone])
+        assert count == len(everything[zone])
         with capsys.disabled():
             print(f"  {zone} zone metrics: requests_total {sum(by_outcome.values())} by outcome {dict(by_outcome)}")

@@ -93,3 +93,30 @@ def test_replicas_and_counts_are_range_checked(replicas, count):
     else:
         paths = [p for p, _ in problems(raw)]
         assert any(p.startswith("services[0].") for p in paths)
+
+
+def _mlx(**kw) -> dict:
+    return {"name": "chat", "model": "tiny", "runtime": "mlx", "accelerator": {"vendor": "metal"}, **kw}
+
+
+@pytest.mark.parametrize("vendor", ["nvidia", "cpu", "amd", "intel-gaudi", "intel-xpu"])
+def test_mlx_is_refused_on_every_kubernetes_vendor_naming_the_choices(vendor):
+    raw = minimal_stack(services=[_mlx(accelerator={"vendor": vendor})])
+    found = dict(problems(raw))
+    message = found["services[0].accelerator"]
+    assert f"runtime mlx does not run on {vendor}: valid runtimes for {vendor}: " in message
+    assert message.endswith("vendors mlx runs on: metal")
+    assert "mlx" not in message.split("valid runtimes for")[1].split(";")[0]  # never offered where it cannot run
+
+
+def test_mlx_on_metal_is_accepted_and_its_limits_are_refused():
+    svc = load_stack_config(minimal_stack(services=[_mlx()])).services[0]
+    assert svc.runtime == "mlx" and svc.device_count == 0
+    for extra, path, words in [
+        ({"kvCacheTypeK": "q8_0"}, "services[0].kvCacheTypeK", "runtime mlx has no KV cache type option"),
+        ({"mode": "embedding"}, "services[0]", "runtime mlx serves mode chat, not embedding"),
+        ({"engine": {"servedModelName": "qwen"}}, "services[0]", "answers only to model 'default_model'"),
+        ({"sharding": {"mode": "layer"}}, "services[0]", "mlx shards by nothing"),
+    ]:
+        found = problems(minimal_stack(services=[_mlx(**extra)]))
+        assert any(p == path and words in m for p, m in found), (extra, found)

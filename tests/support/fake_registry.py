@@ -43,7 +43,7 @@ class FakeRegistry:
         self.manifests[(name, tag)] = self.manifests[(name, digest)] = (body, media_type)
         return digest
 
-    def start(self) -> "FakeRegistry":
+    def start(self) -> FakeRegistry:
         registry = self
 
         class Handler(_Handler):

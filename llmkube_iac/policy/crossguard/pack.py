@@ -15,7 +15,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from ..base import Res, Rule, plain
+from ..base import Res, Rule, plain, rendered_by_chart
 from ..rules import RULES
 from ..view import StackView
 
@@ -39,6 +39,8 @@ def _plain_once(props) -> dict:
 
 def _resource_validate(rule: Rule):
     def validate(args, report_violation):
+        if rendered_by_chart(args.urn):  # a chart's third-party object: judged by its add-on's declaration
+            return
         parent = getattr(args.opts, "parent", None) if args.opts is not None else None
         res = Res(args.urn, args.resource_type, args.name, _plain_once(args.props), parent)
         for message in rule.check(res, rule.settings(args.get_config())):

@@ -16,6 +16,7 @@ from . import (
     gpu_fit,
     gpu_fit_unknown,
     image_pinning,
+    model_revision_pinning,
     router_tls,
     secrets_hygiene,
     security_baseline,
@@ -23,7 +24,7 @@ from . import (
 )
 
 RULES: tuple[Rule, ...] = tuple(m.RULE for m in (
-    airgap_images, airgap_model_sources, airgap_charts, airgap_egress,
+    airgap_images, airgap_model_sources, model_revision_pinning, airgap_charts, airgap_egress,
     data_residency,
     capacity, gpu_fit, gpu_fit_unknown,
     security_baseline, image_pinning, secrets_hygiene, router_tls,

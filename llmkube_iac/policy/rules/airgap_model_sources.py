@@ -3,7 +3,7 @@ model download reaches the internet. Each source scheme is judged against what t
 internal (mirrors, modelStores, hfEndpoint); an unknown scheme is refused, not guessed at."""
 from __future__ import annotations
 
-from ...modelinfo.sources import parse_source
+from ...modelinfo.sources import is_public_hub, parse_source
 from ..airgap_sites import air_gapped_sites, host_of
 from ..base import Rule, Violation
 from ..view import StackView
@@ -45,7 +45,7 @@ def _source_problem(source: str, stores: set, mirror_hosts: set, buckets: set, h
         if not hf_host:
             return ("is a Hugging Face repo but the site has no hfEndpoint (an internal HF mirror): "
                     "it would reach huggingface.co")
-        if hf_host in ("huggingface.co", "hf.co") or hf_host.endswith(".huggingface.co"):
+        if is_public_hub(hf_host):
             return f"would be fetched from {hf_host}, the public Hub, not an internal mirror"
         return None
     return f"has scheme {src.scheme}, which this rule does not know to be internal"

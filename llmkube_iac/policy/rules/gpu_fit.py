@@ -9,6 +9,7 @@ from __future__ import annotations
 from ...hardware import vendor
 from ...modelinfo.fit import fit_service
 from ...plan.scheduling import matching_pools
+from ...units import GIB
 from ..base import Rule, Violation
 from ..inventory import accelerated_services
 from ..view import SiteView, StackView
@@ -71,7 +72,7 @@ def _fits(view: StackView):
                 continue
             verdict, summary = report.verdict, report.summary()
             weights = report.breakdown.get("weights", 0)
-            if verdict == "unknown" and memory and weights > memory * 2**30 * report.devices:
+            if verdict == "unknown" and memory and weights > memory * GIB * report.devices:
                 verdict = "does-not-fit"  # the weights alone exceed every device together: no KV facts needed
                 summary = (f"does-not-fit: the weights alone ({weights / 2**30:.2f} GiB) exceed {report.devices} x "
                            f"{memory:g} GiB; use a smaller model or quantization, or more/larger devices "

@@ -8,16 +8,20 @@ from ...plan.images import pod_spec_of
 from ..base import Res, Rule
 from ..pods import containers_of
 
-DEVICE_KEYS = tuple(v.resource_key for v in VENDORS.values() if v.resource_key)
 HOST_ACCESS_ANNOTATION = "llmkube.dev/host-access"  # value "multi-gpu": a declared multi-device need
 _SECCOMP_OK = ("RuntimeDefault", "Localhost")
+
+
+def device_keys() -> tuple[str, ...]:
+    """Extended resources of every vendor in the table, read now (a vendor added later counts too)."""
+    return tuple(v.resource_key for v in VENDORS.values() if v.resource_key)
 
 
 def _device_count(pod: dict) -> int:
     total = 0
     for _, c in containers_of(pod):
         limits = (c.get("resources") or {}).get("limits") or {}
-        for k in DEVICE_KEYS:
+        for k in device_keys():
             try:
                 total += int(str(limits.get(k, 0)))
             except ValueError:
