@@ -102,3 +102,26 @@ def test_stack_file_edits_only_image_digests_or_refuses():
         with_digests('config:\n  llmkube:site: {"name": "a", "jurisdiction": "DE"}\n', {"r.io/a:1": DIGEST})
     with pytest.raises(ValueError, match="llmkube:site"):
         with_digests("config: {}\n", {"r.io/a:1": DIGEST})
+
+
+def test_a_site_declared_in_code_gets_the_block_to_add(tmp_path, registry):
+    raw = minimal_stack()
+    raw["site"]["registryMirrors"] = [{"source": "*", "mirror": f"{registry.host}/mirror"}]
+    (tmp_path / "Pulumi.yaml").write_text("name: coded\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (tmp_path / "__main__.py").write_text(f"from llmkube_iac import Site\n\nSite('test', {raw!r})\n")
+    refs, _ = stack_images(render_program(tmp_path, "dev", None, evaluate_policies=False).manifests, {})
+    for ref in refs:
+        name, _, tag = ref[len(registry.host) + 1:].rpartition(":")
+        registry.push(name, tag, {"schemaVersion": 2, "ref": ref})
+    done = subprocess.run([sys.executable, "-m", "llmkube_iac", "pin", str(tmp_path), "--stack", "dev",
+                           "--plain-http", registry.host], capture_output=True, text=True, cwd=ROOT, timeout=180)
+    assert done.returncode == 1 and "declared elsewhere" in done.stderr and "imageDigests:" in done.stderr
+    assert all(ref in done.stderr for ref in refs) and "Traceback" not in done.stderr
+    assert (tmp_path / "Pulumi.dev.yaml").read_text() == "config: {}\n"
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "llmkube_iac", "pin", str(tmp_path / "nowhere")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2 and "invalid input" in done.stderr and "Traceback" not in done.stderr
