@@ -27,11 +27,19 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/support helpers
 
+from llmkube_iac.spec.metal import (
+    DESIRED_STATE_KEY,
+    STATUS_ANNOTATION,
+    VERSION_KEY,
+    DesiredState,
+    MetalServiceState,
+    config_map_name,
+    lease_name,
+    slice_name,
+)
 from tests.support import fake_runtime  # noqa: E402
 from tests.support.fake_apiserver import FakeApiServer  # noqa: E402
 from tests.support.loopback import free_port  # noqa: E402
-from llmkube_iac.spec.metal import (DESIRED_STATE_KEY, STATUS_ANNOTATION, VERSION_KEY, DesiredState,
-                                    MetalServiceState, config_map_name, lease_name, slice_name)
 
 NS, HOST, TOKEN = "llmkube", "bench-host", "bench-token"
 TICK = 0.002
@@ -115,20 +123,20 @@ def main() -> int:
         registered = []
         for n in names:  # healthy -> registered, observed from outside like a client would
             assert _ready(api, n) is not True, "benchmark started watching too late"
-            _until(lambda: _healthy(ports[n]), timeout=60)
+            _until(lambda n=n: _healthy(ports[n]), timeout=60)
             t0 = time.monotonic()
-            _until(lambda: _ready(api, n) is True)
+            _until(lambda n=n: _ready(api, n) is True)
             registered.append(time.monotonic() - t0)
         unready, restart = [], []
         for n in names:  # one first crash per service: backoff starts fresh each time
             pid = _pid(api, n)
             t0 = time.monotonic()
             os.kill(pid, signal.SIGKILL)
-            _until(lambda: _ready(api, n) is False)
+            _until(lambda n=n: _ready(api, n) is False)
             unready.append(time.monotonic() - t0)
-            _until(lambda: _pid(api, n) not in (None, pid))
+            _until(lambda n=n, pid=pid: _pid(api, n) not in (None, pid))
             restart.append(time.monotonic() - t0)
-            _until(lambda: _ready(api, n) is True, timeout=60)
+            _until(lambda n=n: _ready(api, n) is True, timeout=60)
         time.sleep(2.0)
         cpu0, t0 = _cpu_seconds(agent.pid), time.monotonic()
         time.sleep(args.idle_seconds)

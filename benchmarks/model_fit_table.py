@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
     else:
         widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
         for r in [head] + rows:
-            print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+            print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     return 0
 
 

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.support.file_server import FileServer, sparse_copy_with_header  # noqa: E402
 from llmkube_iac.modelinfo import inspect_source  # noqa: E402
 from llmkube_iac.units import GIB  # noqa: E402
+from tests.support.file_server import FileServer, sparse_copy_with_header  # noqa: E402
 from tests.support.synth import SynthShape, write_model  # noqa: E402
 
 

@@ -23,7 +23,6 @@ from llmkube_iac.plan.stack import plan_stack
 from llmkube_iac.render.engine import render_program
 from llmkube_iac.spec import load_stack_config
 
-
 BUILD = Path(__file__).resolve().parents[1] / "build"
 
 

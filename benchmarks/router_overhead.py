@@ -30,7 +30,7 @@ from llmkube_iac.plan.router import plan_router  # noqa: E402
 from llmkube_iac.plan.router_config import LITELLM_VERSION  # noqa: E402
 from llmkube_iac.spec import InferenceServiceSpec, SiteSpec  # noqa: E402
 from llmkube_iac.spec.router import RouterSpec  # noqa: E402
-from tests.router.harness import FakeUpstream, Proxy, deployment_env, write_configmap  # noqa: E402
+from tests.router_hooks.harness import FakeUpstream, Proxy, deployment_env, write_configmap  # noqa: E402
 
 
 class Client:

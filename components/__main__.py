@@ -5,7 +5,7 @@ configuration the stack files use (`llmkube-iac schema` documents it), so a YAML
 program declares a site exactly as a Python one does.
 """
 
-from typing import Any, Optional, TypedDict
+from typing import Any, TypedDict
 
 import pulumi
 from pulumi.provider.experimental import component_provider_host
@@ -17,9 +17,9 @@ from llmkube_iac.components.site import Site as _Site
 class SiteArgs(TypedDict):
     site: pulumi.Input[dict[str, Any]]
     """The site: name, jurisdiction, accelerators, mirrors... (the `llmkube:site` config key)."""
-    models: Optional[pulumi.Input[list[dict[str, Any]]]]
+    models: pulumi.Input[list[dict[str, Any]]] | None
     """Models referenced by name from services (the `llmkube:models` config key)."""
-    services: Optional[pulumi.Input[list[dict[str, Any]]]]
+    services: pulumi.Input[list[dict[str, Any]]] | None
     """Inference services (the `llmkube:services` config key)."""
 
 
@@ -44,7 +44,7 @@ class Site(_Site):
     namespace: pulumi.Output[str]
     service_urls: pulumi.Output[dict[str, str]]
 
-    def __init__(self, name: str, args: SiteArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: SiteArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(name, _config(args), opts)
         urls = self.service_urls
         self.service_urls = pulumi.Output.all(**urls) if urls else pulumi.Output.from_input({})
@@ -60,7 +60,7 @@ class Fleet(_Fleet):
 
     site_names: pulumi.Output[list[str]]
 
-    def __init__(self, name: str, args: FleetArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: FleetArgs, opts: pulumi.ResourceOptions | None = None):
         sites = _known(args["sites"], "sites")
         super().__init__(name, [_config(s, f"sites[{i}].") for i, s in enumerate(sites)], opts)
         self.site_names = pulumi.Output.from_input(sorted(self.sites))

@@ -14,8 +14,9 @@ that switches off the Node Feature Discovery it bundles, and its namespace's lab
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from .spec import SiteSpec
@@ -50,7 +51,7 @@ class AddOn:
     namespace_labels: dict = field(default_factory=dict)
 
 
-def vendor_operator(site: "SiteSpec", addon: AddOn) -> bool:
+def vendor_operator(site: SiteSpec, addon: AddOn) -> bool:
     """operators.gpuOperators is on and a pool's vendor names this add-on as its operator."""
     from .hardware import vendor
 
@@ -60,7 +61,7 @@ def vendor_operator(site: "SiteSpec", addon: AddOn) -> bool:
 def operators_flag(flag: str) -> Condition:
     """The site's `operators.<flag>` (snake_case attribute) is on."""
 
-    def enabled(site: "SiteSpec", addon: AddOn) -> bool:
+    def enabled(site: SiteSpec, addon: AddOn) -> bool:
         return bool(getattr(site.operators, flag))
 
     enabled.__doc__ = f"operators.{flag} is on"
@@ -149,7 +150,7 @@ def addon(name: str) -> AddOn:
         raise ValueError(f"unknown add-on {name!r}; valid: {', '.join(ADDONS)}") from None
 
 
-def site_addons(site: "SiteSpec") -> list[AddOn]:
+def site_addons(site: SiteSpec) -> list[AddOn]:
     """The add-ons this site installs, in table order; a vendor naming no known add-on is an error."""
     from .hardware import vendor
 

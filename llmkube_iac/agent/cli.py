@@ -1,7 +1,8 @@
 """`llmkube-metal-agent`: run the agent on a host, or print its launchd job.
 
     llmkube-metal-agent run --host studio-1 --kubeconfig ~/.kube/llmkube-studio-1.yaml
-    llmkube-metal-agent print-launchd --host studio-1 --kubeconfig ... > ~/Library/LaunchAgents/dev.llmkube.metal-agent.plist
+    llmkube-metal-agent print-launchd --host studio-1 --kubeconfig ... \
+        > ~/Library/LaunchAgents/dev.llmkube.metal-agent.plist
 """
 from __future__ import annotations
 

@@ -6,9 +6,9 @@ otherwise, so a host still refuses oversize models.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..fetch import FetchError, fetch
 from ..fetch.progress import silent

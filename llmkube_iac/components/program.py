@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pulumi
 
-from .site import Site
 from ..spec import load_stack_config
 from ..spec.errors import SpecError
+from .site import Site
 
 CONFIG_KEYS = ("site", "models", "services", "routers")
 # the site key may be secret (a kubeconfig set with `pulumi config set --secret --path`); the others may not

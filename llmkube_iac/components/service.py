@@ -32,8 +32,8 @@ class InferenceService(pulumi.ComponentResource):
         model_name = model_name or inline.model_name
         super().__init__(SERVICE_TYPE, name, {"spec": inline.to_config(), "site": site.name}, opts)
         if plan is None:
-            routers = [r if isinstance(r, RouterSpec) else RouterSpec.model_validate(r) for r in routers]
-            planned = plan_alone(site, service=(inline, model, model_name, size_bytes), routers=routers)
+            specs = [r if isinstance(r, RouterSpec) else RouterSpec.model_validate(r) for r in routers]
+            planned = plan_alone(site, service=(inline, model, model_name, size_bytes), routers=specs)
             plan = planned.services[spec.name]
         self.resources = register_manifests(self, name, plan.manifests, site=site.name,
                                             protect=site.kubernetes.protect)

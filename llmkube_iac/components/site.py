@@ -58,7 +58,7 @@ class Site(pulumi.ComponentResource):
         pins = resolve_revisions(site, stack_models(config))  # hf:// branches/tags -> commits via the mirror
         config = pin_sources(config, pinned_sources(pins))  # the Job fetches that commit; the cache key has it
         facts = gather_facts(site, stack_models(config))  # headers the site itself serves (mirror, store, pvc)
-        plan = plan_stack(config, {n: size_bytes(i) for n, i in facts.items() if size_bytes(i)})  # raises first
+        plan = plan_stack(config, {n: s for n, i in facts.items() if (s := size_bytes(i))})  # raises first
         super().__init__(SITE_TYPE, name, {"spec": site_props(site)}, opts)
         self.config = config
         # the caller's provider (Python opts, the component package's providers, a parent's), else our own

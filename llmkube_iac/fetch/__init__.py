@@ -11,13 +11,23 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..modelinfo.inspect import local_path
 from ..modelinfo.sources import parse_source
-from .core import (MARKER, FetchError, already_cached, check_space, disk_full_error, finish, hash_file,
-                   is_disk_full, locked, write_marker)
+from .core import (
+    MARKER,
+    FetchError,
+    already_cached,
+    check_space,
+    disk_full_error,
+    finish,
+    hash_file,
+    is_disk_full,
+    locked,
+    write_marker,
+)
 from .progress import Progress
 from .sources import Restart, file_stream, hf_snapshot, http_stream, s3_stream
 
@@ -134,7 +144,8 @@ def _fetch_repo(source: str, dest: Path, sha256: str | None) -> Path:
     src = parse_source(source)
     root = hf_snapshot(src.location, src.revision, dest)
     h, size = hashlib.sha256(), 0
-    for f in sorted(p for p in root.rglob("*") if p.is_file() and ".cache" not in p.parts and not p.name.startswith(".")):
+    for f in sorted(p for p in root.rglob("*")
+                    if p.is_file() and ".cache" not in p.parts and not p.name.startswith(".")):
         fh = hash_file(f)
         h.update(f"{f.relative_to(root)}\0{fh.hexdigest()}\n".encode())
         size += f.stat().st_size

@@ -7,8 +7,8 @@ s3 uses GetObject Range (boto3, honouring AWS_ENDPOINT_URL(_S3)), file/pvc read 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..modelinfo.remote import content_range_total, hf_endpoint, hf_token
 from .core import CHUNK, FetchError

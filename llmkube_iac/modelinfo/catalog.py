@@ -36,7 +36,8 @@ def catalog_info(name: str, quantization: str | None = None) -> ModelInfo:
                      embedding_length=e.get("hiddenSize"), key_length=e.get("headDim"), value_length=e.get("headDim"),
                      expert_count=e.get("experts"), expert_used_count=e.get("expertsUsed"),
                      sliding_window=e.get("slidingWindow"), kv_lora_rank=e.get("kvLoraRank"), rope_dim=e.get("ropeDim"),
-                     vocab_size=e.get("vocab"), license=e.get("license"), file_type=quantization or e.get("quantization"))
+                     vocab_size=e.get("vocab"), license=e.get("license"),
+                     file_type=quantization or e.get("quantization"))
     if layers and e.get("kvHeads"):
         info.head_count_kv = [int(e["kvHeads"])] * layers
     if layers and e.get("slidingWindow") and e.get("swaPattern"):
@@ -61,7 +62,7 @@ def _newer_facts(info: ModelInfo, e: dict, layers: int | None) -> None:
         info.recurrent_layers = [(il + 1) % n != 0 for il in range(layers)]
         lin = e.get("linearAttention") or {}
         k_heads, v_heads, dk, dv = (lin.get(k) for k in ("keyHeads", "valueHeads", "keyHeadDim", "valueHeadDim"))
-        if all((k_heads, v_heads, dk, dv)):
+        if k_heads and v_heads and dk and dv:
             # llama.cpp's shape (convert_hf_to_gguf): inner = v heads x v dim, state = k dim, groups = k heads
             info.ssm_inner_size, info.ssm_state_size, info.ssm_group_count = v_heads * dv, dk, k_heads
             info.ssm_conv_kernel = lin.get("convKernel")
@@ -79,10 +80,11 @@ def _newer_facts(info: ModelInfo, e: dict, layers: int | None) -> None:
 
 
 def format_catalog() -> str:
-    rows = [("name", "total B", "active B", "arch", "layers", "kvHeads", "headDim", "context", "license")]
+    rows: list[tuple[str, ...]] = [
+        ("name", "total B", "active B", "arch", "layers", "kvHeads", "headDim", "context", "license")]
     for m in load_catalog().values():
         rows.append(tuple("-" if m.get(k) is None else str(m.get(k)) for k in (
             "name", "totalParametersB", "activeParametersB", "architecture", "layers", "kvHeads", "headDim",
             "contextWindow", "license")))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)

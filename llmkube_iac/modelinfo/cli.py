@@ -48,7 +48,8 @@ def _fit(args) -> int:
         model = ModelSpec(source=args.source if "://" in args.source else f"file://{__import__('os').path.abspath(args.source)}")
     acc = lookup_accelerator(args.accelerator)
     if acc is None:
-        raise ValueError(f"--accelerator {args.accelerator!r} is not in the table; see llmkube_iac.modelinfo.accelerators")
+        raise ValueError(f"--accelerator {args.accelerator!r} is not in the table; "
+                         "see llmkube_iac.modelinfo.accelerators")
     svc = InferenceServiceSpec.model_validate({
         "name": "fit", "model": model.model_dump(by_alias=True, exclude_none=True), "runtime": args.runtime,
         "accelerator": {"vendor": acc.vendor, "count": args.count,

@@ -68,8 +68,10 @@ class FitReport:
         b = self.breakdown
         if self.kv_pool_bytes is not None:
             return self._pool_summary(g)
-        line = (f"{self.verdict}: {g(self.per_device_bytes)} GiB per device of {g(self.device_memory_bytes)} GiB usable "
-                f"on {self.devices}x {self.accelerator or 'device'} (weights {g(b['weights'])} + KV {g(b['kv_cache'])} + "
+        line = (f"{self.verdict}: {g(self.per_device_bytes)} GiB per device of "
+                f"{g(self.device_memory_bytes)} GiB usable "
+                f"on {self.devices}x {self.accelerator or 'device'} (weights {g(b['weights'])} "
+                f"+ KV {g(b['kv_cache'])} + "
                 f"overhead {g(b['overhead'])} GiB in total; context {self.context}, {self.parallel} slot(s)); "
                 f"headroom {g(self.headroom_bytes)} GiB")
         if self.host_bytes:
@@ -85,7 +87,7 @@ class FitReport:
                 f"{g(b['weights'])} + overhead {g(b['overhead'])} + one {self.context}-token sequence's KV "
                 f"{g(b['kv_cache'])} GiB in total); headroom {g(self.headroom_bytes)} GiB")
         if self.verdict == "does-not-fit":
-            line += (f"; its KV pool ({g(max(self.kv_pool_bytes, 0))} GiB per device) cannot hold one contextSize "
+            line += (f"; its KV pool ({g(max(self.kv_pool_bytes or 0, 0))} GiB per device) cannot hold one contextSize "
                      "sequence, so the runtime refuses to start")
         else:
             line += (f"; its KV pool ({g(self.kv_pool_bytes)} GiB per device) holds {self.max_parallel} full-context "
@@ -169,7 +171,7 @@ def _dsv4_kv_bytes(info: ModelInfo, context: int, parallel: int, bk: float, wind
         comp = lambda r: -(-seq // r) * parallel  # noqa: E731
     total = 0.0
     for il in range(info.block_count or 0):
-        ratio = info.compress_ratios[il] if il < len(info.compress_ratios) else 0
+        ratio = info.compress_ratios[il] if info.compress_ratios and il < len(info.compress_ratios) else 0
         total += window_cells * head * bk
         if ratio == 4:
             total += comp(4) * (head + idx) * bk * streams
@@ -217,8 +219,8 @@ def _spec_info(model) -> ModelInfo:
         info.context_length = model.context_window
     if model.size_gi_b:
         info.total_bytes = int(model.size_gi_b * GiB)
-    elif not info.total_bytes and info.parameter_count and bits_per_weight(model.quantization):
-        info.total_bytes = int(info.parameter_count * bits_per_weight(model.quantization) / 8)
+    elif not info.total_bytes and info.parameter_count and (bpw := bits_per_weight(model.quantization)):
+        info.total_bytes = int(info.parameter_count * bpw / 8)
     return info
 
 
@@ -311,14 +313,15 @@ def fit_service(model, service, *, product: str | None = None, memory_gib: float
     if capacity is not None and not gguf_rt:
         capacity = int(capacity * (service.engine.gpu_memory_utilization or GPU_MEMORY_UTILIZATION))
     context = service.context_size or info.context_length or model.context_window
-    missing = [] if info.total_bytes else ["weights size (sizeGiB, or totalParametersB + quantization, or a reachable file)"]
+    missing = [] if info.total_bytes else [
+        "weights size (sizeGiB, or totalParametersB + quantization, or a reachable file)"]
     missing += info.missing_for_kv()
     if not context:
         missing.append("contextSize (or the model's context window)")
     if capacity is None:
         missing.append("accelerator.product (or memory_gib)")
     parallel = service.parallel_slots
-    if missing:
+    if missing or capacity is None or not context:  # (the last two are in `missing` already)
         return FitReport("unknown", devices, capacity or 0, 0, {"weights": info.total_bytes or 0, "kv_cache": 0,
                          "overhead": 0}, 0, None, None, missing, context=context, parallel=parallel,
                          accelerator=acc_name, runtime=service.runtime)
@@ -379,7 +382,8 @@ def _eight_bit_kv_type(runtime_name: str) -> str | None:
     from ..runtimes import RUNTIMES
 
     rt = RUNTIMES.get(runtime_name)
-    return next((t for t in (rt.kv_cache_types if rt else ()) if 1.0 <= KV_BYTES.get(t.lower(), 0) <= 34 / 32), None)
+    return next((t for t in ((rt.kv_cache_types or ()) if rt else ())
+                 if 1.0 <= KV_BYTES.get(t.lower(), 0) <= 34 / 32), None)
 
 
 def _fixes(info, model, service, product, memory_gib, max_ctx, kv_k) -> list[str]:

@@ -8,7 +8,8 @@ package is used in tests to cross-check it.
 from __future__ import annotations
 
 import struct
-from typing import BinaryIO, Callable
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 from .info import SWA_PATTERN_DEFAULTS, ModelInfo, swa_layers_from_pattern
 
@@ -145,7 +146,7 @@ def _per_layer(value, n_layer: int) -> list[int] | None:
 def info_from_header(meta: dict, tensors: list, source: str = "", file_size: int | None = None) -> ModelInfo:
     """Turn raw GGUF metadata + tensor infos into ModelInfo (parameters and bytes from shapes)."""
     arch = meta.get("general.architecture")
-    a = lambda key: meta.get(f"{arch}.{key}")  # noqa: E731
+    a: Callable[[str], Any] = lambda key: meta.get(f"{arch}.{key}")  # noqa: E731
     n_layer = a("block_count")
     total = params = experts = 0
     per_layer_exp: dict[int, int] = {}
@@ -192,7 +193,7 @@ def info_from_header(meta: dict, tensors: list, source: str = "", file_size: int
     info.vocab_size = a("vocab_size") or (int(tokens) if isinstance(tokens, _Skipped) else len(tokens or []) or None)
     ft = meta.get("general.file_type")
     info.file_type = FILE_TYPES.get(ft, str(ft)) if ft is not None else None
-    if info.is_moe and info.expert_used_count and info.expert_bytes:
+    if info.is_moe and info.expert_count and info.expert_used_count and info.expert_bytes:
         share = info.expert_used_count / info.expert_count
         info.active_parameter_count = int(params - (params * experts / total) * (1 - share)) if total else None
     return info

@@ -63,7 +63,7 @@ class CpuFeatures:
     repack: bool = True  # the CPU_REPACK buffer type is compiled in (llama.cpp's default)
 
     @classmethod
-    def from_system_info(cls, text: str) -> "CpuFeatures":
+    def from_system_info(cls, text: str) -> CpuFeatures:
         """Parse llama.cpp's `llama_print_system_info()` ("AVX2 = 1 | AMX_INT8 = 1 | REPACK = 1 | ...")."""
         flags = {}
         for part in text.replace("\n", "|").split("|"):

@@ -12,6 +12,8 @@ the blocks that left its window (vllm/v1/core/single_type_kv_cache_manager.py re
 """
 from __future__ import annotations
 
+from typing import Literal
+
 from ..units import GIB as GiB
 from .info import ModelInfo
 
@@ -31,7 +33,8 @@ def vllm_overhead_bytes(info: ModelInfo, service, tp: int) -> int:
     return int(activation + graphs + GiB // 4 + (GiB // 2 if tp > 1 else 0))
 
 
-def pool_verdict(need_to_start: int, budget: int, sequences: int, slots: int, margin: float) -> str:
+def pool_verdict(need_to_start: int, budget: int, sequences: int, slots: int,
+                 margin: float) -> Literal["fits", "marginal", "does-not-fit"]:
     """does-not-fit: one contextSize sequence does not fit (the runtime refuses to start); marginal: the
     start-up need is within `margin` of the budget, or fewer full-context sequences fit than slots."""
     if need_to_start > budget:

@@ -58,7 +58,7 @@ def gather_facts(site: SiteSpec, models: dict[str, ModelSpec]) -> dict[str, Mode
     if not wanted:
         return {}
     with ThreadPoolExecutor(max_workers=min(8, len(wanted))) as pool:
-        results = dict(zip(wanted, pool.map(lambda m: _read(site, m), wanted.values())))
+        results = dict(zip(wanted, pool.map(lambda m: _read(site, m), wanted.values()), strict=True))
     return {name: info for name, info in results.items() if info is not None}
 
 

@@ -112,7 +112,7 @@ class RangeReader:
             self._stream.close()
             self._stream = None
 
-    def __enter__(self) -> "RangeReader":
+    def __enter__(self) -> RangeReader:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -13,8 +13,8 @@ from .info import ModelInfo
 
 MAX_HEADER = 100 << 20
 DTYPE_BYTES = {"F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "F16": 2, "BF16": 2, "I16": 2,
-               "U16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "F8_E8M0": 1, "I8": 1, "U8": 1, "BOOL": 1, "F4": 0.5, "F6_E2M3": 0.75,
-               "F6_E3M2": 0.75}
+               "U16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "F8_E8M0": 1, "I8": 1, "U8": 1, "BOOL": 1, "F4": 0.5,
+               "F6_E2M3": 0.75, "F6_E3M2": 0.75}
 
 
 def parse_safetensors_header(read) -> dict:
@@ -79,10 +79,10 @@ def apply_config(info: ModelInfo, config: dict) -> None:
         types = g("layer_types")
         if isinstance(types, list):
             info.swa_layers = [t in ("sliding_attention", "sliding_window") for t in types][: info.block_count]
-        elif g("sliding_window_pattern"):
+        elif pattern := g("sliding_window_pattern"):
             from .info import swa_layers_from_pattern
 
-            info.swa_layers = swa_layers_from_pattern(info.block_count, int(g("sliding_window_pattern")))
+            info.swa_layers = swa_layers_from_pattern(info.block_count, int(pattern))
         elif g("max_window_layers") is None:
             info.swa_layers = [True] * info.block_count  # Mistral-style: every layer slides
     q = config.get("quantization_config") or c.get("quantization_config")

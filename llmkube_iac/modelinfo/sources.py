@@ -129,7 +129,8 @@ def parse_source(uri: str) -> ModelSource:
         return ModelSource("file", "", path)
     m = _OCI.match(uri)
     if not m:
-        raise ValueError(f"malformed OCI source {uri!r}: expected oci://registry/repo:tag or oci://registry/repo@sha256:<64 hex>")
+        raise ValueError(f"malformed OCI source {uri!r}: "
+                         "expected oci://registry/repo:tag or oci://registry/repo@sha256:<64 hex>")
     return ModelSource("oci", m["registry"], f"/{m['repo']}{m['ref']}")
 
 

@@ -10,7 +10,7 @@ class PlanError(SpecError):
     def __init__(self, path: str, message: str):
         super().__init__([(path, message)])
 
-    def under(self, prefix: str) -> "PlanError":
+    def under(self, prefix: str) -> PlanError:
         """Re-anchor the field path under the caller's location (e.g. services[2])."""
         path, msg = self.problems[0]
         return PlanError(f"{prefix}.{path}" if path else prefix, msg)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from typing import Any
 
 from ..spec import RegistryMirror, SiteSpec
 from .charts import is_chart
@@ -65,7 +66,7 @@ def _mirror_chart(manifest: dict, mirrors: tuple[RegistryMirror, ...]) -> dict:
     return m
 
 
-def pod_spec_of(manifest: dict) -> dict | None:
+def pod_spec_of(manifest: Mapping[str, Any]) -> dict | None:
     """The pod spec inside a workload manifest (or the Pod itself), else None."""
     kind = manifest.get("kind")
     if kind == "Pod":
@@ -105,6 +106,7 @@ def apply_mirrors(manifests: list[dict], mirrors: tuple[RegistryMirror, ...]) ->
             continue
         m = copy.deepcopy(m)
         spec = pod_spec_of(m)
+        assert spec is not None  # the copy has the pod spec the original has
         for _, c in containers_of(spec):
             c["image"] = rewrite_image(c["image"], mirrors)
         for v in spec.get("volumes", []):
@@ -139,6 +141,7 @@ def apply_site_images(manifests: list[dict], site: SiteSpec) -> list[dict]:
             continue
         m = copy.deepcopy(m)
         spec = pod_spec_of(m)
+        assert spec is not None  # the copy has the pod spec the original has
         for _, c in containers_of(spec):
             c["image"] = pin_digest(c["image"], site.image_digests)
         for v in spec.get("volumes", []):

@@ -67,7 +67,8 @@ def object_labels(name: str, instance: str, component: str, **discovery: object)
     return {**standard_labels(name, instance, component), **discovery_labels(**discovery)}
 
 
-def metadata(name: str, namespace: str | None, labels: dict[str, str], annotations: dict[str, str] | None = None) -> dict:
+def metadata(name: str, namespace: str | None, labels: dict[str, str],
+             annotations: dict[str, str] | None = None) -> dict:
     meta: dict = {"name": name}
     if namespace:
         meta["namespace"] = namespace

@@ -69,7 +69,7 @@ def service_state(svc: InferenceServiceSpec, model: ModelSpec) -> MetalServiceSt
     cache_key = f"{svc.model_name}/{(version or 'unpinned')[:16]}"
     args = native.build_args(ctx)
     key = metal_api_key(svc)
-    if key:  # the agent writes the Secret's key to a file only it and the runtime read
+    if key and native.api_key_file_flag:  # the agent writes the Secret's key to a file only it and the runtime read
         args += [native.api_key_file_flag, "{api_key_file}"]
     return MetalServiceState(
         name=svc.name, source=model.source, sha256=model.sha256, cache_key=cache_key, runtime=native.name,

@@ -75,7 +75,8 @@ def placement(model: ModelSpec, model_name: str) -> ModelPlacement:
     key = src.cache_key(model.sha256)
     if src.needs_download:
         path = f"{MOUNT}/{key}/{src.filename}" if src.filename else f"{MOUNT}/{key}"
-        volume = {"name": "models", "persistentVolumeClaim": {"claimName": cache_claim_name(model_name), "readOnly": True}}
+        volume = {"name": "models",
+                  "persistentVolumeClaim": {"claimName": cache_claim_name(model_name), "readOnly": True}}
         return ModelPlacement(volume, path, key, f"{MOUNT}/{key}/{MARKER}", model.sha256)
     if src.scheme == "pvc":
         volume = {"name": "models", "persistentVolumeClaim": {"claimName": src.location, "readOnly": True}}
@@ -115,11 +116,12 @@ def plan_model(site: SiteSpec, model: ModelSpec, model_name: str, size_bytes: in
     args = ["fetch", src.uri, "--dest", dest]
     if model.sha256:
         args += ["--sha256", model.sha256]
-    env = []
+    env: list[dict] = []
     if site.hf_endpoint:
         env.append({"name": "HF_ENDPOINT", "value": site.hf_endpoint})
     if model.hf_token_secret:
-        env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": model.hf_token_secret, "key": "HF_TOKEN"}}})
+        env.append({"name": "HF_TOKEN",
+                    "valueFrom": {"secretKeyRef": {"name": model.hf_token_secret, "key": "HF_TOKEN"}}})
     env.append({"name": "HOME", "value": "/tmp"})
     container = {
         "name": "fetch",

@@ -96,11 +96,15 @@ def own_site(resource_type: str, props: Any) -> str | None:
     return labels.get(SITE_LABEL) if isinstance(labels, Mapping) else None
 
 
-class Registered(Protocol):
-    urn: str
-    type: str
-    props: Any
-    parent: str | None
+class Registered(Protocol):  # read-only members: frozen dataclasses (policy.base.Res) satisfy it
+    @property
+    def urn(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def props(self) -> Any: ...
+    @property
+    def parent(self) -> str | None: ...
 
 
 def site_of(resource: Registered, parent_of: Callable[[str], Registered | None]) -> str | None:

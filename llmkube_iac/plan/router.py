@@ -64,7 +64,7 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
     config_name = f"{zone.name}-config"
     digest = short_digest("".join(f"{k}\0{v}\0" for k, v in sorted(zone.files.items())))
     tls = bool(site.cert_issuer)
-    env = [{"name": k, "value": v} for k, v in BASE_ENV.items()]
+    env: list[dict] = [{"name": k, "value": v} for k, v in BASE_ENV.items()]
     env += [{"name": k, "value": v} for k, v in sorted(zone.plain_env.items())]
     env += [{"name": k, "valueFrom": {"secretKeyRef": {"name": s, "key": key}}}
             for k, (s, key) in sorted(zone.secret_env.items())]

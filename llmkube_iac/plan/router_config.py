@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import yaml
 
 from ..router_hooks import RULES_FILE, hook_sources
-from ..runtimes import runtime
 from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.router import ExternalBackend, LocalBackend, RouterSpec
 from .endpoints import openai_base_url
@@ -94,7 +93,7 @@ def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, service
     if isinstance(backend, LocalBackend):
         svc = services[backend.service]
         base = openai_base_url(svc.name, site.namespace, svc.endpoint.port)
-        params = {"model": f"openai/{backend.model or served_model(svc)}", "api_key": LOCAL_API_KEY}
+        params: dict[str, object] = {"model": f"openai/{backend.model or served_model(svc)}", "api_key": LOCAL_API_KEY}
         rules = {"locality": "local", "maxClass": svc.classification, "region": site.region,
                  "jurisdiction": site.jurisdiction, "service": svc.name, "apiKey": LOCAL_API_KEY}
         if metal_api_key(svc):  # a metal host's runtime demands its key (plan/metal_keys.py); the guard checks it
@@ -205,10 +204,10 @@ def plan_zone_config(site: SiteSpec, router: RouterSpec, services: dict[str, Inf
     if zone == "external":
         for b in router.external_backends:
             secret_env[provider_key_env(b.name)] = (b.api_key_secret.name, b.api_key_secret.key)
-    for b in router.local_backends:  # metal backends' API keys, for the zones that route to them
-        ref = metal_api_key(services[b.service]) if b.name in allowed else None
+    for local in router.local_backends:  # metal backends' API keys, for the zones that route to them
+        ref = metal_api_key(services[local.service]) if local.name in allowed else None
         if ref:
-            secret_env[backend_key_env(b.name)] = (ref.name, ref.key)
+            secret_env[backend_key_env(local.name)] = (ref.name, ref.key)
     plain_env = {d["apiBaseEnv"]: d["apiBase"] for d in deployments}
     name = router.name if zone == "sovereign" else router.external_name
     upstreams = [{"service": services[b.service].name, "port": services[b.service].endpoint.port}

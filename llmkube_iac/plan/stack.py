@@ -49,7 +49,7 @@ class StackPlan:
 
 def stack_models(config: StackConfig) -> dict[str, ModelSpec]:
     """Stack-level models plus inline ones (InferenceServiceSpec.model_name), keyed by object name."""
-    models = {m.name: m for m in config.models}
+    models = {m.name: m for m in config.models if m.name}  # stack-level names are required (validated)
     for svc in config.services:
         if isinstance(svc.model, ModelSpec):
             models[svc.model_name] = svc.model
@@ -81,8 +81,8 @@ def plan_alone(site: SiteSpec, *, model: tuple[ModelSpec, str, int | None] | Non
         svc, svc_model, name, size = service
         plan.services[svc.name] = plan_service(site, svc, svc_model, name, size, routers)
     if router is not None:
-        spec, services = router
-        plan.routers[spec.name] = plan_router(site, spec, services)
+        router_spec, services = router
+        plan.routers[router_spec.name] = plan_router(site, router_spec, services)
     return _on_site(plan, site)
 
 

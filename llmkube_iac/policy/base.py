@@ -6,10 +6,14 @@ on either path.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..plan.objects import is_kubernetes_object, plain, rendered_by_chart  # noqa: F401 — re-exported for the pack
+
+if TYPE_CHECKING:
+    from .view import StackView
 
 ADVISORY, MANDATORY, DISABLED = "advisory", "mandatory", "disabled"
 LEVELS = (ADVISORY, MANDATORY, "remediate", DISABLED)  # pulumi_policy.EnforcementLevel values
@@ -55,7 +59,7 @@ class Violation:
 
 
 ResourceCheck = Callable[[Res, dict], Iterable[str]]
-StackCheck = Callable[["StackView", dict], Iterable[Violation]]  # noqa: F821 — view.StackView
+StackCheck = Callable[["StackView", dict], Iterable[Violation]]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Pure (it reads PolicyResult records only), so the CLI can format results without
 CrossGuard adapter that produced them."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .base import MANDATORY, PolicyResult
 
@@ -22,9 +22,10 @@ def format_table(results: Iterable[PolicyResult]) -> str:
     widths = [max(len(row[i]) for row in rows + [("RULE", "LEVEL", "RESOURCE", "")]) for i in range(3)]
     widths[2] = min(widths[2], 48)
     line = lambda a, b, c, d: f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}"  # noqa: E731
-    out = [line("RULE", "LEVEL", "RESOURCE", "MESSAGE"), line(*("-" * w for w in widths), "-" * 7)]
+    out = [line("RULE", "LEVEL", "RESOURCE", "MESSAGE"),
+           line("-" * widths[0], "-" * widths[1], "-" * widths[2], "-" * 7)]
     shown = set()
-    for row, r in zip(rows, results):
+    for row, r in zip(rows, results, strict=True):
         out.append(line(*row))
         if r.rule not in shown:
             shown.add(r.rule)

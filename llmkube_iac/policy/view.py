@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from ..plan.images import images_of, pod_spec_of
 from ..plan.objects import (
@@ -23,6 +24,9 @@ from ..plan.objects import (
 )
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
 from .base import Res
+
+if TYPE_CHECKING:
+    from ..spec.router import RouterSpec
 
 SITE, MODEL, SERVICE, ROUTER = SITE_TYPE, MODEL_TYPE, SERVICE_TYPE, ROUTER_TYPE
 
@@ -53,7 +57,7 @@ class SiteView:
     spec: SiteSpec
     services: list[ServiceEntry] = field(default_factory=list)
     models: list[ModelEntry] = field(default_factory=list)
-    routers: list[tuple[Res, object]] = field(default_factory=list)  # (resource, RouterSpec)
+    routers: list[tuple[Res, RouterSpec]] = field(default_factory=list)
     objects: list[Res] = field(default_factory=list)  # Kubernetes objects this library authored
     addons: list[Res] = field(default_factory=list)  # add-on declarations (chart reference, images, API groups)
     charts: list[Res] = field(default_factory=list)  # Helm charts not declared as an add-on
@@ -139,7 +143,7 @@ class StackView:
         Under the real engine AnalyzeStack sees each resource's *outputs*; if the components do not
         export their `spec`, llmkube components are present but no Site spec is readable here."""
         sites = self.sites
-        out = [(msg, r.urn) for r, msg in self.errors]
+        out: list[tuple[str, str | None]] = [(msg, r.urn) for r, msg in self.errors]
         if not sites and any(r.type.startswith(COMPONENT_PREFIX) for r in self.resources):
             out.append(("llmkube components are in the stack but no llmkube:index:Site `spec` is visible to the "
                         "policy (under `pulumi preview` stack policies read component outputs: the Site must export "

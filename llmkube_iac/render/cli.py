@@ -70,7 +70,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("program_dir", help="directory holding Pulumi.yaml")
         p.add_argument("--stack", help="stack name (Pulumi.<stack>.yaml); optional when there is one")
         p.add_argument("--out", default="out" if name == "render" else None,
-                       help="output directory" + (" (default: out)" if name == "render" else " (default: write nothing)"))
+                       help="output directory"
+                       + (" (default: out)" if name == "render" else " (default: write nothing)"))
         p.add_argument("--policy-config", help="JSON file, same shape as --policy-pack-config")
         p.set_defaults(func=func)
     p = sub.add_parser("schema", help="print the JSON Schema of the stack configuration")

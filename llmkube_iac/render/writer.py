@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
-
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from .resources import RenderedResource
 from .yaml_emit import dump

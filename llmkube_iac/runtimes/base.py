@@ -7,8 +7,9 @@ planner and the agent read one entry instead of each keeping its own table.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..hardware import VendorProfile
@@ -19,10 +20,10 @@ if TYPE_CHECKING:  # pragma: no cover
 class ServeContext:
     """Everything a runtime needs to build its container: resolved, validated, vendor-aware."""
 
-    service: "InferenceServiceSpec"
-    model: "ModelSpec"
+    service: InferenceServiceSpec
+    model: ModelSpec
     model_path: str  # file (GGUF) or directory (HF layout) inside the container
-    vendor: "VendorProfile"
+    vendor: VendorProfile
     port: int
     served_name: str
 
@@ -42,8 +43,8 @@ class NativeRun:
     override keys on. Args and env may hold {model} (the fetched weights), {host} and {port}: the
     agent fills them in when it spawns the process. A runtime that can demand an API key names the
     flag taking a key file (`api_key_file_flag`): the planner passes it {api_key_file}, the file the
-    agent writes the key from the service's Secret to (plan/metal_keys.py). `health_path` may hold {served} (the name the
-    service answers to). Memory models: "fit" = weights + KV cache + buffers read from the file's
+    agent writes the key from the service's Secret to (plan/metal_keys.py). `health_path` may hold
+    {served} (the name the service answers to). Memory models: "fit" = weights + KV cache + buffers read from the file's
     header (the fit estimator); "size" = weights on disk + 10%.
     """
 

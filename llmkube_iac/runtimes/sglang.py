@@ -1,7 +1,7 @@
 """SGLang: high-throughput serving with RadixAttention on CUDA and ROCm."""
 from __future__ import annotations
 
-from .base import ServeContext, Runtime, flag
+from .base import Runtime, ServeContext, flag
 
 VERSION = "v0.5.3"
 QUANTIZATION = {"awq": "awq", "gptq": "gptq", "fp8": "fp8", "w8a8_int8": "w8a8_int8"}

@@ -1,7 +1,7 @@
 """Hugging Face Text Generation Inference: safetensors serving on CUDA, ROCm, Gaudi, XPU, CPU."""
 from __future__ import annotations
 
-from .base import ServeContext, Runtime, flag
+from .base import Runtime, ServeContext, flag
 
 VERSION = "3.3.6"
 QUANTIZATION = {"awq": "awq", "gptq": "gptq", "fp8": "fp8", "bitsandbytes": "bitsandbytes", "eetq": "eetq"}

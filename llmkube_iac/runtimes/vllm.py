@@ -1,7 +1,7 @@
 """vLLM: the throughput runtime for datacenter GPUs (CUDA, ROCm, Gaudi, XPU; CPU on request)."""
 from __future__ import annotations
 
-from .base import ServeContext, Runtime, flag
+from .base import Runtime, ServeContext, flag
 
 VERSION = "v0.11.0"
 KV_TYPES = ("auto", "fp8", "fp8_e4m3", "fp8_e5m2")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-
 # Tags of the discriminated unions in spec/ (see spec.service.ModelRef).
 UNION_TAGS = frozenset({"by-name", "inline"})
 

@@ -97,7 +97,7 @@ class DesiredState(SpecModel):
         (), description="Services the host runs (names and ports unique per host)")
 
     @model_validator(mode="after")
-    def _unique(self) -> "DesiredState":
+    def _unique(self) -> DesiredState:
         names = [s.name for s in self.services]
         ports = [s.port for s in self.services]
         if len(set(names)) != len(names):

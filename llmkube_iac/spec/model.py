@@ -87,7 +87,7 @@ class ModelSpec(SpecModel):
         return v
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ModelSpec":
+    def _consistent(self) -> ModelSpec:
         if self.total_parameters_b and self.active_parameters_b and self.active_parameters_b > self.total_parameters_b:
             raise ValueError("activeParametersB cannot exceed totalParametersB")
         if self.architecture in ("Dense", "DenseThinking") and self.active_parameters_b and self.total_parameters_b \

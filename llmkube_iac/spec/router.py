@@ -8,7 +8,7 @@ rules, team limits and budgets are declared here and compiled into LiteLLM confi
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
@@ -78,7 +78,7 @@ class ExternalBackend(SpecModel):
         return v.rstrip("/") if v else v
 
     @model_validator(mode="after")
-    def _compatible(self) -> "ExternalBackend":
+    def _compatible(self) -> ExternalBackend:
         if self.provider == "openai-compatible" and not self.api_base:
             raise ValueError("provider openai-compatible needs apiBase (the provider's OpenAI-compatible URL)")
         return self
@@ -91,7 +91,7 @@ def _backend_tag(value: object) -> str:
 
 
 Backend = Annotated[
-    Union[Annotated[LocalBackend, Tag("local")], Annotated[ExternalBackend, Tag("external")]],
+    Annotated[LocalBackend, Tag("local")] | Annotated[ExternalBackend, Tag("external")],
     Discriminator(_backend_tag),
 ]
 
@@ -127,7 +127,7 @@ class TeamSpec(SpecModel):
         return check_dns_label(v, "team name")
 
     @model_validator(mode="after")
-    def _bound(self) -> "TeamSpec":
+    def _bound(self) -> TeamSpec:
         if self.classification and class_rank(self.classification) > class_rank(self.max_classification):
             raise ValueError(f"classification {self.classification} exceeds maxClassification "
                              f"{self.max_classification}")
@@ -150,7 +150,7 @@ class AuditSpec(SpecModel):
     file: str = Field("audit.jsonl", description="File name on volumeClaim the audit lines are appended to")
 
     @model_validator(mode="after")
-    def _somewhere(self) -> "AuditSpec":
+    def _somewhere(self) -> AuditSpec:
         if not self.stdout and not self.volume_claim:
             raise ValueError("audit needs a sink: keep stdout: true or set volumeClaim")
         return self
@@ -175,7 +175,7 @@ class RouterScaling(SpecModel):
     cpu_target: int = Field(70, gt=0, le=100, description="Target CPU utilisation in percent")
 
     @model_validator(mode="after")
-    def _range(self) -> "RouterScaling":
+    def _range(self) -> RouterScaling:
         if self.min_replicas > self.max_replicas:
             raise ValueError(f"minReplicas ({self.min_replicas}) exceeds maxReplicas ({self.max_replicas})")
         return self
@@ -230,7 +230,7 @@ class RouterSpec(SpecModel):
         return v
 
     @model_validator(mode="after")
-    def _references(self) -> "RouterSpec":
+    def _references(self) -> RouterSpec:
         problems = []
         names = [b.name for b in self.backends]
         for dup in duplicates(names):

@@ -1,7 +1,7 @@
 """InferenceServiceSpec: how one model is served (runtime, accelerator, scale, engine options)."""
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
@@ -24,7 +24,7 @@ def _model_tag(value: object) -> str:
 
 # A service names a model declared in the stack's `models`, or declares one inline.
 ModelRef = Annotated[
-    Union[Annotated[str, Tag("by-name")], Annotated[ModelSpec, Tag("inline")]],
+    Annotated[str, Tag("by-name")] | Annotated[ModelSpec, Tag("inline")],
     Discriminator(_model_tag),
 ]
 
@@ -33,7 +33,8 @@ class AcceleratorSpec(SpecModel):
     """Which devices a replica gets. `product` pins a model of device; `minMemoryGiB` a floor."""
 
     vendor: Vendor = Field(
-        hardware.DEFAULT_VENDOR, description="Accelerator vendor of each replica; metal services run on the site's metal hosts")
+        hardware.DEFAULT_VENDOR,
+        description="Accelerator vendor of each replica; metal services run on the site's metal hosts")
     count: int = Field(1, ge=0, le=16, description="Devices per replica (ignored for cpu and metal)")
     product: str | None = Field(
         None, description='Device model, e.g. "NVIDIA H100 80GB", "AMD Instinct MI300X": selects a matching pool '
@@ -60,7 +61,7 @@ class AutoscalingSpec(SpecModel):
         300, ge=0, description="Seconds before scaling down (KEDA cooldownPeriod, HPA scale-down stabilisation)")
 
     @model_validator(mode="after")
-    def _range(self) -> "AutoscalingSpec":
+    def _range(self) -> AutoscalingSpec:
         if self.min_replicas > self.max_replicas:
             raise ValueError(f"minReplicas ({self.min_replicas}) exceeds maxReplicas ({self.max_replicas})")
         return self
@@ -90,7 +91,7 @@ class MoeOffloadSpec(SpecModel):
         None, ge=1, description="Keep the experts of the first N layers in host RAM (llama.cpp --n-cpu-moe)")
 
     @model_validator(mode="after")
-    def _one(self) -> "MoeOffloadSpec":
+    def _one(self) -> MoeOffloadSpec:
         if self.all_experts == (self.layers is not None):
             raise ValueError("set exactly one of allExperts: true or layers: N")
         return self
@@ -164,7 +165,8 @@ class InferenceServiceSpec(SpecModel):
     name: str = Field(description="Service name (DNS label): names its Deployment, Service and other objects")
     model: ModelRef = Field(description="The name of a model under `models`, or an inline model")
     runtime: RuntimeName = Field(
-        runtimes.DEFAULT_RUNTIME, description="Inference runtime; it must run on accelerator.vendor (the error lists valid pairs)")
+        runtimes.DEFAULT_RUNTIME,
+        description="Inference runtime; it must run on accelerator.vendor (the error lists valid pairs)")
     accelerator: AcceleratorSpec = Field(
         AcceleratorSpec(), validate_default=True, description="Devices each replica gets")
     image: str | None = Field(None, description="Override the runtime's pinned image (required for generic)")
@@ -232,7 +234,7 @@ class InferenceServiceSpec(SpecModel):
         return v
 
     @model_validator(mode="after")
-    def _consistent(self) -> "InferenceServiceSpec":
+    def _consistent(self) -> InferenceServiceSpec:
         rt = runtimes.runtime(self.runtime)
         if rt.needs_image and not self.image:
             raise ValueError(f"runtime {self.runtime} needs image (and usually args): nothing else describes the "

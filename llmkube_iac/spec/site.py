@@ -56,7 +56,8 @@ class RegistryMirror(SpecModel):
     @classmethod
     def _mirror(cls, v: str) -> str:
         if "://" in v or v.endswith("/"):
-            raise ValueError("mirror is a registry host[/path] without scheme or trailing '/' (e.g. registry.site.local/mirror)")
+            raise ValueError("mirror is a registry host[/path] without scheme or trailing '/' "
+                             "(e.g. registry.site.local/mirror)")
         return v
 
 
@@ -224,7 +225,7 @@ class SiteSpec(SpecModel):
         return check_country(v)
 
     @model_validator(mode="after")
-    def _air_gap(self) -> "SiteSpec":
+    def _air_gap(self) -> SiteSpec:
         names = [p.name for p in self.accelerators]
         dupes = duplicates(names)
         if dupes:

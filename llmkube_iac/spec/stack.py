@@ -28,7 +28,7 @@ class StackConfig(SpecModel):
         (), description="Governed OpenAI endpoints in front of the services (llmkube:routers)")
 
     @model_validator(mode="after")
-    def _references(self, info: ValidationInfo) -> "StackConfig":
+    def _references(self, info: ValidationInfo) -> StackConfig:
         if not (info.context or {}).get("defer_references"):
             problems = self.reference_problems()
             if problems:

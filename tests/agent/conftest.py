@@ -13,14 +13,20 @@ import pytest
 from llmkube_iac.agent import cli
 from llmkube_iac.agent.config import AgentConfig
 from llmkube_iac.agent.kube import Credentials, KubeClient
+from llmkube_iac.plan.metal import endpoint_slice
+from llmkube_iac.spec import SiteSpec
+from llmkube_iac.spec.metal import (
+    DESIRED_STATE_KEY,
+    VERSION_KEY,
+    DesiredState,
+    MetalServiceState,
+    config_map_name,
+    slice_name,
+)
+from llmkube_iac.units import GIB
 from tests.support import fake_runtime
 from tests.support.fake_apiserver import FakeApiServer
 from tests.support.loopback import free_port
-from llmkube_iac.plan.metal import endpoint_slice
-from llmkube_iac.spec import SiteSpec
-from llmkube_iac.spec.metal import (DESIRED_STATE_KEY, VERSION_KEY, DesiredState, MetalServiceState, config_map_name,
-                                    slice_name)
-from llmkube_iac.units import GIB
 
 NS, HOST, TOKEN = "llmkube", "studio-1", "s3cret-token"
 FAKE_RUNTIME = [sys.executable, fake_runtime.__file__]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .conftest import (GIB, HOST, NS, lease_status, slice_ready, status, svc_state, wait_for, write_desired)
+from .conftest import GIB, HOST, NS, lease_status, slice_ready, status, svc_state, wait_for, write_desired
 
 
 def test_start_registers_ready_endpoint_and_status(api, start_agent, model_file):

@@ -131,7 +131,8 @@ def test_pressure_levels(tmp_path):
 
 def test_print_launchd_emits_a_keepalive_plist():
     out = subprocess.run([sys.executable, "-m", "llmkube_iac.agent.cli", "print-launchd", "--host", HOST,
-                          "--kubeconfig", "/etc/llmkube/kubeconfig", "--program", "/opt/llmkube/bin/llmkube-metal-agent"],
+                          "--kubeconfig", "/etc/llmkube/kubeconfig",
+                          "--program", "/opt/llmkube/bin/llmkube-metal-agent"],
                          capture_output=True, text=True, check=True).stdout
     job = plistlib.loads(out.encode())
     assert job["KeepAlive"] is True and job["ThrottleInterval"] >= 5 and job["RunAtLoad"] is True

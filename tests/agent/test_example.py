@@ -11,7 +11,6 @@ from tests.conftest import ROOT
 from tests.support.k8s_schema import validate_manifest
 
 
-
 def test_metal_edge_example_renders_and_validates(tmp_path):
     result = render_program(ROOT / "examples" / "metal-edge", "edge", tmp_path, evaluate_policies=True)
     manifests = [yaml.safe_load(f.read_text()) for f in sorted(tmp_path.glob("*/1-manifest/*.yaml"))]

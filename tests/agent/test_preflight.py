@@ -6,9 +6,9 @@ import hashlib
 import pytest
 
 from llmkube_iac.agent import preflight
-from tests.support.synth import write_model
 from llmkube_iac.plan.metal import service_state
 from llmkube_iac.spec import InferenceServiceSpec, ModelSpec
+from tests.support.synth import write_model
 
 from .conftest import free_port, lease_status, put_secret, slice_ready, status, wait_for, write_desired
 

@@ -133,8 +133,8 @@ def test_file_and_pvc_sources(blob, tmp_path, monkeypatch):
 
 
 def test_s3_against_moto_server(blob, tmp_path, monkeypatch):
-    from moto.server import ThreadedMotoServer
     import boto3
+    from moto.server import ThreadedMotoServer
 
     _, data, sha = blob
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)

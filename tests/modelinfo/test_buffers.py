@@ -73,8 +73,37 @@ def test_hybrid_gemma4_and_mla_rules_on_published_facts():
 def test_catalog_models_of_the_reference_table_have_sources_and_say_why_null():
     cat = load_catalog()
     for name in ("gemma-4-e2b", "gemma-4-e4b", "gemma-4-26b-a4b", "gemma-4-31b", "qwen3.5-4b", "qwen3.5-9b",
-                 "qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3.6-27b", "qwen3.6-35b-a3b"):
-        assert cat[name]["layers"] and cat[name]["sources"], name
+                 "qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3.6-27b", "qwen3.6-35b-a3b", "mistral-medium-3.5",
+                 "deepseek-v4-flash", "deepseek-v4-pro", "glm-5.1"):
+        assert cat[name]["layers"] and cat[name]["sources"] and cat[name]["totalParametersB"], name
         assert catalog_info(name, "Q4_K_M").missing_for_kv() == [], name
-    for name in ("mistral-medium-3.5", "mistral-large-3", "deepseek-v4-flash", "deepseek-v4-pro", "glm-5.1"):
-        assert cat[name].get("notes") and "null" in cat[name]["notes"], name
+    # no published config reachable: layers stay null, and the notes say so
+    assert cat["mistral-large-3"]["layers"] is None and "null" in cat["mistral-large-3"]["notes"]
+    assert catalog_info("mistral-large-3", "Q4_K_M").missing_for_kv() == ["layers", "kvHeads", "headDim"]
+
+
+def test_raw_parameter_counts_include_per_layer_embeddings():
+    cat = load_catalog()
+    # the model card's raw counts, not the "effective" ones the names carry
+    assert (cat["gemma-4-e2b"]["totalParametersB"], cat["gemma-4-e2b"]["activeParametersB"]) == (5.1, 2.3)
+    assert (cat["gemma-4-e4b"]["totalParametersB"], cat["gemma-4-e4b"]["activeParametersB"]) == (8, 4.5)
+    assert catalog_info("gemma-4-e2b", "BF16").total_bytes == int(5.1e9 * 2)
+
+
+def test_deepseek_v4_and_glm_dsa_caches_from_published_configs():
+    flash = catalog_info("deepseek-v4-flash")
+    ratios = flash.compress_ratios  # the published list has one more entry (the MTP layer); only 43 layers count
+    assert len(ratios) == 43 and (ratios.count(0), ratios.count(4), ratios.count(128)) == (2, 21, 20)
+    pro = catalog_info("deepseek-v4-pro")
+    assert len(pro.compress_ratios) == 61 and (pro.compress_ratios.count(4), pro.compress_ratios.count(128)) == (30, 31)
+    # llama.cpp (llama-kv-cache-dsv4.cpp): every layer keeps a raw K window of head_dim; CSA layers add K/4 with the
+    # indexer key, HCA layers K/128, each padded to 256 cells; plus the F32 compressor ring states
+    ctx, head, idx = 8192, 512, 128
+    window = 768  # pad(128 x 1 slot + 512 ubatch, 256)
+    expect = 43 * window * head * 2 + 21 * (2048 * (head + idx) * 2 + 4 * 2 * 8 * (2 * head + 2 * idx)) \
+        + 20 * (256 * head * 2 + 4 * 2 * 128 * head)
+    assert kv_cache_bytes(flash, ctx) == expect
+    glm = catalog_info("glm-5.1")
+    assert glm.is_mla and glm.missing_for_kv() == []
+    # llama.cpp glm-dsa: the MLA latent (512 + 64) plus one 128-wide indexer key per token and layer, K only
+    assert kv_cache_bytes(glm, 8192) == 8192 * 78 * (512 + 64 + 128) * 2

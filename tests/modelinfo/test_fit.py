@@ -4,13 +4,13 @@ from __future__ import annotations
 import json
 
 from llmkube_iac.cli import main
-from tests.support.file_server import FileServer
 from llmkube_iac.modelinfo import facts_at_plan_time, fit_service, inspect_source
 from llmkube_iac.modelinfo.accelerators import lookup_accelerator
 from llmkube_iac.modelinfo.catalog import catalog_info, load_catalog
 from llmkube_iac.modelinfo.fit import kv_cache_bytes
 from llmkube_iac.spec.model import ModelSpec
 from llmkube_iac.spec.service import InferenceServiceSpec
+from tests.support.file_server import FileServer
 
 GiB = 1 << 30
 

@@ -5,11 +5,12 @@ import struct
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from tests.support.file_server import FileServer, sparse_copy_with_header
 from llmkube_iac.modelinfo import inspect_source
 from llmkube_iac.modelinfo.gguf_header import GGUFError, read_gguf_file, read_header
+from tests.support.file_server import FileServer, sparse_copy_with_header
 
 GiB = 1 << 30
 
@@ -78,7 +79,7 @@ def test_fuzz_bounded_time_and_clear_error(models, data, cut):
     for blob in (data, _header(3, 5) + data, real[:cut] + data):
         pos = [0]
 
-        def read(n, blob=blob):
+        def read(n, blob=blob, pos=pos):
             out = blob[pos[0]:pos[0] + n]
             pos[0] += len(out)
             return out

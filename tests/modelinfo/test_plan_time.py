@@ -1,13 +1,13 @@
 """Site reads model headers it serves itself at plan time: real sizes for the cache, facts for policies."""
 from __future__ import annotations
 
-from tests.support.file_server import FileServer
 from llmkube_iac.modelinfo.plan_time import gather_facts, plan_time_uri
-from tests.support.synth import SynthShape, write_model
 from llmkube_iac.plan.stack import plan_stack, stack_models
 from llmkube_iac.spec import ModelSpec, SiteSpec, load_stack_config
-from tests.conftest import minimal_stack
 from tests.components.test_components import mocks, run  # noqa: F401 (fixture)
+from tests.conftest import minimal_stack
+from tests.support.file_server import FileServer
+from tests.support.synth import SynthShape, write_model
 
 
 def test_only_sources_the_site_serves_are_read(monkeypatch):
@@ -40,7 +40,8 @@ def test_cache_is_sized_from_the_served_header(tmp_path, mocks):  # noqa: F811
     model = next(a for a in mocks.created if a.typ == "llmkube:index:Model")
     assert model.inputs["facts"]["architecture"] == "llama"
     pvc = next(a for a in mocks.created if a.typ == "kubernetes:core/v1:PersistentVolumeClaim")
-    assert pvc.inputs["spec"]["resources"]["requests"]["storage"] == "2Gi"  # real size + 20% + 1 GiB, not the 100Gi guess
+    # real size + 20% + 1 GiB, not the 100Gi guess
+    assert pvc.inputs["spec"]["resources"]["requests"]["storage"] == "2Gi"
     unknown = plan_stack(config)  # without facts the size is unknown: the conservative default
     assert unknown.models["tiny"][1][0]["spec"]["resources"]["requests"]["storage"] == "100Gi"
 

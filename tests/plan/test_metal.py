@@ -18,7 +18,8 @@ SITE = {"name": "edge", "jurisdiction": "DE", "metalHosts": [
 MODEL = ModelSpec(name="qwen", source="hf://Qwen/Qwen3-8B-GGUF/Qwen3-8B-Q4_K_M.gguf", sha256="ab" * 32, sizeGiB=5)
 
 def svc(name="chat", **kw) -> InferenceServiceSpec:
-    return InferenceServiceSpec.model_validate({"name": name, "model": "qwen", "accelerator": {"vendor": "metal"}, **kw})
+    return InferenceServiceSpec.model_validate(
+        {"name": name, "model": "qwen", "accelerator": {"vendor": "metal"}, **kw})
 
 
 def by_kind(manifests, kind):
@@ -103,7 +104,8 @@ def test_site_planner_plans_metal_services():
     assert {"ConfigMap", "Role", "Lease", "PrometheusRule"} <= kinds
     # the service's own selector-less Service goes with its InferenceService component
     own = plan.services["chat"].manifests
-    assert [(m["kind"], m["metadata"]["name"]) for m in own] == [("Service", "chat")] and "selector" not in own[0]["spec"]
+    assert [(m["kind"], m["metadata"]["name"]) for m in own] == [("Service", "chat")]
+    assert "selector" not in own[0]["spec"]
     assert plan.services["chat"].base_url == "http://chat.llmkube.svc.cluster.local:8080/v1"
     assert "qwen" not in plan.models  # only metal hosts use it: no download Job / PVC in the cluster
 

@@ -6,8 +6,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from llmkube_iac.plan.objects import (CHART_TYPES, SITE_TYPE, is_builtin_api, is_kubernetes_object, own_site, plain,
-                                      site_of)
+from llmkube_iac.plan.objects import (
+    CHART_TYPES,
+    SITE_TYPE,
+    is_builtin_api,
+    is_kubernetes_object,
+    own_site,
+    plain,
+    site_of,
+)
 
 
 @pytest.mark.parametrize("api_version, builtin", [

@@ -45,14 +45,17 @@ def test_cpu_llamacpp_service_is_complete_and_valid():
 
 
 VENDOR_CASES = [
-    ("nvidia", "vllm", "nvidia.com/gpu", {"nvidia.com/gpu.present": "true"}, "vllm/vllm-openai", "NVIDIA_DRIVER_CAPABILITIES"),
+    ("nvidia", "vllm", "nvidia.com/gpu", {"nvidia.com/gpu.present": "true"}, "vllm/vllm-openai",
+     "NVIDIA_DRIVER_CAPABILITIES"),
     ("amd", "vllm", "amd.com/gpu", {"feature.node.kubernetes.io/amd-gpu": "true"}, "rocm/vllm", "HIP_VISIBLE_DEVICES"),
     ("intel-gaudi", "vllm", "habana.ai/gaudi", {"habana.ai/gaudi": "true"}, "habanalabs",
      "OMPI_MCA_btl_vader_single_copy_mechanism"),
     ("intel-xpu", "llamacpp", "gpu.intel.com/i915", {"intel.feature.node.kubernetes.io/gpu": "true"},
      "server-intel", "ONEAPI_DEVICE_SELECTOR"),
-    ("nvidia", "llamacpp", "nvidia.com/gpu", {"nvidia.com/gpu.present": "true"}, "server-cuda", "NVIDIA_DRIVER_CAPABILITIES"),
-    ("amd", "llamacpp", "amd.com/gpu", {"feature.node.kubernetes.io/amd-gpu": "true"}, "server-rocm", "HIP_VISIBLE_DEVICES"),
+    ("nvidia", "llamacpp", "nvidia.com/gpu", {"nvidia.com/gpu.present": "true"}, "server-cuda",
+     "NVIDIA_DRIVER_CAPABILITIES"),
+    ("amd", "llamacpp", "amd.com/gpu", {"feature.node.kubernetes.io/amd-gpu": "true"}, "server-rocm",
+     "HIP_VISIBLE_DEVICES"),
 ]
 
 
@@ -168,7 +171,8 @@ def test_download_job_and_init_step_for_remote_sources():
     assert pvc["spec"]["resources"]["requests"]["storage"].endswith("Gi")
     args = job["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[:2] == ["fetch", "hf://org/tiny-GGUF/tiny-Q4_K_M.gguf"] and args[-2:] == ["--sha256", "ab" * 32]
-    assert {"name": "HF_ENDPOINT", "value": "https://hf-mirror.site.local"} in job["spec"]["template"]["spec"]["containers"][0]["env"]
+    job_env = job["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "HF_ENDPOINT", "value": "https://hf-mirror.site.local"} in job_env
     init = plan.services["chat"].manifests[1]["spec"]["template"]["spec"]["initContainers"][0]
     assert "ab" * 32 in init["command"][2] and "not in the cache" in init["command"][2]
     validate_manifest(job)

@@ -92,7 +92,7 @@ def test_engine_protocol_and_in_process_agree_rule_by_rule(analyzer, rule):
 def test_policy_objects_match_rules():
     policies = build_policies()
     assert [p.name for p in policies] == [r.name for r in RULES]
-    for p, r in zip(policies, RULES):
+    for p, r in zip(policies, RULES, strict=True):
         assert isinstance(p, ResourceValidationPolicy if r.scope == "resource" else StackValidationPolicy)
         assert p.enforcement_level == EnforcementLevel(r.level) and p.remediation_steps == r.remediation
 

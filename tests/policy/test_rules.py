@@ -11,17 +11,17 @@ import pkgutil
 import pytest
 
 import llmkube_iac.policy.rules as rules_package
+from llmkube_iac.components.addon import ADDON_TYPE
 from llmkube_iac.policy import RULES, RULES_BY_NAME, evaluate
 from llmkube_iac.policy.base import Res
 from llmkube_iac.policy.view import StackView
-
-from llmkube_iac.components.addon import ADDON_TYPE
 
 from .fixtures import edge_config, find, resources_for
 
 FIT = importlib.util.find_spec("llmkube_iac.modelinfo.fit") is not None
 ROUTER = {"name": "gw", "backends": [{"name": "chat", "service": "chat"}],
-          "modelGroups": [{"name": "chat", "backends": ["chat"]}], "masterKeySecret": {"name": "gw-keys", "key": "master"}}
+          "modelGroups": [{"name": "chat", "backends": ["chat"]}],
+          "masterKeySecret": {"name": "gw-keys", "key": "master"}}
 
 
 def cfg_with(mutate):
@@ -109,14 +109,16 @@ CASES = {
     "airgap-egress": (
         [("clean", plan())],
         [("default-deny removed", plan(objects=lambda rs: rs.remove(next(
-             r for r in rs if r.props.get("kind") == "NetworkPolicy" and r.props["metadata"]["name"] == "default-deny-egress")))),
+             r for r in rs
+             if r.props.get("kind") == "NetworkPolicy" and r.props["metadata"]["name"] == "default-deny-egress")))),
          ("allow-all rule", plan(objects=lambda rs: find(rs, "NetworkPolicy", "default-deny-egress")["spec"]["egress"]
                                  .append({}))),
-         ("0.0.0.0/0 allowed", plan(objects=lambda rs: find(rs, "NetworkPolicy", "default-deny-egress")["spec"]["egress"]
-                                    .append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]})))]),
+         ("0.0.0.0/0 allowed", plan(objects=lambda rs: find(rs, "NetworkPolicy", "default-deny-egress")
+                                    ["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]})))]),
     "data-residency": (
-        [("clean", plan()), ("public service abroad", plan(lambda c: (_set(c["site"], jurisdiction="US"),
-                                                                      [_set(s, classification="public") for s in c["services"]])))],
+        [("clean", plan()),
+         ("public service abroad", plan(lambda c: (_set(c["site"], jurisdiction="US"),
+                                                   [_set(s, classification="public") for s in c["services"]])))],
         [("confidential in the US", plan(lambda c: _set(c["site"], jurisdiction="US"))),
          ("restricted in Switzerland", plan(lambda c: (_set(c["site"], jurisdiction="CH"),
                                                       _set(svc(c, "embed"), classification="restricted")))),
@@ -150,7 +152,8 @@ CASES = {
              {"name": "dev", "hostPath": {"path": "/dev"}})))]),
     "image-pinning": (
         [("clean", plan())],
-        [("service image by tag", plan(lambda c: _set(svc(c), image="registry.edge.internal/ghcr/ggml-org/llama.cpp:b1"))),
+        [("service image by tag",
+          plan(lambda c: _set(svc(c), image="registry.edge.internal/ghcr/ggml-org/llama.cpp:b1"))),
          ("tools image by tag", plan(lambda c: _set(c["site"], toolsImage="registry.edge.internal/ghcr/t:1")))]),
     "secrets-hygiene": (
         [("clean", plan()),

@@ -4,8 +4,13 @@ from __future__ import annotations
 import re
 
 from llmkube_iac.cli import main
-from llmkube_iac.render.config_docs import REGENERATE, _markdown, configuration_markdown, desired_state_schema, \
-    stack_schema
+from llmkube_iac.render.config_docs import (
+    REGENERATE,
+    _markdown,
+    configuration_markdown,
+    desired_state_schema,
+    stack_schema,
+)
 from tests.conftest import ROOT
 
 DOC = ROOT / "docs" / "configuration.md"

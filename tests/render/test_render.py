@@ -88,7 +88,8 @@ def test_dc_lists_operator_charts_as_provider_side(renders):
 MULTI_VENDOR = {
     "gemma-moe-amd": ("amd.com/gpu", "feature.node.kubernetes.io/amd-gpu", "rocm/vllm", "HIP_VISIBLE_DEVICES"),
     "qwen-moe-gaudi": ("habana.ai/gaudi", "habana.ai/gaudi", "habanalabs", "PT_HPU_ENABLE_LAZY_COLLECTIVES"),
-    "gemma-dense-nvidia": ("nvidia.com/gpu", "nvidia.com/gpu.present", "vllm/vllm-openai", "NVIDIA_DRIVER_CAPABILITIES"),
+    "gemma-dense-nvidia": ("nvidia.com/gpu", "nvidia.com/gpu.present", "vllm/vllm-openai",
+                           "NVIDIA_DRIVER_CAPABILITIES"),
     "qwen-cpu": (None, None, "llama.cpp:server-b", None),
 }
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import yaml
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from llmkube_iac.render.yaml_emit import dump
 

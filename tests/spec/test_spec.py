@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llmkube_iac.modelinfo.sources import parse_source
 from llmkube_iac.spec import InferenceServiceSpec, ModelSpec, SpecError, load_stack_config
@@ -25,8 +26,8 @@ def test_defaults_are_production_safe():
 
 @pytest.mark.parametrize("mutate, path, words", [
     (lambda c: c["services"][0].update(accelerator={"vendor": "tpu"}), "services[0].accelerator.vendor", "nvidia"),
-    (lambda c: c["services"][0].update(runtime="llamacpp", accelerator={"vendor": "intel-gaudi"}), "services[0].accelerator",
-     "valid runtimes for intel-gaudi: vllm, tgi"),
+    (lambda c: c["services"][0].update(runtime="llamacpp", accelerator={"vendor": "intel-gaudi"}),
+     "services[0].accelerator", "valid runtimes for intel-gaudi: vllm, tgi"),
     (lambda c: c["services"][0].update(replicas=-1), "services[0].replicas", "greater than or equal to 0"),
     (lambda c: c["models"][0].update(source="hf:/org/x.gguf"), "models[0].source", "expected one of"),
     (lambda c: c["models"][0].update(source="ftp://host/x.gguf"), "models[0].source", "unsupported source scheme"),

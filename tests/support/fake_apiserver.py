@@ -37,7 +37,7 @@ class FakeApiServer:
         self._httpd: ThreadingHTTPServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> "FakeApiServer":
+    def start(self) -> FakeApiServer:
         server = self
 
         class Handler(_Handler):
@@ -86,7 +86,8 @@ class FakeApiServer:
 
     def list_objects(self, plural: str, namespace: str) -> list[dict]:
         with self.cond:
-            return [copy.deepcopy(o) for (p, ns, _), o in sorted(self.objects.items()) if p == plural and ns == namespace]
+            return [copy.deepcopy(o) for (p, ns, _), o in sorted(self.objects.items())
+                    if p == plural and ns == namespace]
 
     def allowed(self, method: str, plural: str, name: str | None, query: dict) -> bool:
         """RBAC: does some rule grant this verb on this resource (and name, where the rule names some)?"""
@@ -161,9 +162,12 @@ class _Handler(JsonHandler):
             current = api.objects.get(key)
             if method == "GET" and name is None:
                 items = [o for (p, n, _), o in sorted(api.objects.items()) if p == plural and n == ns]
-                return self.send_json(200, {"kind": "List", "metadata": {"resourceVersion": str(api.rv)}, "items": items})
+                return self.send_json(200, {"kind": "List", "metadata": {"resourceVersion": str(api.rv)},
+                                            "items": items})
             if method == "GET":
-                return self.send_json(200, current) if current else self.send_json(404, _status(404, "NotFound", f"{key}"))
+                if current:
+                    return self.send_json(200, current)
+                return self.send_json(404, _status(404, "NotFound", f"{key}"))
             if method == "POST":
                 if current:
                     return self.send_json(409, _status(409, "AlreadyExists", f"{plural} {key[2]} already exists"))

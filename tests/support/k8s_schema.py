@@ -78,7 +78,8 @@ CRD_SCHEMAS = {
             "podMetricsEndpoints": {"type": "array", "items": {
                 "type": "object", "additionalProperties": False, "properties": {
                     "port": {"type": "string"}, "portNumber": {"type": "integer"}, "path": {"type": "string"},
-                    "interval": {"type": "string", "pattern": "^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"},
+                    "interval": {"type": "string",
+                                 "pattern": "^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"},
                     "scrapeTimeout": {"type": "string"}, "scheme": {"enum": ["http", "https"]},
                     "honorLabels": {"type": "boolean"},
                     "relabelings": {"type": "array", "items": {"type": "object", "additionalProperties": False,

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from pulumi_policy import (
     PolicyCustomTimeouts,
@@ -65,9 +66,19 @@ def resolve_level(policy, config: Mapping[str, Any] | None, pinned_sites: bool) 
     return level
 
 
-def _run(result) -> None:
+def _run(result: Any) -> None:
     if result is not None and inspect.isawaitable(result):
-        asyncio.run(result) if not _loop_running() else asyncio.get_event_loop().run_until_complete(result)
+        if not _loop_running():
+            asyncio.run(result)  # type: ignore[arg-type]  # pulumi_policy's validate: None or a coroutine
+        else:
+            asyncio.get_event_loop().run_until_complete(result)
+
+
+def _reporter(found: list[tuple[str, str | None]], own: str | None = None) -> Callable[[str, str | None], None]:
+    """A report_violation recording into `found`; a resource policy's findings are its own resource's (`own`)."""
+    def report(message: str, urn: str | None = None) -> None:
+        found.append((message, own if own is not None else urn))
+    return report
 
 
 def _loop_running() -> bool:
@@ -99,10 +110,10 @@ def evaluate(resources: list, config: dict | None = None) -> list[PolicyResult]:
                 for r in resources:
                     args = ResourceValidationArgs(r.type, r.props, r.urn, r.name, _opts(r.parent),
                                                   _provider(r, by_urn), props)
-                    _run(policy.validate(args, lambda msg, urn=None, _u=r.urn: found.append((msg, _u))))
+                    _run(policy.validate(args, _reporter(found, r.urn)))
             else:
                 _run(policy.validate(StackValidationArgs(stack_resources, props),
-                                     lambda msg, urn=None: found.append((msg, urn))))
+                                     _reporter(found)))
         except Exception as exc:
             raise RuntimeError(f"policy {policy.name} failed: {type(exc).__name__}: {exc}") from exc
         rule = RULES_BY_NAME[policy.name]

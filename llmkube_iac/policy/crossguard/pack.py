@@ -7,6 +7,7 @@ policy SDK, which itself imports the pulumi SDK): hence its place outside the pu
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -72,7 +73,7 @@ def _view(resources) -> StackView:
     """One StackView (specs validated once) shared by every stack policy over the same resources."""
     items = list(resources)
     if _last_view[0] is not None and len(_last_view[0]) == len(items) and all(
-            a is b for a, b in zip(_last_view[0], items)):
+            a is b for a, b in zip(_last_view[0], items, strict=True)):
         return _last_view[1]
     view = StackView([_stack_resource(r) for r in items])
     _last_view[0], _last_view[1] = items, view
@@ -92,7 +93,7 @@ def _stack_validate(rule: Rule):
 
 def to_policy(rule: Rule):
     """The pulumi_policy object for one rule (name, description, level, schema, remediation)."""
-    common = dict(
+    common: dict[str, Any] = dict(
         name=rule.name,
         description=rule.description,
         enforcement_level=EnforcementLevel(rule.level),

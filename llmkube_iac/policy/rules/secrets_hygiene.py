@@ -65,7 +65,7 @@ def check_secrets(res: Res, cfg: dict):
             value = (m.group(3) if m and m.group(3) else words[i + 1] if m and i + 1 < len(words) else None)
             if token:
                 yield f"{name}: argument {i} holds {token} as a literal"
-            elif value is not None and _is_literal_secret(value, cfg):
+            elif m and value is not None and _is_literal_secret(value, cfg):
                 yield f"{name}: {m.group(1)} is passed as a literal argument; read it from a Secret-backed env var"
     if res.kind == "ConfigMap":
         for section in ("data", "binaryData"):

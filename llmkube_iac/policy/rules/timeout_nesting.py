@@ -17,7 +17,7 @@ def runtime_timeout(svc, cfg: dict) -> float | None:
     for i, w in enumerate(words):
         for flag in RUNTIME_TIMEOUT_FLAGS:
             if w.startswith(flag + "="):
-                value = w.split("=", 1)[1]
+                value: str | None = w.split("=", 1)[1]
             else:
                 value = words[i + 1] if w == flag and i + 1 < len(words) else None
             if value is not None:

@@ -58,7 +58,7 @@ class FakeUpstream:
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def start(self) -> "FakeUpstream":
+    def start(self) -> FakeUpstream:
         upstream = self
 
         class Handler(JsonHandler):
@@ -245,7 +245,7 @@ class Proxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 120) -> "Proxy":
+    def start(self, timeout: float = 120) -> Proxy:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_PROXY": "*", **self.env}
         self.fh = open(self.log, "w")
         self.proc = subprocess.Popen(

@@ -183,7 +183,7 @@ def test_no_protected_request_leaks(stack, capsys):
     everything = {z: p.audit_lines() for z, p in proxies.items()}
     audits = {z: lines[before[z]:] for z, lines in everything.items()}
     per_rid: dict[str, list[dict]] = {}
-    for zone, lines in audits.items():
+    for lines in audits.values():
         for line in lines:
             per_rid.setdefault(line["request_id"], []).append(line)
     missing = [r["rid"] for r in allreqs + burst if len(per_rid.get(r["rid"], [])) == 0]

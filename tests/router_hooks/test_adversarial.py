@@ -279,7 +279,7 @@ def test_vectors(stack, capsys):
         for line in zone_lines:
             by_call.setdefault(line["call_id"], []).append(line)
     failures = []
-    for i, v, rid, status, call_id, payload in results:
+    for _i, v, rid, status, call_id, payload in results:
         if call_id is None:  # a websocket handshake refused before any HTTP response: match by request id
             found = [ln for ln in lines[v.zone] if ln.get("request_id") == rid]
         else:
