@@ -237,7 +237,7 @@ class Agent:
     # -- processes -------------------------------------------------------------------------------
     def _spawn(self, svc: Svc) -> None:
         state, gen = svc.state, svc.gen
-        bind = self.cfg.bind_address or (self.desired.address if self.desired else "127.0.0.1")
+        bind = self.bind_address
         subs = {"{host}": bind, "{port}": str(state.port), "{model}": str(svc.model_path),
                 "{api_key_file}": str(svc.api_key_file or "")}
         warning = exposure.bind_warning(bind)
@@ -289,10 +289,14 @@ class Agent:
             svc.reason = (f"{svc.state.health_path} failed {svc.health_failures} times in a row; endpoint marked "
                           "not ready")
 
+    @property
+    def bind_address(self) -> str:
+        """Where runtimes listen: --bind-address, else the host's declared address."""
+        return self.cfg.bind_address or (self.desired.address if self.desired else "127.0.0.1")
+
     def _check_exposure(self, name: str, port: int) -> None:
-        bind = self.cfg.bind_address or (self.desired.address if self.desired else "127.0.0.1")
         addresses = self.cfg.probe_addresses if self.cfg.probe_addresses is not None else exposure.local_addresses()
-        warning = exposure.exposure_warning(port, bind, addresses)
+        warning = exposure.exposure_warning(port, self.bind_address, addresses)
         if warning:
             self.on_event("Warning", "PortExposed", warning, name)
 
@@ -365,7 +369,7 @@ class Agent:
             with self.lock:
                 checks = [(s.state.name, s.gen, s.state.port, s.state.health_path) for s in self.services.values()
                           if s.phase in ("Ready", "Unhealthy")]
-            bind = _connect(self.cfg.bind_address or (self.desired.address if self.desired else "127.0.0.1"))
+            bind = _connect(self.bind_address)
             for name, gen, port, path in checks:
                 try:
                     ok = session.get(f"http://{bind}:{port}{path}", timeout=2).status_code == 200
