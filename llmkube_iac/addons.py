@@ -11,6 +11,13 @@ chart's own values.yaml: which values keys name where images come from (an air-g
 them at its mirrors; None: not verified, so an air-gapped site refuses the chart), the API groups
 whose CRDs it installs and those it needs from elsewhere (the cluster model checks both), the key
 that switches off the Node Feature Discovery it bundles, and its namespace's labels.
+
+Fleet add-ons (cert-manager, the Prometheus operator stack, Pyrra, Kueue, device exporters) are
+switched on in `site.addons`; an entry whose API groups the cluster already provides (any group of
+its `provides` in `site.clusterProvides`) is not installed. `site_values` adds values that depend on the site;
+`registration` says how the components layer registers the chart: "helm" (helm.v4.Chart) or
+"cert-manager" (the CertManager component of pulumi-kubernetes-cert-manager, a provider-side
+component run by the kubernetes-cert-manager plugin).
 """
 from __future__ import annotations
 
@@ -49,6 +56,8 @@ class AddOn:
     requires: tuple[str, ...] = ()  # API groups it needs from another add-on or the cluster
     nfd_key: str | None = None  # values key that switches off its bundled Node Feature Discovery
     namespace_labels: dict = field(default_factory=dict)
+    site_values: Callable[[SiteSpec], dict] | None = None  # values that depend on the site
+    registration: str = "helm"  # "helm" | "cert-manager" (see the module docstring)
 
 
 def vendor_operator(site: SiteSpec, addon: AddOn) -> bool:
@@ -68,6 +77,50 @@ def operators_flag(flag: str) -> Condition:
     return enabled
 
 
+def _cluster_provides(site: SiteSpec) -> set[str]:
+    return set(getattr(site, "cluster_provides", None) or ())
+
+
+def addons_flag(flag: str) -> Condition:
+    """The site's `addons.<flag>` (snake_case attribute) is on and the cluster provides none of the API
+    groups the add-on would install (`site.clusterProvides`)."""
+
+    def enabled(site: SiteSpec, addon: AddOn) -> bool:
+        if set(addon.provides) & _cluster_provides(site):  # a second copy would fight over its CRDs
+            return False
+        return bool(getattr(site.addons, flag))
+
+    enabled.__doc__ = f"addons.{flag} is on"
+    enabled.addons_flag = flag  # type: ignore[attr-defined]  # unmet_needs reports these by their switch
+    return enabled
+
+
+def monitoring_on(site: SiteSpec) -> bool:
+    """Prometheus-operator objects have a consumer: the site installs the stack or the cluster has one."""
+    return bool(site.addons.monitoring) or "monitoring.coreos.com" in _cluster_provides(site)
+
+
+def vendor_exporter(site: SiteSpec, addon: AddOn) -> bool:
+    """addons.metricsExporters is on, Prometheus runs (something scrapes it) and a pool's vendor names
+    this add-on as its metrics exporter."""
+    from .hardware import vendor
+
+    return site.addons.metrics_exporters and monitoring_on(site) and any(
+        vendor(p.vendor).metrics_exporter == addon.name for p in site.accelerators)
+
+
+def _gpu_operator_values(site: SiteSpec) -> dict:
+    """dcgm-exporter ships inside NVIDIA's gpu-operator: with monitoring, Prometheus scrapes it."""
+    if site.addons.metrics_exporters and monitoring_on(site):
+        return {"dcgmExporter": {"enabled": True, "serviceMonitor": {"enabled": True}}}
+    return {}
+
+
+def _pyrra_values(site: SiteSpec) -> dict:
+    """Pyrra queries the site's Prometheus (the one KEDA queries too)."""
+    return {"prometheusUrl": site.monitoring.prometheus_url}
+
+
 NFD_GROUP = "nfd.k8s-sigs.io"
 _NFD_IMAGE = ChartImage("node-feature-discovery.image.repository", "registry.k8s.io/nfd/node-feature-discovery")
 # GPU operators run privileged DaemonSets (driver, toolkit, device plugin): their namespace must allow it
@@ -80,7 +133,33 @@ def _nvcr(*keys: str) -> tuple[ChartImage, ...]:
                                                                                            for kv in keys))
 
 
+_CERT_MANAGER_IMAGES = tuple(  # cert-manager values.yaml: <component>.image.repository (registry unset)
+    ChartImage(f"{prefix}image.repository", f"quay.io/jetstack/cert-manager-{name}")
+    for prefix, name in (("", "controller"), ("webhook.", "webhook"), ("cainjector.", "cainjector"),
+                         ("acmesolver.", "acmesolver"), ("startupapicheck.", "startupapicheck")))
+# kube-prometheus-stack values.yaml (and its grafana, kube-state-metrics and node-exporter subcharts):
+# `<image>.registry` joined with `<image>.repository`; the images of components it enables by default
+_KPS_IMAGES = tuple(ChartImage(f"{k}.registry", reg) for k, reg in (
+    ("prometheusOperator.image", "quay.io"), ("prometheusOperator.prometheusConfigReloader.image", "quay.io"),
+    ("prometheusOperator.admissionWebhooks.patch.image", "registry.k8s.io"),
+    ("prometheus.prometheusSpec.image", "quay.io"), ("alertmanager.alertmanagerSpec.image", "quay.io"),
+    ("grafana.image", "docker.io"), ("grafana.sidecar.image", "quay.io"),
+    ("kube-state-metrics.image", "registry.k8s.io"), ("prometheus-node-exporter.image", "quay.io")))
+
 ADDONS: dict[str, AddOn] = {a.name: a for a in (
+    # first what provides CRDs others need: cert-manager (webhook certificates), the Prometheus operator
+    AddOn("cert-manager", "cert-manager", "v1.18.2", "https://charts.jetstack.io", "cert-manager",
+          addons_flag("cert_manager"), values={"crds": {"enabled": True}}, images=_CERT_MANAGER_IMAGES,
+          provides=("cert-manager.io", "acme.cert-manager.io"), registration="cert-manager"),
+    AddOn("kube-prometheus-stack", "kube-prometheus-stack", "67.8.0",
+          "https://prometheus-community.github.io/helm-charts", "monitoring", addons_flag("monitoring"),
+          values={"grafana": {"sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard",
+                                                         "labelValue": "1", "searchNamespace": "ALL"}}},
+                  # select every PodMonitor/ServiceMonitor/PrometheusRule, not only the release's own
+                  "prometheus": {"prometheusSpec": {"podMonitorSelectorNilUsesHelmValues": False,
+                                                    "ruleSelectorNilUsesHelmValues": False,
+                                                    "serviceMonitorSelectorNilUsesHelmValues": False}}},
+          images=_KPS_IMAGES, provides=("monitoring.coreos.com",), namespace_labels=_PRIVILEGED),
     # deployments/gpu-operator/values.yaml at v25.3.4 (Node Feature Discovery v0.17.3 is a subchart)
     AddOn("gpu-operator", "gpu-operator", "v25.3.4", "https://helm.ngc.nvidia.com/nvidia", "gpu-operator",
           vendor_operator,
@@ -92,7 +171,8 @@ ADDONS: dict[str, AddOn] = {a.name: a for a in (
               "vgpuDeviceManager=/cloud-native", "vfioManager", "vfioManager.driverManager=/cloud-native",
               "kataManager=/cloud-native", "sandboxDevicePlugin", "ccManager=/cloud-native",
           ) + (_NFD_IMAGE,),
-          provides=("nvidia.com", NFD_GROUP), nfd_key="nfd.enabled", namespace_labels=_PRIVILEGED),
+          provides=("nvidia.com", NFD_GROUP), nfd_key="nfd.enabled", namespace_labels=_PRIVILEGED,
+          site_values=_gpu_operator_values),
     # helm-charts-k8s/values.yaml and charts/kmm/values.yaml for v1.3.0: the KMM subchart's webhook certificate
     # is a cert-manager Certificate, and the chart's default NodeFeatureRule needs NFD's CRDs
     AddOn("amd-gpu-operator", "gpu-operator-charts", "v1.3.0", "https://rocm.github.io/gpu-operator", "kube-amd-gpu",
@@ -140,7 +220,38 @@ ADDONS: dict[str, AddOn] = {a.name: a for a in (
     AddOn("keda", "keda", "2.17.2", "https://kedacore.github.io/charts", "keda", operators_flag("keda"),
           images=tuple(ChartImage(f"image.{c}.registry", "ghcr.io") for c in ("keda", "metricsApiServer", "webhooks")),
           provides=("keda.sh", "eventing.keda.sh")),
+    # ROCm/device-metrics-exporter helm-charts/values.yaml at v1.5.4
+    AddOn("amd-device-metrics-exporter", "device-metrics-exporter-charts", "v1.5.4",
+          "https://rocm.github.io/device-metrics-exporter", "kube-amd-gpu", vendor_exporter,
+          values={"serviceMonitor": {"enabled": True}},
+          images=(ChartImage("image.repository", "docker.io/rocm/device-metrics-exporter"),
+                  ChartImage("image.initContainerImage", "busybox:1.36", prefix=False)),
+          requires=("monitoring.coreos.com",), namespace_labels=_PRIVILEGED),
+    # pyrra-dev/helm-charts charts/pyrra/values.yaml at 0.16.0: Pyrra writes PrometheusRules
+    AddOn("pyrra", "pyrra", "0.16.0", "https://pyrra-dev.github.io/helm-charts", "monitoring", addons_flag("pyrra"),
+          values={"genericRules": {"enabled": True}},
+          images=(ChartImage("image.repository", "ghcr.io/pyrra-dev/pyrra"),),
+          provides=("pyrra.dev",), requires=("monitoring.coreos.com",), site_values=_pyrra_values),
+    # kubernetes-sigs/kueue charts/kueue (published as oci://registry.k8s.io/kueue/charts/kueue)
+    AddOn("kueue", "kueue", "0.13.2", "oci://registry.k8s.io/kueue/charts", "kueue-system", addons_flag("kueue"),
+          images=(ChartImage("controllerManager.manager.image.repository", "registry.k8s.io/kueue/kueue"),),
+          provides=("kueue.x-k8s.io",)),
 )}
+
+
+def providers_of(site: SiteSpec, group: str) -> list[AddOn]:
+    """The add-ons this site installs that provide API group `group`."""
+    return [a for a in site_addons(site) if group in a.provides]
+
+
+def unmet_needs(site: SiteSpec) -> list[tuple[AddOn, str]]:
+    """(add-on, API group): a fleet add-on switched on in site.addons needs a group nothing provides."""
+    provided = _cluster_provides(site)
+    installed = site_addons(site)
+    for a in installed:
+        provided |= set(a.provides)
+    return [(a, g) for a in installed if getattr(a.enabled, "addons_flag", None)
+            for g in a.requires if g not in provided]
 
 
 def addon(name: str) -> AddOn:
@@ -163,5 +274,5 @@ def site_addons(site: SiteSpec) -> list[AddOn]:
     return [a for a in ADDONS.values() if a.enabled(site, a)]
 
 
-__all__ = ["ADDONS", "NFD_GROUP", "AddOn", "ChartImage", "Condition", "addon", "operators_flag", "site_addons",
-           "vendor_operator"]
+__all__ = ["ADDONS", "NFD_GROUP", "AddOn", "ChartImage", "Condition", "addon", "addons_flag", "monitoring_on",
+           "operators_flag", "providers_of", "site_addons", "unmet_needs", "vendor_exporter", "vendor_operator"]

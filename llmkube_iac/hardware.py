@@ -6,7 +6,7 @@ names. A vendor's device operator is an add-on (addons.py) that the vendor names
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,9 @@ class VendorProfile:
     metrics_exporter: str | None
     operator: str | None  # name of its device operator in addons.ADDONS (installed with operators.gpuOperators)
     schedulable: bool = True  # False: not a Kubernetes pod (metal hosts run the metal-agent)
+    # series its metrics exporter publishes per device: "memory_used" (bytes or MiB, see "memory_unit"),
+    # "utilisation" (percent); dashboards read them, nothing else names an exporter's metrics
+    device_metrics: dict[str, str] = field(default_factory=dict)
 
     def visible_devices(self, count: int) -> dict[str, str]:
         if not self.visible_devices_env or count < 1:
@@ -55,6 +58,8 @@ VENDORS: dict[str, VendorProfile] = {
         supplemental_groups=(),
         metrics_exporter="dcgm-exporter",
         operator="gpu-operator",
+        device_metrics={"memory_used": "DCGM_FI_DEV_FB_USED", "memory_unit": "mbytes",
+                        "utilisation": "DCGM_FI_DEV_GPU_UTIL"},
     ),
     "amd": VendorProfile(
         name="amd",
@@ -70,6 +75,7 @@ VENDORS: dict[str, VendorProfile] = {
         supplemental_groups=(44,),  # video: /dev/kfd and /dev/dri for a non-root user
         metrics_exporter="amd-device-metrics-exporter",
         operator="amd-gpu-operator",
+        device_metrics={"memory_used": "gpu_used_vram", "memory_unit": "mbytes", "utilisation": "gpu_gfx_activity"},
     ),
     "intel-gaudi": VendorProfile(
         name="intel-gaudi",

@@ -1,4 +1,4 @@
-"""`AddOn`: one add-on Helm chart (a GPU operator, KEDA) wrapped so the engine records what it is.
+"""`AddOn`: one add-on Helm chart (a GPU operator, KEDA, cert-manager) wrapped so the engine records what it is.
 
 Under the engine, pulumi-kubernetes registers a `helm.v4.Chart` without its input properties and
 its rendered objects as the chart's children, so a policy cannot read the chart reference from
@@ -24,6 +24,20 @@ def declaration(manifest: dict, site: str) -> dict:
             "requires": list(spec.get("requires") or ())}
 
 
+def _cert_manager(name: str, facts: dict, spec: dict, opts: pulumi.ResourceOptions) -> pulumi.Resource:
+    """cert-manager through pulumi-kubernetes-cert-manager: a provider-side component (plugin
+    kubernetes-cert-manager) wrapping the chart; its images are typed inputs, the rest helmOptions."""
+    import pulumi_kubernetes_cert_manager as certmanager
+
+    values = dict(spec.get("values") or {})
+    typed = {k: values.pop(k) for k in ("image", "webhook", "cainjector", "startupapicheck") if k in values}
+    values.pop("crds", None)  # install_crds below
+    repo = certmanager.RepositoryOptsArgs(repo=spec["repository"]) if spec.get("repository") else None
+    helm = certmanager.ReleaseArgs(name=facts["release"], chart=spec["chart"], version=spec["version"],
+                                   namespace=facts["namespace"], repository_opts=repo, values=values or None)
+    return certmanager.CertManager(name, install_crds=True, helm_options=helm, opts=opts, **typed)
+
+
 class AddOn(pulumi.ComponentResource):
     """Registers the helm.v4.Chart as its child; `release` is the Helm release name (the chart's own name)."""
 
@@ -32,6 +46,10 @@ class AddOn(pulumi.ComponentResource):
         facts = declaration(manifest, site)
         super().__init__(ADDON_TYPE, name, facts, opts)
         spec = manifest["spec"]
+        if spec.get("registration") == "cert-manager":
+            self.chart = _cert_manager(chart_name, facts, spec, pulumi.ResourceOptions(parent=self))
+            self.register_outputs(facts)
+            return
         repo = k8s.helm.v4.RepositoryOptsArgs(repo=spec["repository"]) if spec.get("repository") else None
         self.chart = k8s.helm.v4.Chart(
             chart_name, name=facts["release"], chart=spec["chart"], version=spec["version"], repository_opts=repo,

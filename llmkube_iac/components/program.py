@@ -13,7 +13,7 @@ from ..spec import load_stack_config
 from ..spec.errors import SpecError
 from .site import Site
 
-CONFIG_KEYS = ("site", "models", "services", "routers")
+CONFIG_KEYS = ("site", "models", "services", "routers", "teams")
 # the site key may be secret (a kubeconfig set with `pulumi config set --secret --path`); the others may not
 SECRET_ALLOWED = ("site",)
 # set by a CI preview gate with no cluster: every site renders YAML into this directory instead of applying

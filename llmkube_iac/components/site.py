@@ -59,7 +59,8 @@ class Site(pulumi.ComponentResource):
         config = pin_sources(config, pinned_sources(pins))  # the Job fetches that commit; the cache key has it
         facts = gather_facts(site, stack_models(config))  # headers the site itself serves (mirror, store, pvc)
         plan = plan_stack(config, {n: s for n, i in facts.items() if (s := size_bytes(i))})  # raises first
-        super().__init__(SITE_TYPE, name, {"spec": site_props(site)}, opts)
+        teams = [t.to_config() for t in config.teams]  # the capacity rule checks quotas against the inventory
+        super().__init__(SITE_TYPE, name, {"spec": site_props(site), "teams": teams}, opts)
         self.config = config
         # the caller's provider (Python opts, the component package's providers, a parent's), else our own
         self.provider = self.get_provider("kubernetes:core/v1:Namespace") or make_provider(name, site, self)
@@ -102,4 +103,4 @@ class Site(pulumi.ComponentResource):
         self.service_urls = {n: s.base_url for n, s in self.services.items()}
         # the spec is an output too: CrossGuard's stack policies read component outputs, not inputs
         self.register_outputs({"namespace": self.namespace, "serviceUrls": self.service_urls,
-                               "spec": site_props(site)})
+                               "spec": site_props(site), "teams": teams})

@@ -35,9 +35,16 @@ def _set(values: dict, dotted: str, value) -> None:
     values[last] = value
 
 
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 def helm_release(chart: AddOn, site: SiteSpec, bundled_nfd: bool = True) -> dict:
     """The pseudo-manifest of one add-on; an air-gapped site with a chart registry pulls it from there."""
-    values = copy.deepcopy(chart.values)
+    values = _merge(copy.deepcopy(chart.values), chart.site_values(site) if chart.site_values else {})
     images = None if chart.images is None else [
         {"key": i.key, "value": i.default, "prefix": i.prefix} for i in chart.images]
     provides = list(chart.provides)
@@ -47,6 +54,10 @@ def helm_release(chart: AddOn, site: SiteSpec, bundled_nfd: bool = True) -> dict
     spec: dict = {"chart": chart.chart, "version": chart.version, "repository": chart.repository,
                   "values": values, "images": images, "provides": provides, "requires": list(chart.requires),
                   "namespaceLabels": dict(chart.namespace_labels)}
+    if chart.registration != "helm":
+        spec["registration"] = chart.registration
+    if chart.repository.startswith("oci://"):  # an OCI chart is one reference, not a repository
+        spec["chart"], spec["repository"] = f"{chart.repository.rstrip('/')}/{chart.chart}", None
     if site.operators.chart_registry:
         spec["chart"] = f"oci://{site.operators.chart_registry}/{chart.chart}"
         spec["repository"] = None

@@ -26,7 +26,8 @@ ROUTER_TYPE = "llmkube:index:Router"
 FLEET_TYPE = "llmkube:index:Fleet"
 ADDON_TYPE = "llmkube:index:AddOn"  # an add-on chart's declaration (components/addon.py)
 COMPONENT_PREFIX = "llmkube:index:"
-CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release")
+CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release",
+               "kubernetes-cert-manager:index:CertManager")  # the last keeps its chart in helmOptions
 
 # groups the Kubernetes API server itself serves (core is ""); `*.k8s.io` alone does not make one built in:
 # gateway.networking.k8s.io and snapshot.storage.k8s.io are CRDs somebody has to install

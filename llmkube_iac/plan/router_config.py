@@ -33,6 +33,14 @@ PROVIDER_BASES = {
 PROVIDER_PREFIX = {"openai": "openai", "anthropic": "anthropic", "gemini": "gemini", "openai-compatible": "openai"}
 # Process-level settings of every zone: no phone-home, no UI, no docs, logs as JSON.
 METRICS_PORT = 9464  # llmkube_metrics serves the Router's Prometheus metrics here
+# what llmkube_metrics exports (router_hooks/llmkube_metrics.py; a test keeps the two equal): requests by
+# outcome (ok, refused, fail_closed, no_route, error) and the latency histogram with its bucket bounds
+ROUTER_REQUESTS = "llmkube_router_requests_total"
+ROUTER_ERRORS = 'outcome=~"error|no_route"'  # refusals are the router doing its job, not failing
+ROUTER_FAIL_CLOSED = 'outcome="fail_closed"'
+ROUTER_LATENCY = "llmkube_router_request_seconds"
+ROUTER_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+ROUTER_TOKENS = "llmkube_router_tokens_total"
 BASE_ENV = {
     "LLMKUBE_METRICS_PORT": str(METRICS_PORT),
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",

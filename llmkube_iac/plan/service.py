@@ -48,7 +48,7 @@ def _labels(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, model_n
     labels = object_labels(
         svc.name, svc.name, "inference",
         site=site.name, service=svc.name, vendor=svc.accelerator.vendor, runtime=svc.runtime, mode=svc.mode,
-        classification=svc.classification, model=model_name, priority=svc.priority,
+        classification=svc.classification, model=model_name, priority=svc.priority, team=svc.team,
         context_tier=context_tier(svc.context_size or model.context_window), memory_tier=memory_tier,
     )
     for domain in model.domains:

@@ -22,7 +22,7 @@ def _labels(site: SiteSpec, name: str, component: str) -> dict:
     return object_labels(name, site.name, component, site=site.name)
 
 
-def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = (),
+def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = (), teams: tuple = (),
                    routers: tuple[RouterSpec, ...] = ()) -> list[dict]:
     ns = site.namespace
     out = [manifest("v1", "Namespace", metadata(ns, None, {
@@ -30,7 +30,7 @@ def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = 
         "pod-security.kubernetes.io/enforce": "restricted",
         "pod-security.kubernetes.io/enforce-version": "latest",
     }))]
-    used = {s.priority for s in services} or {"normal"}
+    used = ({s.priority for s in services} | {t.priority for t in teams}) or {"normal"}
     for prio, level in PRIORITIES.items():
         if prio in used:
             body = {"value": level.class_value, "globalDefault": False,

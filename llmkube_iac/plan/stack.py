@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from ..addons import ADDONS, unmet_needs
 from ..hardware import vendor
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec, StackConfig
 from ..spec.router import RouterSpec
@@ -21,9 +22,12 @@ from .images import apply_site_images
 from .metal import plan_metal
 from .metal_keys import check_metal_keys
 from .model import plan_model
+from .observability import plan_observability
+from .quota import plan_quotas
 from .router import plan_router
 from .service import ServicePlan, plan_service
 from .site import plan_site_base
+from .slo import router_slos, service_slos
 
 
 @dataclass
@@ -35,6 +39,9 @@ class StackPlan:
     services: dict[str, ServicePlan] = field(default_factory=dict)
     metal: list[dict] = field(default_factory=list)
     routers: dict[str, list[dict]] = field(default_factory=dict)
+    # site-wide operations objects with stable names: add-on and team namespaces, quotas and queues,
+    # SLOs, alert rules, dashboards (registered after the add-ons whose CRDs they use)
+    fleet: list[dict] = field(default_factory=list)  # also in `site`: kept apart for tests and reports
 
     def all_manifests(self) -> list[dict]:
         out = list(self.site)
@@ -103,7 +110,7 @@ def pin_sources(config: StackConfig, sources: dict[str, str]) -> StackConfig:
 def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> StackPlan:
     """Plan a whole site; PlanError paths point into the stack config (services[i]...)."""
     site, sizes = config.site, sizes or {}
-    plan = StackPlan(site=plan_site_base(site, config.services, config.routers))
+    plan = StackPlan(site=plan_site_base(site, config.services, config.teams, config.routers))
     models = stack_models(config)
     metal_services = []
     for i, svc in enumerate(config.services):
@@ -141,5 +148,25 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
             plan.routers[router.name] = plan_router(site, router, config.services)
         except PlanError as err:
             raise err.under(f"routers[{i}]") from None
+    plan.fleet = plan_fleet_ops(config)
+    plan.site += plan.fleet  # the Site registers them with its own objects, each after what it needs
     return _on_site(plan, site)
+
+
+def plan_fleet_ops(config: StackConfig) -> list[dict]:
+    """Add-on namespaces, team quotas, SLOs, alerts and dashboards of one site (pure)."""
+    site = config.site
+    for addon, group in unmet_needs(site):
+        providers = [a.name for a in ADDONS.values() if group in a.provides]
+        raise PlanError(f"site.addons.{addon.enabled.addons_flag}",  # type: ignore[attr-defined]
+                        f"add-on {addon.name} needs API group {group}, which nothing at the site "
+                                       f"provides: install {' or '.join(providers) or 'its provider'} (site.addons) "
+                                       f"or list {group} in site.clusterProvides if the cluster has it")
+    out = plan_quotas(site, config.teams)
+    for i, svc in enumerate(config.services):
+        out += service_slos(site, svc, f"services[{i}]")
+    for i, router in enumerate(config.routers):
+        out += router_slos(site, router, f"routers[{i}]")
+    out += plan_observability(site, config.services, config.routers)
+    return out
 

@@ -61,6 +61,7 @@ class SiteView:
     objects: list[Res] = field(default_factory=list)  # Kubernetes objects this library authored
     addons: list[Res] = field(default_factory=list)  # add-on declarations (chart reference, images, API groups)
     charts: list[Res] = field(default_factory=list)  # Helm charts not declared as an add-on
+    teams: list = field(default_factory=list)  # TeamQuota: the stack's teams (Site prop `teams`)
 
     def workloads(self) -> list[tuple[Res, dict]]:
         """(resource, pod spec) of every object that runs pods."""
@@ -102,7 +103,7 @@ class StackView:
             if r.type == SITE and isinstance(r.props.get("spec"), dict):
                 spec = self._validate(r, SiteSpec, r.props["spec"])
                 if spec is not None:
-                    sites[spec.name] = SiteView(r, spec)
+                    sites[spec.name] = SiteView(r, spec, teams=self._teams(r))
         only = next(iter(sites.values())) if len(sites) == 1 else None
         for r in self.resources:
             if rendered_by_chart(r.urn):  # third-party objects: the add-on's declaration stands for them
@@ -149,6 +150,14 @@ class StackView:
                         "policy (under `pulumi preview` stack policies read component outputs: the Site must export "
                         "its spec)", None))
         return out
+
+    def _teams(self, r: Res) -> list:
+        from ..spec.fleet_ops import TeamQuota
+
+        raw = r.props.get("teams")
+        if not isinstance(raw, list):
+            return []
+        return [t for t in (self._validate(r, TeamQuota, d) for d in raw) if t is not None]
 
     def _validate(self, r: Res, model, data):
         try:

@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass, field
 
 REGENERATE = "python3 -m llmkube_iac schema --markdown > docs/configuration.md"
-STACK_TITLE = "llmkube stack configuration (keys llmkube:site, llmkube:models, llmkube:services, llmkube:routers)"
+STACK_TITLE = ("llmkube stack configuration (keys llmkube:site, llmkube:models, llmkube:services, llmkube:routers, "
+               "llmkube:teams)")
 _REF = "#/$defs/"
 
 _INTRO = """\

@@ -52,7 +52,8 @@ def _entry(r: RenderedResource) -> dict:
              "site": r.site, "custom": r.custom, "dependsOn": r.dependencies, "protect": r.protect}
     if r.remote:
         entry["providerSide"] = True
-        entry["chart"] = {k: r.props.get(k) for k in ("chart", "version", "repositoryOpts", "namespace")}
+        props = r.props.get("helmOptions") if isinstance(r.props.get("helmOptions"), dict) else r.props
+        entry["chart"] = {k: props.get(k) for k in ("chart", "version", "repositoryOpts", "namespace")}
     elif r.manifest is not None:
         entry["file"] = f"{r.site}/1-manifest/{manifest_filename(r.manifest)}"
     if r.type == "llmkube:index:Model" and isinstance(r.props.get("revision"), dict):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..hardware import VENDORS, vendor
 from . import generic, llamacpp, mlx, ollama, sglang, tgi, vllm
-from .base import BASE_ENV, NativeRun, Runtime, ServeContext
+from .base import BASE_ENV, NativeRun, Runtime, RuntimeMetrics, ServeContext
 
 RUNTIMES: dict[str, Runtime] = {r.name: r for r in (
     llamacpp.RUNTIME, vllm.RUNTIME, tgi.RUNTIME, sglang.RUNTIME, ollama.RUNTIME, mlx.RUNTIME, generic.RUNTIME,
@@ -75,5 +75,6 @@ def check_kv_cache_type(runtime_name: str, kv_type: str | None) -> None:
                      f"valid: {', '.join(rt.kv_cache_types)}")
 
 
-__all__ = ["BASE_ENV", "DEFAULT_RUNTIME", "RUNTIMES", "NativeRun", "Runtime", "ServeContext", "check_kv_cache_type",
+__all__ = ["BASE_ENV", "DEFAULT_RUNTIME", "RUNTIMES", "NativeRun", "Runtime", "RuntimeMetrics", "ServeContext",
+           "check_kv_cache_type",
            "check_runtime_vendor", "native_runtime", "native_runtimes", "runtime", "supports"]

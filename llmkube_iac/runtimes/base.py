@@ -66,6 +66,30 @@ class NativeRun:
 
 
 @dataclass(frozen=True)
+class RuntimeMetrics:
+    """The Prometheus series a runtime exports (None: it does not). SLOs need requests_total with
+    errors_selector (availability) and latency_histogram with its bucket bounds (latency);
+    alerts and dashboards read the rest."""
+
+    requests_total: str | None = None  # counter of finished requests
+    errors_selector: str | None = None  # label matchers on requests_total selecting the failed ones
+    latency_histogram: str | None = None  # base name of the end-to-end latency histogram (seconds)
+    latency_buckets: tuple[float, ...] = ()  # its bucket bounds: a latency SLO threshold must be one
+    generated_tokens_total: str | None = None  # counter of generated tokens
+    ttft_histogram: str | None = None  # base name of the time-to-first-token histogram (seconds)
+    kv_cache_usage: str | None = None  # gauge, 1 = the KV cache is full
+    running: str | None = None  # gauge of requests being served
+
+    @property
+    def availability(self) -> bool:
+        return bool(self.requests_total and self.errors_selector)
+
+    @property
+    def latency(self) -> bool:
+        return bool(self.latency_histogram and self.latency_buckets)
+
+
+@dataclass(frozen=True)
 class Runtime:
     name: str
     images: dict[str, str]  # vendor image flavour -> pinned image
@@ -87,6 +111,7 @@ class Runtime:
     moe_cpu_offload: bool = False  # can keep MoE expert weights in host RAM
     opt_in_flavours: dict[str, str] = field(default_factory=dict)  # flavour -> the flag that enables it
     startup_failure_threshold: int = 180  # x 10 s: large models load for many minutes
+    metrics: RuntimeMetrics = field(default_factory=RuntimeMetrics)  # what its metrics_path exports
 
     def image_for(self, flavour: str) -> str | None:
         return self.images.get(flavour)

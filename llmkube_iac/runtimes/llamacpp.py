@@ -1,7 +1,7 @@
 """llama.cpp's llama-server: GGUF on CPU, CUDA, ROCm, SYCL/Vulkan; the workhorse for edge sites."""
 from __future__ import annotations
 
-from .base import NativeRun, Runtime, ServeContext, flag
+from .base import NativeRun, Runtime, RuntimeMetrics, ServeContext, flag
 
 BUILD = "b6710"
 KV_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1")
@@ -66,4 +66,8 @@ RUNTIME = Runtime(
                      model_formats=("gguf",), api_key_file_flag="--api-key-file"),
     sharding_modes=("layer", "row"),
     moe_cpu_offload=True,
+    # llama-server --metrics (tools/server): token counters and gauges only: no request counter with
+    # errors and no latency histogram, so no SLO
+    metrics=RuntimeMetrics(generated_tokens_total="llamacpp:tokens_predicted_total",
+                           running="llamacpp:requests_processing"),
 )

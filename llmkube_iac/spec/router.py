@@ -14,6 +14,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from ..router_hooks.llmkube_policy import ROUTES
 from .base import SecretKeyRef, SpecModel, check_country, check_dns_label, duplicates
+from .fleet_ops import SloSpec
 from .service import CLASSIFICATION_ORDER, Classification
 
 Zone = Literal["sovereign", "external"]
@@ -208,6 +209,9 @@ class RouterSpec(SpecModel):
     allowed_paths: tuple[str, ...] = Field(
         DEFAULT_ALLOWED_PATHS,
         description="Request paths the proxy serves; provider pass-through routes may not be added")
+    slo: SloSpec | None = Field(
+        None, description="Service level objectives of the router (Pyrra); unset: the defaults where Pyrra is "
+                          "installed")
 
     @field_validator("name")
     @classmethod

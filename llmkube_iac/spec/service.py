@@ -7,6 +7,7 @@ from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator,
 
 from .. import hardware, runtimes  # pure tables; neither imports spec at run time
 from .base import SecretKeyRef, SpecModel, TableChoice, check_dns_label
+from .fleet_ops import SloSpec
 from .model import ModelSpec
 from .priority import Priority
 
@@ -213,6 +214,10 @@ class InferenceServiceSpec(SpecModel):
     network: NetworkSpec = Field(NetworkSpec(), description="Who may call the service besides routers")
     mcp: McpSpec | None = Field(None, description="The service as an MCP tool (recorded only)")
     hosts: tuple[str, ...] = Field((), description="metal: host names serving it; empty = all metal hosts of the site")
+    slo: SloSpec | None = Field(
+        None, description="Service level objectives (Pyrra); unset: the defaults where Pyrra is installed and the "
+                          "runtime exports the metrics")
+    team: str | None = Field(None, description="The team (stack `teams`) whose quota the service's devices count in")
 
     @field_validator("name")
     @classmethod

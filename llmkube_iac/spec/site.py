@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from .base import SpecModel, check_country, check_dns_label, duplicates
+from .fleet_ops import AddOns
 from .service import Vendor
 
 API_GROUP = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -144,10 +145,14 @@ class Monitoring(SpecModel):
         description="Prometheus URL KEDA ScaledObjects query for the runtimes' queue metrics")
     namespace: str = Field("monitoring", description="Namespace of Prometheus, admitted to the routers' metrics port")
     prometheus_pod_labels: dict[str, str] = Field(
-        default_factory=lambda: {"app.kubernetes.io/name": "prometheus"},
+        {"app.kubernetes.io/name": "prometheus"},
         description="Labels of the Prometheus pods: only pods carrying all of them (in the monitoring namespace, or a "
                     "service's network.metricsNamespaces) may reach a metrics port; the default is the label "
                     "prometheus-operator puts on its Prometheus pods; {} admits every pod of those namespaces")
+    alerts: bool | None = Field(
+        None, description="Render the site's llmkube PrometheusRule (runtime down, queue saturation, KV-cache "
+                          "pressure, router fail-closed rate) and Grafana dashboard ConfigMap; unset: on when "
+                          "addons.monitoring installs the Prometheus operator stack")
 
 
 class SiteSpec(SpecModel):
@@ -185,6 +190,9 @@ class SiteSpec(SpecModel):
     network: NetworkRules = Field(NetworkRules(), description="Site-wide egress rules")
     operators: Operators = Field(Operators(), description="Cluster add-ons the site installs as Helm charts")
     monitoring: Monitoring = Field(Monitoring(), description="Where the site's Prometheus runs")
+    addons: AddOns = Field(
+        AddOns(), description="Fleet add-ons: cert-manager, the Prometheus operator stack, Pyrra, Kueue, device "
+                              "exporters")
     cert_issuer: str | None = Field(
         None, description="cert-manager ClusterIssuer: routers then serve HTTPS with a Certificate it issues; unset: "
                           "plain HTTP (keys and prompts cross the network in clear text; the router-tls rule says so)")

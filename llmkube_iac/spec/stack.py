@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError, ValidationInfo, model_validator
 
 from .base import SpecModel, duplicates
 from .errors import SpecError, from_validation_error
+from .fleet_ops import TeamQuota
 from .model import ModelSpec
 from .router import LocalBackend, RouterSpec
 from .service import InferenceServiceSpec
@@ -26,6 +27,8 @@ class StackConfig(SpecModel):
     services: tuple[InferenceServiceSpec, ...] = Field((), description="Inference services (llmkube:services)")
     routers: tuple[RouterSpec, ...] = Field(
         (), description="Governed OpenAI endpoints in front of the services (llmkube:routers)")
+    teams: tuple[TeamQuota, ...] = Field(
+        (), description="Teams with device quotas: ResourceQuotas, Kueue queues; services name theirs (llmkube:teams)")
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> StackConfig:
@@ -53,6 +56,14 @@ class StackConfig(SpecModel):
                 problems.append((f"services[{i}].model", f"unknown model {svc.model!r} (declared models: {known})"))
         problems += self._inline_name_clashes()
         svc_names = {s.name for s in self.services}
+        team_names = [t.name for t in self.teams]
+        for dup in duplicates(team_names):
+            problems.append(("teams", f"duplicate team name {dup!r}"))
+        problems += self._team_problems()
+        for i, svc in enumerate(self.services):
+            if svc.team is not None and svc.team not in team_names:
+                known = ", ".join(team_names) or "none declared"
+                problems.append((f"services[{i}].team", f"unknown team {svc.team!r} (declared teams: {known})"))
         for dup in duplicates(r.name for r in self.routers):
             problems.append(("routers", f"duplicate router name {dup!r}"))
         for i, router in enumerate(self.routers):
@@ -61,6 +72,27 @@ class StackConfig(SpecModel):
                     known = ", ".join(sorted(svc_names)) or "none declared"
                     problems.append((f"routers[{i}].backends[{j}].service",
                                      f"unknown service {b.service!r} (declared services: {known})"))
+        return problems
+
+    def _team_problems(self) -> list[tuple[str, str]]:
+        """Each team device quota names a vendor with a device resource and, if any, a pool of that vendor."""
+        from ..hardware import VENDORS
+
+        problems = []
+        pools = {p.name: p for p in self.site.accelerators}
+        for i, team in enumerate(self.teams):
+            for j, d in enumerate(team.devices):
+                where = f"teams[{i}].devices[{j}]"
+                profile = VENDORS.get(d.vendor)
+                if profile is None or profile.resource_key is None or not profile.schedulable:
+                    valid = ", ".join(n for n, v in VENDORS.items() if v.resource_key and v.schedulable)
+                    problems.append((f"{where}.vendor",
+                                     f"{d.vendor!r} has no device resource to quota; valid: {valid}"))
+                elif d.pool is not None and d.pool not in pools:
+                    problems.append((f"{where}.pool", f"unknown pool {d.pool!r} (site pools: "
+                                                      f"{', '.join(pools) or 'none declared'})"))
+                elif d.pool is not None and pools[d.pool].vendor != d.vendor:
+                    problems.append((f"{where}.pool", f"pool {d.pool} is {pools[d.pool].vendor}, not {d.vendor}"))
         return problems
 
     def _inline_name_clashes(self) -> list[tuple[str, str]]:

@@ -84,7 +84,8 @@ def resources_for(config: dict) -> list[RenderedResource]:
             t, name = _type(m), f"{prefix}-{m['kind'].lower()}-{m['metadata']['name']}"
             out.append(RenderedResource(_urn(t, name), t, name, copy.deepcopy(m), owner, site=site.name))
 
-    site_urn = component("llmkube:index:Site", site.name, {"spec": site.to_config()}, None)
+    site_urn = component("llmkube:index:Site", site.name,
+                         {"spec": site.to_config(), "teams": [t.to_config() for t in cfg.teams]}, None)
     objects(plan.site, site_urn, site.name)
     for name, (model, manifests) in plan.models.items():
         urn = component("llmkube:index:Model", f"{site.name}-{name}",

@@ -19,6 +19,7 @@ from llmkube_iac.policy.view import StackView
 from .fixtures import edge_config, find, resources_for
 
 FIT = importlib.util.find_spec("llmkube_iac.modelinfo.fit") is not None
+PYRRA = {"monitoring": True, "pyrra": True}
 ROUTER = {"name": "gw", "backends": [{"name": "chat", "service": "chat"}],
           "modelGroups": [{"name": "chat", "backends": ["chat"]}],
           "masterKeySecret": {"name": "gw-keys", "key": "master"}}
@@ -129,12 +130,29 @@ CASES = {
                   "jurisdiction": "US", "apiKeySecret": {"name": "gw-keys", "key": "openai"},
                   "maxClassification": "confidential"}]}))))]),
     "capacity": (
-        [("clean", plan())],
+        [("clean", plan()),
+         ("teams within the inventory and their quotas", plan(lambda c: (
+             c.update(teams=[{"name": "search", "devices": [{"vendor": "nvidia", "pool": "l4", "count": 2}]},
+                             {"name": "ops", "devices": [{"vendor": "nvidia", "count": 1}]}]),
+             _set(svc(c), team="search"), _set(svc(c, "embed"), team="ops"))))],
         [("maxReplicas beyond the pool", plan(lambda c: _set(svc(c)["autoscaling"], maxReplicas=5))),
          ("two services overbook the pool", plan(lambda c: (_set(svc(c)["autoscaling"], maxReplicas=3),
                                                             _set(svc(c, "embed"), replicas=2)))),
          ("no pool of the vendor", plan(lambda c: _set(c["site"], accelerators=[
-             {"name": "mi", "vendor": "amd", "memoryGiB": 192, "devicesPerNode": 8, "nodeCount": 1}])))]),
+             {"name": "mi", "vendor": "amd", "memoryGiB": 192, "devicesPerNode": 8, "nodeCount": 1}]))),
+         ("team quotas beyond the inventory", plan(lambda c: c.update(teams=[
+             {"name": "search", "devices": [{"vendor": "nvidia", "count": 2}]},
+             {"name": "ops", "devices": [{"vendor": "nvidia", "pool": "l4", "count": 2}]}]))),
+         ("a team's services beyond its quota", plan(lambda c: (
+             c.update(teams=[{"name": "search", "borrowing": False, "devices": [{"vendor": "nvidia", "count": 1}]}]),
+             _set(svc(c), team="search"))))]),
+    "slo-metrics": (
+        [("clean", plan()),
+         ("SLO switched off on llama.cpp", plan(lambda c: (_set(c["site"], addons=PYRRA),
+                                                         _set(svc(c), slo={"enabled": False}))))],
+        [("availability SLO on llama.cpp", plan(lambda c: (_set(c["site"], addons=PYRRA), _set(svc(c), slo={})))),
+         ("availability-only SLO on llama.cpp", plan(lambda c: (_set(c["site"], addons=PYRRA),
+                                                              _set(svc(c, "embed"), slo={"latency": None}))))]),
     "security-baseline": (
         [("clean", plan()),
          ("declared multi-GPU host access", plan(lambda c: (_set(svc(c)["accelerator"], count=2),

@@ -1,6 +1,6 @@
 """Schema checks for rendered manifests: kubernetes-validate for built-in kinds (1.30 and the
 newest it ships), hand-written JSON Schemas (from the CRDs' published docs) for KEDA and
-prometheus-operator objects, checked field by field with additionalProperties refused."""
+prometheus-operator, Pyrra and Kueue objects, checked field by field with additionalProperties refused."""
 from __future__ import annotations
 
 import jsonschema
@@ -94,6 +94,62 @@ CRD_SCHEMAS = {
                     "metricRelabelings": {"type": "array"}}}},
         }}),
 }
+
+_QUERY = {"type": "object", "required": ["metric"], "additionalProperties": False,
+          "properties": {"metric": {"type": "string", "minLength": 1}}}
+_PAIR = {"type": "object", "additionalProperties": False, "properties": {
+    "errors": _QUERY, "success": _QUERY, "total": _QUERY, "grouping": {"type": "array", "items": {"type": "string"}}}}
+_QUANTITY = {"anyOf": [{"type": "integer", "minimum": 0},
+                       {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?[a-zA-Z]*$"}]}
+_KUEUE_PREEMPTION = {"type": "object", "additionalProperties": False, "properties": {
+    "reclaimWithinCohort": {"enum": ["Never", "LowerPriority", "Any"]},
+    "borrowWithinCohort": {"type": "object"},
+    "withinClusterQueue": {"enum": ["Never", "LowerPriority", "LowerOrNewerEqualPriority"]}}}
+
+# pyrra-dev/pyrra kubernetes/api/v1alpha1/servicelevelobjective_types.go; kubernetes-sigs/kueue apis/kueue/v1beta1
+CRD_SCHEMAS.update({
+    ("pyrra.dev/v1alpha1", "ServiceLevelObjective"): _crd({
+        "type": "object", "required": ["target", "window", "indicator"], "additionalProperties": False,
+        "properties": {
+            "description": {"type": "string"},
+            "target": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"},
+            "window": {"type": "string", "pattern": "^[0-9]+[smhdwy]$"},
+            "indicator": {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+                          "properties": {
+                              "ratio": {**_PAIR, "required": ["errors", "total"]},
+                              "latency": {**_PAIR, "required": ["success", "total"]}}},
+            "alerting": {"type": "object", "additionalProperties": False, "properties": {
+                "disabled": {"type": "boolean"}, "burnrates": {"type": "boolean"}, "absent": {"type": "boolean"},
+                "name": {"type": "string"}, "absentName": {"type": "string"}}}}}),
+    ("kueue.x-k8s.io/v1beta1", "ResourceFlavor"): _crd({
+        "type": "object", "additionalProperties": False, "properties": {
+            "nodeLabels": _STRINGS,
+            "nodeTaints": {"type": "array", "items": {"type": "object", "required": ["key", "effect"],
+                                                      "additionalProperties": False, "properties": {
+                                                          "key": {"type": "string"}, "value": {"type": "string"},
+                                                          "effect": {"enum": ["NoSchedule", "PreferNoSchedule",
+                                                                              "NoExecute"]}}}},
+            "tolerations": {"type": "array"}, "topologyName": {"type": "string"}}}),
+    ("kueue.x-k8s.io/v1beta1", "ClusterQueue"): _crd({
+        "type": "object", "additionalProperties": False, "properties": {
+            "cohort": {"type": "string"},
+            "namespaceSelector": _SELECTOR,
+            "queueingStrategy": {"enum": ["StrictFIFO", "BestEffortFIFO"]},
+            "preemption": _KUEUE_PREEMPTION,
+            "resourceGroups": {"type": "array", "maxItems": 16, "items": {
+                "type": "object", "required": ["coveredResources", "flavors"], "additionalProperties": False,
+                "properties": {
+                    "coveredResources": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                    "flavors": {"type": "array", "minItems": 1, "items": {
+                        "type": "object", "required": ["name", "resources"], "additionalProperties": False,
+                        "properties": {"name": {"type": "string"}, "resources": {"type": "array", "items": {
+                            "type": "object", "required": ["name", "nominalQuota"], "additionalProperties": False,
+                            "properties": {"name": {"type": "string"}, "nominalQuota": _QUANTITY,
+                                           "borrowingLimit": _QUANTITY, "lendingLimit": _QUANTITY}}}}}}}}}}}),
+    ("kueue.x-k8s.io/v1beta1", "LocalQueue"): _crd({
+        "type": "object", "required": ["clusterQueue"], "additionalProperties": False,
+        "properties": {"clusterQueue": {"type": "string"}, "stopPolicy": {"type": "string"}}}),
+})
 
 
 def validate_manifest(manifest: dict, versions=K8S_VERSIONS) -> None:

@@ -20,6 +20,7 @@ from . import (
     router_tls,
     secrets_hygiene,
     security_baseline,
+    slo_metrics,
     timeout_nesting,
 )
 
@@ -28,6 +29,6 @@ RULES: tuple[Rule, ...] = tuple(m.RULE for m in (
     data_residency,
     capacity, gpu_fit, gpu_fit_unknown,
     security_baseline, image_pinning, secrets_hygiene, router_tls,
-    timeout_nesting,
+    timeout_nesting, slo_metrics,
 ))
 RULES_BY_NAME = {r.name: r for r in RULES}

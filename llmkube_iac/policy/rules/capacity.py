@@ -1,7 +1,9 @@
 """capacity: what a site's services may claim at max replicas fits what the site declares it has.
 
 It reads the site's inventory (`accelerators` pools), the one thing an admission controller never
-sees: per service against its matching pools, per shared pool set, and per vendor."""
+sees: per service against its matching pools, per shared pool set, and per vendor; and the stack's
+team quotas: the quotas fit the inventory, and a team's services fit its quota (plus, when it may
+borrow, its cohort's)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -47,13 +49,61 @@ def check_capacity(view: StackView, cfg: dict):
             if len(users) > 1 and total > have:
                 yield Violation(f"site {site.spec.name}: {total} {v} device(s) requested at max replicas "
                                 f"({', '.join(f'{s}: {n}' for s, n in users)}) but the site has {have}", site.res.urn)
+        yield from check_team_quotas(site)
+
+
+def check_team_quotas(site) -> list[Violation]:
+    """Team quotas against the inventory, and each team's services against its quota."""
+    out: list[Violation] = []
+    teams = {t.name: t for t in site.teams}
+    if not teams:
+        return out
+    def quota(team, v: str) -> int:
+        return sum(d.count for d in team.devices if d.vendor == v)
+
+    quota_by_vendor: dict[str, int] = defaultdict(int)
+    quota_by_pool: dict[str, int] = defaultdict(int)
+    for t in teams.values():
+        for d in t.devices:
+            quota_by_vendor[d.vendor] += d.count
+            if d.pool:
+                quota_by_pool[d.pool] += d.count
+    for v, total in sorted(quota_by_vendor.items()):
+        have = device_total(site.spec.pools_for(v))
+        if total > have:
+            parts = ", ".join(f"{t.name}: {quota(t, v)}" for t in teams.values() if quota(t, v))
+            out.append(Violation(f"site {site.spec.name}: team quotas promise {total} {v} device(s) ({parts}) but "
+                                 f"the site has {have}", site.res.urn))
+    for pool, total in sorted(quota_by_pool.items()):
+        have = device_total([p for p in site.spec.accelerators if p.name == pool])
+        if total > have:
+            out.append(Violation(f"site {site.spec.name}: team quotas on pool {pool} total {total} device(s) but "
+                                 f"the pool has {have}", site.res.urn))
+
+    demand: dict[tuple[str, str], list] = defaultdict(list)
+    for svc in accelerated_services(site):
+        if svc.spec.team in teams:
+            demand[(svc.spec.team, svc.spec.accelerator.vendor)].append(svc)
+    for (name, v), svcs in sorted(demand.items()):
+        team = teams[name]
+        need = sum(s.spec.device_count * s.spec.max_replicas for s in svcs)
+        limit = quota(team, v)
+        if team.borrowing:
+            limit = sum(quota(t, v) for t in teams.values() if t.cohort == team.cohort)
+        if need > limit:
+            how = f"its cohort {team.cohort}'s" if team.borrowing else "its"
+            out.append(Violation(f"team {name}'s services ({', '.join(s.spec.name for s in svcs)}) need {need} {v} "
+                                 f"device(s) at max replicas but {how} quota is {limit}", svcs[0].res.urn))
+    return out
 
 
 RULE = (
     Rule("capacity", "The accelerators a site's services request at max replicas fit the site's declared "
-         "inventory (per service, per pool and per vendor).", "mandatory",
+         "inventory (per service, per pool and per vendor); team quotas fit the inventory and each team's services "
+         "fit its quota (or its cohort's, when it may borrow).", "mandatory",
          "Lower replicas/autoscaling.maxReplicas or accelerator.count, move a service to another site, or declare "
-         "the nodes you really have in site.accelerators.",
+         "the nodes you really have in site.accelerators; lower teams[].devices[].count to what the site has, or "
+         "raise the team's quota.",
          "stack", check_capacity,
          {"requireInventory": {"type": "boolean", "default": True,
                                "description": "An accelerated service at a site without a pool of its vendor "

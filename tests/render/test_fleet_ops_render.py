@@ -1,0 +1,96 @@
+"""The datacenter stack with every fleet add-on, SLOs and teams, rendered through the real components:
+cert-manager registers as the provider-side CertManager component, everything validates, objects
+wait for the add-on that provides their CRDs, and plan.json lists each add-on with its site."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import yaml
+
+from llmkube_iac.render.engine import render_program
+from tests.conftest import ROOT
+from tests.support.k8s_schema import validate_manifest
+
+ADDONS = {"certManager": True, "monitoring": True, "pyrra": True, "kueue": True, "metricsExporters": True}
+TEAMS = [{"name": "search", "devices": [{"vendor": "nvidia", "pool": "h100", "count": 8}], "priority": "high"},
+         {"name": "research", "devices": [{"vendor": "amd", "count": 8}]}]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    program = tmp_path_factory.mktemp("dc-fleet")
+    shutil.copytree(ROOT / "stacks", program, dirs_exist_ok=True)
+    (program / "Pulumi.yaml").write_text("name: llmkube-dc-fleet\nruntime: python\n")
+    stack = yaml.safe_load((program / "Pulumi.dc.yaml").read_text())
+    cfg = stack["config"]
+    cfg["llmkube:site"]["addons"] = ADDONS
+    cfg["llmkube:site"].pop("clusterProvides", None)  # the site installs the Prometheus operator and cert-manager
+    cfg["llmkube:site"]["certIssuer"] = "internal-ca"
+    cfg["llmkube:teams"] = TEAMS
+    cfg["llmkube:services"][0]["team"] = "search"
+    (program / "Pulumi.dc.yaml").write_text(yaml.safe_dump(stack))
+    out = tmp_path_factory.mktemp("dc-fleet-out")
+    return render_program(program, "dc", out, evaluate_policies=True), out
+
+
+def test_manifests_validate(rendered):
+    result, out = rendered
+    files = sorted(out.glob("*/1-manifest/*.yaml"))
+    assert len(files) == len(result.manifests)
+    for f in files:
+        validate_manifest(yaml.safe_load(f.read_text()))
+    kinds = {m["kind"] for m in result.manifests}
+    assert {"ServiceLevelObjective", "ClusterQueue", "LocalQueue", "ResourceFlavor", "ResourceQuota",
+            "PrometheusRule"} <= kinds
+
+
+def test_cert_manager_is_the_provider_side_component_listed_with_its_site(rendered):
+    result, out = rendered
+    plan = json.loads((out / "plan.json").read_text())
+    side = {c["chart"]["chart"]: c for c in plan["providerSideComponents"]}
+    assert {"cert-manager", "kube-prometheus-stack", "pyrra", "oci://registry.k8s.io/kueue/charts/kueue",
+            "device-metrics-exporter-charts", "gpu-operator", "keda"} <= set(side)
+    cm = side["cert-manager"]
+    assert cm["type"] == "kubernetes-cert-manager:index:CertManager" and cm["site"] == "dc"
+    assert cm["chart"]["version"] == "v1.18.2" and cm["chart"]["namespace"] == "cert-manager"
+    assert all(c["site"] == "dc" for c in plan["providerSideComponents"])
+
+
+def test_objects_wait_for_the_addon_providing_their_crd(rendered):
+    from llmkube_iac.plan.objects import ADDON_TYPE
+
+    result, _ = rendered
+    by_type: dict[str, list] = {}
+    for r in result.resources:
+        by_type.setdefault(r.type, []).append(r)
+    addons = {r.props["release"]: r for r in by_type[ADDON_TYPE]}
+    held = {n: {a.urn} | {r.urn for r in result.resources if r.parent == a.urn} for n, a in addons.items()}
+
+    def waits_for(r, addon: str) -> bool:  # on the add-on or on the chart it holds
+        return bool(held[addon] & set(r.dependencies))
+
+    cert = addons["cert-manager"]
+    assert any(r.type == "kubernetes-cert-manager:index:CertManager" and r.parent == cert.urn for r in result.charts)
+    for r in by_type["kubernetes:pyrra.dev/v1alpha1:ServiceLevelObjective"]:
+        assert waits_for(r, "pyrra")
+    for r in by_type["kubernetes:kueue.x-k8s.io/v1beta1:ClusterQueue"]:
+        assert waits_for(r, "kueue")
+    for r in by_type["kubernetes:monitoring.coreos.com/v1:PrometheusRule"]:
+        assert waits_for(r, "kube-prometheus-stack")
+    assert waits_for(addons["pyrra"], "kube-prometheus-stack")  # Pyrra writes PrometheusRules
+    ns = {r.props["metadata"]["name"]: r.urn for r in by_type["kubernetes:core/v1:Namespace"]}
+    assert ns["cert-manager"] in cert.dependencies
+    assert ns["monitoring"] in addons["kube-prometheus-stack"].dependencies
+    routers = [r for r in result.resources if r.type == "llmkube:index:Router"]
+    assert routers and all(waits_for(r, "cert-manager") for r in routers)  # its Certificate needs cert-manager
+
+
+def test_names_are_stable_and_the_plan_passes_the_rules(rendered):
+    result, _ = rendered
+    names = {r.name for r in result.resources}
+    assert {"dc-namespace-llmkube", "dc-namespace-cert-manager", "dc-clusterqueue-search",
+            "dc-localqueue-llmkube-search", "dc-servicelevelobjective-llmkube-gateway-availability"} <= names
+    mandatory = [p for p in result.policy_results if getattr(p, "level", None) == "mandatory"]
+    assert not [p for p in mandatory if getattr(p, "rule", "") in ("capacity", "slo-metrics")], mandatory
