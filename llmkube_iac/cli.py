@@ -10,7 +10,7 @@ import sys
 
 COMMAND_MODULES = (
     "llmkube_iac.render.cli",
-    "llmkube_iac.fetch.cli", "llmkube_iac.modelinfo.cli",
+    "llmkube_iac.fetch.cli", "llmkube_iac.modelinfo.cli", "llmkube_iac.pin.cli",
 )
 
 

@@ -15,6 +15,7 @@ from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.router import ExternalBackend, LocalBackend, RouterSpec
 from .endpoints import openai_base_url
 from .errors import PlanError
+from .metal_keys import metal_api_key
 
 # Keep in step with scripts/install-litellm (the router tests run exactly this version; that script
 # says why this is the newest pin the package index can install).
@@ -66,6 +67,11 @@ def provider_key_env(backend: str) -> str:
     return env_name("LLMKUBE_PROVIDER_KEY_", backend)
 
 
+def backend_key_env(backend: str) -> str:
+    """The env var holding the API key a local (metal) backend demands."""
+    return env_name("LLMKUBE_BACKEND_KEY_", backend)
+
+
 def upstream_env(backend: str) -> str:
     """The env var holding a backend's base URL: config and guard read it, the Deployment sets it."""
     return env_name("LLMKUBE_UPSTREAM_", backend)
@@ -99,6 +105,10 @@ def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, service
         params: dict[str, object] = {"model": f"openai/{backend.model or served_model(svc)}", "api_key": LOCAL_API_KEY}
         rules = {"locality": "local", "maxClass": svc.classification, "region": site.region,
                  "jurisdiction": site.jurisdiction, "service": svc.name, "apiKey": LOCAL_API_KEY}
+        if metal_api_key(svc):  # a metal host's runtime demands its key (plan/metal_keys.py); the guard checks it
+            params["api_key"] = f"os.environ/{backend_key_env(backend.name)}"
+            del rules["apiKey"]
+            rules["apiKeyEnv"] = backend_key_env(backend.name)
     else:
         base = backend.api_base or PROVIDER_BASES[backend.provider]
         params = {"model": f"{PROVIDER_PREFIX[backend.provider]}/{backend.model}",
@@ -127,6 +137,12 @@ def _zone_backends(router: RouterSpec, zone: str) -> set[str]:
     if zone == "sovereign":
         return {b.name for b in router.local_backends}
     return {b.name for b in router.backends}
+
+
+def zone_services(router: RouterSpec, zone: str) -> set[str]:
+    """The InferenceServices one zone sends requests to: their NetworkPolicies admit exactly that zone."""
+    allowed = _zone_backends(router, zone)
+    return {b.service for b in router.local_backends if b.name in allowed}
 
 
 def plan_zone_config(site: SiteSpec, router: RouterSpec, services: dict[str, InferenceServiceSpec],
@@ -200,6 +216,10 @@ def plan_zone_config(site: SiteSpec, router: RouterSpec, services: dict[str, Inf
     if zone == "external":
         for b in router.external_backends:
             secret_env[provider_key_env(b.name)] = (b.api_key_secret.name, b.api_key_secret.key)
+    for local in router.local_backends:  # metal backends' API keys, for the zones that route to them
+        ref = metal_api_key(services[local.service]) if local.name in allowed else None
+        if ref:
+            secret_env[backend_key_env(local.name)] = (ref.name, ref.key)
     plain_env = {d["apiBaseEnv"]: d["apiBase"] for d in deployments}
     name = router.name if zone == "sovereign" else router.external_name
     upstreams = [{"service": services[b.service].name, "port": services[b.service].endpoint.port}

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, field_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import core_schema
 
@@ -35,6 +35,20 @@ class SpecModel(BaseModel):
     def to_config(self) -> dict:
         """The JSON form a stack config (or a ConfigMap) carries: camelCase, no unset defaults."""
         return self.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+class SecretKeyRef(SpecModel):
+    """A key inside a Kubernetes Secret: values never appear in config, only the reference."""
+
+    name: str = Field(description="Secret name (in the site namespace)")
+    key: str = Field(description="Key inside the Secret")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", v):
+            raise ValueError(f"secret name {v!r} must be a DNS-1123 subdomain (e.g. 'router-keys')")
+        return v
 
 
 def check_dns_label(value: str, what: str = "name") -> str:

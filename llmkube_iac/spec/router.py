@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from ..router_hooks.llmkube_policy import ROUTES
-from .base import SpecModel, check_country, check_dns_label, duplicates
+from .base import SecretKeyRef, SpecModel, check_country, check_dns_label, duplicates
 from .fleet_ops import SloSpec
 from .service import CLASSIFICATION_ORDER, Classification
 
@@ -28,20 +28,6 @@ DEFAULT_ALLOWED_PATHS: tuple[str, ...] = tuple(ROUTES)
 def class_rank(classification: str) -> int:
     """Order of data classes: public < internal < confidential < restricted."""
     return CLASSIFICATION_ORDER.index(classification)
-
-
-class SecretKeyRef(SpecModel):
-    """A key inside a Kubernetes Secret: values never appear in config, only the reference."""
-
-    name: str = Field(description="Secret name (in the site namespace)")
-    key: str = Field(description="Key inside the Secret")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", v):
-            raise ValueError(f"secret name {v!r} must be a DNS-1123 subdomain (e.g. 'router-keys')")
-        return v
 
 
 class LocalBackend(SpecModel):
@@ -220,7 +206,7 @@ class RouterSpec(SpecModel):
     replicas: int = Field(2, ge=1, description="Proxy replicas per zone when autoscaling is unset")
     autoscaling: RouterScaling | None = Field(None, description="CPU autoscaling per zone instead of fixed replicas")
     port: int = Field(4000, ge=1024, le=65535, description="Port of the OpenAI endpoint (Service and container)")
-    cpu: str = Field("500m", description="CPU request of each proxy pod")
+    cpu: str = Field("500m", description="CPU request of each proxy pod (its limit is twice this)")
     memory: str = Field("1Gi", description="Memory request and limit of each proxy pod")
     client_namespaces: tuple[str, ...] = Field((), description="Namespaces allowed to call; empty: any")
     allowed_paths: tuple[str, ...] = Field(
