@@ -13,7 +13,7 @@ import sys
 
 COMMAND_MODULES = (
     "llmkube_iac.render.cli",
-    "llmkube_iac.fetch.cli", "llmkube_iac.modelinfo.cli",
+    "llmkube_iac.fetch.cli", "llmkube_iac.modelinfo.cli", "llmkube_iac.pin.cli",
 )
 EXIT_INVALID, EXIT_INTERNAL = 2, 70
 

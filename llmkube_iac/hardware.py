@@ -17,7 +17,7 @@ class VendorProfile:
     node_selector: dict[str, str]  # labels the vendor's operator / NFD puts on nodes with devices
     product_label: str | None  # node label carrying the device model (for accelerator.product)
     tolerations: tuple[dict, ...]
-    env: dict[str, str]  # environment every container on this vendor needs
+    env: dict[str, str]  # environment every container on this vendor needs (never what the device plugin sets)
     multi_device_env: dict[str, str]  # added when a replica gets more than one device
     visible_devices_env: str | None  # set to "0,1,..,n-1" so the runtime sees exactly its devices
     needs_shm: bool  # multi-device collectives use /dev/shm (NCCL/RCCL/HCCL): mount a memory emptyDir
@@ -84,9 +84,12 @@ VENDORS: dict[str, VendorProfile] = {
         node_selector={"habana.ai/gaudi": "true"},
         product_label="habana.ai/gaudi.product",
         tolerations=_taint_toleration("habana.ai/gaudi"),
-        env={"HABANA_VISIBLE_DEVICES": "all", "OMPI_MCA_btl_vader_single_copy_mechanism": "none"},
+        # No HABANA_VISIBLE_DEVICES here: the Habana device plugin sets it (with HL_VISIBLE_DEVICES and
+        # HABANA_VISIBLE_MODULES) to the cards it allocated, and the pod's own env would override it, so
+        # "all" made the Habana container runtime expose every card of the node to the pod.
+        env={"OMPI_MCA_btl_vader_single_copy_mechanism": "none"},
         multi_device_env={"PT_HPU_ENABLE_LAZY_COLLECTIVES": "true"},
-        visible_devices_env=None,  # HABANA_VISIBLE_DEVICES=all: the device plugin mounts only ours
+        visible_devices_env=None,  # the device plugin sets HABANA_VISIBLE_DEVICES to the allocated cards
         needs_shm=True,
         supplemental_groups=(),
         metrics_exporter="habana-metric-exporter",

@@ -2,8 +2,11 @@
 
 Kubernetes cannot schedule Metal, so the chat service renders a selector-less Service, a desired-state
 ConfigMap, an identity and a Lease per Mac; `llmkube-metal-agent` on each Mac runs llama-server and
-registers it as an EndpointSlice. The Router reaches both Macs through that one Service. Keys live in
-the Secret `edge-gw-keys` (create it out of band): `master`, `app`.
+marks it ready in the EndpointSlice the stack created for that Mac. The Router reaches both Macs through
+that one Service. Keys live in the Secret `edge-gw-keys` (create it out of band): `master`, `app`; the
+key llama-server demands lives in the Secret `chat-api-key` (key `api-key`), read only by the Macs'
+agents and the router. The site has no certIssuer, so the router serves plain HTTP and the router-tls
+rule says so; its images are tag-only, so image-pinning advises `llmkube-iac pin`.
 
 On each Mac (see docs/metal-agent.md):
     llmkube-metal-agent print-launchd --host studio-1 --kubeconfig /etc/llmkube/studio-1.kubeconfig \

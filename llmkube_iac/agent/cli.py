@@ -17,6 +17,7 @@ from pathlib import Path
 from ..runtimes import native_runtimes
 from . import launchd, metrics
 from .config import AgentConfig
+from .exposure import bind_warning
 from .kube import Credentials, KubeClient, load_kubeconfig
 from .supervisor import Agent
 from .sync import ApiSync
@@ -39,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--runtime", action="append", default=[], metavar="NAME=COMMAND",
                        help=f"command for a native runtime ({', '.join(native_runtimes())}), e.g. "
                             "llama-server=/opt/homebrew/bin/llama-server")
-        s.add_argument("--bind-address", help="address runtimes listen on (default: the host's address)")
+        s.add_argument("--bind-address", help="address runtimes listen on (default: the host's declared address); "
+                                               "never a wildcard such as 0.0.0.0")
         s.add_argument("--metrics-address", default="0.0.0.0")
         s.add_argument("--metrics-port", type=int, default=9464)
         s.add_argument("--meminfo", help="read memory pressure from this meminfo file (Linux/testing)")
@@ -52,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> AgentConfig:
+    if args.bind_address is not None and bind_warning(args.bind_address):
+        raise SystemExit(f"--bind-address {args.bind_address!r}: {bind_warning(args.bind_address)}")
     runtimes: dict[str, list[str]] = {}  # overrides of the registry's native commands
     known = native_runtimes()
     for item in args.runtime:

@@ -42,6 +42,8 @@ class AgentConfig:
     metrics_address: str = "127.0.0.1"
     metrics_port: int | None = 9464
     stop_grace_seconds: float = 10.0
+    slice_resync_seconds: float = 30.0  # re-check every slice this often (a `pulumi up` may have reset it)
+    probe_addresses: tuple[str, ...] | None = None  # where to look for a port bound too widely; None: this host's
     fetch: Fetcher = default_fetch
     estimate: Estimator = default_estimate
 

@@ -22,6 +22,7 @@ PATHS = {
     "events": "api/v1",
     "leases": "apis/coordination.k8s.io/v1",
     "endpointslices": "apis/discovery.k8s.io/v1",
+    "secrets": "api/v1",
 }
 
 

@@ -23,6 +23,7 @@ from ..fetch import FetchError
 from ..runtimes import native_runtime
 from ..spec.metal import DESIRED_STATE_KEY, DesiredState, MetalServiceState
 from ..units import GIB
+from . import exposure, keys
 from . import pressure as mp
 from .config import AgentConfig
 from .preflight import Estimate
@@ -51,6 +52,7 @@ class Svc:
     model_path: Path | None = None
     estimate: Estimate | None = None
     health_failures: int = 0
+    api_key_file: Path | None = None  # where the runtime's API key was written (when it demands one)
 
 
 class Agent:
@@ -167,11 +169,33 @@ class Agent:
         try:
             path = self.cfg.fetch(svc.state, dest)
             est = self.cfg.estimate(svc.state, path, self.budget)
+            ref = svc.state.api_key_secret
+            if ref:  # the runtime demands a key: without it, it must not start
+                gen = svc.gen
+                key = keys.wait_for_key(self.read_secret, ref.name, ref.key,
+                                        lambda: svc.gen == gen and not self.stopped.is_set(),
+                                        lambda why: self.post("waiting", svc.state.name, gen, why))
+                if key is None:
+                    return None
+                svc.api_key_file = keys.write_key_file(self.cfg.state_dir, svc.state.name, key)
         except FetchError as err:
             return self.post("failed", svc.state.name, svc.gen, "FetchFailed", str(err))
+        except keys.UnusableKey as err:
+            return self.post("failed", svc.state.name, svc.gen, "ApiKeyUnusable", str(err))
         except Exception as err:  # noqa: BLE001 - any failure here is reported, never fatal to the agent
             return self.post("failed", svc.state.name, svc.gen, "PrepareFailed", _short(err))
         self.post("prepared", svc.state.name, svc.gen, path, est)
+
+    def _on_waiting(self, name: str, gen: int, reason: str) -> None:
+        svc = self._get(name, gen)
+        if svc and svc.phase in ("Fetching", "Pending"):
+            if svc.reason != reason and svc.phase == "Fetching":
+                self.on_event("Warning", "ApiKeyUnavailable", reason, name)
+            svc.phase, svc.reason = "Pending", reason
+
+    def read_secret(self, name: str, key: str) -> str:
+        """Replaced by the API sync; an agent without one cannot read Secrets."""
+        raise ValueError("no API server connection to read Secrets from")
 
     @property
     def budget(self) -> int:
@@ -213,8 +237,12 @@ class Agent:
     # -- processes -------------------------------------------------------------------------------
     def _spawn(self, svc: Svc) -> None:
         state, gen = svc.state, svc.gen
-        bind = self.cfg.bind_address or (self.desired.address if self.desired else "127.0.0.1")
-        subs = {"{host}": bind, "{port}": str(state.port), "{model}": str(svc.model_path)}
+        bind = self.bind_address
+        subs = {"{host}": bind, "{port}": str(state.port), "{model}": str(svc.model_path),
+                "{api_key_file}": str(svc.api_key_file or "")}
+        warning = exposure.bind_warning(bind)
+        if warning:
+            self.on_event("Warning", "WildcardBind", warning, state.name)
         argv = self.cfg.command(state.runtime) + [_sub(a, subs) for a in state.args]
         env = {k: _sub(v, subs) for k, v in native_runtime(state.runtime).env.items()}
         log_path = self.cfg.state_dir / "logs" / f"{state.name}.log"
@@ -250,6 +278,9 @@ class Agent:
         if not svc or svc.phase not in ("Starting", "Ready", "Unhealthy"):
             return
         if ok:
+            if svc.phase == "Starting":  # first answer: check from this host that it answers nowhere else
+                threading.Thread(target=self._check_exposure, args=(svc.state.name, svc.state.port), daemon=True,
+                                 name=f"exposure-{name}").start()
             svc.phase, svc.reason, svc.ready, svc.health_failures = "Ready", "", True, 0
             return
         svc.health_failures += 1
@@ -257,6 +288,17 @@ class Agent:
             svc.phase, svc.ready = "Unhealthy", False
             svc.reason = (f"{svc.state.health_path} failed {svc.health_failures} times in a row; endpoint marked "
                           "not ready")
+
+    @property
+    def bind_address(self) -> str:
+        """Where runtimes listen: --bind-address, else the host's declared address."""
+        return self.cfg.bind_address or (self.desired.address if self.desired else "127.0.0.1")
+
+    def _check_exposure(self, name: str, port: int) -> None:
+        addresses = self.cfg.probe_addresses if self.cfg.probe_addresses is not None else exposure.local_addresses()
+        warning = exposure.exposure_warning(port, self.bind_address, addresses)
+        if warning:
+            self.on_event("Warning", "PortExposed", warning, name)
 
     def _on_start_timeout(self, name: str, gen: int) -> None:
         svc = self._get(name, gen)
@@ -327,7 +369,7 @@ class Agent:
             with self.lock:
                 checks = [(s.state.name, s.gen, s.state.port, s.state.health_path) for s in self.services.values()
                           if s.phase in ("Ready", "Unhealthy")]
-            bind = _connect(self.cfg.bind_address or (self.desired.address if self.desired else "127.0.0.1"))
+            bind = _connect(self.bind_address)
             for name, gen, port, path in checks:
                 try:
                     ok = session.get(f"http://{bind}:{port}{path}", timeout=2).status_code == 200

@@ -5,6 +5,7 @@ outage, and what could not be written is simply written again once the server an
 """
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import logging
@@ -15,13 +16,11 @@ from datetime import UTC, datetime
 
 import requests
 
-from ..plan.meta import discovery_labels
 from ..spec.metal import AGENT, STATUS_ANNOTATION, config_map_name, lease_name, slice_name
 from .kube import ApiError, KubeClient
 from .supervisor import Agent
 
 log = logging.getLogger("llmkube.metal-agent")
-MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 
 
 def _now() -> str:
@@ -36,8 +35,8 @@ class ApiSync:
         self.cm_name, self.lease_name = config_map_name(self.cfg.host), lease_name(self.cfg.host)
         self.wake = threading.Event()
         self.pushed: dict[str, tuple] = {}  # service -> (address, port, ready) as last written
-        self.slice_rv: dict[str, str] = {}
-        self.owners: dict[str, list[dict]] = {}  # service -> ownerReferences of its slice
+        self.missing: set[str] = set()  # services whose slice does not exist (reported once)
+        self.last_resync = time.monotonic()
         self.lease: dict | None = None
         self.last_status: str | None = None
         self.last_renew = 0.0
@@ -49,6 +48,7 @@ class ApiSync:
         self._pusher: threading.Thread | None = None
         agent.on_change = self.wake.set
         agent.on_event = self.event
+        agent.read_secret = self.read_secret
 
     def start(self) -> None:
         threading.Thread(target=self._watch_loop, name="watch", daemon=True).start()
@@ -56,7 +56,7 @@ class ApiSync:
         self._pusher.start()
 
     def close(self, timeout: float = 5.0) -> bool:
-        """After the agent stopped its runtimes: deregister (delete our slices), last status. True if done."""
+        """After the agent stopped its runtimes: deregister (empty our slices), last status. True if done."""
         self.closing = True
         self.wake.set()
         if self._pusher:
@@ -128,75 +128,66 @@ class ApiSync:
         wanted = {n: (address, s["port"], s["ready"]) for n, s in snap["services"].items() if address}
         if self.closing:
             wanted = {}  # shut down: deregister
+        if time.monotonic() - self.last_resync >= self.cfg.slice_resync_seconds:
+            self.pushed = {n: v for n, v in self.pushed.items() if n not in wanted}  # re-check every wanted slice
+            self.last_resync = time.monotonic()
         for name, spec in wanted.items():
-            if self.pushed.get(name) != spec:
-                self._put_slice(name, *spec)
+            if self.pushed.get(name) != spec and self._put_slice(name, *spec):
                 self.pushed[name] = spec
         for name in [n for n in self.pushed if n not in wanted]:
-            try:
-                self.client.delete("endpointslices", slice_name(name, self.cfg.host))
-            except ApiError as err:
-                if err.status != 404:
-                    raise
+            self._put_slice(name, None, None, False)  # no endpoints: out of rotation (the slice is Pulumi's)
             self.pushed.pop(name)
-            self.slice_rv.pop(name, None)
         status = json.dumps(snap, sort_keys=True)
         if status != self.last_status or time.monotonic() - self.last_renew >= self.cfg.lease_renew_seconds:
             self._renew(status)
         self._flush_events()
 
-    def _slice(self, service: str, address: str, port: int, ready: bool) -> dict:
+    @staticmethod
+    def _endpoints(host: str, address: str | None, port: int | None, ready: bool) -> dict:
+        """The fields the agent owns in its slice: the endpoint and its readiness, the port. No address: none."""
+        if address is None:
+            return {"endpoints": []}
         family = "IPv6" if ipaddress.ip_address(address).version == 6 else "IPv4"
-        return {
-            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-            "metadata": {"name": slice_name(service, self.cfg.host), "namespace": self.cfg.namespace,
-                         "labels": {"kubernetes.io/service-name": service, MANAGED_BY: AGENT,
-                                    **discovery_labels(metal_host=self.cfg.host)}},
-            "addressType": family,
-            "endpoints": [{"addresses": [address], "hostname": self.cfg.host,
-                           "conditions": {"ready": ready, "serving": ready, "terminating": False}}],
-            "ports": [{"name": "http", "port": port, "protocol": "TCP"}],
-        }
+        return {"addressType": family,
+                "endpoints": [{"addresses": [address], "hostname": host,
+                               "conditions": {"ready": ready, "serving": ready, "terminating": False}}],
+                "ports": [{"name": "http", "port": port, "protocol": "TCP"}]}
 
-    def _owner(self, service: str) -> list[dict]:
-        """The Service as the slice's owner, so Kubernetes deletes the slice with the Service (even one
-        removed while this agent was down). Looked up once per service (off the ready-update path);
-        without the Service's uid the slice is still written, unowned."""
-        if service not in self.owners:
-            try:
-                uid = self.client.get("services", service)["metadata"].get("uid")
-            except (requests.RequestException, ApiError, KeyError, TypeError, ValueError):
-                uid = None
-            self.owners[service] = [{"apiVersion": "v1", "kind": "Service", "name": service, "uid": uid}] if uid else []
-        return self.owners[service]
-
-    def _put_slice(self, service: str, address: str, port: int, ready: bool) -> None:
-        obj = self._slice(service, address, port, ready)
-        owner = self._owner(service)
-        if owner:
-            obj["metadata"]["ownerReferences"] = owner
+    def _put_slice(self, service: str, address: str | None, port: int | None, ready: bool) -> bool:
+        """Update the slice Pulumi created for this service and host (get, change the agent's fields, replace).
+        The agent cannot create slices: a missing one is reported and tried again at the next resync."""
+        name = slice_name(service, self.cfg.host)
+        fields = self._endpoints(self.cfg.host, address, port, ready)
         for _ in range(3):
-            rv = self.slice_rv.get(service)
             try:
-                if rv is None:
-                    out = self.client.create("endpointslices", obj)
-                else:
-                    obj["metadata"]["resourceVersion"] = rv
-                    out = self.client.replace("endpointslices", obj)
-                self.slice_rv[service] = out["metadata"]["resourceVersion"]
-                return
+                current = self.client.get("endpointslices", name)
             except ApiError as err:
-                if err.status == 409 and rv is None:  # exists from an earlier run: take it over
-                    self.slice_rv[service] = self.client.get("endpointslices", obj["metadata"]["name"])[
-                        "metadata"]["resourceVersion"]
-                elif err.status == 409:
-                    self.slice_rv[service] = self.client.get("endpointslices", obj["metadata"]["name"])[
-                        "metadata"]["resourceVersion"]
-                elif err.status == 404:
-                    self.slice_rv.pop(service, None)
-                else:
+                if err.status != 404:
                     raise
-        raise ApiError(409, f"EndpointSlice {obj['metadata']['name']} kept changing underneath the agent")
+                if address is not None and service not in self.missing:
+                    self.missing.add(service)
+                    self.event("Warning", "EndpointSliceMissing",
+                               f"EndpointSlice {name} does not exist: the stack creates it (run pulumi up); the "
+                               f"agent only updates it and retries every {self.cfg.slice_resync_seconds:.0f}s",
+                               service)
+                return False
+            self.missing.discard(service)
+            if all(current.get(k) == v for k, v in fields.items()):
+                return True
+            try:
+                self.client.replace("endpointslices", {**current, **fields})
+                return True
+            except ApiError as err:
+                if err.status not in (404, 409):
+                    raise
+        raise ApiError(409, f"EndpointSlice {name} kept changing underneath the agent")
+
+    def read_secret(self, name: str, key: str) -> str:
+        """One key of a Secret (the API key a runtime demands); ApiError or RequestException when unreadable."""
+        data = self.client.get("secrets", name).get("data") or {}
+        if key not in data:
+            raise ApiError(404, f"Secret {name} has no key {key!r}")
+        return base64.b64decode(data[key]).decode()
 
     def _renew(self, status: str) -> None:
         """Heartbeat and status in one write: the Lease's renewTime and its status annotation."""

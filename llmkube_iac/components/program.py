@@ -25,6 +25,9 @@ CONFIG_KEYS = ("site", "models", "services", "routers", "teams")
 SECRET_ALLOWED = ("site",)
 # set by a CI preview gate with no cluster: every site renders YAML into this directory instead of applying
 RENDER_ONLY_KEY = "renderOnlyDir"
+# a fleet stack: the fleet file this stack reads, and which of its sites the stack applies
+FLEET_KEY, FLEET_SITE_KEY = "fleet", "fleetSite"
+PROGRAM_KEYS = (*CONFIG_KEYS, RENDER_ONLY_KEY, FLEET_KEY, FLEET_SITE_KEY)  # every llmkube: key the program reads
 
 
 def _configured_keys(namespace: str) -> set[str]:
@@ -37,10 +40,9 @@ def _configured_keys(namespace: str) -> set[str]:
 
 def stack_config_from_pulumi(namespace: str = NAMESPACE) -> dict:
     cfg = pulumi.Config(namespace)
-    known = (*CONFIG_KEYS, RENDER_ONLY_KEY)
-    problems = [(f"{namespace}:{key}", f"unknown config key; the stack config has "
-                                       f"{', '.join(f'{namespace}:{k}' for k in known)}")
-                for key in sorted(_configured_keys(namespace) - set(known))]
+    problems = [(f"{namespace}:{key}", f"unknown config key; the program reads "
+                                       f"{', '.join(f'{namespace}:{k}' for k in PROGRAM_KEYS)}")
+                for key in sorted(_configured_keys(namespace) - set(PROGRAM_KEYS))]
     raw = {}
     for key in CONFIG_KEYS:
         text = cfg.get(key)
@@ -79,9 +81,19 @@ def _kept(conn) -> dict:
 
 
 def run() -> Site:
-    """What stacks/__main__.py and the examples call."""
-    config = load_stack_config(stack_config_from_pulumi())
-    site = Site(config.site.name, config)
+    """What stacks/__main__.py and the examples call; with `llmkube:fleet`, this stack's share of the fleet."""
+    cfg = pulumi.Config("llmkube")
+    fleet = cfg.get(FLEET_KEY)
+    if fleet is not None:
+        from .fleet_stack import run_fleet
+
+        site = run_fleet(fleet, cfg.get(FLEET_SITE_KEY) or pulumi.get_stack(), stack_config_from_pulumi())
+        if not isinstance(site, Site):  # "*": every site of the fleet from this program
+            pulumi.export("serviceUrls", {n: s.service_urls for n, s in site.sites.items()})
+            return site
+    else:
+        config = load_stack_config(stack_config_from_pulumi())
+        site = Site(config.site.name, config)
     pulumi.export("namespace", site.namespace)
     pulumi.export("serviceUrls", site.service_urls)
     return site

@@ -60,7 +60,8 @@ class Site(pulumi.ComponentResource):
         facts = gather_facts(site, stack_models(config))  # headers the site itself serves (mirror, store, pvc)
         plan = plan_stack(config, {n: s for n, i in facts.items() if (s := size_bytes(i))})  # raises first
         teams = [t.to_config() for t in config.teams]  # the capacity rule checks quotas against the inventory
-        super().__init__(SITE_TYPE, name, {"spec": site_props(site), "teams": teams}, opts)
+        costs = {n: c.to_dict() for n, c in plan.costs.items()}  # plan.json and the report read them
+        super().__init__(SITE_TYPE, name, {"spec": site_props(site), "teams": teams, "costs": costs}, opts)
         self.config = config
         # the caller's provider (Python opts, the component package's providers, a parent's), else our own
         self.provider = self.get_provider("kubernetes:core/v1:Namespace") or make_provider(name, site, self)
@@ -103,4 +104,4 @@ class Site(pulumi.ComponentResource):
         self.service_urls = {n: s.base_url for n, s in self.services.items()}
         # the spec is an output too: CrossGuard's stack policies read component outputs, not inputs
         self.register_outputs({"namespace": self.namespace, "serviceUrls": self.service_urls,
-                               "spec": site_props(site), "teams": teams})
+                               "spec": site_props(site), "teams": teams, "costs": costs})

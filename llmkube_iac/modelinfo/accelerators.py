@@ -4,6 +4,9 @@ Why here and not in hardware.py: hardware.py says how to *schedule* on a vendor;
 memory one device of a given product has. memory_gib is what the driver reports (binary GiB);
 reserved_gib is what the driver/runtime context takes before any model byte (CUDA/ROCm context).
 Apple Silicon: unified memory x the fraction macOS lets the GPU wire (recommendedMaxWorkingSetSize).
+bandwidth_gb_s is the peak memory bandwidth in GB/s (decimal) as published for the product; the cost
+model (plan/cost.py) reads it. None where no published figure was read: the cost is then unknown,
+never guessed (docs/fleet.md lists the sources).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ class Accelerator:
     aliases: tuple[str, ...] = ()
     reserved_gib: float = 0.5
     usable_fraction: float = 1.0
+    bandwidth_gb_s: float | None = None
 
     @property
     def usable_bytes(self) -> int:
@@ -30,20 +34,22 @@ class Accelerator:
 
 
 ACCELERATORS: tuple[Accelerator, ...] = (
-    Accelerator("NVIDIA H100 80GB", "nvidia", 79.65, ("H100", "H100-80GB", "NVIDIA H100 80GB HBM3", "H100 SXM")),
-    Accelerator("NVIDIA H200", "nvidia", 140.4, ("H200", "NVIDIA H200 141GB", "H200 141GB")),
-    Accelerator("NVIDIA B200", "nvidia", 179.06, ("B200", "NVIDIA B200 192GB")),
+    Accelerator("NVIDIA H100 80GB", "nvidia", 79.65, ("H100", "H100-80GB", "NVIDIA H100 80GB HBM3", "H100 SXM"),
+                bandwidth_gb_s=3350),
+    Accelerator("NVIDIA H200", "nvidia", 140.4, ("H200", "NVIDIA H200 141GB", "H200 141GB"), bandwidth_gb_s=4800),
+    Accelerator("NVIDIA B200", "nvidia", 179.06, ("B200", "NVIDIA B200 192GB"), bandwidth_gb_s=8000),
     Accelerator("NVIDIA A100 40GB", "nvidia", 40.0, ("A100-40GB", "A100 40GB", "NVIDIA A100-SXM4-40GB")),
-    Accelerator("NVIDIA A100 80GB", "nvidia", 80.0, ("A100", "A100-80GB", "A100 80GB", "NVIDIA A100-SXM4-80GB")),
-    Accelerator("NVIDIA L4", "nvidia", 22.49, ("L4",)),
+    Accelerator("NVIDIA A100 80GB", "nvidia", 80.0, ("A100", "A100-80GB", "A100 80GB", "NVIDIA A100-SXM4-80GB"),
+                bandwidth_gb_s=2000),
+    Accelerator("NVIDIA L4", "nvidia", 22.49, ("L4",), bandwidth_gb_s=300),
     Accelerator("NVIDIA L40S", "nvidia", 44.99, ("L40S",)),
     Accelerator("NVIDIA GeForce RTX 4090", "nvidia", 23.99, ("RTX 4090", "4090", "RTX4090")),
-    Accelerator("AMD Instinct MI300X", "amd", 192.0, ("MI300X",)),
-    Accelerator("AMD Instinct MI325X", "amd", 256.0, ("MI325X",)),
+    Accelerator("AMD Instinct MI300X", "amd", 192.0, ("MI300X",), bandwidth_gb_s=5300),
+    Accelerator("AMD Instinct MI325X", "amd", 256.0, ("MI325X",), bandwidth_gb_s=6000),
     Accelerator("Intel Gaudi 3", "intel-gaudi", 128.0, ("Gaudi 3", "Gaudi3", "HL-325L")),
-    Accelerator("Apple M2 Ultra 192GB", "metal", 192.0, ("M2 Ultra",), 0.0, 0.75),
+    Accelerator("Apple M2 Ultra 192GB", "metal", 192.0, ("M2 Ultra",), 0.0, 0.75, bandwidth_gb_s=800),
     Accelerator("Apple M3 Max 128GB", "metal", 128.0, ("M3 Max",), 0.0, 0.75),
-    Accelerator("Apple M3 Ultra 512GB", "metal", 512.0, ("M3 Ultra",), 0.0, 0.75),
+    Accelerator("Apple M3 Ultra 512GB", "metal", 512.0, ("M3 Ultra",), 0.0, 0.75, bandwidth_gb_s=819),
     Accelerator("Apple M4 Max 128GB", "metal", 128.0, ("M4 Max",), 0.0, 0.75),
     Accelerator("Apple M4 Pro 64GB", "metal", 64.0, ("M4 Pro",), 0.0, 0.75),
 )

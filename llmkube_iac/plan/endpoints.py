@@ -1,10 +1,17 @@
 """Where services answer and who may call them: shared by the service, router and metal planners."""
 from __future__ import annotations
 
+from .meta import discovery_labels
+
 # Pods carrying this label are routers: every InferenceService's NetworkPolicy admits them.
 ROUTER_POD_LABELS = {"llmkube.dev/role": "router"}
 # A client pod that may call service <name> directly carries `client.llmkube.dev/<name>: allowed`.
 CLIENT_LABEL_PREFIX = "client.llmkube.dev/"
+
+
+def router_zone_labels(router: str, zone: str) -> dict[str, str]:
+    """Labels the pods of one router zone carry, and what a service's NetworkPolicy admits: that zone only."""
+    return {**ROUTER_POD_LABELS, **discovery_labels(router=router, zone=zone)}
 
 
 def service_host(name: str, namespace: str) -> str:

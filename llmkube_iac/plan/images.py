@@ -1,13 +1,18 @@
-"""Registry-mirror rewriting of every image a plan references (containers, init, ephemeral, image volumes,
-and the image values an add-on chart is given)."""
+"""The one image step of a plan: every image a plan references (containers, init, ephemeral, image volumes,
+and the image values an add-on chart is given) is rewritten to the site's registry mirrors; the pods'
+images are then pinned to the digest `llmkube-iac pin` recorded for them in site.imageDigests. What
+stays tag-only at a site where pinning is advisory carries the scanner skip that says so
+(plan/scanner.py); where it is mandatory (airGapped, production) it does not, and image-pinning
+refuses it."""
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
 from typing import Any
 
-from ..spec import RegistryMirror
+from ..spec import RegistryMirror, SiteSpec
 from .charts import is_chart
+from .scanner import TAG_ONLY_IMAGE, add_skips
 
 _POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
 CONTAINER_KEYS = ("initContainers", "containers", "ephemeralContainers")  # every kind runs an image
@@ -109,3 +114,40 @@ def apply_mirrors(manifests: list[dict], mirrors: tuple[RegistryMirror, ...]) ->
                 v["image"]["reference"] = rewrite_image(v["image"]["reference"], mirrors)
         out.append(m)
     return out
+
+
+def pin_digest(image: str, digests: Mapping[str, str]) -> str:
+    """`image@sha256:...` when site.imageDigests holds a digest for exactly this reference; else unchanged."""
+    if not image or "@" in image:
+        return image
+    digest = digests.get(image)
+    return f"{image}@{digest}" if digest else image
+
+
+def is_pinned(image: str) -> bool:
+    return "@sha256:" in image
+
+
+def apply_site_images(manifests: list[dict], site: SiteSpec) -> list[dict]:
+    """A copy of the manifests as the site runs them: mirrored, pinned, and the tag-only ones annotated."""
+    out = apply_mirrors(manifests, site.registry_mirrors)
+    if not site.image_digests and site.requires_pinned_images:
+        return out
+    result = []
+    for m in out:
+        spec = pod_spec_of(m)
+        if spec is None:
+            result.append(m)
+            continue
+        m = copy.deepcopy(m)
+        spec = pod_spec_of(m)
+        assert spec is not None  # the copy has the pod spec the original has
+        for _, c in containers_of(spec):
+            c["image"] = pin_digest(c["image"], site.image_digests)
+        for v in spec.get("volumes", []):
+            if "image" in v:
+                v["image"]["reference"] = pin_digest(v["image"]["reference"], site.image_digests)
+        if not site.requires_pinned_images and not all(is_pinned(i) for i in images_of(spec)):
+            add_skips(m, TAG_ONLY_IMAGE)
+        result.append(m)
+    return result

@@ -1,11 +1,14 @@
 """Metal services -> what the cluster needs so Apple Silicon hosts join the fleet.
 
 Kubernetes cannot schedule Metal workloads, so a service with accelerator `metal` renders no
-Deployment: a selector-less Service (the agent fills its EndpointSlices), one desired-state
-ConfigMap per host (the contract in spec/metal.py), one least-privilege identity per host's agent,
-a Lease per host for heartbeats, and a PrometheusRule that fires when an agent goes quiet.
+Deployment: a selector-less Service, one desired-state ConfigMap per host (the contract in
+spec/metal.py), one least-privilege identity per host's agent, a Lease per host for heartbeats, one
+EndpointSlice per service and host (created not ready; the agent only updates it), and a
+PrometheusRule that fires when an agent goes quiet.
 """
 from __future__ import annotations
+
+import ipaddress
 
 from ..hardware import vendor
 from ..runtimes import RUNTIMES, ServeContext, runtime
@@ -24,6 +27,7 @@ from ..spec.priority import PRIORITY_RANK
 from ..units import GIB
 from .errors import PlanError
 from .meta import manifest, metadata, object_labels
+from .metal_keys import metal_api_key
 
 HEARTBEAT_METRIC = "llmkube_metal_agent_heartbeat_timestamp_seconds"
 
@@ -63,13 +67,17 @@ def service_state(svc: InferenceServiceSpec, model: ModelSpec) -> MetalServiceSt
     src = model.parsed_source
     version = model.sha256 or (src.revision if src.pinned else None)  # a new commit is a new cache entry
     cache_key = f"{svc.model_name}/{(version or 'unpinned')[:16]}"
+    args = native.build_args(ctx)
+    key = metal_api_key(svc)
+    if key and native.api_key_file_flag:  # the agent writes the Secret's key to a file only it and the runtime read
+        args += [native.api_key_file_flag, "{api_key_file}"]
     return MetalServiceState(
         name=svc.name, source=model.source, sha256=model.sha256, cache_key=cache_key, runtime=native.name,
-        args=tuple(native.build_args(ctx)), port=svc.endpoint.port,
+        args=tuple(args), port=svc.endpoint.port,
         health_path=native.health_path.replace("{served}", served),
         memory_estimate_bytes=int(model.size_gi_b * GIB) if model.size_gi_b else None,
         priority=PRIORITY_RANK[svc.priority], model=model.to_config(),
-        service={**svc.to_config(), "model": model.to_config()},
+        service={**svc.to_config(), "model": model.to_config()}, api_key_secret=key,
     )
 
 
@@ -102,27 +110,51 @@ def _service(site: SiteSpec, svc: InferenceServiceSpec) -> dict:
     })
 
 
+def endpoint_slice(site: SiteSpec, state: DesiredState, svc: MetalServiceState,
+                   vendor_name: str | None = None) -> dict:
+    """Pulumi creates each (service, host) slice, not ready, so the agent only ever updates slices it is named
+    on: it needs no `create`, which RBAC cannot restrict by name (an agent able to create slices could attach
+    its address to any Service, the gateway's included). The agent flips readiness; patchForce lets a later
+    `pulumi up` take the fields back (the agent re-asserts them within its resync period)."""
+    labels = {**_labels(AGENT, state.host, "metal-agent", site, vendor_name, metal_host=state.host),
+              "kubernetes.io/service-name": svc.name, "endpointslice.kubernetes.io/managed-by": AGENT}
+    return manifest("discovery.k8s.io/v1", "EndpointSlice",
+                    metadata(slice_name(svc.name, state.host), site.namespace, labels,
+                             {"pulumi.com/patchForce": "true"}),
+                    addressType=address_type(state.address),
+                    endpoints=[{"addresses": [state.address], "hostname": state.host,
+                                "conditions": {"ready": False, "serving": False, "terminating": False}}],
+                    ports=[{"name": "http", "port": svc.port, "protocol": "TCP"}])
+
+
+def address_type(address: str) -> str:
+    """EndpointSlice addressType of a metal host's address (IPv4 or IPv6)."""
+    try:
+        return "IPv6" if ipaddress.ip_address(address).version == 6 else "IPv4"
+    except ValueError:
+        raise PlanError("site.metalHosts[].address", f"{address!r} is not an IP address: EndpointSlices "
+                                                     "advertise the host by IP (for example 10.20.0.11)") from None
+
+
 def _host_objects(site: SiteSpec, state: DesiredState, vendor_name: str | None) -> list[dict]:
     host, ns = state.host, site.namespace
     labels = _labels(AGENT, host, "metal-agent", site, vendor_name, metal_host=host)
     cm, lease, sa = config_map_name(host), lease_name(host), f"{host}-metal-agent"
     version = state.version_hash()
     slices = [slice_name(s.name, host) for s in state.services]
+    keys = sorted({s.api_key_secret.name for s in state.services if s.api_key_secret})
     rules = [
         {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [cm], "verbs": ["get", "list", "watch"]},
         {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": [lease],
          "verbs": ["get", "update", "patch"]},
-        # RBAC cannot restrict `create` by resourceName (the name is not known before the object exists), so
-        # creating EndpointSlices and Events is namespace-wide; get/update/delete are limited to this host's slices.
-        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["create"]},
-        {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
     ]
-    if slices:
-        rules.insert(2, {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "resourceNames": slices,
-                         "verbs": ["get", "update", "patch", "delete"]})
-        # the Services' uids, for the slices' ownerReferences: deleting a Service garbage-collects its slices
-        rules.insert(3, {"apiGroups": [""], "resources": ["services"],
-                         "resourceNames": sorted({s.name for s in state.services}), "verbs": ["get"]})
+    if slices:  # only the slices Pulumi created for this host: no create, no delete
+        rules.append({"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "resourceNames": slices,
+                      "verbs": ["get", "update", "patch"]})
+    if keys:  # the API keys of this host's runtimes, and nothing else
+        rules.append({"apiGroups": [""], "resources": ["secrets"], "resourceNames": keys, "verbs": ["get"]})
+    # RBAC cannot restrict `create` by name: Events (status for humans) are the one namespace-wide grant.
+    rules.append({"apiGroups": [""], "resources": ["events"], "verbs": ["create"]})
     return [
         manifest("v1", "ConfigMap", metadata(cm, ns, labels, {"llmkube.dev/desired-version": version}),
                  data={DESIRED_STATE_KEY: state.to_json(), VERSION_KEY: version}),
@@ -133,7 +165,7 @@ def _host_objects(site: SiteSpec, state: DesiredState, vendor_name: str | None) 
                  subjects=[{"kind": "ServiceAccount", "name": sa, "namespace": ns}]),
         manifest("coordination.k8s.io/v1", "Lease", metadata(lease, ns, labels),
                  spec={"holderIdentity": f"{AGENT}/{host}", "leaseDurationSeconds": 30}),
-    ]
+    ] + [endpoint_slice(site, state, s, vendor_name) for s in state.services]
 
 
 def _alerts(site: SiteSpec, vendor_name: str | None) -> dict:

@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from ..modelinfo.quant import bits_per_weight
 from ..spec import ModelSpec, SiteSpec
 from ..units import GIB
+from .download_network import download_network_policy
 from .errors import PlanError
 from .meta import bounded_name, manifest, metadata, object_labels
+from .scanner import HF_TOKEN_IN_ENV, add_skips
 from .security import container_security_context, empty_dir, pod_security_context
 
 MOUNT = "/models"
+# A download Job is stopped (and fails) after this long: a stuck or throttled transfer does not hold the
+# cache and its credentials forever. Matches how long the Model component waits for the Job.
+DOWNLOAD_DEADLINE_SECONDS = 6 * 3600
 MARKER = ".llmkube-verified.json"
 
 
@@ -130,8 +135,10 @@ def plan_model(site: SiteSpec, model: ModelSpec, model_name: str, size_bytes: in
         "volumeMounts": [{"name": "models", "mountPath": MOUNT}, {"name": "tmp", "mountPath": "/tmp"}],
     }
     job_labels = {**labels, "app.kubernetes.io/component": "model-download"}
-    job = manifest("batch/v1", "Job", metadata(fetch_job_name(model_name, place.cache_key), ns, job_labels), spec={
+    job_name = fetch_job_name(model_name, place.cache_key)
+    job = manifest("batch/v1", "Job", metadata(job_name, ns, job_labels), spec={
         "backoffLimit": 6,
+        "activeDeadlineSeconds": DOWNLOAD_DEADLINE_SECONDS,
         "template": {
             "metadata": {"labels": job_labels},
             "spec": {
@@ -146,4 +153,8 @@ def plan_model(site: SiteSpec, model: ModelSpec, model_name: str, size_bytes: in
             },
         },
     })
-    return [pvc, job]
+    if model.hf_token_secret:
+        add_skips(job, HF_TOKEN_IN_ENV)
+    selector = {k: job_labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance",
+                                           "app.kubernetes.io/component")}
+    return [pvc, job, download_network_policy(site, model, job_name, job_labels, selector)]

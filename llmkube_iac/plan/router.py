@@ -12,10 +12,11 @@ from ..hardware import vendor
 from ..runtimes import runtime
 from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.base import short_digest
+from ..spec.priority import GATEWAY_PRIORITY_CLASS
 from ..spec.router import RouterSpec
-from .endpoints import ROUTER_POD_LABELS, service_host
+from .endpoints import router_zone_labels, service_host
 from .meta import NAME_LABEL, discovery_labels, manifest, metadata, selector_labels, standard_labels
-from .network import any_namespace_peer, dns_egress, namespace_peer, tcp_ports
+from .network import any_namespace_peer, dns_egress, namespace_peer, pods_peer, tcp_ports
 from .router_config import (
     AUDIT_DIR,
     BASE_ENV,
@@ -28,30 +29,33 @@ from .router_config import (
     plan_zone_config,
     zones_of,
 )
+from .scanner import ROUTER_KEYS_IN_ENV, add_skips
 from .security import container_security_context, empty_dir, pod_security_context
+from .service import double_cpu
 
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10")
 TLS_DIR = "/etc/litellm-tls"
 
 
 def _labels(site: SiteSpec, router: RouterSpec, zone: ZoneConfig) -> dict:
-    return {**standard_labels(zone.name, router.name, "router"), **ROUTER_POD_LABELS,
-            **discovery_labels(site=site.name, router=router.name, zone=zone.zone)}
+    return {**standard_labels(zone.name, router.name, "router"), **router_zone_labels(router.name, zone.zone),
+            **discovery_labels(site=site.name)}
 
 
-def plan_router(site: SiteSpec, router: RouterSpec, services: Sequence[InferenceServiceSpec]) -> list[dict]:
-    """All objects of one Router; PlanError names the field when a backend cannot be resolved."""
+def plan_router(site: SiteSpec, router: RouterSpec, services: Sequence[InferenceServiceSpec],
+                costs: dict[str, float] | None = None) -> list[dict]:
+    """All objects of one Router; PlanError names the field when a backend cannot be resolved.
+    `costs` ($/token by local service) become the local deployments' LiteLLM price."""
     by_name = {s.name: s for s in services}
     check_backends(router, by_name)
-    ns = site.namespace
-    sa_labels = {**standard_labels(router.name, router.name, "router"),
-                 **discovery_labels(site=site.name, router=router.name)}
-    out = [manifest("v1", "ServiceAccount", metadata(router.name, ns, sa_labels), automountServiceAccountToken=False)]
-    zones = [plan_zone_config(site, router, by_name, z) for z in zones_of(router)]
+    router_labels = {**standard_labels(router.name, router.name, "router"),
+                     **discovery_labels(site=site.name, router=router.name)}
+    out: list[dict] = []
+    zones = [plan_zone_config(site, router, by_name, z, costs) for z in zones_of(router)]
     for zone in zones:
         out += _zone_objects(site, router, zone, by_name)
     if site.cert_issuer:
-        out.append(_certificate(site, router, zones, sa_labels))
+        out.append(_certificate(site, router, zones, router_labels))
     return out
 
 
@@ -86,7 +90,8 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
         "ports": [{"name": "http", "containerPort": router.port, "protocol": "TCP"},
                   {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "env": env,
-        "resources": {"requests": {"cpu": router.cpu, "memory": router.memory}, "limits": {"memory": router.memory}},
+        "resources": {"requests": {"cpu": router.cpu, "memory": router.memory},
+                      "limits": {"cpu": double_cpu(router.cpu), "memory": router.memory}},
         "securityContext": container_security_context(),
         "volumeMounts": mounts,
         "startupProbe": _probe("/health/liveliness", scheme, failure_threshold=60),
@@ -94,7 +99,8 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
         "readinessProbe": _probe("/health/readiness", scheme, failure_threshold=3),
     }
     pod_spec = {
-        "serviceAccountName": router.name,
+        "serviceAccountName": zone.name,  # one identity per zone: what one zone may do, the other may not
+        "priorityClassName": GATEWAY_PRIORITY_CLASS,
         "automountServiceAccountToken": False,
         "securityContext": pod_security_context(),
         "enableServiceLinks": False,
@@ -110,8 +116,10 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
                      "spec": pod_spec},
     })
     out = [
+        manifest("v1", "ServiceAccount", metadata(zone.name, ns, labels), automountServiceAccountToken=False),
         manifest("v1", "ConfigMap", metadata(config_name, ns, labels), data=dict(sorted(zone.files.items()))),
-        manifest("apps/v1", "Deployment", metadata(zone.name, ns, labels), spec=deploy_spec),
+        add_skips(manifest("apps/v1", "Deployment", metadata(zone.name, ns, labels), spec=deploy_spec),
+                  ROUTER_KEYS_IN_ENV),
         manifest("v1", "Service", metadata(zone.name, ns, labels), spec={
             "type": "ClusterIP", "selector": selector,
             "ports": [{"name": "http", "port": router.port, "targetPort": "http", "protocol": "TCP"}],
@@ -143,7 +151,7 @@ def _probe(path: str, scheme: str, failure_threshold: int) -> dict:
 
 def _network_policy(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, labels: dict, selector: dict,
                     services: dict) -> dict:
-    """Ingress: clients on the router port, Prometheus on the metrics port. Egress: DNS, the zone's
+    """Ingress: clients on the router port, the Prometheus pods on the metrics port. Egress: DNS, the zone's
     inference pods; external: providers."""
     port = tcp_ports([router.port])
     clients = ([namespace_peer(n)
@@ -169,7 +177,9 @@ def _network_policy(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, labels
         "podSelector": {"matchLabels": selector},
         "policyTypes": ["Ingress", "Egress"],
         "ingress": [{"from": clients, "ports": port},
-                    {"from": [namespace_peer(site.monitoring.namespace)], "ports": tcp_ports([METRICS_PORT])}],
+                    {"from": [{**namespace_peer(site.monitoring.namespace),
+                               **pods_peer(site.monitoring.prometheus_pod_labels)}],
+                     "ports": tcp_ports([METRICS_PORT])}],
         "egress": egress,
     })
 

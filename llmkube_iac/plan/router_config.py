@@ -15,6 +15,7 @@ from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.router import ExternalBackend, LocalBackend, RouterSpec
 from .endpoints import openai_base_url
 from .errors import PlanError
+from .metal_keys import metal_api_key
 
 # Keep in step with scripts/install-litellm (the router tests run exactly this version; that script
 # says why this is the newest pin the package index can install).
@@ -66,6 +67,11 @@ def provider_key_env(backend: str) -> str:
     return env_name("LLMKUBE_PROVIDER_KEY_", backend)
 
 
+def backend_key_env(backend: str) -> str:
+    """The env var holding the API key a local (metal) backend demands."""
+    return env_name("LLMKUBE_BACKEND_KEY_", backend)
+
+
 def upstream_env(backend: str) -> str:
     """The env var holding a backend's base URL: config and guard read it, the Deployment sets it."""
     return env_name("LLMKUBE_UPSTREAM_", backend)
@@ -88,8 +94,9 @@ def served_model(svc: InferenceServiceSpec) -> str:
     return svc.served_model
 
 
-def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, services: dict) -> tuple[dict, dict]:
-    """(LiteLLM model_list entry, guard rules for it)."""
+def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, services: dict,
+                costs: dict[str, float] | None = None) -> tuple[dict, dict]:
+    """(LiteLLM model_list entry, guard rules for it). `costs`: $/token of local services (plan/cost.py)."""
     t = router.timeouts
     dep_id = f"{group}.{backend.name}"
     if isinstance(backend, LocalBackend):
@@ -98,6 +105,10 @@ def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, service
         params: dict[str, object] = {"model": f"openai/{backend.model or served_model(svc)}", "api_key": LOCAL_API_KEY}
         rules = {"locality": "local", "maxClass": svc.classification, "region": site.region,
                  "jurisdiction": site.jurisdiction, "service": svc.name, "apiKey": LOCAL_API_KEY}
+        if metal_api_key(svc):  # a metal host's runtime demands its key (plan/metal_keys.py); the guard checks it
+            params["api_key"] = f"os.environ/{backend_key_env(backend.name)}"
+            del rules["apiKey"]
+            rules["apiKeyEnv"] = backend_key_env(backend.name)
     else:
         base = backend.api_base or PROVIDER_BASES[backend.provider]
         params = {"model": f"{PROVIDER_PREFIX[backend.provider]}/{backend.model}",
@@ -113,8 +124,11 @@ def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, service
     params["stream_timeout"] = t.stream_seconds or t.request_seconds
     if backend.rpm:
         params["rpm"] = backend.rpm
-    entry = {"model_name": group, "litellm_params": params,
-             "model_info": {"id": dep_id, "llmkube_backend": backend.name, "llmkube_locality": rules["locality"]}}
+    info: dict = {"id": dep_id, "llmkube_backend": backend.name, "llmkube_locality": rules["locality"]}
+    local_cost = (costs or {}).get(backend.service) if isinstance(backend, LocalBackend) else None
+    if local_cost is not None:  # LiteLLM registers model_info as the deployment's price: budgets count local use
+        info["input_cost_per_token"] = info["output_cost_per_token"] = local_cost
+    entry = {"model_name": group, "litellm_params": params, "model_info": info}
     return entry, {"id": dep_id, "group": group, "backend": backend.name, "apiBase": base.rstrip("/"),
                    "apiBaseEnv": upstream_env(backend.name), **rules}
 
@@ -125,8 +139,14 @@ def _zone_backends(router: RouterSpec, zone: str) -> set[str]:
     return {b.name for b in router.backends}
 
 
+def zone_services(router: RouterSpec, zone: str) -> set[str]:
+    """The InferenceServices one zone sends requests to: their NetworkPolicies admit exactly that zone."""
+    allowed = _zone_backends(router, zone)
+    return {b.service for b in router.local_backends if b.name in allowed}
+
+
 def plan_zone_config(site: SiteSpec, router: RouterSpec, services: dict[str, InferenceServiceSpec],
-                     zone: str) -> ZoneConfig:
+                     zone: str, costs: dict[str, float] | None = None) -> ZoneConfig:
     """The config files for one zone (sovereign or external), ready for a ConfigMap."""
     allowed = _zone_backends(router, zone)
     model_list, deployments, groups = [], [], []
@@ -135,7 +155,7 @@ def plan_zone_config(site: SiteSpec, router: RouterSpec, services: dict[str, Inf
         if not members:
             continue
         for backend in members:
-            entry, rules = _deployment(site, router, group.name, backend, services)
+            entry, rules = _deployment(site, router, group.name, backend, services, costs)
             model_list.append(entry)
             deployments.append(rules)
         groups.append(group)
@@ -196,6 +216,10 @@ def plan_zone_config(site: SiteSpec, router: RouterSpec, services: dict[str, Inf
     if zone == "external":
         for b in router.external_backends:
             secret_env[provider_key_env(b.name)] = (b.api_key_secret.name, b.api_key_secret.key)
+    for local in router.local_backends:  # metal backends' API keys, for the zones that route to them
+        ref = metal_api_key(services[local.service]) if local.name in allowed else None
+        if ref:
+            secret_env[backend_key_env(local.name)] = (ref.name, ref.key)
     plain_env = {d["apiBaseEnv"]: d["apiBase"] for d in deployments}
     name = router.name if zone == "sovereign" else router.external_name
     upstreams = [{"service": services[b.service].name, "port": services[b.service].endpoint.port}

@@ -6,21 +6,26 @@ differs by vendor comes from hardware.py, everything that differs by runtime fro
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..hardware import device_env, vendor
 from ..runtimes import BASE_ENV, ServeContext, runtime
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
 from ..spec.priority import priority_class_name
-from .endpoints import ROUTER_POD_LABELS, client_label, openai_base_url
+from ..spec.router import RouterSpec
+from ..spec.service import CLASSIFICATION_ORDER
+from .endpoints import client_label, openai_base_url, router_zone_labels
 from .errors import PlanError
 from .meta import manifest, metadata, object_labels, selector_labels
 from .model import MOUNT, ModelPlacement, fetch_job_name, placement, weights_gib
 from .network import namespace_peer, pods_peer, tcp_ports
+from .router_config import zone_services, zones_of
 from .scaling import plan_autoscaler, plan_pdb, plan_pod_monitor
 from .scheduling import place
 from .security import container_security_context, empty_dir, pod_security_context
 
+NO_EGRESS_FROM = "confidential"  # model servers of this class and above get a NetworkPolicy denying all egress
 _CONTEXT_TIERS = ((4096, "4k"), (8192, "8k"), (16384, "16k"), (32768, "32k"), (65536, "64k"),
                   (131072, "128k"), (262144, "256k"))
 
@@ -89,8 +94,10 @@ def _verify_init(site: SiteSpec, place_: ModelPlacement, model: ModelSpec, job_h
 
 
 def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, model_name: str,
-                 size_bytes: int | None = None) -> ServicePlan:
-    """The Kubernetes objects that serve one model; PlanError names the field when it cannot."""
+                 size_bytes: int | None = None, routers: Sequence[RouterSpec] = ()) -> ServicePlan:
+    """The Kubernetes objects that serve one model; PlanError names the field when it cannot.
+
+    `routers` are the site's routers: the service's NetworkPolicy admits exactly the zones that route to it."""
     profile = vendor(svc.accelerator.vendor)
     if not profile.schedulable:
         raise PlanError("accelerator.vendor", "metal services are served by metal hosts; the site plans them")
@@ -117,7 +124,7 @@ def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, mo
     cpu = svc.resources.cpu or ("8" if devices else "4")
     memory = _memory_request(svc, model, size_bytes)
     requests = {"cpu": cpu, "memory": memory}
-    limits = {"cpu": svc.resources.cpu_limit or _double(cpu), "memory": memory}
+    limits = {"cpu": svc.resources.cpu_limit or double_cpu(cpu), "memory": memory}
     if profile.resource_key and devices:
         requests[profile.resource_key] = str(devices)
         limits[profile.resource_key] = str(devices)
@@ -181,7 +188,7 @@ def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, mo
             "selector": selector,
             "ports": [{"name": "http", "port": svc.endpoint.port, "targetPort": "http", "protocol": "TCP"}],
         }),
-        _network_policy(svc, ns, labels, selector, port, rt.metrics_path is not None),
+        _network_policy(site, svc, labels, selector, port, rt.metrics_path is not None, routers),
     ]
     monitor = plan_pod_monitor(svc, rt, ns, labels, selector)
     if monitor:
@@ -195,7 +202,8 @@ def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, mo
     return ServicePlan(out, openai_base_url(svc.name, ns, svc.endpoint.port), svc.name, ns)
 
 
-def _double(cpu: str) -> str:
+def double_cpu(cpu: str) -> str:
+    """Twice a CPU quantity (the default limit of a request): "500m" -> "1000m", "4" -> "8"."""
     if cpu.endswith("m"):
         return f"{int(cpu[:-1]) * 2}m"
     try:
@@ -204,16 +212,22 @@ def _double(cpu: str) -> str:
         return cpu
 
 
-def _network_policy(svc: InferenceServiceSpec, ns: str, labels: dict, selector: dict, port: int,
-                    has_metrics: bool) -> dict:
-    """Ingress only from routers, labelled clients, allowed namespaces (and metrics scrapers)."""
-    peers = [pods_peer(ROUTER_POD_LABELS), pods_peer(client_label(svc.name))]
+def _network_policy(site: SiteSpec, svc: InferenceServiceSpec, labels: dict, selector: dict, port: int,
+                    has_metrics: bool, routers: Sequence[RouterSpec]) -> dict:
+    """Ingress only from the router zones that route to the service, labelled clients, allowed namespaces,
+    and the Prometheus pods of the metrics namespaces (the model port serves /metrics). Egress: none for
+    confidential and restricted services (a model server calls nothing; denied, nothing can leak out)."""
+    peers = [pods_peer(router_zone_labels(r.name, zone))
+             for r in routers for zone in zones_of(r) if svc.name in zone_services(r, zone)]
+    peers += [pods_peer(client_label(svc.name))]
     peers += [namespace_peer(n) for n in svc.network.allowed_namespaces]
     rules = [{"from": peers, "ports": tcp_ports([port])}]
     if has_metrics and svc.network.metrics_namespaces:
-        rules.append({"from": [namespace_peer(n) for n in svc.network.metrics_namespaces], "ports": tcp_ports([port])})
-    return manifest("networking.k8s.io/v1", "NetworkPolicy", metadata(svc.name, ns, labels), spec={
-        "podSelector": {"matchLabels": selector},
-        "policyTypes": ["Ingress"],
-        "ingress": rules,
-    })
+        scrapers = [{**namespace_peer(n), **pods_peer(site.monitoring.prometheus_pod_labels)}
+                    for n in svc.network.metrics_namespaces]
+        rules.append({"from": scrapers, "ports": tcp_ports([port])})
+    spec: dict = {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"], "ingress": rules}
+    if CLASSIFICATION_ORDER.index(svc.classification) >= CLASSIFICATION_ORDER.index(NO_EGRESS_FROM):
+        spec["policyTypes"] = ["Ingress", "Egress"]
+        spec["egress"] = []
+    return manifest("networking.k8s.io/v1", "NetworkPolicy", metadata(svc.name, site.namespace, labels), spec=spec)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from ..addons import site_addons
 from ..spec import InferenceServiceSpec, SiteSpec
-from ..spec.priority import PRIORITIES, priority_class_name
+from ..spec.priority import GATEWAY_CLASS_VALUE, GATEWAY_PRIORITY_CLASS, PRIORITIES, priority_class_name
+from ..spec.router import RouterSpec
 from .charts import HELM_API, chart_namespaces, helm_release, site_charts
 from .meta import manifest, metadata, object_labels
 from .network import dns_egress
@@ -21,7 +22,8 @@ def _labels(site: SiteSpec, name: str, component: str) -> dict:
     return object_labels(name, site.name, component, site=site.name)
 
 
-def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = (), teams: tuple = ()) -> list[dict]:
+def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = (), teams: tuple = (),
+                   routers: tuple[RouterSpec, ...] = ()) -> list[dict]:
     ns = site.namespace
     out = [manifest("v1", "Namespace", metadata(ns, None, {
         **_labels(site, ns, "namespace"),
@@ -38,6 +40,12 @@ def plan_site_base(site: SiteSpec, services: tuple[InferenceServiceSpec, ...] = 
             name = priority_class_name(prio)
             out.append(manifest("scheduling.k8s.io/v1", "PriorityClass",
                                 metadata(name, None, _labels(site, name, "priority")), **body))
+    if routers:
+        out.append(manifest("scheduling.k8s.io/v1", "PriorityClass",
+                            metadata(GATEWAY_PRIORITY_CLASS, None, _labels(site, GATEWAY_PRIORITY_CLASS, "priority")),
+                            value=GATEWAY_CLASS_VALUE, globalDefault=False,
+                            description="llmkube routers: above every inference priority, so no model server "
+                                        "preempts a gateway"))
     if site.deny_egress:
         out.append(default_deny_egress(site))
     out += site_charts(site_addons(site), site)  # the add-on table decides which (addons.py)

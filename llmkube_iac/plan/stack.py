@@ -4,7 +4,8 @@ The Site component plans everything here before it registers anything, so invali
 the preview with a field path and nothing is half-applied; benchmarks and policy tests call it
 directly (it is pure). A Model, InferenceService or Router used without a Site is planned by
 `plan_alone`. Both end in `_on_site`, the one place images are rewritten to the site's registry
-mirrors, so nothing that reaches a cluster can skip it.
+mirrors and pinned to its recorded digests (plan/images.py), so nothing that reaches a cluster can
+skip it.
 """
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from ..addons import ADDONS, unmet_needs
 from ..hardware import vendor
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec, StackConfig
 from ..spec.router import RouterSpec
+from .cost import CostEstimate, estimate_cost
 from .endpoints import openai_base_url
 from .errors import PlanError
-from .images import apply_mirrors
+from .images import apply_site_images
 from .metal import plan_metal
+from .metal_keys import check_metal_keys
 from .model import plan_model
 from .observability import plan_observability
 from .quota import plan_quotas
@@ -39,6 +42,9 @@ class StackPlan:
     services: dict[str, ServicePlan] = field(default_factory=dict)
     metal: list[dict] = field(default_factory=list)
     routers: dict[str, list[dict]] = field(default_factory=dict)
+    costs: dict[str, CostEstimate] = field(default_factory=dict)  # by service: $/1M tokens (plan/cost.py)
+
+
     # site-wide operations objects with stable names: add-on and team namespaces, quotas and queues,
     # SLOs, alert rules, dashboards (registered after the add-ons whose CRDs they use)
     fleet: list[dict] = field(default_factory=list)  # also in `site`: kept apart for tests and reports
@@ -64,28 +70,29 @@ def stack_models(config: StackConfig) -> dict[str, ModelSpec]:
 
 
 def _on_site(plan: StackPlan, site: SiteSpec) -> StackPlan:
-    """The plan as the site registers it: every image rewritten to the site's registry mirrors."""
-    mirrors = site.registry_mirrors
-    plan.site = apply_mirrors(plan.site, mirrors)
-    plan.models = {n: (spec, apply_mirrors(ms, mirrors)) for n, (spec, ms) in plan.models.items()}
-    plan.services = {n: replace(sp, manifests=apply_mirrors(sp.manifests, mirrors)) for n, sp in plan.services.items()}
-    plan.routers = {n: apply_mirrors(ms, mirrors) for n, ms in plan.routers.items()}
-    plan.metal = apply_mirrors(plan.metal, mirrors)
+    """The plan as the site registers it: every image mirrored and pinned (apply_site_images)."""
+    plan.site = apply_site_images(plan.site, site)
+    plan.models = {n: (spec, apply_site_images(ms, site)) for n, (spec, ms) in plan.models.items()}
+    plan.services = {n: replace(sp, manifests=apply_site_images(sp.manifests, site)) for n, sp in plan.services.items()}
+    plan.routers = {n: apply_site_images(ms, site) for n, ms in plan.routers.items()}
+    plan.metal = apply_site_images(plan.metal, site)
     return plan
 
 
 def plan_alone(site: SiteSpec, *, model: tuple[ModelSpec, str, int | None] | None = None,
                service: tuple[InferenceServiceSpec, ModelSpec, str, int | None] | None = None,
-               router: tuple[RouterSpec, Sequence[InferenceServiceSpec]] | None = None) -> StackPlan:
+               router: tuple[RouterSpec, Sequence[InferenceServiceSpec]] | None = None,
+               routers: Sequence[RouterSpec] = ()) -> StackPlan:
     """One component planned without a Site: model = (spec, object name, size), service = (spec, model,
-    model object name, size), router = (spec, the services it may route to). Same planners as plan_stack."""
+    model object name, size), router = (spec, the services it may route to); `routers` are those that
+    route to the service (its NetworkPolicy admits exactly their zones). Same planners as plan_stack."""
     plan = StackPlan(site=[])
     if model is not None:
         spec, name, size = model
         plan.models[name] = (spec, plan_model(site, spec, name, size))
     if service is not None:
         svc, svc_model, name, size = service
-        plan.services[svc.name] = plan_service(site, svc, svc_model, name, size)
+        plan.services[svc.name] = plan_service(site, svc, svc_model, name, size, routers)
     if router is not None:
         router_spec, services = router
         plan.routers[router_spec.name] = plan_router(site, router_spec, services)
@@ -113,7 +120,7 @@ def pin_sources(config: StackConfig, sources: dict[str, str]) -> StackConfig:
 def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> StackPlan:
     """Plan a whole site; PlanError paths point into the stack config (services[i]...)."""
     site, sizes = config.site, sizes or {}
-    plan = StackPlan(site=plan_site_base(site, config.services, config.teams))
+    plan = StackPlan(site=plan_site_base(site, config.services, config.teams, config.routers))
     models = stack_models(config)
     metal_services = []
     for i, svc in enumerate(config.services):
@@ -123,7 +130,7 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
             metal_services.append((svc, model))
             continue
         try:
-            plan.services[svc.name] = plan_service(site, svc, model, name, sizes.get(name))
+            plan.services[svc.name] = plan_service(site, svc, model, name, sizes.get(name), config.routers)
         except PlanError as err:
             raise err.under(f"services[{i}]") from None
     on_kubernetes = {s.model_name for s in config.services if vendor(s.accelerator.vendor).schedulable}
@@ -137,6 +144,7 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
             raise err.under(_model_path(config, name)) from None
         plan.models[name] = (model, manifests)
     if metal_services:
+        check_metal_keys(config.services, config.routers)  # a Mac may read its key's Secret: nothing else in it
         try:
             plan.metal = plan_metal(site, metal_services)  # Apple Silicon hosts, run by the metal-agent
         except PlanError as err:
@@ -146,9 +154,11 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
             plan.metal = [m for m in plan.metal if not any(m is o for o in own)]
             plan.services[svc.name] = ServicePlan(own, openai_base_url(svc.name, site.namespace, svc.endpoint.port),
                                                   svc.name, site.namespace)
+    plan.costs = stack_costs(config, models, sizes)
+    per_token = {n: c.dollars_per_token for n, c in plan.costs.items() if c.dollars_per_token is not None}
     for i, router in enumerate(config.routers):
         try:
-            plan.routers[router.name] = plan_router(site, router, config.services)
+            plan.routers[router.name] = plan_router(site, router, config.services, per_token)
         except PlanError as err:
             raise err.under(f"routers[{i}]") from None
     plan.fleet = plan_fleet_ops(config)
@@ -156,6 +166,20 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
     plan = _on_site(plan, site)
     check_objects(_owned(plan, config))
     return plan
+
+
+def stack_costs(config: StackConfig, models: dict[str, ModelSpec], sizes: dict[str, int]) -> dict[str, CostEstimate]:
+    """Each service's cost per token at its site (the weights size read from a header wins)."""
+    from ..modelinfo.fit import _spec_info
+
+    out = {}
+    for svc in config.services:
+        name = svc.model_name
+        info = _spec_info(models[name])
+        if sizes.get(name):
+            info.total_bytes = sizes[name]
+        out[svc.name] = estimate_cost(config.site, svc, models[name], info)
+    return out
 
 
 def plan_fleet_ops(config: StackConfig) -> list[dict]:

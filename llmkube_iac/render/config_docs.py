@@ -50,6 +50,15 @@ Not part of a stack: the planner writes this document, for each metal host, into
 reads it with the same model (`llmkube_iac/spec/metal.py`). Shown here for reading what a host
 was asked to run (`kubectl get configmap <host>-metal-desired -o yaml`).
 """
+_FLEET_INTRO = """\
+## Appendix: the fleet definition
+
+A stack with `llmkube:fleet` (the definition below, or the path of a YAML file holding it) applies
+its site's share of a fleet: `llmkube:fleetSite` names the site (default: the stack's name; `"*"`:
+every site from one program), whose `llmkube:site` comes from the fleet (the stack may not set it),
+and fleet services are placed on sites by the planner (docs/fleet.md, Placement). The stack's own
+`llmkube:models`, `llmkube:services` and `llmkube:routers` are added to its share.
+"""
 
 
 def stack_schema() -> dict:
@@ -68,10 +77,18 @@ def desired_state_schema() -> dict:
     return DesiredState.model_json_schema(by_alias=True)
 
 
+def fleet_schema() -> dict:
+    """The JSON Schema of a fleet definition (`llmkube:fleet`)."""
+    from ..spec.fleet import FleetSpec
+
+    return FleetSpec.model_json_schema(by_alias=True)
+
+
 def configuration_markdown() -> str:
     """The whole docs/configuration.md."""
     stack = _Doc(stack_schema(), anchor_prefix="")
     metal = _Doc(desired_state_schema(), anchor_prefix="metal-")
+    fleet = _Doc(fleet_schema(), anchor_prefix="fleet-")
     parts = [
         f"<!-- Generated from the spec models (llmkube_iac/spec/): do not edit. Regenerate with:\n"
         f"     {REGENERATE} -->\n",
@@ -83,6 +100,9 @@ def configuration_markdown() -> str:
         _METAL_INTRO,
         metal.root_section("### `desired-state.json`", None, key_prefix=""),
         *metal.sections(level="###"),
+        _FLEET_INTRO,
+        fleet.root_section("### The fleet file", None, key_prefix=""),
+        *fleet.sections(level="###"),
     ]
     return "\n".join(p.rstrip("\n") + "\n" for p in parts)
 

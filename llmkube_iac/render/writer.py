@@ -9,6 +9,8 @@ from pathlib import Path
 from .resources import RenderedResource
 from .yaml_emit import dump
 
+PLACEMENT, SITE = "llmkube:index:Placement", "llmkube:index:Site"  # component types plan.json summarises
+
 
 def manifest_filename(manifest: dict) -> str:
     meta = manifest.get("metadata") or {}
@@ -45,6 +47,9 @@ def write_output(result, out_dir: Path) -> None:
         for _ in pool.map(lambda item: item[0].write_text(dump(canonical(item[1]))), files):
             pass
     (out_dir / "plan.json").write_text(json.dumps(plan_document(result), indent=2, sort_keys=False))
+    from .report import report_html
+
+    (out_dir / "report.html").write_text(report_html(result))
 
 
 def _entry(r: RenderedResource) -> dict:
@@ -69,5 +74,9 @@ def plan_document(result) -> dict:
         "resources": [_entry(r) for r in result.resources],
         "providerSideComponents": [_entry(r) for r in result.charts],
         "policyResults": results,
+        "placement": [p for r in result.resources if r.type == PLACEMENT for p in r.props.get("placements") or []],
+        "costs": {f"{r.props['spec']['name']}/{svc}": cost for r in result.resources
+                  if r.type == SITE and isinstance(r.props.get("spec"), dict)
+                  for svc, cost in (r.props.get("costs") or {}).items()},
         "clusterModel": result.cluster.to_dict() if result.cluster is not None else None,
     }

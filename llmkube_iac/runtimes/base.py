@@ -41,8 +41,10 @@ class NativeRun:
 
     `name` is the process name the desired state carries and the agent's `--runtime NAME=COMMAND`
     override keys on. Args and env may hold {model} (the fetched weights), {host} and {port}: the
-    agent fills them in when it spawns the process. `health_path` may hold {served} (the name the
-    service answers to). Memory models: "fit" = weights + KV cache + buffers read from the file's
+    agent fills them in when it spawns the process. A runtime that can demand an API key names the
+    flag taking a key file (`api_key_file_flag`): the planner passes it {api_key_file}, the file the
+    agent writes the key from the service's Secret to (plan/metal_keys.py). `health_path` may hold
+    {served} (the name the service answers to). Memory models: "fit" = weights + KV cache + buffers read from the file's
     header (the fit estimator); "size" = weights on disk + 10%.
     """
 
@@ -53,6 +55,7 @@ class NativeRun:
     health_path: str = "/health"
     memory_model: str = "fit"
     model_formats: tuple[str, ...] = ()  # weight formats it opens (ModelSpec.resolved_format); () = any
+    api_key_file_flag: str | None = None  # flag taking a file of API keys it then demands; None: it takes none
 
     def __post_init__(self) -> None:
         if self.memory_model not in MEMORY_MODELS:

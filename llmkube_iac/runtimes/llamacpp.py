@@ -32,6 +32,9 @@ def _args(ctx: ServeContext, host: str = "0.0.0.0", port: str | None = None) -> 
     flag(args, "--batch-size", eng.batch_size)
     flag(args, "--ubatch-size", eng.ubatch_size)
     flag(args, "--metrics", True)
+    # /slots returns every slot's in-flight prompt and generated text to any caller that can reach the port:
+    # off, on Kubernetes and on metal hosts alike (llama.cpp common/arg.cpp: --no-slots)
+    flag(args, "--no-slots", True)
     flag(args, "--embedding", svc.mode == "embedding")
     flag(args, "--reranking", svc.mode == "rerank")
     return args
@@ -58,8 +61,9 @@ RUNTIME = Runtime(
     kv_cache_types=KV_TYPES,
     build_command=lambda ctx: ["/app/llama-server"],
     build_args=_args,
+    # on metal hosts it demands a key (one per line in the file; /health stays public: tools/server/README.md)
     native=NativeRun(name="llama-server", command=("llama-server",), build_args=_native_args,
-                     model_formats=("gguf",)),
+                     model_formats=("gguf",), api_key_file_flag="--api-key-file"),
     sharding_modes=("layer", "row"),
     moe_cpu_offload=True,
     # llama-server --metrics (tools/server): token counters and gauges only: no request counter with

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, field_validator
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, field_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import core_schema
 
-from .k8s import SAFE_INT_MAX
+from .k8s import SAFE_INT_MAX, SecretKey
 
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -53,6 +53,20 @@ class SpecModel(BaseModel):
     def to_config(self) -> dict:
         """The JSON form a stack config (or a ConfigMap) carries: camelCase, no unset defaults."""
         return self.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+class SecretKeyRef(SpecModel):
+    """A key inside a Kubernetes Secret: values never appear in config, only the reference."""
+
+    name: str = Field(description="Secret name (in the site namespace)")
+    key: SecretKey = Field(description="Key inside the Secret")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", v):
+            raise ValueError(f"secret name {v[:60]!r} must be a DNS-1123 subdomain (e.g. 'router-keys')")
+        return v
 
 
 def check_dns_label(value: str, what: str = "name") -> str:

@@ -5,13 +5,16 @@ an ad-hoc JSON blob: a planner change that the agent would misread fails validat
 """
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, field_validator, model_validator
 
 from .. import runtimes  # pure table; read at validation time, like the service spec's runtime names
-from .base import SpecModel, TableChoice, canonical_json, check_dns_label, short_digest
+from .base import SecretKeyRef, SpecModel, TableChoice, canonical_json, check_dns_label, short_digest
 from .priority import PRIORITY_RANK
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .service import InferenceServiceSpec
 
 # A process name from the runtime registry's native entries, not a registry name: it is what the
 # agent runs and what its `--runtime NAME=COMMAND` override keys on.
@@ -33,8 +36,13 @@ def lease_name(host: str) -> str:
 
 
 def slice_name(service: str, host: str) -> str:
-    """The EndpointSlice an agent manages for one service (deterministic, so RBAC can name it)."""
+    """The EndpointSlice an agent updates for one service (Pulumi creates it; its name lets RBAC name it)."""
     return f"{service}-{host}"
+
+
+def api_key_secret(service: InferenceServiceSpec) -> SecretKeyRef:
+    """The Secret key holding a metal service's API key: its endpoint.apiKeySecret, else <service>-api-key."""
+    return service.endpoint.api_key_secret or SecretKeyRef(name=f"{service.name}-api-key", key="api-key")
 
 
 class MetalServiceState(SpecModel):
@@ -45,7 +53,13 @@ class MetalServiceState(SpecModel):
     sha256: str | None = Field(None, description="Expected SHA-256 of the weights; the agent refuses a mismatch")
     cache_key: str = Field(description="Directory under the agent's cache where the weights live")
     runtime: NativeName = Field(description="Native process to run (the runtime registry's native name)")
-    args: tuple[str, ...] = Field((), description="Runtime arguments; {model}, {host}, {port} are substituted")
+    args: tuple[str, ...] = Field(
+        (), description="Runtime arguments; {model}, {host}, {port} and {api_key_file} (the file the agent writes "
+                        "the API key to) are substituted")
+    api_key_secret: SecretKeyRef | None = Field(
+        None, description="Secret key holding the API key the runtime demands (the router sends it); the agent "
+                          "reads it and writes it to a file only it and the runtime read; unset: the runtime "
+                          "takes no key and only the bind address and the host firewall protect it")
     port: int = Field(ge=1, le=65535, description="Port the runtime listens on (the service's endpoint.port)")
     health_path: str = Field("/health", pattern=r"^/", description="GET path answering 200 once it serves")
     memory_estimate_bytes: int | None = Field(None, ge=0, description="Planner-side estimate, if known")

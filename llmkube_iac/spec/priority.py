@@ -2,7 +2,7 @@
 
 A priority orders eviction on a metal host (rank: batch 0 .. critical 4), becomes a Kubernetes
 PriorityClass (its value and whether it may preempt) and is a label; the spec's `Priority` type
-accepts exactly the table's names.
+accepts exactly the table's names. Routers have a class of their own, above all of them.
 """
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ if tuple(PRIORITIES) != get_args(Priority):  # the type and the table must name 
     raise ImportError(f"spec/priority.py: Priority {get_args(Priority)} and PRIORITIES {tuple(PRIORITIES)} differ")
 
 PRIORITY_RANK = {name: level.rank for name, level in PRIORITIES.items()}
+# Routers run above every inference priority: the scheduler never preempts a gateway pod to place a model server.
+GATEWAY_PRIORITY_CLASS, GATEWAY_CLASS_VALUE = "llmkube-gateway", 2_000_000
+if GATEWAY_CLASS_VALUE <= max(level.class_value for level in PRIORITIES.values()):
+    raise ImportError("spec/priority.py: the gateway's PriorityClass must rank above every inference priority")
 
 
 def priority_class_name(priority: str) -> str:

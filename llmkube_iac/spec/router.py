@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from ..router_hooks.llmkube_policy import ROUTES
-from .base import SpecModel, check_country, check_dns_label, duplicates
+from .base import SecretKeyRef, SpecModel, check_country, check_dns_label, duplicates
 from .fleet_ops import SloSpec
-from .k8s import INT32_MAX, Dns1123Label, Quantity, SecretKey, Subdomain
+from .k8s import INT32_MAX, Dns1123Label, Quantity, Subdomain
 from .service import CLASSIFICATION_ORDER, Classification
 
 Zone = Literal["sovereign", "external"]
@@ -29,20 +29,6 @@ DEFAULT_ALLOWED_PATHS: tuple[str, ...] = tuple(ROUTES)
 def class_rank(classification: str) -> int:
     """Order of data classes: public < internal < confidential < restricted."""
     return CLASSIFICATION_ORDER.index(classification)
-
-
-class SecretKeyRef(SpecModel):
-    """A key inside a Kubernetes Secret: values never appear in config, only the reference."""
-
-    name: str = Field(description="Secret name (in the site namespace)")
-    key: SecretKey = Field(description="Key inside the Secret")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", v):
-            raise ValueError(f"secret name {v[:60]!r} must be a DNS-1123 subdomain (e.g. 'router-keys')")
-        return v
 
 
 class LocalBackend(SpecModel):
@@ -75,6 +61,9 @@ class ExternalBackend(SpecModel):
     budget_period: str = Field(
         "30d", pattern=r"^[0-9]+[smhd]$", description="Period of maxBudgetDollars: a number and s, m, h or d")
     rpm: int | None = Field(None, gt=0, description="Per-deployment requests/minute used by the router")
+    output_dollars_per_million: float | None = Field(
+        None, gt=0, description="The provider's price per 1M output tokens in US dollars: the report shows the "
+                                "break-even of each local service against it")
 
     @field_validator("name")
     @classmethod
@@ -220,7 +209,7 @@ class RouterSpec(SpecModel):
     replicas: int = Field(2, ge=1, le=INT32_MAX, description="Proxy replicas per zone when autoscaling is unset")
     autoscaling: RouterScaling | None = Field(None, description="CPU autoscaling per zone instead of fixed replicas")
     port: int = Field(4000, ge=1024, le=65535, description="Port of the OpenAI endpoint (Service and container)")
-    cpu: Quantity = Field("500m", description="CPU request of each proxy pod")
+    cpu: Quantity = Field("500m", description="CPU request of each proxy pod (its limit is twice this)")
     memory: Quantity = Field("1Gi", description="Memory request and limit of each proxy pod")
     client_namespaces: tuple[Dns1123Label, ...] = Field((), description="Namespaces allowed to call; empty: any")
     allowed_paths: tuple[str, ...] = Field(

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from .. import hardware, runtimes  # pure tables; neither imports spec at run time
-from .base import SpecModel, TableChoice, check_dns_label
+from .base import SecretKeyRef, SpecModel, TableChoice, check_dns_label
 from .fleet_ops import SloSpec
 from .k8s import INT32_MAX, MAX_STABILIZATION_SECONDS, Dns1123Label, EnvName, Image, Quantity, quantity_value
 from .model import MAX_GIB, ModelSpec
@@ -121,6 +121,11 @@ class EndpointSpec(SpecModel):
                     "port the runtime listens on")
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = Field(
         "ClusterIP", description="Kubernetes Service type")
+    api_key_secret: SecretKeyRef | None = Field(
+        None, description="metal services whose runtime takes an API key (llama-server): the Secret key holding it; "
+                          "the host's agent reads it and starts the runtime with it, routers send it, nothing else "
+                          "may read it (it must not share a Secret with router keys); default: Secret "
+                          "<service>-api-key, key api-key. Create it out of band")
 
 
 class EngineOptions(SpecModel):

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from .base import SpecModel, check_country, check_dns_label, duplicates
+from .economics import DeviceEconomics, SiteEconomics
 from .fleet_ops import AddOns
 from .k8s import (
     INT32_MAX,
@@ -26,6 +27,7 @@ from .model import MAX_GIB
 from .service import Vendor
 
 API_GROUP = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 class KubernetesConnection(SpecModel):
@@ -126,6 +128,8 @@ class AcceleratorPool(SpecModel):
     node_labels: dict[QualifiedName, LabelValue] = Field(
         default_factory=dict, description="Labels of the pool's nodes, added to the node selector of services on it")
     taints: tuple[NodeTaint, ...] = Field((), description="Taints of the pool's nodes; services on it tolerate them")
+    economics: DeviceEconomics | None = Field(
+        None, description="Price, amortisation and power of one device: with site.economics, the cost per token")
 
     @field_validator("name")
     @classmethod
@@ -147,6 +151,8 @@ class MetalHost(SpecModel):
     address: str = Field(
         description="IP address (IPv4 or IPv6) the host's runtimes listen on: EndpointSlices advertise it, routers "
                     "may egress to it")
+    economics: DeviceEconomics | None = Field(
+        None, description="Price, amortisation and power of the host: with site.economics, the cost per token")
 
     @field_validator("name")
     @classmethod
@@ -221,6 +227,11 @@ class Monitoring(SpecModel):
         description="Prometheus URL KEDA ScaledObjects query for the runtimes' queue metrics")
     namespace: Dns1123Label = Field(
         "monitoring", description="Namespace of Prometheus, admitted to the routers' metrics port")
+    prometheus_pod_labels: dict[QualifiedName, LabelValue] = Field(
+        {"app.kubernetes.io/name": "prometheus"},
+        description="Labels of the Prometheus pods: only pods carrying all of them (in the monitoring namespace, or a "
+                    "service's network.metricsNamespaces) may reach a metrics port; the default is the label "
+                    "prometheus-operator puts on its Prometheus pods; {} admits every pod of those namespaces")
     alerts: bool | None = Field(
         None, description="Render the site's llmkube PrometheusRule (runtime down, queue saturation, KV-cache "
                           "pressure, router fail-closed rate) and Grafana dashboard ConfigMap; unset: on when "
@@ -273,7 +284,19 @@ class SiteSpec(SpecModel):
                               "exporters")
     cert_issuer: Subdomain | None = Field(
         None, description="cert-manager ClusterIssuer: routers then serve HTTPS with a Certificate it issues; unset: "
-                          "plain HTTP")
+                          "plain HTTP (keys and prompts cross the network in clear text; the router-tls rule says so)")
+    production: bool = Field(
+        False, description="A production site: image-pinning becomes mandatory (as at airGapped sites), so every "
+                           "image must be pinned by digest (llmkube-iac pin writes imageDigests)")
+    image_digests: dict[str, str] = Field(
+        default_factory=dict,
+        description="Digest of each image reference the site runs, as `llmkube-iac pin` resolved it against the "
+                    "registry or mirror the site pulls from: {\"<reference as rendered, after registryMirrors>\": "
+                    "\"sha256:<64 hex>\"}. The planner appends @<digest> to exactly those references; written by "
+                    "the pin command, never by hand from elsewhere")
+    economics: SiteEconomics | None = Field(
+        None, description="Electricity price, PUE and the throughput model's efficiency: with the pools' economics, "
+                          "the cost per token of each service")
     cluster_provides: tuple[str, ...] = Field(
         (), description="API groups whose CRDs the cluster already serves without an add-on of this site, e.g. "
                         "[monitoring.coreos.com, cert-manager.io] when the Prometheus operator and cert-manager are "
@@ -327,6 +350,21 @@ class SiteSpec(SpecModel):
         if self.air_gapped and not self.registry_mirrors:
             raise ValueError("an airGapped site needs registryMirrors: images cannot be pulled from the internet")
         return self
+
+    @field_validator("image_digests")
+    @classmethod
+    def _digests(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [f"{k}: {d}" for k, d in v.items() if not _DIGEST.match(d)]
+        bad += [f"{k}: the reference already carries a digest" for k in v if "@" in k or not k or " " in k]
+        if bad:
+            raise ValueError("imageDigests maps an image reference (without @digest) to sha256:<64 lower-case hex>; "
+                             f"run llmkube-iac pin to write them: {'; '.join(bad)}")
+        return v
+
+    @property
+    def requires_pinned_images(self) -> bool:
+        """image-pinning is mandatory here: an air-gapped or production site runs only digest-pinned images."""
+        return self.air_gapped or self.production
 
     @property
     def cluster_name(self) -> str:

@@ -1,6 +1,7 @@
 """Fixtures: a fake API server, a desired-state writer, and agents with test timings."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import sys
@@ -12,7 +13,16 @@ import pytest
 from llmkube_iac.agent import cli
 from llmkube_iac.agent.config import AgentConfig
 from llmkube_iac.agent.kube import Credentials, KubeClient
-from llmkube_iac.spec.metal import DESIRED_STATE_KEY, VERSION_KEY, DesiredState, MetalServiceState, config_map_name
+from llmkube_iac.plan.metal import endpoint_slice
+from llmkube_iac.spec import SiteSpec
+from llmkube_iac.spec.metal import (
+    DESIRED_STATE_KEY,
+    VERSION_KEY,
+    DesiredState,
+    MetalServiceState,
+    config_map_name,
+    slice_name,
+)
 from llmkube_iac.units import GIB
 from tests.support import fake_runtime
 from tests.support.fake_apiserver import FakeApiServer
@@ -56,12 +66,26 @@ def svc_state(name: str, model: tuple[Path, str], port: int | None = None, prior
                              + extra, port=port or free_port(), priority=priority, memory_estimate_bytes=estimate)
 
 
+SITE = SiteSpec.model_validate({"name": "test", "jurisdiction": "DE", "namespace": NS, "metalHosts": [
+    {"name": HOST, "chip": "M3 Ultra", "unifiedMemoryGiB": 64, "address": "127.0.0.1"}]})
+
+
 def write_desired(api: FakeApiServer, services, budget: int = 64 * GIB, raw: str | None = None) -> dict:
+    """Apply a desired state as `pulumi up` would: the ConfigMap, and each service's EndpointSlice (not ready)."""
     state = DesiredState(host=HOST, address="127.0.0.1", memory_budget_bytes=budget, namespace=NS,
                          lease_name=f"{HOST}-metal-agent", services=tuple(services))
+    for svc in services:
+        if api.get_object("endpointslices", NS, slice_name(svc.name, HOST)) is None:
+            api.put_object("endpointslices", endpoint_slice(SITE, state, svc))
     return api.put_object("configmaps", {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": config_map_name(HOST), "namespace": NS},
         "data": {DESIRED_STATE_KEY: raw if raw is not None else state.to_json(), VERSION_KEY: state.version_hash()}})
+
+
+def put_secret(api: FakeApiServer, name: str, key: str, value: str) -> dict:
+    """A Secret as created out of band (kubectl create secret generic ...)."""
+    return api.put_object("secrets", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NS},
+                                      "type": "Opaque", "data": {key: base64.b64encode(value.encode()).decode()}})
 
 
 @pytest.fixture
@@ -92,8 +116,9 @@ def status(agent, name: str) -> dict:
 
 
 def slice_ready(api: FakeApiServer, service: str):
+    """The endpoint's readiness; None when the slice has no endpoint (deregistered) or does not exist."""
     obj = api.get_object("endpointslices", NS, f"{service}-{HOST}")
-    return None if obj is None else obj["endpoints"][0]["conditions"]["ready"]
+    return obj["endpoints"][0]["conditions"]["ready"] if obj and obj["endpoints"] else None
 
 
 def lease_status(api: FakeApiServer) -> dict:

@@ -30,16 +30,29 @@ def test_start_registers_ready_endpoint_and_status(api, start_agent, model_file)
     assert (agent.cfg.cache_dir / "chat/x/tiny.gguf").exists()  # fetched into the cache, hash verified
 
 
-def test_slice_is_owned_by_its_service(api, start_agent, model_file):
-    """Deleting the Service garbage-collects the agent's slice, even one left while the agent was down."""
-    api.put_object("services", {"apiVersion": "v1", "kind": "Service",
-                                "metadata": {"name": "chat", "namespace": NS, "uid": "6f1c-chat-uid"}})
+def test_agent_only_updates_the_slice_pulumi_created(api, start_agent, model_file):
+    """The agent never creates or deletes slices; labels and annotations Pulumi set are kept."""
     write_desired(api, [svc_state("chat", model_file)])
     start_agent()
     wait_for(lambda: slice_ready(api, "chat") is True, what="ready EndpointSlice")
     es = api.get_object("endpointslices", NS, f"chat-{HOST}")
-    assert es["metadata"]["ownerReferences"] == [{"apiVersion": "v1", "kind": "Service", "name": "chat",
-                                                  "uid": "6f1c-chat-uid"}]
+    assert es["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
+    assert es["metadata"]["labels"]["app.kubernetes.io/part-of"] == "llmkube"
+    assert not [r for r in api.requests if r[0] in ("POST", "DELETE") and "endpointslices" in r[1]]
+
+
+def test_a_missing_slice_is_reported_and_filled_once_pulumi_creates_it(api, start_agent, model_file):
+    write_desired(api, [svc_state("chat", model_file)])
+    planned = api.get_object("endpointslices", NS, f"chat-{HOST}")
+    with api.cond:  # as if `pulumi up` had not created it yet
+        api.objects.pop(("endpointslices", NS, f"chat-{HOST}"))
+    start_agent(slice_resync_seconds=0.3)
+    wait_for(lambda: [e for e in api.list_objects("events", NS) if e["reason"] == "EndpointSliceMissing"],
+             what="missing slice reported")
+    assert api.get_object("endpointslices", NS, f"chat-{HOST}") is None  # the agent cannot create it
+    del planned["metadata"]["resourceVersion"]
+    api.put_object("endpointslices", planned)
+    wait_for(lambda: slice_ready(api, "chat") is True, what="filled at the next resync")
 
 
 def test_ollama_is_served_after_registering_the_fetched_model(api, start_agent, model_file, tmp_path, monkeypatch):
@@ -121,8 +134,8 @@ def test_desired_change_respawns_only_changed_service(api, start_agent, model_fi
     wait_for(lambda: status(agent, "b").get("pid") not in (None, pb) and status(agent, "b")["phase"] == "Ready",
              what="b respawned")
     assert status(agent, "a")["pid"] == pa
-    write_desired(api, [b2])  # a disappears: process stopped, slice deleted
-    wait_for(lambda: api.get_object("endpointslices", NS, f"a-{HOST}") is None, what="a's slice deleted")
+    write_desired(api, [b2])  # a disappears: process stopped, its slice emptied (Pulumi deletes it)
+    wait_for(lambda: api.get_object("endpointslices", NS, f"a-{HOST}")["endpoints"] == [], what="a's slice emptied")
     wait_for(lambda: _gone(pa), what="a's process stopped")
     assert status(agent, "b")["pid"] != pb and "a" not in agent.snapshot()["services"]
 
@@ -192,7 +205,7 @@ def test_sigterm_path_stops_children_and_deregisters(api, start_agent, model_fil
     pid = status(agent, "chat")["pid"]
     cli.shutdown(agent, sync, timeout=10)
     assert _gone(pid)
-    assert api.get_object("endpointslices", NS, f"chat-{HOST}") is None
+    assert api.get_object("endpointslices", NS, f"chat-{HOST}")["endpoints"] == []
     assert lease_status(api)["services"]["chat"]["phase"] == "Stopped"
 
 

@@ -10,7 +10,7 @@ from llmkube_iac.plan.metal import service_state
 from llmkube_iac.spec import InferenceServiceSpec, ModelSpec
 from tests.support.synth import write_model
 
-from .conftest import free_port, lease_status, slice_ready, status, wait_for, write_desired
+from .conftest import free_port, lease_status, put_secret, slice_ready, status, wait_for, write_desired
 
 
 @pytest.fixture
@@ -38,6 +38,7 @@ def test_real_fit_estimator_counts_the_kv_cache(real_gguf):
 
 def test_planned_service_runs_and_is_refused_on_kv_cache(api, start_agent, real_gguf):
     state = planned(*real_gguf)
+    put_secret(api, "chat-api-key", "api-key", "k-123")  # the planned llama-server demands its API key
     write_desired(api, [state], budget=40 << 20)  # room for the weights, not for their KV cache
     agent, _ = start_agent()
     st = wait_for(lambda: lease_status(api).get("services", {}).get("chat", {}).get("phase") == "Refused"

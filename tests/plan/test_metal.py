@@ -55,16 +55,31 @@ def test_role_is_limited_to_the_hosts_own_objects():
     role = next(m for m in by_kind(out, "Role") if m["metadata"]["name"] == "studio-1-metal-agent")
     named = {r["resources"][0]: r["resourceNames"] for r in role["rules"] if "resourceNames" in r}
     assert named == {"configmaps": ["studio-1-metal-desired"], "leases": ["studio-1-metal-agent"],
-                     "endpointslices": ["chat-studio-1"], "services": ["chat"]}
-    assert next(r for r in role["rules"] if r["resources"] == ["services"])["verbs"] == ["get"]  # owner uid only
+                     "endpointslices": ["chat-studio-1"], "secrets": ["chat-api-key"]}
+    verbs = {r["resources"][0]: r["verbs"] for r in role["rules"]}
+    assert verbs["endpointslices"] == ["get", "update", "patch"]  # Pulumi creates them; no create, no delete
+    assert verbs["secrets"] == ["get"]
     unnamed = [r for r in role["rules"] if "resourceNames" not in r]
-    assert all(r["verbs"] == ["create"] for r in unnamed)  # RBAC cannot name what does not exist yet
+    assert unnamed == [{"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}]
     binding = next(m for m in by_kind(out, "RoleBinding") if m["metadata"]["name"] == "studio-1-metal-agent")
     assert binding["subjects"][0]["name"] == "studio-1-metal-agent"
     assert {m["metadata"]["name"] for m in by_kind(out, "Lease")} == {"studio-1-metal-agent", "studio-2-metal-agent"}
     alerts = by_kind(out, "PrometheusRule")[0]["spec"]["groups"][0]["rules"]
     assert {a["labels"]["metal_host"] for a in alerts} == {"studio-1", "studio-2"}
     assert all("absent(" in a["expr"] for a in alerts)
+
+
+def test_every_slice_an_agent_may_update_is_created_by_pulumi_not_ready():
+    out = plan_metal(SiteSpec.model_validate(SITE), [(svc(), MODEL)])
+    slices = {m["metadata"]["name"]: m for m in by_kind(out, "EndpointSlice")}
+    for role in by_kind(out, "Role"):
+        named = next(r["resourceNames"] for r in role["rules"] if r["resources"] == ["endpointslices"])
+        assert set(named) <= set(slices)
+    es = slices["chat-studio-2"]
+    assert es["metadata"]["labels"]["kubernetes.io/service-name"] == "chat"
+    assert es["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"] == "llmkube-metal-agent"
+    assert es["addressType"] == "IPv4" and es["endpoints"][0]["addresses"] == ["10.0.0.12"]
+    assert es["endpoints"][0]["conditions"]["ready"] is False and es["ports"][0]["port"] == 8080
 
 
 def test_hosts_subset_and_errors_name_the_field():

@@ -31,8 +31,9 @@ def test_unnamed_inline_model_is_service_model_everywhere():
     svc = config.services[0]
     assert svc.model_name == "chat-model" and list(stack_models(config)) == ["chat-model"]
     plan = plan_stack(config)
-    pvc, job = plan.models["chat-model"][1]
+    pvc, job, policy = plan.models["chat-model"][1]
     assert pvc["metadata"]["name"] == "chat-model-cache" and job["metadata"]["name"].startswith("chat-model-fetch-")
+    assert policy["kind"] == "NetworkPolicy" and policy["metadata"]["name"] == job["metadata"]["name"]
     deploy = next(m for m in plan.services["chat"].manifests if m["kind"] == "Deployment")
     pod = deploy["spec"]["template"]["spec"]
     assert deploy["metadata"]["labels"]["llmkube.dev/model"] == "chat-model"

@@ -26,7 +26,9 @@ def test_namespace_peers_use_the_immutable_name_label():
     plan = _plan()
     svc = _policy(plan.services["chat"].manifests, "chat")
     assert namespace_peer("apps") in svc["spec"]["ingress"][0]["from"]
-    assert svc["spec"]["ingress"][1]["from"] == [namespace_peer("monitoring")]
+    prometheus = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}
+    scrapers = [{**namespace_peer("monitoring"), **prometheus}]
+    assert svc["spec"]["ingress"][1]["from"] == scrapers
     assert namespace_peer("apps") == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "apps"}}}
 
 
@@ -41,6 +43,16 @@ def test_site_dns_egress_names_the_cluster_dns_pods_in_the_dns_namespace():
     assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "dns-system"}
     assert peer["podSelector"]["matchLabels"] == CLUSTER_DNS_POD_LABELS
     assert {(p["protocol"], p["port"]) for p in rule["ports"]} == {("UDP", 53), ("TCP", 53)}
+
+
+def test_download_job_dns_egress_is_the_sites_rule():
+    plan = plan_stack(load_stack_config({
+        "site": {"name": "lab", "jurisdiction": "DE", "network": {"defaultDenyEgress": True}},
+        "models": [{"name": "m", "source": "https://models.lab.local/m.gguf"}],
+        "services": [{"name": "chat", "model": "m"}]}))
+    site_dns = _policy(plan.site, "default-deny-egress")["spec"]["egress"][0]
+    job_policy = next(m for m in plan.models["m"][1] if m["kind"] == "NetworkPolicy")
+    assert job_policy["spec"]["egress"][0] == site_dns
 
 
 def test_router_dns_egress_is_the_sites_rule():

@@ -48,7 +48,8 @@ VENDOR_CASES = [
     ("nvidia", "vllm", "nvidia.com/gpu", {"nvidia.com/gpu.present": "true"}, "vllm/vllm-openai",
      "NVIDIA_DRIVER_CAPABILITIES"),
     ("amd", "vllm", "amd.com/gpu", {"feature.node.kubernetes.io/amd-gpu": "true"}, "rocm/vllm", "HIP_VISIBLE_DEVICES"),
-    ("intel-gaudi", "vllm", "habana.ai/gaudi", {"habana.ai/gaudi": "true"}, "habanalabs", "HABANA_VISIBLE_DEVICES"),
+    ("intel-gaudi", "vllm", "habana.ai/gaudi", {"habana.ai/gaudi": "true"}, "habanalabs",
+     "OMPI_MCA_btl_vader_single_copy_mechanism"),
     ("intel-xpu", "llamacpp", "gpu.intel.com/i915", {"intel.feature.node.kubernetes.io/gpu": "true"},
      "server-intel", "ONEAPI_DEVICE_SELECTOR"),
     ("nvidia", "llamacpp", "nvidia.com/gpu", {"nvidia.com/gpu.present": "true"}, "server-cuda",
@@ -96,7 +97,7 @@ def test_llamacpp_engine_flags_in_fixed_order():
     flags = [a for a in args if a.startswith("--")]
     assert flags == ["--model", "--host", "--port", "--alias", "--ctx-size", "--parallel", "--n-gpu-layers",
                      "--split-mode", "--tensor-split", "--flash-attn", "--jinja", "--cache-type-k", "--cache-type-v",
-                     "--n-cpu-moe", "--metrics", "--no-webui"]
+                     "--n-cpu-moe", "--metrics", "--no-slots", "--no-webui"]
     assert args[args.index("--tensor-split") + 1] == "3,1"
     assert args[args.index("--flash-attn") + 1] == "on"
     # the same spec always plans the same arguments
@@ -153,13 +154,11 @@ def test_ollama_pods_and_metal_hosts_run_the_one_registered_wrapper():
     assert c["args"][1:] == ["tiny", "--ignored"] and c["args"][0].startswith("/models/")  # $1 weights, $2 name
 
 
-def test_network_policy_admits_only_routers_clients_and_scrapers():
+def test_network_policy_admits_only_labelled_clients_without_routers():
     _, plan = deployment(minimal_stack())
     np = by_kind(plan.services["chat"].manifests, "NetworkPolicy")[0]
-    peers = np["spec"]["ingress"][0]["from"]
-    assert {"podSelector": {"matchLabels": {"llmkube.dev/role": "router"}}} in peers
-    assert {"podSelector": {"matchLabels": {"client.llmkube.dev/chat": "allowed"}}} in peers
-    assert np["spec"]["policyTypes"] == ["Ingress"]
+    clients = [{"podSelector": {"matchLabels": {"client.llmkube.dev/chat": "allowed"}}}]
+    assert np["spec"]["ingress"][0]["from"] == clients
 
 
 def test_download_job_and_init_step_for_remote_sources():
@@ -168,7 +167,7 @@ def test_download_job_and_init_step_for_remote_sources():
     raw["site"]["hfEndpoint"] = "https://hf-mirror.site.local"
     plan = plan_stack(load_stack_config(raw))
     _, manifests = plan.models["tiny"]
-    pvc, job = manifests
+    pvc, job, _ = manifests
     assert pvc["spec"]["resources"]["requests"]["storage"].endswith("Gi")
     args = job["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[:2] == ["fetch", "hf://org/tiny-GGUF/tiny-Q4_K_M.gguf"] and args[-2:] == ["--sha256", "ab" * 32]

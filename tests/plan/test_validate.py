@@ -13,14 +13,15 @@ from tests.support.k8s_schema import validate_manifest
 def test_long_derived_job_names_are_bounded_and_shared_with_the_verify_step():
     raw = minimal_stack(models=[], services=[{"name": "c" * 63, "model": {"source": "hf://org/repo/m.gguf"}}])
     plan = plan_stack(load_stack_config(raw))
-    (_, (_, (pvc, job))), = plan.models.items()
+    (_, (_, manifests)), = plan.models.items()
+    job = next(m for m in manifests if m["kind"] == "Job")
     name = job["metadata"]["name"]
     assert len(name) == 63 and name.startswith("c" * 30) and "-fetch-" in name
     validate_manifest(job)
     deployment = plan.services["c" * 63].manifests[1]
     assert deployment["spec"]["template"]["spec"]["initContainers"][0]["command"][-1] == name
-    _, (_, job_again) = plan_stack(load_stack_config(raw)).models[f"{'c' * 63}-model"]
-    again = job_again["metadata"]["name"]
+    _, manifests = plan_stack(load_stack_config(raw)).models[f"{'c' * 63}-model"]
+    again = next(m for m in manifests if m["kind"] == "Job")["metadata"]["name"]
     assert again == name
 
 

@@ -104,6 +104,10 @@ def test_image_pinning_is_advisory_by_default_and_mandatory_in_air_gapped_sites(
                  if r.rule == "image-pinning"]
     assert gapped and set(gapped) == {"mandatory"}
     assert open_site and set(open_site) == {"advisory"}
+    production = [r.level for r in evaluate(plan(lambda c: (tag(c), _set(c["site"], airGapped=False,
+                                                                          production=True))))
+                  if r.rule == "image-pinning"]
+    assert production and set(production) == {"mandatory"}
 
 
 def test_config_overrides_levels_and_rule_settings():

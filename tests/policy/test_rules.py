@@ -180,6 +180,13 @@ CASES = {
         [("literal API key in env", plan(lambda c: _set(svc(c), env={"OPENAI_API_KEY": "sk-proj-" + "A1b2C3d4" * 4}))),
          ("--api-key literal argument", plan(lambda c: _set(svc(c), extraArgs=["--api-key", "hunter2-prod-key"]))),
          ("HF token in a ConfigMap", plan(objects=lambda rs: rs.append(_configmap("hf_" + "x" * 34))))]),
+    "router-tls": (
+        [("no router", plan()),
+         ("router at a site with a certificate issuer", plan(lambda c: (_set(c["site"], certIssuer="edge-ca"),
+                                                                        c.setdefault("routers", []).append(ROUTER))))],
+        [("router without an issuer", plan(lambda c: c.setdefault("routers", []).append(ROUTER))),
+         ("two routers without an issuer", plan(lambda c: c.setdefault("routers", []).extend(
+             [ROUTER, {**ROUTER, "name": "gw2"}])))]),
     "timeout-nesting": (
         [("router above the runtime bound", plan(lambda c: (_set(c["site"], airGapped=False),
                                                             _set(svc(c), extraArgs=["--timeout", "300"]),

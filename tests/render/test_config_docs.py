@@ -9,6 +9,7 @@ from llmkube_iac.render.config_docs import (
     _markdown,
     configuration_markdown,
     desired_state_schema,
+    fleet_schema,
     stack_schema,
 )
 from tests.conftest import ROOT
@@ -35,7 +36,7 @@ def test_every_key_of_every_section_has_a_row():
     text = configuration_markdown()
     rows = re.findall(r"^\| `[^`]+` \|", text, flags=re.M)
     expected = 0
-    for schema in (stack_schema(), desired_state_schema()):
+    for schema in (stack_schema(), desired_state_schema(), fleet_schema()):
         expected += len(schema["properties"]) + sum(len(d.get("properties", {})) for d in schema["$defs"].values())
     assert len(rows) == expected
 

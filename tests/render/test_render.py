@@ -13,7 +13,9 @@ from tests.conftest import ROOT
 from tests.support.k8s_schema import validate_manifest
 
 PROGRAMS = [("stacks", "dev"), ("stacks", "dc"), ("examples/quickstart", None), ("examples/multi-vendor", None),
-            ("examples/router", None), ("examples/airgapped-edge", None), ("examples/metal-edge", None)]
+            ("examples/router", None), ("examples/airgapped-edge", None), ("examples/metal-edge", None),
+            ("examples/fleet", "dc"), ("examples/fleet", "edge-l4"), ("examples/fleet", "edge-metal"),
+            ("examples/fleet", "all")]
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,10 @@
 """A fake Kubernetes API server on 127.0.0.1: real HTTP/JSON, resourceVersion, 409s, watch streams.
 
-Only the kinds the metal-agent touches (ConfigMaps, Events, Leases, EndpointSlices), namespaced.
-`stop()` closes the listening socket and drops open connections (an outage); `start()` brings it
-back on the same port with the same objects, like an API server restart behind a stable address.
+Only the kinds the metal-agent touches (ConfigMaps, Events, Leases, EndpointSlices, Secrets),
+namespaced. `stop()` closes the listening socket and drops open connections (an outage); `start()`
+brings it back on the same port with the same objects, like an API server restart behind a stable
+address. Given Role `rules`, it authorizes every request the way Kubernetes RBAC does (verb from
+the method, resourceNames from the URL or a watch's metadata.name field selector) and answers 403.
 """
 from __future__ import annotations
 
@@ -15,15 +17,17 @@ from urllib.parse import parse_qs, urlparse
 
 from tests.support.loopback import JsonHandler
 
-_PREFIXES = {("api", "v1"): {"configmaps", "events", "services"}, ("apis", "coordination.k8s.io", "v1"): {"leases"},
-             ("apis", "discovery.k8s.io", "v1"): {"endpointslices"}}
+_PREFIXES = {("api", "v1"): {"configmaps", "events", "services", "secrets"},
+             ("apis", "coordination.k8s.io", "v1"): {"leases"}, ("apis", "discovery.k8s.io", "v1"): {"endpointslices"}}
+_GROUPS = {"leases": "coordination.k8s.io", "endpointslices": "discovery.k8s.io"}  # others: the core group ""
 
 
 class FakeApiServer:
     """In-memory object store with a global resourceVersion and an event log for watches."""
 
-    def __init__(self, token: str | None = None, port: int = 0):
-        self.token, self.port = token, port
+    def __init__(self, token: str | None = None, port: int = 0, rules: list[dict] | None = None):
+        self.token, self.port, self.rules = token, port, rules
+        self.forbidden: list[tuple[str, str, str | None]] = []  # (verb, plural, name) refused by the rules
         self.objects: dict[tuple[str, str, str], dict] = {}
         self.log: list[tuple[int, str, str, str, dict]] = []  # (rv, plural, ns, type, object)
         self.requests: list[tuple[str, str]] = []  # (method, path) for assertions
@@ -85,6 +89,21 @@ class FakeApiServer:
             return [copy.deepcopy(o) for (p, ns, _), o in sorted(self.objects.items())
                     if p == plural and ns == namespace]
 
+    def allowed(self, method: str, plural: str, name: str | None, query: dict) -> bool:
+        """RBAC: does some rule grant this verb on this resource (and name, where the rule names some)?"""
+        watch = query.get("watch") in ("1", "true")
+        if method == "GET" and name is None:
+            verb, name = ("watch" if watch else "list"), query.get("fieldSelector", "").removeprefix("metadata.name=")
+        else:
+            verb = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[method]
+        for rule in self.rules:
+            if _GROUPS.get(plural, "") in rule.get("apiGroups", []) and plural in rule.get("resources", []) \
+                    and verb in rule.get("verbs", []) \
+                    and ("resourceNames" not in rule or (name and name in rule["resourceNames"])):
+                return True
+        self.forbidden.append((verb, plural, name or None))
+        return False
+
     def _store(self, key, obj: dict, kind: str) -> dict:
         self.rv += 1
         obj = copy.deepcopy(obj)
@@ -131,6 +150,8 @@ class _Handler(JsonHandler):
         if route is None:
             return self.send_json(404, _status(404, "NotFound", f"no such path {self.path}"))
         plural, ns, name, query = route
+        if api.rules is not None and not api.allowed(method, plural, name, query):
+            return self.send_json(403, _status(403, "Forbidden", f"{method} {plural}/{name or ''} is not allowed"))
         body = None
         if method in ("POST", "PUT"):
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")

@@ -190,7 +190,7 @@ def assert_problems_name_fields(problems, roots=TOP_LEVEL) -> None:
     assert problems
     for path, message in problems:
         assert path and path.split(".")[0].split("[")[0] in roots, (path, message)
-        assert message and len(message) <= 400 and len(path) <= 200, (path, message)
+        assert message and len(message) <= 2000 and len(path) <= 200, (path, message)
 
 
 # --- stack files as text (the CLI fuzzer) ----------------------------------------------------------------

@@ -51,12 +51,13 @@ def _split(config: Mapping[str, Any] | None, name: str) -> tuple[str | None, dic
     return None, {}
 
 
-def resolve_level(policy, config: Mapping[str, Any] | None, air_gapped: bool) -> str:
-    """Config > site-aware default (image-pinning is mandatory in air-gapped sites) > the rule's default."""
+def resolve_level(policy, config: Mapping[str, Any] | None, pinned_sites: bool) -> str:
+    """Config > site-aware default (image-pinning is mandatory when a site is air-gapped or production, see
+    SiteSpec.requires_pinned_images) > the rule's default."""
     level, _ = _split(config, policy.name)
     if level is None and "all" in (config or {}):
         level, _ = _split(config, "all")
-    if level is None and policy.name == "image-pinning" and air_gapped:
+    if level is None and policy.name == "image-pinning" and pinned_sites:
         level = MANDATORY
     if level is None:
         level = policy.enforcement_level.value if policy.enforcement_level else ADVISORY
@@ -95,11 +96,11 @@ def evaluate(resources: list, config: dict | None = None) -> list[PolicyResult]:
             raise ValueError(f"policy config names unknown rule {key!r} (rules: {', '.join(RULES_BY_NAME)})")
     by_urn = {r.urn: r for r in resources}
     view = StackView([Res(r.urn, r.type, r.name, r.props, r.parent) for r in resources])
-    air_gapped = any(s.spec.air_gapped for s in view.sites.values())
+    pinned_sites = any(s.spec.requires_pinned_images for s in view.sites.values())
     stack_resources = _policy_resources(resources, by_urn)
     results: list[PolicyResult] = []
     for policy in build_policies():
-        level = resolve_level(policy, config, air_gapped)
+        level = resolve_level(policy, config, pinned_sites)
         if level == DISABLED:
             continue
         _, props = _split(config, policy.name)

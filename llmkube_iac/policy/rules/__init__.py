@@ -17,6 +17,7 @@ from . import (
     gpu_fit_unknown,
     image_pinning,
     model_revision_pinning,
+    router_tls,
     secrets_hygiene,
     security_baseline,
     slo_metrics,
@@ -27,7 +28,7 @@ RULES: tuple[Rule, ...] = tuple(m.RULE for m in (
     airgap_images, airgap_model_sources, model_revision_pinning, airgap_charts, airgap_egress,
     data_residency,
     capacity, gpu_fit, gpu_fit_unknown,
-    security_baseline, image_pinning, secrets_hygiene,
+    security_baseline, image_pinning, secrets_hygiene, router_tls,
     timeout_nesting, slo_metrics,
 ))
 RULES_BY_NAME = {r.name: r for r in RULES}

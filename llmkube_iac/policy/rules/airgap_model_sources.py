@@ -4,6 +4,7 @@ internal (mirrors, modelStores, hfEndpoint); an unknown scheme is refused, not g
 from __future__ import annotations
 
 from ...modelinfo.sources import is_public_hub, parse_source
+from ...spec import SiteSpec
 from ..airgap_sites import air_gapped_sites, host_of
 from ..base import Rule, Violation
 from ..view import StackView
@@ -11,21 +12,30 @@ from ..view import StackView
 
 def check_model_sources(view: StackView, cfg: dict):
     for site in air_gapped_sites(view):
-        stores = {host_of(s) for s in site.spec.model_stores} | {host_of(h) for h in cfg.get("allowedHosts", [])}
-        mirror_hosts = {host_of(m.mirror) for m in site.spec.registry_mirrors}
-        buckets = {s.removeprefix("s3://").split("/")[0] for s in site.spec.model_stores if s.startswith("s3://")}
-        buckets |= set(cfg.get("allowedBuckets", []))
-        hf_host = host_of(site.spec.hf_endpoint) if site.spec.hf_endpoint else None
         entries = [(m.res, m.spec) for m in site.models] + [(s.res, s.model) for s in site.services if s.model]
         seen = set()
         for res, model in entries:
             if (res.urn, model.source) in seen:
                 continue
             seen.add((res.urn, model.source))
-            why = _source_problem(model.source, stores, mirror_hosts, buckets, hf_host)
+            why = source_problem_at(site.spec, model.source, cfg)
             if why:
                 yield Violation(f"{res.describe()} (site {site.spec.name}, air-gapped): model source {model.source} "
                                 f"{why}", res.urn)
+
+
+def source_problem_at(site: SiteSpec, source: str, cfg: dict | None = None) -> str | None:
+    """Why `source` is not reachable from inside air-gapped `site` (None: it is, or the site is connected).
+    Placement asks the same question before it puts a service on a site."""
+    if not site.air_gapped:
+        return None
+    cfg = cfg or {}
+    stores = {host_of(s) for s in site.model_stores} | {host_of(h) for h in cfg.get("allowedHosts", [])}
+    mirror_hosts = {host_of(m.mirror) for m in site.registry_mirrors}
+    buckets = {s.removeprefix("s3://").split("/")[0] for s in site.model_stores if s.startswith("s3://")}
+    buckets |= set(cfg.get("allowedBuckets", []))
+    hf_host = host_of(site.hf_endpoint) if site.hf_endpoint else None
+    return _source_problem(source, stores, mirror_hosts, buckets, hf_host)
 
 
 def _source_problem(source: str, stores: set, mirror_hosts: set, buckets: set, hf_host: str | None) -> str | None:

@@ -1,5 +1,6 @@
 """image-pinning: every image a pod references is pinned by digest, so what runs is what was
-reviewed and mirrored. Advisory by default; the evaluator makes it mandatory in air-gapped sites."""
+reviewed and mirrored. Advisory by default; the evaluator makes it mandatory when a site is air-gapped
+or says production: true (SiteSpec.requires_pinned_images)."""
 from __future__ import annotations
 
 import re
@@ -20,9 +21,10 @@ def check_pinning(res: Res, cfg: dict):
 
 
 RULE = (
-    Rule("image-pinning", "Every image is pinned by digest (advisory by default; mandatory for air-gapped sites).",
+    Rule("image-pinning", "Every image is pinned by digest (advisory by default; mandatory at air-gapped and "
+         "production sites).",
          "advisory",
-         "Reference images as registry/repo:tag@sha256:<digest> (service `image`, site.toolsImage), e.g. with "
-         "`crane digest` against the mirror.",
+         "Run `llmkube-iac pin <program> --stack <stack>`: it resolves every image of the stack to its digest "
+         "against the registry or mirror the site pulls from and writes them to site.imageDigests.",
          "resource", check_pinning, {})
 )
