@@ -44,7 +44,7 @@ def assert_contract(tmp: Path, rc: int, err: str) -> None:
         assert_valid_for_the_api_server(yaml.safe_load(f.read_text()))
 
 
-@settings(max_examples=40, deadline=15000,
+@settings(max_examples=60, deadline=15000,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
 @given(text=stack_files())
 def test_mutated_stack_files_keep_the_cli_contract(tmp_path_factory, monkeypatch, capsys, text):

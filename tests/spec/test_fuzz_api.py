@@ -61,7 +61,7 @@ def test_seed_pieces_build(cls, seeds):
         cls.model_validate(seed)
 
 
-@settings(max_examples=400, deadline=2000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=400, deadline=5000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(args=arguments())
 def test_hostile_constructor_arguments_are_validation_errors(args):
     cls, kwargs = args
@@ -76,7 +76,7 @@ def test_hostile_constructor_arguments_are_validation_errors(args):
         pass
 
 
-@settings(max_examples=60, deadline=3000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(site=hostile_values(2), services=hostile_values(2))
 def test_site_component_refuses_before_registering(site, services):
     from llmkube_iac.components.site import Site

@@ -20,7 +20,7 @@ def test_every_seed_is_valid_and_renders_valid_objects():
             assert_valid_for_the_api_server(manifest)
 
 
-@settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=200, deadline=5000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(raw=mutated_configs())
 def test_mutated_config_is_refused_with_paths_or_plans_valid_objects(raw):
     try:
