@@ -10,15 +10,14 @@ import json
 from pathlib import Path
 
 import pulumi
-import yaml
 
 from ..plan.placement import FleetPlacement, place_fleet, refusals, site_share
+from ..render.pulumi_yaml import load_file
 from ..spec import load_stack_config
 from ..spec.errors import SpecError
 from ..spec.fleet import FleetSpec, load_fleet
 
 PLACEMENT = "llmkube:index:Placement"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: a 1,000-service fleet in ms
 
 
 def read_fleet(value: str) -> FleetSpec:
@@ -26,16 +25,18 @@ def read_fleet(value: str) -> FleetSpec:
     (relative to the program's directory)."""
     text = value.strip()
     if text.startswith("{"):
-        return load_fleet(json.loads(text))
+        try:
+            return load_fleet(json.loads(text))
+        except (ValueError, RecursionError) as exc:
+            if isinstance(exc, SpecError):
+                raise
+            raise SpecError([("llmkube:fleet", f"not a JSON mapping: {str(exc)[:200]}")]) from None
+    # read like the stack files (the Pulumi CLI's YAML rules, bounded): NO is a string, duplicate keys,
+    # alias bombs and deep nesting are errors with file, line and path
     path = Path(text)
-    try:
-        raw = yaml.load(path.read_text(), Loader=_LOADER)
-    except OSError as exc:
-        why = exc.strerror or exc
-        raise SpecError([("llmkube:fleet", f"cannot read the fleet definition {text}: {why}")]) from None
-    except yaml.YAMLError as exc:
-        raise SpecError([("llmkube:fleet", f"{text} is not valid YAML: {exc}")]) from None
-    return load_fleet(raw)
+    if not path.is_file():
+        raise SpecError([("llmkube:fleet", f"cannot read the fleet definition {text}: no such file")])
+    return load_fleet(load_file(path, label=f"llmkube:fleet {text}"))
 
 
 class Placement(pulumi.ComponentResource):

@@ -214,3 +214,18 @@ def test_shell_metacharacters_in_a_source_stay_data(tmp_path, monkeypatch, capsy
     text = (out / deployment).read_text()
     script_line = next(line for line in text.splitlines() if "test -s" in line)
     assert "$(id)" not in script_line and "hf://org/tiny-GGUF/m$(id).gguf" in text
+
+
+def test_a_fleet_file_is_read_like_a_stack_file(tmp_path, monkeypatch, capsys):
+    """The fleet definition a stack names (`llmkube:fleet`) gets the same YAML rules and bounds."""
+    import shutil
+
+    shutil.copytree(ROOT / "examples" / "fleet", tmp_path / "fleet")
+    fleet = tmp_path / "fleet" / "fleet.yaml"
+    fleet.write_text(fleet.read_text() + "\n" + "\n".join(f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 10)}]"
+                                                           if i else "x0: &x0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"
+                                                           for i in range(9)) + "\n")
+    monkeypatch.setenv("LLMKUBE_PLAN_TIME_FACTS", "off")
+    assert main(["check", str(tmp_path / "fleet"), "--stack", "dc"]) == 2
+    err = capsys.readouterr().err
+    assert "llmkube:fleet fleet.yaml:" in err and "expands aliases excessively" in err
