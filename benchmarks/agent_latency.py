@@ -9,6 +9,7 @@ fake OpenAI runtime standing in for llama-server, and prints:
 
     python benchmarks/agent_latency.py [--trials 5] [--idle-seconds 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -100,25 +101,76 @@ def main() -> int:
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
     names = [f"svc{i}" for i in range(args.trials)]
     ports = {n: free_port() for n in names}
-    services = [MetalServiceState(name=n, source=f"file://{model}", sha256=digest, cache_key=f"{n}/c", port=ports[n],
-                                  runtime="llama-server",
-                                  args=("--model", "{model}", "--host", "{host}", "--port", "{port}",
-                                        # staggered loads: each becomes healthy while we are watching it
-                                        "--load-seconds", str(args.load_seconds * (1 + i))))
-                for i, n in enumerate(names)]
-    state = DesiredState(host=HOST, address="127.0.0.1", memory_budget_bytes=64 << 30, namespace=NS,
-                         lease_name=lease_name(HOST), services=tuple(services))
+    services = [
+        MetalServiceState(
+            name=n,
+            source=f"file://{model}",
+            sha256=digest,
+            cache_key=f"{n}/c",
+            port=ports[n],
+            runtime="llama-server",
+            args=(
+                "--model",
+                "{model}",
+                "--host",
+                "{host}",
+                "--port",
+                "{port}",
+                # staggered loads: each becomes healthy while we are watching it
+                "--load-seconds",
+                str(args.load_seconds * (1 + i)),
+            ),
+        )
+        for i, n in enumerate(names)
+    ]
+    state = DesiredState(
+        host=HOST,
+        address="127.0.0.1",
+        memory_budget_bytes=64 << 30,
+        namespace=NS,
+        lease_name=lease_name(HOST),
+        services=tuple(services),
+    )
     api = FakeApiServer(token=TOKEN).start()
-    api.put_object("configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
-                                  "metadata": {"name": config_map_name(HOST), "namespace": NS},
-                                  "data": {DESIRED_STATE_KEY: state.to_json(), VERSION_KEY: state.version_hash()}})
+    api.put_object(
+        "configmaps",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": config_map_name(HOST), "namespace": NS},
+            "data": {DESIRED_STATE_KEY: state.to_json(), VERSION_KEY: state.version_hash()},
+        },
+    )
     (work / "token").write_text(TOKEN)
     runtime = f"llama-server={sys.executable} {fake_runtime.__file__}"
-    agent = subprocess.Popen([sys.executable, "-m", "llmkube_iac.agent.cli", "run", "--host", HOST, "--namespace", NS,
-                              "--server", api.url, "--token-file", str(work / "token"), "--runtime", runtime,
-                              "--cache-dir", str(work / "cache"), "--state-dir", str(work / "state"),
-                              "--metrics-address", "127.0.0.1", "--metrics-port", str(free_port())],
-                             stdout=subprocess.DEVNULL, stderr=open(work / "agent.log", "wb"))
+    agent = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llmkube_iac.agent.cli",
+            "run",
+            "--host",
+            HOST,
+            "--namespace",
+            NS,
+            "--server",
+            api.url,
+            "--token-file",
+            str(work / "token"),
+            "--runtime",
+            runtime,
+            "--cache-dir",
+            str(work / "cache"),
+            "--state-dir",
+            str(work / "state"),
+            "--metrics-address",
+            "127.0.0.1",
+            "--metrics-port",
+            str(free_port()),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "agent.log", "wb"),
+    )
     try:
         registered = []
         for n in names:  # healthy -> registered, observed from outside like a client would
@@ -148,15 +200,19 @@ def main() -> int:
         api.stop()
 
     def row(label, values, target):
-        print(f"{label:<24} median {statistics.median(values) * 1000:7.1f} ms   max {max(values) * 1000:7.1f} ms"
-              f"   target <= {target:.0f} s   {'OK' if max(values) <= target else 'MISSED'}")
+        print(
+            f"{label:<24} median {statistics.median(values) * 1000:7.1f} ms   max {max(values) * 1000:7.1f} ms"
+            f"   target <= {target:.0f} s   {'OK' if max(values) <= target else 'MISSED'}"
+        )
 
     print(f"metal-agent latency ({args.trials} trials, {len(names)} runtimes supervised, loopback)")
     row("exit-to-unready", unready, 1)
     row("exit-to-restart", restart, 2)
     row("healthy-to-registered", registered, 2)
-    print(f"{'idle agent CPU':<24} {cpu:7.2f} %   over {args.idle_seconds:.0f} s   target < 1 %   "
-          f"{'OK' if cpu < 1 else 'MISSED'}")
+    print(
+        f"{'idle agent CPU':<24} {cpu:7.2f} %   over {args.idle_seconds:.0f} s   target < 1 %   "
+        f"{'OK' if cpu < 1 else 'MISSED'}"
+    )
     print(f"{'agent RSS':<24} {rss:7.1f} MB   target < 80 MB   {'OK' if rss < 80 else 'MISSED'}")
     return 0
 

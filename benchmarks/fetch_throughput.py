@@ -3,6 +3,7 @@ a kill at a random point and a resume that must transfer only the missing bytes.
 
     python benchmarks/fetch_throughput.py [--size-mib 1024]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -97,8 +98,10 @@ def main() -> None:
             sent1 = srv.bytes_sent
             fetch(url, dest, sha, progress=silent)
             resumed = srv.bytes_sent - sent1
-            print(f"killed after {have} bytes on disk ({sent1 - sent0} sent); resume transferred {resumed} bytes; "
-                  f"missing were {n - have}: {'OK' if resumed == n - have else 'MISMATCH'}")
+            print(
+                f"killed after {have} bytes on disk ({sent1 - sent0} sent); resume transferred {resumed} bytes; "
+                f"missing were {n - have}: {'OK' if resumed == n - have else 'MISMATCH'}"
+            )
         srv.proc.kill()
 
 

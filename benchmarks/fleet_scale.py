@@ -6,6 +6,7 @@ manifests with no llmkube code in the way (the bare registration of benchmarks/r
 
 Targets: placing 50 sites x 20 services takes < 2 s; full render / bare mock registration <= 1.3.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,46 +36,107 @@ def site(i: int) -> dict:
     s = {"name": f"site-{i:03d}", "jurisdiction": JURISDICTIONS[i % len(JURISDICTIONS)], "economics": ECON}
     if kind == 0:
         s["accelerators"] = [
-            {"name": "h100", "vendor": "nvidia", "product": "NVIDIA H100 80GB", "memoryGiB": 80, "devicesPerNode": 8,
-             "nodeCount": 4, "economics": {"priceDollars": 30000 + i, "powerWatts": 700}},
-            {"name": "mi300x", "vendor": "amd", "product": "AMD Instinct MI300X", "memoryGiB": 192,
-             "devicesPerNode": 8, "nodeCount": 2, "economics": {"priceDollars": 20000 + i, "powerWatts": 750}}]
+            {
+                "name": "h100",
+                "vendor": "nvidia",
+                "product": "NVIDIA H100 80GB",
+                "memoryGiB": 80,
+                "devicesPerNode": 8,
+                "nodeCount": 4,
+                "economics": {"priceDollars": 30000 + i, "powerWatts": 700},
+            },
+            {
+                "name": "mi300x",
+                "vendor": "amd",
+                "product": "AMD Instinct MI300X",
+                "memoryGiB": 192,
+                "devicesPerNode": 8,
+                "nodeCount": 2,
+                "economics": {"priceDollars": 20000 + i, "powerWatts": 750},
+            },
+        ]
     elif kind == 1:
-        s.update(airGapped=True, registryMirrors=[{"mirror": "registry.internal/mirror"}],
-                 modelStores=["models.internal"])
-        s["accelerators"] = [{"name": "l4", "vendor": "nvidia", "product": "NVIDIA L4", "memoryGiB": 24,
-                              "devicesPerNode": 1, "nodeCount": 12,
-                              "economics": {"priceDollars": 2500 + i, "powerWatts": 72}}]
+        s.update(
+            airGapped=True, registryMirrors=[{"mirror": "registry.internal/mirror"}], modelStores=["models.internal"]
+        )
+        s["accelerators"] = [
+            {
+                "name": "l4",
+                "vendor": "nvidia",
+                "product": "NVIDIA L4",
+                "memoryGiB": 24,
+                "devicesPerNode": 1,
+                "nodeCount": 12,
+                "economics": {"priceDollars": 2500 + i, "powerWatts": 72},
+            }
+        ]
     elif kind == 2:
-        s["metalHosts"] = [{"name": f"mac-{h}", "chip": "M3 Ultra", "unifiedMemoryGiB": 512, "address": f"10.0.{i}.{h}",
-                            "economics": {"priceDollars": 9500, "powerWatts": 270}} for h in range(3)]
+        s["metalHosts"] = [
+            {
+                "name": f"mac-{h}",
+                "chip": "M3 Ultra",
+                "unifiedMemoryGiB": 512,
+                "address": f"10.0.{i}.{h}",
+                "economics": {"priceDollars": 9500, "powerWatts": 270},
+            }
+            for h in range(3)
+        ]
     else:
-        s["accelerators"] = [{"name": "h200", "vendor": "nvidia", "product": "NVIDIA H200", "memoryGiB": 140,
-                              "devicesPerNode": 8, "nodeCount": 2,
-                              "economics": {"priceDollars": 35000 + i, "powerWatts": 700}}]
+        s["accelerators"] = [
+            {
+                "name": "h200",
+                "vendor": "nvidia",
+                "product": "NVIDIA H200",
+                "memoryGiB": 140,
+                "devicesPerNode": 8,
+                "nodeCount": 2,
+                "economics": {"priceDollars": 35000 + i, "powerWatts": 700},
+            }
+        ]
     return s
 
 
 MODELS = [
-    {"name": "qwen3-5-9b", "source": "https://models.internal/Qwen3.5-9B-Q4_K_M.gguf", "quantization": "Q4_K_M",
-     "totalParametersB": 9, "architecture": "Dense", "sizeGiB": 5.3},
-    {"name": "qwen3-30b-a3b", "source": "https://models.internal/Qwen3-30B-A3B-Q4_K_M.gguf",
-     "quantization": "Q4_K_M", "architecture": "MoE", "totalParametersB": 30.5, "activeParametersB": 3.3,
-     "sizeGiB": 17.3},
+    {
+        "name": "qwen3-5-9b",
+        "source": "https://models.internal/Qwen3.5-9B-Q4_K_M.gguf",
+        "quantization": "Q4_K_M",
+        "totalParametersB": 9,
+        "architecture": "Dense",
+        "sizeGiB": 5.3,
+    },
+    {
+        "name": "qwen3-30b-a3b",
+        "source": "https://models.internal/Qwen3-30B-A3B-Q4_K_M.gguf",
+        "quantization": "Q4_K_M",
+        "architecture": "MoE",
+        "totalParametersB": 30.5,
+        "activeParametersB": 3.3,
+        "sizeGiB": 17.3,
+    },
 ]
 
 
 def service(j: int) -> dict:
-    return {"name": f"svc-{j:04d}", "model": MODELS[j % 2]["name"], "runtime": "llamacpp",
-            "accelerator": {"vendor": "nvidia", "count": 1}, "contextSize": 8192, "parallelSlots": 4,
-            "endpoint": {"port": 10000 + j},  # services sharing a metal host listen on their own ports
-            "classification": ("public", "internal", "confidential")[j % 3],
-            "placement": {"vendors": ["nvidia", "amd", "metal"]}}
+    return {
+        "name": f"svc-{j:04d}",
+        "model": MODELS[j % 2]["name"],
+        "runtime": "llamacpp",
+        "accelerator": {"vendor": "nvidia", "count": 1},
+        "contextSize": 8192,
+        "parallelSlots": 4,
+        "endpoint": {"port": 10000 + j},  # services sharing a metal host listen on their own ports
+        "classification": ("public", "internal", "confidential")[j % 3],
+        "placement": {"vendors": ["nvidia", "amd", "metal"]},
+    }
 
 
 def fleet(sites: int, per_site: int) -> dict:
-    return {"sites": [site(i) for i in range(sites)], "models": MODELS,
-            "services": [service(j) for j in range(sites * per_site)]}
+    return {
+        "sites": [site(i) for i in range(sites)],
+        "models": MODELS,
+        "services": [service(j) for j in range(sites * per_site)],
+    }
 
 
 def main() -> int:
@@ -91,13 +153,19 @@ def main() -> int:
     plan_s = time.perf_counter() - start
     placed = sum(1 for p in placement.placed if p.site)
     row = {"sites": args.sites, "services": len(spec.services), "placed": placed, "placement_s": round(plan_s, 3)}
-    print(f"{args.sites} sites x {args.per_site} services: {placed}/{len(spec.services)} placed in {plan_s:.3f} s "
-          "(validation + placement)", flush=True)
+    print(
+        f"{args.sites} sites x {args.per_site} services: {placed}/{len(spec.services)} placed in {plan_s:.3f} s "
+        "(validation + placement)",
+        flush=True,
+    )
     ok = plan_s < 2.0 and placed == len(spec.services)
     if not args.no_render:
-        manifests = [m for s in spec.sites
-                     for m in plan_stack(load_stack_config(site_share(spec, placement, s.name, {}))).all_manifests()
-                     if m["apiVersion"] != "llmkube.dev/v1"]
+        manifests = [
+            m
+            for s in spec.sites
+            for m in plan_stack(load_stack_config(site_share(spec, placement, s.name, {}))).all_manifests()
+            if m["apiVersion"] != "llmkube.dev/v1"
+        ]
         BUILD.mkdir(exist_ok=True)
         with tempfile.TemporaryDirectory(dir=BUILD) as tmp:
             prog = Path(tmp) / "prog"
@@ -105,18 +173,27 @@ def main() -> int:
             (prog / "Pulumi.yaml").write_text("name: llmkube\nruntime: python\n")
             (prog / "__main__.py").write_text("from llmkube_iac.components.program import run\nrun()\n")
             (prog / "fleet.yaml").write_text(yaml.safe_dump(raw))
-            (prog / "Pulumi.all.yaml").write_text(yaml.safe_dump(
-                {"config": {"llmkube:fleet": "fleet.yaml", "llmkube:fleetSite": "*"}}))
+            (prog / "Pulumi.all.yaml").write_text(
+                yaml.safe_dump({"config": {"llmkube:fleet": "fleet.yaml", "llmkube:fleetSite": "*"}})
+            )
             start = time.perf_counter()
             result = render_program(prog, "all", Path(tmp) / "out")
             render_s = time.perf_counter() - start
         bare_s = bare_registration(manifests)
-        row.update(manifests=len(manifests), resources=len(result.resources), render_s=round(render_s, 2),
-                   bare_mock_s=round(bare_s, 2), ratio=round(render_s / bare_s, 3),
-                   mandatory=sum(1 for p in result.policy_results if p.level == "mandatory"))
-        print(f"full render (placement, plan, registration, policies, YAML, plan.json, report.html) {render_s:.2f} s "
-              f"for {len(result.resources)} resources; bare mock registration of the {len(manifests)} manifests "
-              f"{bare_s:.2f} s; ratio {render_s / bare_s:.3f}", flush=True)
+        row.update(
+            manifests=len(manifests),
+            resources=len(result.resources),
+            render_s=round(render_s, 2),
+            bare_mock_s=round(bare_s, 2),
+            ratio=round(render_s / bare_s, 3),
+            mandatory=sum(1 for p in result.policy_results if p.level == "mandatory"),
+        )
+        print(
+            f"full render (placement, plan, registration, policies, YAML, plan.json, report.html) {render_s:.2f} s "
+            f"for {len(result.resources)} resources; bare mock registration of the {len(manifests)} manifests "
+            f"{bare_s:.2f} s; ratio {render_s / bare_s:.3f}",
+            flush=True,
+        )
         ok = ok and render_s / bare_s <= 1.3
     print(json.dumps(row))
     print("targets met" if ok else "TARGETS MISSED")

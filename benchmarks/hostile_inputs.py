@@ -11,6 +11,7 @@ Prints one line per case (seconds, peak MiB of Python allocations, outcome):
 
     python benchmarks/hostile_inputs.py
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -66,16 +67,24 @@ def sparse_gguf(path: Path, strings: int) -> Path:
 
 def main_() -> None:
     bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9))
-    measure("alias bomb", lambda: loads("config:\n  llmkube:unused:\n" + "".join(
-        "    " + line + "\n" for line in bomb.splitlines()), "Pulumi.s.yaml"))
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)
+    )
+    measure(
+        "alias bomb",
+        lambda: loads(
+            "config:\n  llmkube:unused:\n" + "".join("    " + line + "\n" for line in bomb.splitlines()),
+            "Pulumi.s.yaml",
+        ),
+    )
     measure("nesting", lambda: loads("a: " + "[" * 100_000 + "]" * 100_000, "Pulumi.s.yaml"))
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         measure("gguf 2^26 strings", lambda: read_gguf_file(str(sparse_gguf(d / "a.gguf", 1 << 26))))
         measure("gguf 1M strings", lambda: read_gguf_file(str(sparse_gguf(d / "b.gguf", MAX_STRINGS - 1))))
-        real = write_model(d / "real.gguf", SynthShape(kind="llama", n_layer=2, n_embd=64, n_head=4, n_head_kv=2,
-                                                        n_ff=128, n_vocab=60000))
+        real = write_model(
+            d / "real.gguf",
+            SynthShape(kind="llama", n_layer=2, n_embd=64, n_head=4, n_head_kv=2, n_ff=128, n_vocab=60000),
+        )
         measure("gguf real header", lambda: read_gguf_file(str(real)))
         body = b"[" * 100_000 + b"]" * 100_000
         blob = struct.pack("<Q", len(body)) + body
@@ -85,6 +94,7 @@ def main_() -> None:
     def check() -> None:
         with contextlib.redirect_stdout(io.StringIO()):
             main(["check", str(ROOT / "stacks"), "--stack", "dev"])
+
     check()  # warm: imports
     measure("check dev stack", check)
 

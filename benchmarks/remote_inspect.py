@@ -3,6 +3,7 @@ server; prints bytes read, requests and time.
 
     python benchmarks/remote_inspect.py [--size-gib 8]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,9 @@ def main() -> None:
     size = ap.parse_args().size_gib << 30
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        src = write_model(tmp / "h.gguf", SynthShape(n_layer=2, n_embd=64, n_head=4, n_head_kv=2, n_ff=128,
-                                                     n_vocab=60000))
+        src = write_model(
+            tmp / "h.gguf", SynthShape(n_layer=2, n_embd=64, n_head=4, n_head_kv=2, n_ff=128, n_vocab=60000)
+        )
         (tmp / "srv").mkdir()
         sparse_copy_with_header(src, tmp / "srv" / "big.gguf", size)
         with FileServer(tmp / "srv") as srv:
@@ -33,9 +35,11 @@ def main() -> None:
             info = inspect_source(srv.url("big.gguf"))
             dt = time.perf_counter() - t0
         hb = info.header_bytes
-        print(f"file {size / GIB:.0f} GiB, header {hb} bytes; client read {info.__dict__['_bytes_read']} bytes "
-              f"(header + {info.__dict__['_bytes_read'] - hb}), server sent {srv.bytes_sent} bytes, "
-              f"{srv.requests} request(s), {dt * 1000:.0f} ms")
+        print(
+            f"file {size / GIB:.0f} GiB, header {hb} bytes; client read {info.__dict__['_bytes_read']} bytes "
+            f"(header + {info.__dict__['_bytes_read'] - hb}), server sent {srv.bytes_sent} bytes, "
+            f"{srv.requests} request(s), {dt * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ to the SDK's mock monitor registering the same manifests with no llmkube code in
 
 Targets: 10,000 manifests plan in < 1 s; full render / bare mock registration <= 1.3.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,10 +29,25 @@ BUILD = Path(__file__).resolve().parents[1] / "build"
 
 def stack(n: int) -> dict:
     """n GPU services, each with its own model and queue autoscaling (9 objects per service)."""
-    models = [{"name": f"m{i}", "source": f"hf://org/model-{i}-GGUF/model-{i}-Q4_K_M.gguf", "quantization": "Q4_K_M",
-               "totalParametersB": 8} for i in range(n)]
-    services = [{"name": f"s{i}", "model": f"m{i}", "accelerator": {"vendor": "nvidia", "count": 1},
-                 "autoscaling": {"minReplicas": 1, "maxReplicas": 3}, "contextSize": 8192} for i in range(n)]
+    models = [
+        {
+            "name": f"m{i}",
+            "source": f"hf://org/model-{i}-GGUF/model-{i}-Q4_K_M.gguf",
+            "quantization": "Q4_K_M",
+            "totalParametersB": 8,
+        }
+        for i in range(n)
+    ]
+    services = [
+        {
+            "name": f"s{i}",
+            "model": f"m{i}",
+            "accelerator": {"vendor": "nvidia", "count": 1},
+            "autoscaling": {"minReplicas": 1, "maxReplicas": 3},
+            "contextSize": 8192,
+        }
+        for i in range(n)
+    ]
     return {"site": {"name": "bench", "jurisdiction": "DE"}, "models": models, "services": services}
 
 
@@ -97,9 +113,12 @@ def main() -> int:
     for n in args.services:
         rows.append(_measure(n, args.no_policies))
         r = rows[-1]
-        print(f"{n:>5} services: {r['manifests']} manifests planned in {r['plan_s']:.3f} s "
-              f"({r['plan_s_per_10k_manifests']:.3f} s per 10,000); full render {r['render_s']:.2f} s; "
-              f"bare mock registration {r['bare_mock_s']:.2f} s; ratio {r['ratio']:.3f}", flush=True)
+        print(
+            f"{n:>5} services: {r['manifests']} manifests planned in {r['plan_s']:.3f} s "
+            f"({r['plan_s_per_10k_manifests']:.3f} s per 10,000); full render {r['render_s']:.2f} s; "
+            f"bare mock registration {r['bare_mock_s']:.2f} s; ratio {r['ratio']:.3f}",
+            flush=True,
+        )
     print(json.dumps(rows))
     ok = all(r["plan_s_per_10k_manifests"] < 1.0 and r["ratio"] <= 1.3 for r in rows)
     print("targets met" if ok else "TARGETS MISSED")
@@ -121,11 +140,17 @@ def _measure(n: int, no_policies: bool) -> dict:
         render_s = time.perf_counter() - start
     manifests = plan_stack(load_stack_config(raw)).all_manifests()
     bare_s = bare_registration([m for m in manifests if m["apiVersion"] != "llmkube.dev/v1"])
-    return {"services": n, "manifests": count, "plan_s": round(plan_s, 3),
-            "plan_s_per_10k_manifests": round(plan_s / count * 10_000, 3),
-            "render_s": round(render_s, 2), "bare_mock_s": round(bare_s, 2),
-            "ratio": round(render_s / bare_s, 3), "resources": len(result.resources),
-            "policy_results": len(result.policy_results)}
+    return {
+        "services": n,
+        "manifests": count,
+        "plan_s": round(plan_s, 3),
+        "plan_s_per_10k_manifests": round(plan_s / count * 10_000, 3),
+        "render_s": round(render_s, 2),
+        "bare_mock_s": round(bare_s, 2),
+        "ratio": round(render_s / bare_s, 3),
+        "resources": len(result.resources),
+        "policy_results": len(result.policy_results),
+    }
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ and the hooks-vs-bare ratio (target: <= 1.05 at p50).
 
     bash scripts/install-litellm && python benchmarks/router_overhead.py [--requests 900] [--rounds 30]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -88,11 +89,15 @@ def main() -> None:
     args = ap.parse_args()
     site = SiteSpec(name="bench", jurisdiction="DE")
     services = [InferenceServiceSpec.model_validate({"name": "chat-a", "model": "qwen"})]
-    router = RouterSpec.model_validate({
-        "name": "gw", "masterKeySecret": {"name": "keys", "key": "master"},
-        "backends": [{"name": "local-a", "service": "chat-a"}],
-        "modelGroups": [{"name": "chat", "backends": ["local-a"]}],
-        "teams": [{"name": "bench", "keySecret": {"name": "keys", "key": "bench"}}]})
+    router = RouterSpec.model_validate(
+        {
+            "name": "gw",
+            "masterKeySecret": {"name": "keys", "key": "master"},
+            "backends": [{"name": "local-a", "service": "chat-a"}],
+            "modelGroups": [{"name": "chat", "backends": ["local-a"]}],
+            "teams": [{"name": "bench", "keySecret": {"name": "keys", "key": "bench"}}],
+        }
+    )
     manifests = plan_router(site, router, services)
     upstream = FakeUpstream("local-a").start()
     cm = next(m for m in manifests if m["kind"] == "ConfigMap")
@@ -100,8 +105,11 @@ def main() -> None:
     per_round = max(1, args.requests // args.rounds)
     with tempfile.TemporaryDirectory() as tmp:
         config = write_configmap(cm, Path(tmp) / "sovereign")
-        env = deployment_env(dep, {"LLMKUBE_UPSTREAM_LOCAL_A": upstream.base_url},
-                             {("keys", "master"): "sk-master", ("keys", "bench"): "sk-bench"})
+        env = deployment_env(
+            dep,
+            {"LLMKUBE_UPSTREAM_LOCAL_A": upstream.base_url},
+            {("keys", "master"): "sk-master", ("keys", "bench"): "sk-bench"},
+        )
         hooked = Proxy(config, env, Path(tmp) / "hooked.log")
         bare = Proxy(_bare(config, Path(tmp) / "bare"), env, Path(tmp) / "bare.log")
         try:
@@ -111,8 +119,11 @@ def main() -> None:
             paths = {
                 "direct": (Client(upstream.port), {**body, "model": "qwen"}, {}),
                 "bare": (Client(bare.port), body, {"Authorization": "Bearer sk-master"}),
-                "hooked": (Client(hooked.port), body, {"Authorization": "Bearer sk-bench",
-                                                       "x-llmkube-classification": "internal"}),
+                "hooked": (
+                    Client(hooked.port),
+                    body,
+                    {"Authorization": "Bearer sk-bench", "x-llmkube-classification": "internal"},
+                ),
             }
             for client, b, h in paths.values():
                 client.timed("/v1/chat/completions", b, h, 40)  # warm-up
@@ -133,21 +144,32 @@ def main() -> None:
             hooked.stop()
             bare.stop()
             upstream.stop()
-    print(f"LiteLLM {LITELLM_VERSION}; {per_round * args.rounds} requests per path in {args.rounds} interleaved rounds "
-          "(sequential, non-streaming, loopback, one kept-alive connection each)")
+    print(
+        f"LiteLLM {LITELLM_VERSION}; {per_round * args.rounds} requests per path in {args.rounds} interleaved rounds "
+        "(sequential, non-streaming, loopback, one kept-alive connection each)"
+    )
     p = {name: (_pct(v, 50), _pct(v, 99)) for name, v in times.items()}
-    for name, label in (("direct", "upstream directly"), ("bare", "bare LiteLLM (no hooks)"),
-                        ("hooked", "sovereign zone with hooks")):
+    for name, label in (
+        ("direct", "upstream directly"),
+        ("bare", "bare LiteLLM (no hooks)"),
+        ("hooked", "sovereign zone with hooks"),
+    ):
         print(f"{label:28s} p50 {p[name][0]:7.2f} ms   p99 {p[name][1]:7.2f} ms")
-    print(f"hooks vs bare LiteLLM        p50 ratio {p['hooked'][0] / p['bare'][0]:.3f}   "
-          f"p99 ratio {p['hooked'][1] / p['bare'][1]:.3f}   (target p50 <= 1.05)")
-    print(f"added by the hooks           p50 {p['hooked'][0] - p['bare'][0]:+7.2f} ms; "
-          f"audit lines written {audited} (warm-up included)")
+    print(
+        f"hooks vs bare LiteLLM        p50 ratio {p['hooked'][0] / p['bare'][0]:.3f}   "
+        f"p99 ratio {p['hooked'][1] / p['bare'][1]:.3f}   (target p50 <= 1.05)"
+    )
+    print(
+        f"added by the hooks           p50 {p['hooked'][0] - p['bare'][0]:+7.2f} ms; "
+        f"audit lines written {audited} (warm-up included)"
+    )
     n = per_round * args.rounds
     if cpu["bare"] and cpu["hooked"]:
-        print(f"proxy CPU per request        bare {cpu['bare'] * 1000 / n:.2f} ms, "
-              f"hooked {cpu['hooked'] * 1000 / n:.2f} ms "
-              f"(ratio {cpu['hooked'] / cpu['bare']:.3f}; less sensitive to a busy machine than latency)")
+        print(
+            f"proxy CPU per request        bare {cpu['bare'] * 1000 / n:.2f} ms, "
+            f"hooked {cpu['hooked'] * 1000 / n:.2f} ms "
+            f"(ratio {cpu['hooked'] / cpu['bare']:.3f}; less sensitive to a busy machine than latency)"
+        )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 The pure layers (spec, plan, the policy rules, modelinfo, runtimes, hardware) import without Pulumi
 (tests/test_layers.py checks it); the components below need it.
 """
+
 from .spec import InferenceServiceSpec, ModelSpec, SiteSpec, StackConfig, load_stack_config
 from .spec.router import RouterSpec
 
@@ -18,5 +19,16 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'llmkube_iac' has no attribute {name!r}")
 
 
-__all__ = ["Fleet", "InferenceService", "InferenceServiceSpec", "Model", "ModelSpec", "Router", "RouterSpec", "Site",
-           "SiteSpec", "StackConfig", "load_stack_config"]
+__all__ = [
+    "Fleet",
+    "InferenceService",
+    "InferenceServiceSpec",
+    "Model",
+    "ModelSpec",
+    "Router",
+    "RouterSpec",
+    "Site",
+    "SiteSpec",
+    "StackConfig",
+    "load_stack_config",
+]

@@ -1,4 +1,5 @@
 """`python -m llmkube_iac ...` is `llmkube-iac ...` (works where the console script is not on PATH)."""
+
 import sys
 
 from .cli import main

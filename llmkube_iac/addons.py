@@ -19,6 +19,7 @@ its `provides` in `site.clusterProvides`) is not installed. `site_values` adds v
 "cert-manager" (the CertManager component of pulumi-kubernetes-cert-manager, a provider-side
 component run by the kubernetes-cert-manager plugin).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -105,8 +106,11 @@ def vendor_exporter(site: SiteSpec, addon: AddOn) -> bool:
     this add-on as its metrics exporter."""
     from .hardware import vendor
 
-    return site.addons.metrics_exporters and monitoring_on(site) and any(
-        vendor(p.vendor).metrics_exporter == addon.name for p in site.accelerators)
+    return (
+        site.addons.metrics_exporters
+        and monitoring_on(site)
+        and any(vendor(p.vendor).metrics_exporter == addon.name for p in site.accelerators)
+    )
 
 
 def _gpu_operator_values(site: SiteSpec) -> dict:
@@ -129,114 +133,269 @@ _PRIVILEGED = {"pod-security.kubernetes.io/enforce": "privileged"}
 
 def _nvcr(*keys: str) -> tuple[ChartImage, ...]:
     """gpu-operator values: each component's `repository` (nvcr.io/nvidia[/sub]) is joined with `image:version`."""
-    return tuple(ChartImage(f"{k}.repository", f"nvcr.io/nvidia{sub}") for k, _, sub in (kv.partition("=")
-                                                                                           for kv in keys))
+    return tuple(
+        ChartImage(f"{k}.repository", f"nvcr.io/nvidia{sub}") for k, _, sub in (kv.partition("=") for kv in keys)
+    )
 
 
 _CERT_MANAGER_IMAGES = tuple(  # cert-manager values.yaml: <component>.image.repository (registry unset)
     ChartImage(f"{prefix}image.repository", f"quay.io/jetstack/cert-manager-{name}")
-    for prefix, name in (("", "controller"), ("webhook.", "webhook"), ("cainjector.", "cainjector"),
-                         ("acmesolver.", "acmesolver"), ("startupapicheck.", "startupapicheck")))
+    for prefix, name in (
+        ("", "controller"),
+        ("webhook.", "webhook"),
+        ("cainjector.", "cainjector"),
+        ("acmesolver.", "acmesolver"),
+        ("startupapicheck.", "startupapicheck"),
+    )
+)
 # kube-prometheus-stack values.yaml (and its grafana, kube-state-metrics and node-exporter subcharts):
 # `<image>.registry` joined with `<image>.repository`; the images of components it enables by default
-_KPS_IMAGES = tuple(ChartImage(f"{k}.registry", reg) for k, reg in (
-    ("prometheusOperator.image", "quay.io"), ("prometheusOperator.prometheusConfigReloader.image", "quay.io"),
-    ("prometheusOperator.admissionWebhooks.patch.image", "registry.k8s.io"),
-    ("prometheus.prometheusSpec.image", "quay.io"), ("alertmanager.alertmanagerSpec.image", "quay.io"),
-    ("grafana.image", "docker.io"), ("grafana.sidecar.image", "quay.io"),
-    ("kube-state-metrics.image", "registry.k8s.io"), ("prometheus-node-exporter.image", "quay.io")))
+_KPS_IMAGES = tuple(
+    ChartImage(f"{k}.registry", reg)
+    for k, reg in (
+        ("prometheusOperator.image", "quay.io"),
+        ("prometheusOperator.prometheusConfigReloader.image", "quay.io"),
+        ("prometheusOperator.admissionWebhooks.patch.image", "registry.k8s.io"),
+        ("prometheus.prometheusSpec.image", "quay.io"),
+        ("alertmanager.alertmanagerSpec.image", "quay.io"),
+        ("grafana.image", "docker.io"),
+        ("grafana.sidecar.image", "quay.io"),
+        ("kube-state-metrics.image", "registry.k8s.io"),
+        ("prometheus-node-exporter.image", "quay.io"),
+    )
+)
 
-ADDONS: dict[str, AddOn] = {a.name: a for a in (
-    # first what provides CRDs others need: cert-manager (webhook certificates), the Prometheus operator
-    AddOn("cert-manager", "cert-manager", "v1.18.2", "https://charts.jetstack.io", "cert-manager",
-          addons_flag("cert_manager"), values={"crds": {"enabled": True}}, images=_CERT_MANAGER_IMAGES,
-          provides=("cert-manager.io", "acme.cert-manager.io"), registration="cert-manager"),
-    AddOn("kube-prometheus-stack", "kube-prometheus-stack", "67.8.0",
-          "https://prometheus-community.github.io/helm-charts", "monitoring", addons_flag("monitoring"),
-          values={"grafana": {"sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard",
-                                                         "labelValue": "1", "searchNamespace": "ALL"}}},
-                  # select every PodMonitor/ServiceMonitor/PrometheusRule, not only the release's own
-                  "prometheus": {"prometheusSpec": {"podMonitorSelectorNilUsesHelmValues": False,
-                                                    "ruleSelectorNilUsesHelmValues": False,
-                                                    "serviceMonitorSelectorNilUsesHelmValues": False}}},
-          images=_KPS_IMAGES, provides=("monitoring.coreos.com",), namespace_labels=_PRIVILEGED),
-    # deployments/gpu-operator/values.yaml at v25.3.4 (Node Feature Discovery v0.17.3 is a subchart)
-    AddOn("gpu-operator", "gpu-operator", "v25.3.4", "https://helm.ngc.nvidia.com/nvidia", "gpu-operator",
-          vendor_operator,
-          images=_nvcr(
-              "validator=/cloud-native", "operator", "operator.initContainer", "driver",
-              "driver.manager=/cloud-native", "toolkit=/k8s", "devicePlugin", "dcgm=/cloud-native",
-              "dcgmExporter=/k8s", "gfd", "migManager=/cloud-native", "nodeStatusExporter=/cloud-native",
-              "gds=/cloud-native", "gdrcopy=/cloud-native", "vgpuManager.driverManager=/cloud-native",
-              "vgpuDeviceManager=/cloud-native", "vfioManager", "vfioManager.driverManager=/cloud-native",
-              "kataManager=/cloud-native", "sandboxDevicePlugin", "ccManager=/cloud-native",
-          ) + (_NFD_IMAGE,),
-          provides=("nvidia.com", NFD_GROUP), nfd_key="nfd.enabled", namespace_labels=_PRIVILEGED,
-          site_values=_gpu_operator_values),
-    # helm-charts-k8s/values.yaml and charts/kmm/values.yaml for v1.3.0: the KMM subchart's webhook certificate
-    # is a cert-manager Certificate, and the chart's default NodeFeatureRule needs NFD's CRDs
-    AddOn("amd-gpu-operator", "gpu-operator-charts", "v1.3.0", "https://rocm.github.io/gpu-operator", "kube-amd-gpu",
-          vendor_operator,
-          images=(
-              ChartImage("controllerManager.manager.image.repository", "docker.io/rocm/gpu-operator"),
-              ChartImage("deviceConfig.spec.commonConfig.initContainerImage", "busybox:1.36", prefix=False),
-              ChartImage("deviceConfig.spec.commonConfig.utilsContainer.image",
-                         "docker.io/rocm/gpu-operator-utils:v1.2.1", prefix=False),
-              ChartImage("deviceConfig.spec.devicePlugin.devicePluginImage", "rocm/k8s-device-plugin:latest",
-                         prefix=False),
-              ChartImage("deviceConfig.spec.devicePlugin.nodeLabellerImage", "rocm/k8s-device-plugin:labeller-latest",
-                         prefix=False),
-              ChartImage("deviceConfig.spec.metricsExporter.image", "rocm/device-metrics-exporter:v1.3.0",
-                         prefix=False),
-              ChartImage("deviceConfig.spec.metricsExporter.rbacConfig.image",
-                         "quay.io/brancz/kube-rbac-proxy:v0.18.1", prefix=False),
-              ChartImage("deviceConfig.spec.testRunner.image", "docker.io/rocm/test-runner:v1.3.0", prefix=False),
-              ChartImage("deviceConfig.spec.configManager.image", "rocm/device-config-manager:v1.3.0", prefix=False),
-              ChartImage("kmm.controller.manager.image.repository", "docker.io/rocm/kernel-module-management-operator"),
-              ChartImage("kmm.controller.manager.env.relatedImageBuild", "gcr.io/kaniko-project/executor:v1.23.2",
-                         prefix=False),
-              ChartImage("kmm.controller.manager.env.relatedImageSign",
-                         "docker.io/rocm/kernel-module-management-signimage:latest", prefix=False),
-              ChartImage("kmm.controller.manager.env.relatedImageWorker",
-                         "docker.io/rocm/kernel-module-management-worker:latest", prefix=False),
-              ChartImage("kmm.webhookServer.webhookServer.image.repository",
-                         "docker.io/rocm/kernel-module-management-webhook-server"),
-              _NFD_IMAGE,
-          ),
-          provides=("amd.com", "kmm.sigs.x-k8s.io", NFD_GROUP), requires=("cert-manager.io", NFD_GROUP),
-          nfd_key="node-feature-discovery.enabled", namespace_labels=_PRIVILEGED),
-    # published only as a package (no source to read its values.yaml from): its image keys are not verified,
-    # so an air-gapped site refuses it instead of pulling from vault.habana.ai
-    AddOn("habana-ai-operator", "habana-ai-operator", "1.22.0",
-          "https://vault.habana.ai/artifactory/api/helm/gaudi-helm", "habana-ai-operator", vendor_operator,
-          images=None, provides=("habanalabs.habana.ai",), namespace_labels=_PRIVILEGED),
-    # charts/device-plugin-operator at 0.34.0: image "<manager.image.hub>/intel-deviceplugin-operator:<tag>";
-    # its webhook serving certificate is a cert-manager Certificate
-    AddOn("intel-device-plugins-operator", "intel-device-plugins-operator", "0.34.0",
-          "https://intel.github.io/helm-charts", "inteldeviceplugins-system", vendor_operator,
-          images=(ChartImage("manager.image.hub", "intel"),), provides=("deviceplugin.intel.com",),
-          requires=("cert-manager.io",), namespace_labels=_PRIVILEGED),
-    # keda/values.yaml at 2.17.2: image "<image.X.registry>/<image.X.repository>:<tag>"
-    AddOn("keda", "keda", "2.17.2", "https://kedacore.github.io/charts", "keda", operators_flag("keda"),
-          images=tuple(ChartImage(f"image.{c}.registry", "ghcr.io") for c in ("keda", "metricsApiServer", "webhooks")),
-          provides=("keda.sh", "eventing.keda.sh")),
-    # ROCm/device-metrics-exporter helm-charts/values.yaml at v1.5.4
-    AddOn("amd-device-metrics-exporter", "device-metrics-exporter-charts", "v1.5.4",
-          "https://rocm.github.io/device-metrics-exporter", "kube-amd-gpu", vendor_exporter,
-          values={"serviceMonitor": {"enabled": True}},
-          images=(ChartImage("image.repository", "docker.io/rocm/device-metrics-exporter"),
-                  ChartImage("image.initContainerImage", "busybox:1.36", prefix=False)),
-          requires=("monitoring.coreos.com",), namespace_labels=_PRIVILEGED),
-    # pyrra-dev/helm-charts charts/pyrra/values.yaml at 0.16.0: Pyrra writes PrometheusRules
-    AddOn("pyrra", "pyrra", "0.16.0", "https://pyrra-dev.github.io/helm-charts", "monitoring", addons_flag("pyrra"),
-          values={"genericRules": {"enabled": True}},
-          images=(ChartImage("image.repository", "ghcr.io/pyrra-dev/pyrra"),),
-          provides=("pyrra.dev",), requires=("monitoring.coreos.com",), site_values=_pyrra_values),
-    # kubernetes-sigs/kueue charts/kueue (published as oci://registry.k8s.io/kueue/charts/kueue)
-    AddOn("kueue", "kueue", "0.13.2", "oci://registry.k8s.io/kueue/charts", "kueue-system", addons_flag("kueue"),
-          images=(ChartImage("controllerManager.manager.image.repository", "registry.k8s.io/kueue/kueue"),),
-          provides=("kueue.x-k8s.io",)),
-)}
+ADDONS: dict[str, AddOn] = {
+    a.name: a
+    for a in (
+        # first what provides CRDs others need: cert-manager (webhook certificates), the Prometheus operator
+        AddOn(
+            "cert-manager",
+            "cert-manager",
+            "v1.18.2",
+            "https://charts.jetstack.io",
+            "cert-manager",
+            addons_flag("cert_manager"),
+            values={"crds": {"enabled": True}},
+            images=_CERT_MANAGER_IMAGES,
+            provides=("cert-manager.io", "acme.cert-manager.io"),
+            registration="cert-manager",
+        ),
+        AddOn(
+            "kube-prometheus-stack",
+            "kube-prometheus-stack",
+            "67.8.0",
+            "https://prometheus-community.github.io/helm-charts",
+            "monitoring",
+            addons_flag("monitoring"),
+            values={
+                "grafana": {
+                    "sidecar": {
+                        "dashboards": {
+                            "enabled": True,
+                            "label": "grafana_dashboard",
+                            "labelValue": "1",
+                            "searchNamespace": "ALL",
+                        }
+                    }
+                },
+                # select every PodMonitor/ServiceMonitor/PrometheusRule, not only the release's own
+                "prometheus": {
+                    "prometheusSpec": {
+                        "podMonitorSelectorNilUsesHelmValues": False,
+                        "ruleSelectorNilUsesHelmValues": False,
+                        "serviceMonitorSelectorNilUsesHelmValues": False,
+                    }
+                },
+            },
+            images=_KPS_IMAGES,
+            provides=("monitoring.coreos.com",),
+            namespace_labels=_PRIVILEGED,
+        ),
+        # deployments/gpu-operator/values.yaml at v25.3.4 (Node Feature Discovery v0.17.3 is a subchart)
+        AddOn(
+            "gpu-operator",
+            "gpu-operator",
+            "v25.3.4",
+            "https://helm.ngc.nvidia.com/nvidia",
+            "gpu-operator",
+            vendor_operator,
+            images=_nvcr(
+                "validator=/cloud-native",
+                "operator",
+                "operator.initContainer",
+                "driver",
+                "driver.manager=/cloud-native",
+                "toolkit=/k8s",
+                "devicePlugin",
+                "dcgm=/cloud-native",
+                "dcgmExporter=/k8s",
+                "gfd",
+                "migManager=/cloud-native",
+                "nodeStatusExporter=/cloud-native",
+                "gds=/cloud-native",
+                "gdrcopy=/cloud-native",
+                "vgpuManager.driverManager=/cloud-native",
+                "vgpuDeviceManager=/cloud-native",
+                "vfioManager",
+                "vfioManager.driverManager=/cloud-native",
+                "kataManager=/cloud-native",
+                "sandboxDevicePlugin",
+                "ccManager=/cloud-native",
+            )
+            + (_NFD_IMAGE,),
+            provides=("nvidia.com", NFD_GROUP),
+            nfd_key="nfd.enabled",
+            namespace_labels=_PRIVILEGED,
+            site_values=_gpu_operator_values,
+        ),
+        # helm-charts-k8s/values.yaml and charts/kmm/values.yaml for v1.3.0: the KMM subchart's webhook certificate
+        # is a cert-manager Certificate, and the chart's default NodeFeatureRule needs NFD's CRDs
+        AddOn(
+            "amd-gpu-operator",
+            "gpu-operator-charts",
+            "v1.3.0",
+            "https://rocm.github.io/gpu-operator",
+            "kube-amd-gpu",
+            vendor_operator,
+            images=(
+                ChartImage("controllerManager.manager.image.repository", "docker.io/rocm/gpu-operator"),
+                ChartImage("deviceConfig.spec.commonConfig.initContainerImage", "busybox:1.36", prefix=False),
+                ChartImage(
+                    "deviceConfig.spec.commonConfig.utilsContainer.image",
+                    "docker.io/rocm/gpu-operator-utils:v1.2.1",
+                    prefix=False,
+                ),
+                ChartImage(
+                    "deviceConfig.spec.devicePlugin.devicePluginImage", "rocm/k8s-device-plugin:latest", prefix=False
+                ),
+                ChartImage(
+                    "deviceConfig.spec.devicePlugin.nodeLabellerImage",
+                    "rocm/k8s-device-plugin:labeller-latest",
+                    prefix=False,
+                ),
+                ChartImage(
+                    "deviceConfig.spec.metricsExporter.image", "rocm/device-metrics-exporter:v1.3.0", prefix=False
+                ),
+                ChartImage(
+                    "deviceConfig.spec.metricsExporter.rbacConfig.image",
+                    "quay.io/brancz/kube-rbac-proxy:v0.18.1",
+                    prefix=False,
+                ),
+                ChartImage("deviceConfig.spec.testRunner.image", "docker.io/rocm/test-runner:v1.3.0", prefix=False),
+                ChartImage("deviceConfig.spec.configManager.image", "rocm/device-config-manager:v1.3.0", prefix=False),
+                ChartImage(
+                    "kmm.controller.manager.image.repository", "docker.io/rocm/kernel-module-management-operator"
+                ),
+                ChartImage(
+                    "kmm.controller.manager.env.relatedImageBuild",
+                    "gcr.io/kaniko-project/executor:v1.23.2",
+                    prefix=False,
+                ),
+                ChartImage(
+                    "kmm.controller.manager.env.relatedImageSign",
+                    "docker.io/rocm/kernel-module-management-signimage:latest",
+                    prefix=False,
+                ),
+                ChartImage(
+                    "kmm.controller.manager.env.relatedImageWorker",
+                    "docker.io/rocm/kernel-module-management-worker:latest",
+                    prefix=False,
+                ),
+                ChartImage(
+                    "kmm.webhookServer.webhookServer.image.repository",
+                    "docker.io/rocm/kernel-module-management-webhook-server",
+                ),
+                _NFD_IMAGE,
+            ),
+            provides=("amd.com", "kmm.sigs.x-k8s.io", NFD_GROUP),
+            requires=("cert-manager.io", NFD_GROUP),
+            nfd_key="node-feature-discovery.enabled",
+            namespace_labels=_PRIVILEGED,
+        ),
+        # published only as a package (no source to read its values.yaml from): its image keys are not verified,
+        # so an air-gapped site refuses it instead of pulling from vault.habana.ai
+        AddOn(
+            "habana-ai-operator",
+            "habana-ai-operator",
+            "1.22.0",
+            "https://vault.habana.ai/artifactory/api/helm/gaudi-helm",
+            "habana-ai-operator",
+            vendor_operator,
+            images=None,
+            provides=("habanalabs.habana.ai",),
+            namespace_labels=_PRIVILEGED,
+        ),
+        # charts/device-plugin-operator at 0.34.0: image "<manager.image.hub>/intel-deviceplugin-operator:<tag>";
+        # its webhook serving certificate is a cert-manager Certificate
+        AddOn(
+            "intel-device-plugins-operator",
+            "intel-device-plugins-operator",
+            "0.34.0",
+            "https://intel.github.io/helm-charts",
+            "inteldeviceplugins-system",
+            vendor_operator,
+            images=(ChartImage("manager.image.hub", "intel"),),
+            provides=("deviceplugin.intel.com",),
+            requires=("cert-manager.io",),
+            namespace_labels=_PRIVILEGED,
+        ),
+        # keda/values.yaml at 2.17.2: image "<image.X.registry>/<image.X.repository>:<tag>"
+        AddOn(
+            "keda",
+            "keda",
+            "2.17.2",
+            "https://kedacore.github.io/charts",
+            "keda",
+            operators_flag("keda"),
+            images=tuple(
+                ChartImage(f"image.{c}.registry", "ghcr.io") for c in ("keda", "metricsApiServer", "webhooks")
+            ),
+            provides=("keda.sh", "eventing.keda.sh"),
+        ),
+        # ROCm/device-metrics-exporter helm-charts/values.yaml at v1.5.4
+        AddOn(
+            "amd-device-metrics-exporter",
+            "device-metrics-exporter-charts",
+            "v1.5.4",
+            "https://rocm.github.io/device-metrics-exporter",
+            "kube-amd-gpu",
+            vendor_exporter,
+            values={"serviceMonitor": {"enabled": True}},
+            images=(
+                ChartImage("image.repository", "docker.io/rocm/device-metrics-exporter"),
+                ChartImage("image.initContainerImage", "busybox:1.36", prefix=False),
+            ),
+            requires=("monitoring.coreos.com",),
+            namespace_labels=_PRIVILEGED,
+        ),
+        # pyrra-dev/helm-charts charts/pyrra/values.yaml at 0.16.0: Pyrra writes PrometheusRules
+        AddOn(
+            "pyrra",
+            "pyrra",
+            "0.16.0",
+            "https://pyrra-dev.github.io/helm-charts",
+            "monitoring",
+            addons_flag("pyrra"),
+            values={"genericRules": {"enabled": True}},
+            images=(ChartImage("image.repository", "ghcr.io/pyrra-dev/pyrra"),),
+            provides=("pyrra.dev",),
+            requires=("monitoring.coreos.com",),
+            site_values=_pyrra_values,
+        ),
+        # kubernetes-sigs/kueue charts/kueue (published as oci://registry.k8s.io/kueue/charts/kueue)
+        AddOn(
+            "kueue",
+            "kueue",
+            "0.13.2",
+            "oci://registry.k8s.io/kueue/charts",
+            "kueue-system",
+            addons_flag("kueue"),
+            images=(ChartImage("controllerManager.manager.image.repository", "registry.k8s.io/kueue/kueue"),),
+            provides=("kueue.x-k8s.io",),
+        ),
+    )
+}
 
 
 def providers_of(site: SiteSpec, group: str) -> list[AddOn]:
@@ -250,8 +409,9 @@ def unmet_needs(site: SiteSpec) -> list[tuple[AddOn, str]]:
     installed = site_addons(site)
     for a in installed:
         provided |= set(a.provides)
-    return [(a, g) for a in installed if getattr(a.enabled, "addons_flag", None)
-            for g in a.requires if g not in provided]
+    return [
+        (a, g) for a in installed if getattr(a.enabled, "addons_flag", None) for g in a.requires if g not in provided
+    ]
 
 
 def addon(name: str) -> AddOn:
@@ -269,10 +429,26 @@ def site_addons(site: SiteSpec) -> list[AddOn]:
         for pool in site.accelerators:
             name = vendor(pool.vendor).operator
             if name is not None and name not in ADDONS:
-                raise ValueError(f"vendor {pool.vendor} names operator add-on {name!r}, which is not in the add-on "
-                                 f"table; valid: {', '.join(ADDONS)}")
+                raise ValueError(
+                    f"vendor {pool.vendor} names operator add-on {name!r}, which is not in the add-on "
+                    f"table; valid: {', '.join(ADDONS)}"
+                )
     return [a for a in ADDONS.values() if a.enabled(site, a)]
 
 
-__all__ = ["ADDONS", "NFD_GROUP", "AddOn", "ChartImage", "Condition", "addon", "addons_flag", "monitoring_on",
-           "operators_flag", "providers_of", "site_addons", "unmet_needs", "vendor_exporter", "vendor_operator"]
+__all__ = [
+    "ADDONS",
+    "NFD_GROUP",
+    "AddOn",
+    "ChartImage",
+    "Condition",
+    "addon",
+    "addons_flag",
+    "monitoring_on",
+    "operators_flag",
+    "providers_of",
+    "site_addons",
+    "unmet_needs",
+    "vendor_exporter",
+    "vendor_operator",
+]

@@ -4,6 +4,7 @@ Exit codes: 0 ok, 1 refused (policy violation, failed fetch), 2 invalid input: o
 problem naming the field (or file, or option) and the fix, never a traceback. A failure that is
 not the input's (a bug) prints one line too and exits 70; LLMKUBE_DEBUG=1 shows its traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,7 +14,9 @@ import sys
 
 COMMAND_MODULES = (
     "llmkube_iac.render.cli",
-    "llmkube_iac.fetch.cli", "llmkube_iac.modelinfo.cli", "llmkube_iac.pin.cli",
+    "llmkube_iac.fetch.cli",
+    "llmkube_iac.modelinfo.cli",
+    "llmkube_iac.pin.cli",
 )
 EXIT_INVALID, EXIT_INTERNAL = 2, 70
 
@@ -54,8 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 — a bug: one line, the traceback only on request
         if os.environ.get("LLMKUBE_DEBUG"):
             raise
-        print(f"llmkube-iac: internal error (not your input; please report it): {type(err).__name__}: "
-              f"{shorten(str(err), 300)} (LLMKUBE_DEBUG=1 shows the traceback)", file=sys.stderr)
+        print(
+            f"llmkube-iac: internal error (not your input; please report it): {type(err).__name__}: "
+            f"{shorten(str(err), 300)} (LLMKUBE_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 

@@ -4,6 +4,7 @@ Adding a vendor is one `VendorProfile` here; the spec validates `vendor` against
 config is read, and planners, runtimes and policies look vendors up and never switch on their
 names. A vendor's device operator is an add-on (addons.py) that the vendor names.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -58,8 +59,11 @@ VENDORS: dict[str, VendorProfile] = {
         supplemental_groups=(),
         metrics_exporter="dcgm-exporter",
         operator="gpu-operator",
-        device_metrics={"memory_used": "DCGM_FI_DEV_FB_USED", "memory_unit": "mbytes",
-                        "utilisation": "DCGM_FI_DEV_GPU_UTIL"},
+        device_metrics={
+            "memory_used": "DCGM_FI_DEV_FB_USED",
+            "memory_unit": "mbytes",
+            "utilisation": "DCGM_FI_DEV_GPU_UTIL",
+        },
     ),
     "amd": VendorProfile(
         name="amd",

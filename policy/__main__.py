@@ -3,6 +3,7 @@
 
 Runs in the Python environment where llmkube-iac is installed (`pip install -e .` at the repo root).
 """
+
 from pulumi_policy import PolicyPack
 
 from llmkube_iac.policy.crossguard.pack import PACK_NAME, build_policies

@@ -1,4 +1,5 @@
 """The CLI as users run it (a real child process): exit codes and messages, never a traceback."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,9 @@ def write_program(directory, raw: dict, stack: str = "s"):
 
 
 def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "llmkube_iac", *args], capture_output=True, text=True,
-                          cwd=cwd or ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "llmkube_iac", *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=120
+    )
 
 
 def break_vendor(c):
@@ -43,13 +45,16 @@ def break_model(c):
     c["services"][0]["model"] = "nope"
 
 
-@pytest.mark.parametrize("mutate, field", [
-    (break_vendor, "services[0].accelerator.vendor"),
-    (break_pair, "services[0].accelerator: runtime llamacpp does not run on intel-gaudi"),
-    (break_replicas, "services[0].replicas"),
-    (break_source, "models[0].source"),
-    (break_model, "services[0].model: unknown model 'nope'"),
-])
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (break_vendor, "services[0].accelerator.vendor"),
+        (break_pair, "services[0].accelerator: runtime llamacpp does not run on intel-gaudi"),
+        (break_replicas, "services[0].replicas"),
+        (break_source, "models[0].source"),
+        (break_model, "services[0].model: unknown model 'nope'"),
+    ],
+)
 def test_invalid_stack_config_exits_2_naming_the_field(tmp_path, mutate, field):
     raw = minimal_stack()
     mutate(raw)
@@ -81,13 +86,19 @@ def test_schema_is_json_schema_of_the_stack():
     assert set(schema["properties"]) >= {"site", "models", "services"}
 
 
-@pytest.mark.parametrize("program, stack_text, field", [
-    (None, "config:\n  llmkube:x:\n    b0: &b0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
-        f"    b{i}: &b{i} [{', '.join(['*b' + str(i - 1)] * 10)}]\n" for i in range(1, 9)),
-     "expands aliases excessively"),
-    ("raise RuntimeError('boom')\n", "config: {}\n", "program: the program raised RuntimeError: boom"),
-    ("import pulumi\npulumi.export('x', 1)\nraise ValueError('late')\n", "config: {}\n", "raised ValueError: late"),
-])
+@pytest.mark.parametrize(
+    "program, stack_text, field",
+    [
+        (
+            None,
+            "config:\n  llmkube:x:\n    b0: &b0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+            + "".join(f"    b{i}: &b{i} [{', '.join(['*b' + str(i - 1)] * 10)}]\n" for i in range(1, 9)),
+            "expands aliases excessively",
+        ),
+        ("raise RuntimeError('boom')\n", "config: {}\n", "program: the program raised RuntimeError: boom"),
+        ("import pulumi\npulumi.export('x', 1)\nraise ValueError('late')\n", "config: {}\n", "raised ValueError: late"),
+    ],
+)
 def test_failures_print_one_line_per_problem_and_nothing_else(tmp_path, program, stack_text, field):
     """In a real process: no traceback and no asyncio noise from a program that failed half-way."""
     write_program(tmp_path, {})

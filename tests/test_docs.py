@@ -4,6 +4,7 @@ The README starts with the two commands a newcomer runs; every relative link in 
 docs/ lands on a file (and a heading) that exists; nothing in the repository points outside it;
 the topic pages name every vendor, runtime and policy rule the tables hold.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,13 +24,30 @@ FIRST_COMMANDS = (
 )
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # What the repository is made of (build outputs, virtualenvs and caches are not looked at).
-SOURCE_DIRS = ("llmkube_iac", "tests", "docs", "examples", "stacks", "policy", "components", "scripts", "benchmarks",
-               ".github", ".ci")
+SOURCE_DIRS = (
+    "llmkube_iac",
+    "tests",
+    "docs",
+    "examples",
+    "stacks",
+    "policy",
+    "components",
+    "scripts",
+    "benchmarks",
+    ".github",
+    ".ci",
+)
 SOURCE_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".json", ".toml", ".txt", ".cfg", ".sh", ""}
 # Spelled in pieces so this file does not match itself.
-OUTSIDE = [re.compile(p, re.IGNORECASE) for p in (
-    r"\.\./" + "shared", "steer" + r"ing[ -]repo", "DES" + r"IGN\.md", r"\bissues?\s+#?\d+\b",
-)]
+OUTSIDE = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\.\./" + "shared",
+        "steer" + r"ing[ -]repo",
+        "DES" + r"IGN\.md",
+        r"\bissues?\s+#?\d+\b",
+    )
+]
 _LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 
 

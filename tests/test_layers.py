@@ -7,6 +7,7 @@ Apple Silicon host reads spec, for one). A fresh interpreter blocks those packag
 finder, then imports every module of the pure packages, found by walking them, so a module added
 later is covered too.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,13 +21,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKED = ("pulumi", "pulumi_kubernetes", "pulumi_policy")
-PURE = ("llmkube_iac", "llmkube_iac.spec", "llmkube_iac.plan", "llmkube_iac.policy", "llmkube_iac.modelinfo",
-        "llmkube_iac.runtimes", "llmkube_iac.hardware")
+PURE = (
+    "llmkube_iac",
+    "llmkube_iac.spec",
+    "llmkube_iac.plan",
+    "llmkube_iac.policy",
+    "llmkube_iac.modelinfo",
+    "llmkube_iac.runtimes",
+    "llmkube_iac.hardware",
+)
 # Walked only inside PURE packages: llmkube_iac itself is imported, not walked (components, render and
 # the CLI need Pulumi); inside the policy package only the CrossGuard adapter may load pulumi_policy.
 ADAPTERS = ("llmkube_iac.policy.crossguard",)
 
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import importlib, importlib.abc, json, pkgutil, sys
 
     BLOCKED, PURE, ADAPTERS = {blocked!r}, {pure!r}, {adapters!r}
@@ -75,27 +83,43 @@ SCRIPT = textwrap.dedent('''
             except ImportError as exc:
                 report["adapters"][sub] = str(exc)
     print(json.dumps(report))
-''').format(blocked=BLOCKED, pure=PURE, adapters=ADAPTERS)
+""").format(blocked=BLOCKED, pure=PURE, adapters=ADAPTERS)
 
 
 @pytest.fixture(scope="module")
 def report() -> dict:
     """What a fresh interpreter with Pulumi blocked could import (this tree first on its path)."""
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def test_pure_layers_import_without_pulumi(report):
     assert report["failed"] == {}, "pure modules that need Pulumi (or fail to import):\n" + "\n".join(
-        f"  {name}: {why}" for name, why in report["failed"].items())
+        f"  {name}: {why}" for name, why in report["failed"].items()
+    )
     assert report["loaded"] == []
     imported = set(report["imported"])
     # the walk really covered the layers: every rule module, the planners and the runtimes
-    expected = {"llmkube_iac", "llmkube_iac.hardware", "llmkube_iac.spec.service", "llmkube_iac.plan.stack",
-                "llmkube_iac.modelinfo.fit", "llmkube_iac.runtimes.llamacpp", "llmkube_iac.policy.view",
-                "llmkube_iac.policy.rules.gpu_fit", "llmkube_iac.policy.rules.airgap_images"}
+    expected = {
+        "llmkube_iac",
+        "llmkube_iac.hardware",
+        "llmkube_iac.spec.service",
+        "llmkube_iac.plan.stack",
+        "llmkube_iac.modelinfo.fit",
+        "llmkube_iac.runtimes.llamacpp",
+        "llmkube_iac.policy.view",
+        "llmkube_iac.policy.rules.gpu_fit",
+        "llmkube_iac.policy.rules.airgap_images",
+    }
     assert expected <= imported, sorted(expected - imported)
     rules_dir = ROOT / "llmkube_iac" / "policy" / "rules"
     rule_modules = {f"llmkube_iac.policy.rules.{p.stem}" for p in rules_dir.glob("*.py") if p.stem != "__init__"}

@@ -1,5 +1,6 @@
 """The CI preview gate works on a plain runner: a Pulumi project where it runs, the stack created on the
 fly, a local backend, the CLI pinned, rendering instead of a cluster, and the rights a PR comment needs."""
+
 from __future__ import annotations
 
 import yaml

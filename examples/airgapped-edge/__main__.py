@@ -4,6 +4,7 @@ from its OCI registry, weights from the internal model store — and every rule 
 Config lives in Pulumi.edge.yaml (`llmkube:site`, `llmkube:models`, `llmkube:services`), read the
 same way as stacks/__main__.py: `llmkube-iac check examples/airgapped-edge --stack edge`.
 """
+
 from llmkube_iac.components.program import run
 
 run()

@@ -5,6 +5,7 @@ every fleet service the same way, and applies its own share (`pulumi up -s dc`, 
     llmkube-iac check examples/fleet --stack dc
     llmkube-iac render examples/fleet --stack all --out out   # out/report.html: the fleet at a glance
 """
+
 from llmkube_iac.components.program import run
 
 run()

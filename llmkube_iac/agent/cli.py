@@ -4,6 +4,7 @@
     llmkube-metal-agent print-launchd --host studio-1 --kubeconfig ... \
         > ~/Library/LaunchAgents/dev.llmkube.metal-agent.plist
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,18 +38,28 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--ca-file", help="CA bundle for the API server (with --server)")
         s.add_argument("--cache-dir", default=str(Path.home() / "Library/Caches/llmkube/models"))
         s.add_argument("--state-dir", default=str(Path.home() / "Library/Application Support/llmkube"))
-        s.add_argument("--runtime", action="append", default=[], metavar="NAME=COMMAND",
-                       help=f"command for a native runtime ({', '.join(native_runtimes())}), e.g. "
-                            "llama-server=/opt/homebrew/bin/llama-server")
-        s.add_argument("--bind-address", help="address runtimes listen on (default: the host's declared address); "
-                                               "never a wildcard such as 0.0.0.0")
+        s.add_argument(
+            "--runtime",
+            action="append",
+            default=[],
+            metavar="NAME=COMMAND",
+            help=f"command for a native runtime ({', '.join(native_runtimes())}), e.g. "
+            "llama-server=/opt/homebrew/bin/llama-server",
+        )
+        s.add_argument(
+            "--bind-address",
+            help="address runtimes listen on (default: the host's declared address); never a wildcard such as 0.0.0.0",
+        )
         s.add_argument("--metrics-address", default="0.0.0.0")
         s.add_argument("--metrics-port", type=int, default=9464)
         s.add_argument("--meminfo", help="read memory pressure from this meminfo file (Linux/testing)")
         s.add_argument("--lease-renew-seconds", type=float, default=5.0)
         s.add_argument("-v", "--verbose", action="store_true")
-    sub.choices["print-launchd"].add_argument("--program", default=sys.argv[0] if sys.argv else "llmkube-metal-agent",
-                                              help="path of the installed llmkube-metal-agent")
+    sub.choices["print-launchd"].add_argument(
+        "--program",
+        default=sys.argv[0] if sys.argv else "llmkube-metal-agent",
+        help="path of the installed llmkube-metal-agent",
+    )
     sub.choices["print-launchd"].add_argument("--log-dir", default="/usr/local/var/log/llmkube")
     return p
 
@@ -67,10 +78,18 @@ def config_from_args(args: argparse.Namespace) -> AgentConfig:
         if name not in known or not argv:
             raise SystemExit(f"--runtime {item!r}: expected NAME=COMMAND with NAME one of {', '.join(known)}")
         runtimes[name] = argv
-    return AgentConfig(host=args.host, namespace=args.namespace, cache_dir=Path(args.cache_dir).expanduser(),
-                       state_dir=Path(args.state_dir).expanduser(), runtimes=runtimes, bind_address=args.bind_address,
-                       metrics_address=args.metrics_address, metrics_port=args.metrics_port or None,
-                       meminfo=args.meminfo, lease_renew_seconds=args.lease_renew_seconds)
+    return AgentConfig(
+        host=args.host,
+        namespace=args.namespace,
+        cache_dir=Path(args.cache_dir).expanduser(),
+        state_dir=Path(args.state_dir).expanduser(),
+        runtimes=runtimes,
+        bind_address=args.bind_address,
+        metrics_address=args.metrics_address,
+        metrics_port=args.metrics_port or None,
+        meminfo=args.meminfo,
+        lease_renew_seconds=args.lease_renew_seconds,
+    )
 
 
 def credentials_from_args(args: argparse.Namespace) -> Credentials:
@@ -86,8 +105,9 @@ def run(cfg: AgentConfig, client: KubeClient, stop: threading.Event | None = Non
     agent = Agent(cfg)
     sync = ApiSync(agent, client)
     if cfg.metrics_port is not None:
-        agent.metrics_server = metrics.serve(cfg.metrics_address, cfg.metrics_port,
-                                             lambda: metrics.render(agent.snapshot(), sync.heartbeat, sync.api_up))
+        agent.metrics_server = metrics.serve(
+            cfg.metrics_address, cfg.metrics_port, lambda: metrics.render(agent.snapshot(), sync.heartbeat, sync.api_up)
+        )
     agent.thread = threading.Thread(target=agent.run, name="reconcile", daemon=True)
     agent.thread.start()
     sync.start()
@@ -108,12 +128,16 @@ def shutdown(agent: Agent, sync: ApiSync, timeout: float = 30.0) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "print-launchd":
-        program = [args.program, "run"] + [a for a in (argv if argv is not None else sys.argv[1:])[1:]
-                                           if a not in ("--program", args.program, "--log-dir", args.log_dir)]
+        program = [args.program, "run"] + [
+            a
+            for a in (argv if argv is not None else sys.argv[1:])[1:]
+            if a not in ("--program", args.program, "--log-dir", args.log_dir)
+        ]
         sys.stdout.write(launchd.plist(program, log_dir=args.log_dir))
         return 0
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
     cfg = config_from_args(args)
     agent, sync = run(cfg, KubeClient(credentials_from_args(args), cfg.namespace))
     done = threading.Event()

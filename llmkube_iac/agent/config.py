@@ -4,6 +4,7 @@ How each runtime runs natively (command, environment, health path, memory model)
 registry's (`llmkube_iac.runtimes`, each entry's `native`); a host only overrides a command, e.g.
 where its llama-server lives (`--runtime llama-server=/opt/homebrew/bin/llama-server`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -6,6 +6,7 @@ the firewall without root, but it can notice the two mistakes that matter: a wil
 and the port answering on another of the host's own addresses (a runtime bound to every interface,
 whatever the configuration says). Both become Warning events on the service.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -21,9 +22,11 @@ WILDCARDS = frozenset({"", "0.0.0.0", "::", "[::]", "*"})
 def bind_warning(bind: str) -> str | None:
     """A warning when the runtime is told to listen on every interface."""
     if bind.strip() in WILDCARDS:
-        return (f"the runtime listens on every interface ({bind or 'unset'}): bind it to the host's declared "
-                "address (metalHosts[].address, or --bind-address) and allow its port in the host firewall only "
-                "from the cluster's nodes")
+        return (
+            f"the runtime listens on every interface ({bind or 'unset'}): bind it to the host's declared "
+            "address (metalHosts[].address, or --bind-address) and allow its port in the host firewall only "
+            "from the cluster's nodes"
+        )
     return None
 
 
@@ -79,7 +82,9 @@ def exposure_warning(port: int, bind: str, addresses: Iterable[str]) -> str | No
     others = [a for a in addresses if a not in mine]
     hits = reachable_on(port, others)
     if hits:
-        return (f"port {port} also answers on {', '.join(hits)} although the runtime should listen on {bind} only: "
-                "it is bound wider than configured; restrict it and allow the port in the host firewall only from "
-                "the cluster's nodes")
+        return (
+            f"port {port} also answers on {', '.join(hits)} although the runtime should listen on {bind} only: "
+            "it is bound wider than configured; restrict it and allow the port in the host firewall only from "
+            "the cluster's nodes"
+        )
     return None

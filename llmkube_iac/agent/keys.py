@@ -5,6 +5,7 @@ read a process's argv) and out of the environment of children. The Secret is rea
 server with the host's own identity (its Role names that Secret and nothing else); the key never
 leaves the agent's state directory, which is private to the agent's user.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,15 @@ def check_key(value: str, where: str) -> str:
     return key
 
 
-def wait_for_key(read: Callable[[str, str], str], name: str, key: str, keep_waiting: Callable[[], bool],
-                 on_wait: Callable[[str], None], first_delay: float = 1.0, max_delay: float = 30.0) -> str | None:
+def wait_for_key(
+    read: Callable[[str, str], str],
+    name: str,
+    key: str,
+    keep_waiting: Callable[[], bool],
+    on_wait: Callable[[str], None],
+    first_delay: float = 1.0,
+    max_delay: float = 30.0,
+) -> str | None:
     """Read `key` of Secret `name`, retrying with backoff while it cannot be read (it may be created after
     the stack); None once `keep_waiting()` turns false. UnusableKey when the value itself is unusable."""
     delay = first_delay

@@ -3,6 +3,7 @@
 The official client is heavy and drags in dependencies a Mac without the Pulumi stack should not
 need; the agent needs get/create/replace/delete and a watch on a few kinds, nothing more.
 """
+
 from __future__ import annotations
 
 import base64
@@ -85,8 +86,13 @@ def load_kubeconfig(path: str, context: str | None = None) -> Credentials:
         cert = (_materialise(user["client-certificate-data"], ".crt"), _materialise(user["client-key-data"], ".key"))
     elif user.get("client-certificate") and user.get("client-key"):
         cert = (user["client-certificate"], user["client-key"])
-    return Credentials(server=cluster["server"].rstrip("/"), token=user.get("token"),
-                       token_file=user.get("tokenFile"), cert=cert, verify=verify)
+    return Credentials(
+        server=cluster["server"].rstrip("/"),
+        token=user.get("token"),
+        token_file=user.get("tokenFile"),
+        cert=cert,
+        verify=verify,
+    )
 
 
 class KubeClient:
@@ -137,10 +143,16 @@ class KubeClient:
 
     def watch(self, plural: str, name: str, resource_version: str, timeout_seconds: int = 60) -> Iterator[dict]:
         """Yield watch events ({type, object}) for one object until the server ends the stream."""
-        params = {"watch": "1", "fieldSelector": f"metadata.name={name}", "resourceVersion": resource_version,
-                  "timeoutSeconds": str(timeout_seconds), "allowWatchBookmarks": "true"}
-        resp = self._request("GET", self._url(plural), params=params, stream=True,
-                             timeout=(self.timeout, timeout_seconds + 5))
+        params = {
+            "watch": "1",
+            "fieldSelector": f"metadata.name={name}",
+            "resourceVersion": resource_version,
+            "timeoutSeconds": str(timeout_seconds),
+            "allowWatchBookmarks": "true",
+        }
+        resp = self._request(
+            "GET", self._url(plural), params=params, stream=True, timeout=(self.timeout, timeout_seconds + 5)
+        )
         try:
             for line in resp.iter_lines():
                 if line:

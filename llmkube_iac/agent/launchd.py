@@ -1,4 +1,5 @@
 """The launchd job that keeps the agent itself running on a Mac (launchd supervises the supervisor)."""
+
 from __future__ import annotations
 
 import plistlib
@@ -6,8 +7,13 @@ import plistlib
 LABEL = "dev.llmkube.metal-agent"
 
 
-def plist(program: list[str], log_dir: str = "/usr/local/var/log/llmkube", throttle_seconds: int = 10,
-          label: str = LABEL, env: dict[str, str] | None = None) -> str:
+def plist(
+    program: list[str],
+    log_dir: str = "/usr/local/var/log/llmkube",
+    throttle_seconds: int = 10,
+    label: str = LABEL,
+    env: dict[str, str] | None = None,
+) -> str:
     """KeepAlive restarts the agent whenever it exits; ThrottleInterval stops a tight crash loop."""
     job = {
         "Label": label,

@@ -1,4 +1,5 @@
 """Prometheus text exposition of the agent's state (scraped per host; the site alerts on heartbeat)."""
+
 from __future__ import annotations
 
 import threading
@@ -20,7 +21,7 @@ def render(snap: dict, heartbeat: float, api_up: bool, restarts_by_svc: dict | N
         f'llmkube_metal_agent_desired_state_valid{{host="{host}"}} {int(not snap["error"])}',
         "# TYPE llmkube_metal_agent_managed_processes gauge",
         f'llmkube_metal_agent_managed_processes{{host="{host}"}} '
-        f'{sum(1 for s in snap["services"].values() if s["pid"])}',
+        f"{sum(1 for s in snap['services'].values() if s['pid'])}",
         "# TYPE llmkube_metal_agent_memory_budget_bytes gauge",
         f'llmkube_metal_agent_memory_budget_bytes{{host="{host}"}} {snap["memoryBudgetBytes"]}',
         "# HELP llmkube_metal_agent_memory_pressure_level 0 normal, 1 warn, 2 critical.",
@@ -34,7 +35,7 @@ def render(snap: dict, heartbeat: float, api_up: bool, restarts_by_svc: dict | N
     ]
     for name, s in snap["services"].items():
         labels = f'host="{host}",service="{name}"'
-        lines.append(f"llmkube_metal_agent_service_ready{{{labels},phase=\"{s['phase']}\"}} {int(s['ready'])}")
+        lines.append(f'llmkube_metal_agent_service_ready{{{labels},phase="{s["phase"]}"}} {int(s["ready"])}')
         lines.append(f"llmkube_metal_agent_service_restarts_total{{{labels}}} {s['restarts']}")
         if s["estimateBytes"] is not None:
             lines.append(f"llmkube_metal_agent_service_memory_estimate_bytes{{{labels}}} {s['estimateBytes']}")

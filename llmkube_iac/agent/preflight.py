@@ -4,6 +4,7 @@ The project's fetcher (`llmkube_iac.fetch`, whose FetchError the agent reports) 
 the fit estimator (`llmkube_iac.modelinfo.fit`) sizes them when importable, a size-based estimate
 otherwise, so a host still refuses oversize models.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -58,8 +59,12 @@ def default_estimate(state: MetalServiceState, path: Path, budget: int) -> Estim
     except ImportError:
         return size_estimate(state, path, budget)
     try:
-        report = fit_service(ModelSpec.model_validate(state.model), InferenceServiceSpec.model_validate(state.service),
-                             memory_gib=budget / GIB, info=inspect_source(str(path)))
+        report = fit_service(
+            ModelSpec.model_validate(state.model),
+            InferenceServiceSpec.model_validate(state.service),
+            memory_gib=budget / GIB,
+            info=inspect_source(str(path)),
+        )
     except Exception as err:  # an unreadable header must not crash the agent: fall back, say so
         est = size_estimate(state, path, budget)
         return Estimate(est.bytes, est.verdict, f"{est.detail}; fit estimator failed: {err}")

@@ -3,6 +3,7 @@
 Levels: 0 normal, 1 warn, 2 critical. On critical the agent evicts its lowest-priority runtime
 (never the last one) and holds respawns until the level is back to normal.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,8 +34,9 @@ def meminfo_level(path: str | Path = "/proc/meminfo") -> int:
 
 def macos_level() -> int:
     """kern.memorystatus_vm_pressure_level (1 normal, 2 warn, 4 critical): the kernel's own judgement."""
-    out = subprocess.run(["sysctl", "-n", "kern.memorystatus_vm_pressure_level"], capture_output=True, text=True,
-                         timeout=5).stdout.strip()
+    out = subprocess.run(
+        ["sysctl", "-n", "kern.memorystatus_vm_pressure_level"], capture_output=True, text=True, timeout=5
+    ).stdout.strip()
     return {"1": NORMAL, "2": WARN, "4": CRITICAL}.get(out, NORMAL)
 
 

@@ -3,6 +3,7 @@
 A thread blocked in `Popen.wait()` (waitpid) learns of an exit the instant it happens, which is
 what lets the agent pull the endpoint out of rotation within a second instead of on a poll.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,9 @@ from pathlib import Path
 class Child:
     """A runtime process; `on_exit(pid, returncode)` is called from the reaper thread."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path,
-                 on_exit: Callable[[int, int], None]):
+    def __init__(
+        self, name: str, argv: list[str], env: dict[str, str], log_path: Path, on_exit: Callable[[int, int], None]
+    ):
         self.name, self.argv, self.env, self.log_path, self.on_exit = name, argv, env, log_path, on_exit
         self.proc: subprocess.Popen | None = None
         self.started_at = 0.0
@@ -27,8 +29,14 @@ class Child:
     def start(self) -> int:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.argv, env={**os.environ, **self.env}, stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.argv,
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self.started_at = time.monotonic()
         threading.Thread(target=self._reap, name=f"reap-{self.name}", daemon=True).start()
         return self.proc.pid

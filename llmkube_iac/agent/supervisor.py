@@ -5,6 +5,7 @@ pressure), so there are no races between, say, an eviction and a restart. Slow w
 health polling, stopping) runs in helper threads that post events back, tagged with a generation
 so a stale report about a replaced process is ignored.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -172,9 +173,13 @@ class Agent:
             ref = svc.state.api_key_secret
             if ref:  # the runtime demands a key: without it, it must not start
                 gen = svc.gen
-                key = keys.wait_for_key(self.read_secret, ref.name, ref.key,
-                                        lambda: svc.gen == gen and not self.stopped.is_set(),
-                                        lambda why: self.post("waiting", svc.state.name, gen, why))
+                key = keys.wait_for_key(
+                    self.read_secret,
+                    ref.name,
+                    ref.key,
+                    lambda: svc.gen == gen and not self.stopped.is_set(),
+                    lambda why: self.post("waiting", svc.state.name, gen, why),
+                )
                 if key is None:
                     return None
                 svc.api_key_file = keys.write_key_file(self.cfg.state_dir, svc.state.name, key)
@@ -225,8 +230,10 @@ class Agent:
         if svc.estimate.verdict == "does-not-fit" or svc.estimate.bytes > free:
             held = ", ".join(f"{o.state.name} {o.estimate.bytes / GIB:.1f} GiB" for o in others) or "nothing"
             svc.phase = "Refused"
-            svc.reason = (f"needs {svc.estimate.bytes / GIB:.2f} GiB but only {free / GIB:.2f} GiB of the "
-                          f"{self.budget / GIB:.2f} GiB budget is free (committed: {held}); {svc.estimate.detail}")
+            svc.reason = (
+                f"needs {svc.estimate.bytes / GIB:.2f} GiB but only {free / GIB:.2f} GiB of the "
+                f"{self.budget / GIB:.2f} GiB budget is free (committed: {held}); {svc.estimate.detail}"
+            )
             self.on_event("Warning", "InsufficientMemory", svc.reason, svc.state.name)
             return
         if self.pressure_block:
@@ -238,8 +245,12 @@ class Agent:
     def _spawn(self, svc: Svc) -> None:
         state, gen = svc.state, svc.gen
         bind = self.bind_address
-        subs = {"{host}": bind, "{port}": str(state.port), "{model}": str(svc.model_path),
-                "{api_key_file}": str(svc.api_key_file or "")}
+        subs = {
+            "{host}": bind,
+            "{port}": str(state.port),
+            "{model}": str(svc.model_path),
+            "{api_key_file}": str(svc.api_key_file or ""),
+        }
         warning = exposure.bind_warning(bind)
         if warning:
             self.on_event("Warning", "WildcardBind", warning, state.name)
@@ -279,15 +290,20 @@ class Agent:
             return
         if ok:
             if svc.phase == "Starting":  # first answer: check from this host that it answers nowhere else
-                threading.Thread(target=self._check_exposure, args=(svc.state.name, svc.state.port), daemon=True,
-                                 name=f"exposure-{name}").start()
+                threading.Thread(
+                    target=self._check_exposure,
+                    args=(svc.state.name, svc.state.port),
+                    daemon=True,
+                    name=f"exposure-{name}",
+                ).start()
             svc.phase, svc.reason, svc.ready, svc.health_failures = "Ready", "", True, 0
             return
         svc.health_failures += 1
         if svc.health_failures >= self.cfg.liveness_failures and svc.phase == "Ready":
             svc.phase, svc.ready = "Unhealthy", False
-            svc.reason = (f"{svc.state.health_path} failed {svc.health_failures} times in a row; endpoint marked "
-                          "not ready")
+            svc.reason = (
+                f"{svc.state.health_path} failed {svc.health_failures} times in a row; endpoint marked not ready"
+            )
 
     @property
     def bind_address(self) -> str:
@@ -303,8 +319,7 @@ class Agent:
     def _on_start_timeout(self, name: str, gen: int) -> None:
         svc = self._get(name, gen)
         if svc and svc.child:
-            svc.reason = (f"no healthy {svc.state.health_path} within {self.cfg.start_timeout_seconds:.0f}s; "
-                          "killing it")
+            svc.reason = f"no healthy {svc.state.health_path} within {self.cfg.start_timeout_seconds:.0f}s; killing it"
             threading.Thread(target=svc.child.stop, args=(self.cfg.stop_grace_seconds,), daemon=True).start()
 
     def _on_exit(self, name: str, gen: int, code: int) -> None:
@@ -325,8 +340,10 @@ class Agent:
         why = f"exited with code {code}" + (f" ({last})" if last else "")
         if len(svc.exits) >= self.cfg.crashloop_restarts:
             svc.phase = "CrashLoopBackOff"
-            svc.reason = (f"{why}; {len(svc.exits)} exits in {self.cfg.crashloop_window_seconds:.0f}s, "
-                          f"restart {svc.restarts} in {backoff:.1f}s")
+            svc.reason = (
+                f"{why}; {len(svc.exits)} exits in {self.cfg.crashloop_window_seconds:.0f}s, "
+                f"restart {svc.restarts} in {backoff:.1f}s"
+            )
             self.on_event("Warning", "CrashLoopBackOff", svc.reason, name)
         else:
             svc.phase, svc.reason = "BackOff", f"{why}; restarting in {backoff:.1f}s"
@@ -367,8 +384,11 @@ class Agent:
         session = requests.Session()
         while not self.stopped.wait(self.cfg.liveness_seconds):
             with self.lock:
-                checks = [(s.state.name, s.gen, s.state.port, s.state.health_path) for s in self.services.values()
-                          if s.phase in ("Ready", "Unhealthy")]
+                checks = [
+                    (s.state.name, s.gen, s.state.port, s.state.health_path)
+                    for s in self.services.values()
+                    if s.phase in ("Ready", "Unhealthy")
+                ]
             bind = _connect(self.bind_address)
             for name, gen, port, path in checks:
                 try:
@@ -402,10 +422,18 @@ class Agent:
                 "evictions": self.evictions,
                 "memoryBudgetBytes": self.budget,
                 "address": self.desired.address if self.desired else None,
-                "services": {n: {"phase": s.phase, "reason": s.reason, "ready": s.ready, "port": s.state.port,
-                                 "restarts": s.restarts, "pid": s.child.pid if s.child and s.child.alive else None,
-                                 "estimateBytes": s.estimate.bytes if s.estimate else None}
-                             for n, s in sorted(self.services.items())},
+                "services": {
+                    n: {
+                        "phase": s.phase,
+                        "reason": s.reason,
+                        "ready": s.ready,
+                        "port": s.state.port,
+                        "restarts": s.restarts,
+                        "pid": s.child.pid if s.child and s.child.alive else None,
+                        "estimateBytes": s.estimate.bytes if s.estimate else None,
+                    }
+                    for n, s in sorted(self.services.items())
+                },
             }
 
 

@@ -3,6 +3,7 @@
 Everything here tolerates an unreachable API server: runtimes are never touched because of an
 outage, and what could not be written is simply written again once the server answers.
 """
+
 from __future__ import annotations
 
 import base64
@@ -148,10 +149,17 @@ class ApiSync:
         if address is None:
             return {"endpoints": []}
         family = "IPv6" if ipaddress.ip_address(address).version == 6 else "IPv4"
-        return {"addressType": family,
-                "endpoints": [{"addresses": [address], "hostname": host,
-                               "conditions": {"ready": ready, "serving": ready, "terminating": False}}],
-                "ports": [{"name": "http", "port": port, "protocol": "TCP"}]}
+        return {
+            "addressType": family,
+            "endpoints": [
+                {
+                    "addresses": [address],
+                    "hostname": host,
+                    "conditions": {"ready": ready, "serving": ready, "terminating": False},
+                }
+            ],
+            "ports": [{"name": "http", "port": port, "protocol": "TCP"}],
+        }
 
     def _put_slice(self, service: str, address: str | None, port: int | None, ready: bool) -> bool:
         """Update the slice Pulumi created for this service and host (get, change the agent's fields, replace).
@@ -166,10 +174,13 @@ class ApiSync:
                     raise
                 if address is not None and service not in self.missing:
                     self.missing.add(service)
-                    self.event("Warning", "EndpointSliceMissing",
-                               f"EndpointSlice {name} does not exist: the stack creates it (run pulumi up); the "
-                               f"agent only updates it and retries every {self.cfg.slice_resync_seconds:.0f}s",
-                               service)
+                    self.event(
+                        "Warning",
+                        "EndpointSliceMissing",
+                        f"EndpointSlice {name} does not exist: the stack creates it (run pulumi up); the "
+                        f"agent only updates it and retries every {self.cfg.slice_resync_seconds:.0f}s",
+                        service,
+                    )
                 return False
             self.missing.discard(service)
             if all(current.get(k) == v for k, v in fields.items()):
@@ -198,15 +209,26 @@ class ApiSync:
                 except ApiError as err:
                     if err.status != 404:
                         raise
-                    self.lease = self.client.create("leases", {
-                        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                        "metadata": {"name": self.lease_name, "namespace": self.cfg.namespace}, "spec": {}})
+                    self.lease = self.client.create(
+                        "leases",
+                        {
+                            "apiVersion": "coordination.k8s.io/v1",
+                            "kind": "Lease",
+                            "metadata": {"name": self.lease_name, "namespace": self.cfg.namespace},
+                            "spec": {},
+                        },
+                    )
             lease = json.loads(json.dumps(self.lease))
             spec = lease.setdefault("spec", {})
             if spec.get("holderIdentity") != f"{AGENT}/{self.cfg.host}" or not spec.get("acquireTime"):
                 spec["acquireTime"] = _now()
-            spec.update({"holderIdentity": f"{AGENT}/{self.cfg.host}", "renewTime": _now(),
-                         "leaseDurationSeconds": self.cfg.lease_duration_seconds})
+            spec.update(
+                {
+                    "holderIdentity": f"{AGENT}/{self.cfg.host}",
+                    "renewTime": _now(),
+                    "leaseDurationSeconds": self.cfg.lease_duration_seconds,
+                }
+            )
             lease["metadata"].setdefault("annotations", {})[STATUS_ANNOTATION] = status
             try:
                 self.lease = self.client.replace("leases", lease)
@@ -221,14 +243,25 @@ class ApiSync:
     # -- events ----------------------------------------------------------------------------------
     def event(self, kind: str, reason: str, message: str, service: str | None = None) -> None:
         """Queue a Kubernetes Event (on the Service, or the host's ConfigMap); sent when the API answers."""
-        target = {"apiVersion": "v1", "kind": "Service", "name": service} if service else \
-            {"apiVersion": "v1", "kind": "ConfigMap", "name": self.cm_name}
+        target = (
+            {"apiVersion": "v1", "kind": "Service", "name": service}
+            if service
+            else {"apiVersion": "v1", "kind": "ConfigMap", "name": self.cm_name}
+        )
         now = _now()
-        ev = {"apiVersion": "v1", "kind": "Event",
-              "metadata": {"name": f"{target['name']}.{uuid.uuid4().hex[:12]}", "namespace": self.cfg.namespace},
-              "involvedObject": {**target, "namespace": self.cfg.namespace}, "reason": reason,
-              "message": message[:1000], "type": kind, "count": 1, "firstTimestamp": now[:19] + "Z",
-              "lastTimestamp": now[:19] + "Z", "source": {"component": AGENT, "host": self.cfg.host}}
+        ev = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": f"{target['name']}.{uuid.uuid4().hex[:12]}", "namespace": self.cfg.namespace},
+            "involvedObject": {**target, "namespace": self.cfg.namespace},
+            "reason": reason,
+            "message": message[:1000],
+            "type": kind,
+            "count": 1,
+            "firstTimestamp": now[:19] + "Z",
+            "lastTimestamp": now[:19] + "Z",
+            "source": {"component": AGENT, "host": self.cfg.host},
+        }
         with self.lock:
             self.pending_events = (self.pending_events + [ev])[-100:]
         self.wake.set()

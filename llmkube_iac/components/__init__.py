@@ -4,6 +4,7 @@ Everything here imports pulumi; nothing else in the package does (the pure layer
 hardware, runtimes, modelinfo, plan and the policy rules). Each component validates its input
 into a spec, calls a planner, registers the manifests as children and exposes outputs.
 """
+
 from .fleet import Fleet
 from .model import Model
 from .router import Router

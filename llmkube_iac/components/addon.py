@@ -7,6 +7,7 @@ the image values it is given, the API groups it provides and needs — as its ow
 outputs, which both the real engine and the offline renderer record; policies judge the add-on
 by that declaration and leave the chart's third-party objects alone.
 """
+
 from __future__ import annotations
 
 import pulumi
@@ -18,10 +19,17 @@ from ..plan.objects import ADDON_TYPE
 def declaration(manifest: dict, site: str) -> dict:
     """The recorded facts of one chart pseudo-manifest (see plan/charts.py)."""
     spec = manifest["spec"]
-    return {"site": site, "release": manifest["metadata"]["name"], "namespace": manifest["metadata"].get("namespace"),
-            "chart": spec["chart"], "version": spec["version"], "repository": spec.get("repository"),
-            "images": spec.get("images"), "provides": list(spec.get("provides") or ()),
-            "requires": list(spec.get("requires") or ())}
+    return {
+        "site": site,
+        "release": manifest["metadata"]["name"],
+        "namespace": manifest["metadata"].get("namespace"),
+        "chart": spec["chart"],
+        "version": spec["version"],
+        "repository": spec.get("repository"),
+        "images": spec.get("images"),
+        "provides": list(spec.get("provides") or ()),
+        "requires": list(spec.get("requires") or ()),
+    }
 
 
 def _cert_manager(name: str, facts: dict, spec: dict, opts: pulumi.ResourceOptions) -> pulumi.Resource:
@@ -33,16 +41,23 @@ def _cert_manager(name: str, facts: dict, spec: dict, opts: pulumi.ResourceOptio
     typed = {k: values.pop(k) for k in ("image", "webhook", "cainjector", "startupapicheck") if k in values}
     values.pop("crds", None)  # install_crds below
     repo = certmanager.RepositoryOptsArgs(repo=spec["repository"]) if spec.get("repository") else None
-    helm = certmanager.ReleaseArgs(name=facts["release"], chart=spec["chart"], version=spec["version"],
-                                   namespace=facts["namespace"], repository_opts=repo, values=values or None)
+    helm = certmanager.ReleaseArgs(
+        name=facts["release"],
+        chart=spec["chart"],
+        version=spec["version"],
+        namespace=facts["namespace"],
+        repository_opts=repo,
+        values=values or None,
+    )
     return certmanager.CertManager(name, install_crds=True, helm_options=helm, opts=opts, **typed)
 
 
 class AddOn(pulumi.ComponentResource):
     """Registers the helm.v4.Chart as its child; `release` is the Helm release name (the chart's own name)."""
 
-    def __init__(self, name: str, manifest: dict, site: str, chart_name: str,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, manifest: dict, site: str, chart_name: str, opts: pulumi.ResourceOptions | None = None
+    ):
         facts = declaration(manifest, site)
         super().__init__(ADDON_TYPE, name, facts, opts)
         spec = manifest["spec"]
@@ -52,7 +67,13 @@ class AddOn(pulumi.ComponentResource):
             return
         repo = k8s.helm.v4.RepositoryOptsArgs(repo=spec["repository"]) if spec.get("repository") else None
         self.chart = k8s.helm.v4.Chart(
-            chart_name, name=facts["release"], chart=spec["chart"], version=spec["version"], repository_opts=repo,
-            namespace=facts["namespace"], values=spec.get("values") or None,
-            opts=pulumi.ResourceOptions(parent=self))
+            chart_name,
+            name=facts["release"],
+            chart=spec["chart"],
+            version=spec["version"],
+            repository_opts=repo,
+            namespace=facts["namespace"],
+            values=spec.get("values") or None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.register_outputs(facts)

@@ -1,4 +1,5 @@
 """`Fleet`: several sites from one program (one provider each), for platform repos that own many."""
+
 from __future__ import annotations
 
 import pulumi

@@ -4,6 +4,7 @@ site from one program). Placement (plan/placement.py) runs in each stack on the 
 so `pulumi up -s <site>` applies exactly that site's share, and every stack records the whole
 fleet's placement (a `llmkube:index:Placement` component: plan.json and the report read it).
 """
+
 from __future__ import annotations
 
 import json
@@ -42,11 +43,19 @@ def read_fleet(value: str) -> FleetSpec:
 class Placement(pulumi.ComponentResource):
     """The fleet's placement as a resource: chosen site and pool, cost, and each rejected site's reason."""
 
-    def __init__(self, name: str, fleet: FleetSpec, placement: FleetPlacement, site: str,
-                 opts: pulumi.ResourceOptions | None = None):
-        props = {"site": site, "placements": placement.to_dict(),
-                 "sites": [{"name": s.name, "jurisdiction": s.jurisdiction, "airGapped": s.air_gapped}
-                           for s in fleet.sites]}
+    def __init__(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        placement: FleetPlacement,
+        site: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        props = {
+            "site": site,
+            "placements": placement.to_dict(),
+            "sites": [{"name": s.name, "jurisdiction": s.jurisdiction, "airGapped": s.air_gapped} for s in fleet.sites],
+        }
         super().__init__(PLACEMENT, name, props, opts)
         self.register_outputs(props)
 

@@ -9,6 +9,7 @@ Every `llmkube:` key must be one the program knows (a misspelled `llmkube:servic
 be ignored and its services silently not deployed), and each value must be the mapping or list
 the configuration reference describes; both are refused as invalid input naming the key.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,9 +41,13 @@ def _configured_keys(namespace: str) -> set[str]:
 
 def stack_config_from_pulumi(namespace: str = NAMESPACE) -> dict:
     cfg = pulumi.Config(namespace)
-    problems = [(f"{namespace}:{key}", f"unknown config key; the program reads "
-                                       f"{', '.join(f'{namespace}:{k}' for k in PROGRAM_KEYS)}")
-                for key in sorted(_configured_keys(namespace) - set(PROGRAM_KEYS))]
+    problems = [
+        (
+            f"{namespace}:{key}",
+            f"unknown config key; the program reads {', '.join(f'{namespace}:{k}' for k in PROGRAM_KEYS)}",
+        )
+        for key in sorted(_configured_keys(namespace) - set(PROGRAM_KEYS))
+    ]
     raw = {}
     for key in CONFIG_KEYS:
         text = cfg.get(key)
@@ -50,27 +55,38 @@ def stack_config_from_pulumi(namespace: str = NAMESPACE) -> dict:
             continue
         secret = pulumi.runtime.is_config_secret(cfg.full_key(key))
         if key not in SECRET_ALLOWED and secret:
-            problems.append((key, f"{cfg.full_key(key)} holds a secret value, but its values become Kubernetes "
-                                  "manifests in plain text: keep credentials in Kubernetes Secrets and reference them "
-                                  "(hfTokenSecret, apiKeySecret, keySecret)"))
+            problems.append(
+                (
+                    key,
+                    f"{cfg.full_key(key)} holds a secret value, but its values become Kubernetes "
+                    "manifests in plain text: keep credentials in Kubernetes Secrets and reference them "
+                    "(hfTokenSecret, apiKeySecret, keySecret)",
+                )
+            )
             continue
         try:
             value = json.loads(text)
         except (ValueError, RecursionError):
             value = None
         if not isinstance(value, (dict, list)):
-            whole = " (a secret as a whole: make only its fields secret, e.g. --path site.kubernetes.kubeconfig)" \
-                if secret else ""
-            problems.append((key, f"{cfg.full_key(key)} must be a YAML mapping or list as in the configuration "
-                                  f"reference{whole}"))
+            whole = (
+                " (a secret as a whole: make only its fields secret, e.g. --path site.kubernetes.kubeconfig)"
+                if secret
+                else ""
+            )
+            problems.append(
+                (key, f"{cfg.full_key(key)} must be a YAML mapping or list as in the configuration reference{whole}")
+            )
             continue
         raw[key] = value
     if problems:
         raise SpecError(problems)
     render_dir = cfg.get(RENDER_ONLY_KEY)
     if render_dir and isinstance(raw.get("site"), dict):
-        raw["site"] = {**raw["site"], "kubernetes": {"renderOnly": True, "renderDir": render_dir,
-                                                    **_kept(raw["site"].get("kubernetes"))}}
+        raw["site"] = {
+            **raw["site"],
+            "kubernetes": {"renderOnly": True, "renderDir": render_dir, **_kept(raw["site"].get("kubernetes"))},
+        }
     return raw
 
 

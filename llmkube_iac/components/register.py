@@ -6,6 +6,7 @@ helm.v4.Chart. Logical names are a pure function of each object's identity, so a
 never renames another (the engine would create the renamed one before deleting the old and hit
 AlreadyExists); objects are registered after what they need (plan/ordering.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -71,8 +72,9 @@ def _with_wait_for(manifest: dict) -> dict:
     return {**manifest, "metadata": meta}
 
 
-def register_manifest(name: str, manifest: dict, opts: pulumi.ResourceOptions, site: str = "",
-                      protect: bool = True, component: str = "") -> pulumi.Resource:
+def register_manifest(
+    name: str, manifest: dict, opts: pulumi.ResourceOptions, site: str = "", protect: bool = True, component: str = ""
+) -> pulumi.Resource:
     api_version, kind = manifest["apiVersion"], manifest["kind"]
     if is_chart(manifest):  # the chart's own name prefixes its objects' names: keep it short
         chart_name = f"{component}-{manifest['metadata']['name']}" if component else manifest["metadata"]["name"]
@@ -91,9 +93,14 @@ def register_manifest(name: str, manifest: dict, opts: pulumi.ResourceOptions, s
     return cls(name, opts=opts, **{_snake(k): v for k, v in body.items()})
 
 
-def register_manifests(parent: pulumi.Resource, component: str, manifests: list[dict],
-                       opts: pulumi.ResourceOptions | None = None, site: str = "",
-                       protect: bool = True) -> dict[str, pulumi.Resource]:
+def register_manifests(
+    parent: pulumi.Resource,
+    component: str,
+    manifests: list[dict],
+    opts: pulumi.ResourceOptions | None = None,
+    site: str = "",
+    protect: bool = True,
+) -> dict[str, pulumi.Resource]:
     """Register each manifest as a child of `parent`, after the ones it needs; returns them by logical name."""
     base = pulumi.ResourceOptions(parent=parent)
     if opts:

@@ -3,6 +3,7 @@
 Validates into a RouterSpec, plans (pure), registers each manifest as a child and exposes the
 zones' base URLs. Policies read the spec from the component's `spec` property.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -20,8 +21,15 @@ from .register import register_manifests
 class Router(pulumi.ComponentResource):
     """Outputs: sovereignUrl, externalUrl (None without an external zone), serviceNames."""
 
-    def __init__(self, name: str, spec: RouterSpec | dict, site: SiteSpec, services: Sequence[InferenceServiceSpec],
-                 opts: pulumi.ResourceOptions | None = None, manifests: list[dict] | None = None):
+    def __init__(
+        self,
+        name: str,
+        spec: RouterSpec | dict,
+        site: SiteSpec,
+        services: Sequence[InferenceServiceSpec],
+        opts: pulumi.ResourceOptions | None = None,
+        manifests: list[dict] | None = None,
+    ):
         """`manifests` are the already-planned objects (Site plans the whole stack before registering)."""
         spec = spec if isinstance(spec, RouterSpec) else RouterSpec.model_validate(spec)
         if manifests is None:  # raises before registering
@@ -34,5 +42,12 @@ class Router(pulumi.ComponentResource):
         self.external_url = pulumi.Output.from_input(urls.get("external"))
         names = [spec.name] + ([spec.external_name] if spec.has_external_zone else [])
         self.service_names = pulumi.Output.from_input(names)
-        self.register_outputs({"sovereignUrl": self.sovereign_url, "externalUrl": self.external_url,
-                               "serviceNames": self.service_names, "spec": spec.to_config(), "site": site.name})
+        self.register_outputs(
+            {
+                "sovereignUrl": self.sovereign_url,
+                "externalUrl": self.external_url,
+                "serviceNames": self.service_names,
+                "spec": spec.to_config(),
+                "site": site.name,
+            }
+        )

@@ -1,4 +1,5 @@
 """`InferenceService`: one served model at one site, as a Pulumi component."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -16,10 +17,18 @@ from .register import register_manifests
 class InferenceService(pulumi.ComponentResource):
     """Outputs the in-cluster OpenAI base URL, Service name and namespace for routers and clients."""
 
-    def __init__(self, name: str, spec: InferenceServiceSpec | dict, site: SiteSpec | dict,
-                 model: ModelSpec | None = None, model_name: str | None = None, size_bytes: int | None = None,
-                 opts: pulumi.ResourceOptions | None = None, plan: ServicePlan | None = None,
-                 routers: Sequence[RouterSpec | dict] = ()):
+    def __init__(
+        self,
+        name: str,
+        spec: InferenceServiceSpec | dict,
+        site: SiteSpec | dict,
+        model: ModelSpec | None = None,
+        model_name: str | None = None,
+        size_bytes: int | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        plan: ServicePlan | None = None,
+        routers: Sequence[RouterSpec | dict] = (),
+    ):
         """`plan` is the already-planned service (Site plans the whole stack before registering anything).
         `routers`: the routers that route to it (its NetworkPolicy admits exactly their zones; none: no router)."""
         spec = spec if isinstance(spec, InferenceServiceSpec) else InferenceServiceSpec.model_validate(spec)
@@ -35,10 +44,16 @@ class InferenceService(pulumi.ComponentResource):
             specs = [r if isinstance(r, RouterSpec) else RouterSpec.model_validate(r) for r in routers]
             planned = plan_alone(site, service=(inline, model, model_name, size_bytes), routers=specs)
             plan = planned.services[spec.name]
-        self.resources = register_manifests(self, name, plan.manifests, site=site.name,
-                                            protect=site.kubernetes.protect)
+        self.resources = register_manifests(self, name, plan.manifests, site=site.name, protect=site.kubernetes.protect)
         self.base_url = pulumi.Output.from_input(plan.base_url)
         self.service_name = pulumi.Output.from_input(plan.service_name)
         self.namespace = pulumi.Output.from_input(plan.namespace)
-        self.register_outputs({"baseUrl": self.base_url, "serviceName": self.service_name,
-                               "namespace": self.namespace, "spec": inline.to_config(), "site": site.name})
+        self.register_outputs(
+            {
+                "baseUrl": self.base_url,
+                "serviceName": self.service_name,
+                "namespace": self.namespace,
+                "spec": inline.to_config(),
+                "site": site.name,
+            }
+        )

@@ -8,6 +8,7 @@ replacement of every object) and mutable ConfigMaps (the router's and the metal 
 desired-state ConfigMaps are updated in place instead of deleted and re-created). The kubeconfig
 stays a Pulumi secret in the provider and in the site's recorded spec.
 """
+
 from __future__ import annotations
 
 import pulumi
@@ -28,9 +29,12 @@ from .service import InferenceService
 def make_provider(name: str, site: SiteSpec, parent: pulumi.Resource) -> k8s.Provider:
     """One provider per site: its kubeconfig/context, or YAML rendering for render-only sites."""
     conn = site.kubernetes
-    args: dict = {"namespace": site.namespace, "cluster_identifier": site.cluster_name,
-                  # ConfigMap edits are updates, not replacements (pulumi-kubernetes replaces them by default)
-                  "enable_config_map_mutable": True}
+    args: dict = {
+        "namespace": site.namespace,
+        "cluster_identifier": site.cluster_name,
+        # ConfigMap edits are updates, not replacements (pulumi-kubernetes replaces them by default)
+        "enable_config_map_mutable": True,
+    }
     if conn.render_only:
         args["render_yaml_to_directory"] = f"{conn.render_dir}/{site.name}"
     else:
@@ -67,17 +71,26 @@ class Site(pulumi.ComponentResource):
         self.provider = self.get_provider("kubernetes:core/v1:Namespace") or make_provider(name, site, self)
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
         protect = site.kubernetes.protect
-        self.resources = register_manifests(self, name, plan.site, pulumi.ResourceOptions(provider=self.provider),
-                                            site=site.name, protect=protect)
+        self.resources = register_manifests(
+            self, name, plan.site, pulumi.ResourceOptions(provider=self.provider), site=site.name, protect=protect
+        )
         # workloads wait for their namespace and for the add-on charts whose CRDs they use
         # (ScaledObject needs KEDA's, device resources need the GPU operator's device plugin)
         site_deps = [r for r in self.resources.values() if isinstance(r, (k8s.core.v1.Namespace, AddOn))]
         after_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=site_deps))
 
         self.models = {
-            mname: Model(f"{name}-{mname}", model, site, size_bytes=size_bytes(facts.get(mname)),
-                         facts=facts[mname].to_dict() if mname in facts else None, manifests=manifests,
-                         model_name=mname, opts=after_ns, revision=pins[mname].to_dict() if mname in pins else None)
+            mname: Model(
+                f"{name}-{mname}",
+                model,
+                site,
+                size_bytes=size_bytes(facts.get(mname)),
+                facts=facts[mname].to_dict() if mname in facts else None,
+                manifests=manifests,
+                model_name=mname,
+                opts=after_ns,
+                revision=pins[mname].to_dict() if mname in pins else None,
+            )
             for mname, (model, manifests) in plan.models.items()
         }
         self.services: dict[str, InferenceService] = {}
@@ -87,21 +100,37 @@ class Site(pulumi.ComponentResource):
             mname = svc.model_name
             deps = [self.models[mname]] if mname in self.models else []
             svc_opts = pulumi.ResourceOptions.merge(after_ns, pulumi.ResourceOptions(depends_on=deps))
-            self.services[svc.name] = InferenceService(f"{name}-{svc.name}", svc, site, model=model, model_name=mname,
-                                                       plan=sp, opts=svc_opts)
+            self.services[svc.name] = InferenceService(
+                f"{name}-{svc.name}", svc, site, model=model, model_name=mname, plan=sp, opts=svc_opts
+            )
         if plan.metal:  # per-host objects of the metal-agent (desired state, RBAC, Leases, alert)
-            self.metal = register_manifests(self, f"{name}-metal", plan.metal, after_ns, site=site.name,
-                                            protect=protect)
+            self.metal = register_manifests(
+                self, f"{name}-metal", plan.metal, after_ns, site=site.name, protect=protect
+            )
         # routers: after the services whose NetworkPolicies admit them
         services = tuple(config.services)
         self.routers = {
-            r.name: Router(f"{name}-{r.name}", r, site, services, manifests=plan.routers[r.name],
-                           opts=pulumi.ResourceOptions.merge(
-                               after_ns, pulumi.ResourceOptions(depends_on=list(self.services.values()))))
+            r.name: Router(
+                f"{name}-{r.name}",
+                r,
+                site,
+                services,
+                manifests=plan.routers[r.name],
+                opts=pulumi.ResourceOptions.merge(
+                    after_ns, pulumi.ResourceOptions(depends_on=list(self.services.values()))
+                ),
+            )
             for r in config.routers
         }
         self.namespace = pulumi.Output.from_input(site.namespace)
         self.service_urls = {n: s.base_url for n, s in self.services.items()}
         # the spec is an output too: CrossGuard's stack policies read component outputs, not inputs
-        self.register_outputs({"namespace": self.namespace, "serviceUrls": self.service_urls,
-                               "spec": site_props(site), "teams": teams, "costs": costs})
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "serviceUrls": self.service_urls,
+                "spec": site_props(site),
+                "teams": teams,
+                "costs": costs,
+            }
+        )

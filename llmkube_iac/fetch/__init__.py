@@ -4,6 +4,7 @@ Used by the download Job (`llmkube-iac fetch`), the pods' init step (which only 
 marker) and the metal-agent (`fetch(...)`). Stdlib + requests only at import time; boto3 and
 huggingface-hub are imported when an s3:// or whole-repo hf:// source needs them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -144,8 +145,9 @@ def _fetch_repo(source: str, dest: Path, sha256: str | None) -> Path:
     src = parse_source(source)
     root = hf_snapshot(src.location, src.revision, dest)
     h, size = hashlib.sha256(), 0
-    for f in sorted(p for p in root.rglob("*")
-                    if p.is_file() and ".cache" not in p.parts and not p.name.startswith(".")):
+    for f in sorted(
+        p for p in root.rglob("*") if p.is_file() and ".cache" not in p.parts and not p.name.startswith(".")
+    ):
         fh = hash_file(f)
         h.update(f"{f.relative_to(root)}\0{fh.hexdigest()}\n".encode())
         size += f.stat().st_size

@@ -6,6 +6,7 @@ crash can stop any of them mid-file. The rules: only `DIR/<file>` + `DIR/.llmkub
 are ever "in the cache"; bytes arrive in `DIR/.<file>.partial`; a flock on `DIR/.<file>.lock`
 serialises fetchers; a wrong hash deletes the partial file; the marker is written last, atomically.
 """
+
 from __future__ import annotations
 
 import errno
@@ -95,8 +96,10 @@ def finish(dest: Path, partial: Path, filename: str, h, size: int, sha256: str |
     digest = h.hexdigest()
     if sha256 and digest != sha256.lower():
         partial.unlink(missing_ok=True)
-        raise FetchError(f"sha256 mismatch for {source}: expected {sha256.lower()}, got {digest} "
-                         f"({size} bytes); the partial file was deleted")
+        raise FetchError(
+            f"sha256 mismatch for {source}: expected {sha256.lower()}, got {digest} "
+            f"({size} bytes); the partial file was deleted"
+        )
     final = dest / filename
     os.replace(partial, final)
     write_marker(dest, digest, size, filename, source)

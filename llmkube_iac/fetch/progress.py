@@ -1,4 +1,5 @@
 """Progress: a bar on a terminal, JSON lines otherwise (Job logs are machine-read)."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,18 @@ class Progress:
             if final:
                 self.stream.write("\n")
         else:
-            self.stream.write(json.dumps({"event": "done" if final else "progress", "file": self.name, "bytes": done,
-                                          "total": total, "bytes_per_s": int(rate)}) + "\n")
+            self.stream.write(
+                json.dumps(
+                    {
+                        "event": "done" if final else "progress",
+                        "file": self.name,
+                        "bytes": done,
+                        "total": total,
+                        "bytes_per_s": int(rate),
+                    }
+                )
+                + "\n"
+            )
         self.stream.flush()
 
 

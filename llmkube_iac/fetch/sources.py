@@ -4,6 +4,7 @@ Why each returns (total_size, iterator of chunks): the cache discipline in core/
 same for every scheme; only how to ask for "bytes from N onward" differs. http/hf use Range,
 s3 uses GetObject Range (boto3, honouring AWS_ENDPOINT_URL(_S3)), file/pvc read the local file.
 """
+
 from __future__ import annotations
 
 import os
@@ -63,8 +64,9 @@ def hf_snapshot(repo: str, revision: str | None, dest: Path) -> Path:
     except ImportError:
         raise FetchError("whole-repo hf:// sources need huggingface-hub (pip install huggingface-hub)") from None
     try:
-        return Path(snapshot_download(repo, revision=revision, local_dir=str(dest), endpoint=hf_endpoint(),
-                                      token=hf_token()))
+        return Path(
+            snapshot_download(repo, revision=revision, local_dir=str(dest), endpoint=hf_endpoint(), token=hf_token())
+        )
     except Exception as exc:  # noqa: BLE001 - hub errors are many classes; all mean "fetch failed"
         raise FetchError(f"hf://{repo}: {exc}") from None
 

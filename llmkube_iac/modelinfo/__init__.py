@@ -2,6 +2,7 @@
 
 Light imports only (stdlib + requests + pydantic): the metal-agent uses fit_service.
 """
+
 from .fit import FitReport, fit_service
 from .info import ModelInfo
 from .inspect import facts_at_plan_time, inspect_source

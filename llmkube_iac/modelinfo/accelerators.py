@@ -8,6 +8,7 @@ bandwidth_gb_s is the peak memory bandwidth in GB/s (decimal) as published for t
 model (plan/cost.py) reads it. None where no published figure was read: the cost is then unknown,
 never guessed (docs/fleet.md lists the sources).
 """
+
 from __future__ import annotations
 
 import re
@@ -34,13 +35,23 @@ class Accelerator:
 
 
 ACCELERATORS: tuple[Accelerator, ...] = (
-    Accelerator("NVIDIA H100 80GB", "nvidia", 79.65, ("H100", "H100-80GB", "NVIDIA H100 80GB HBM3", "H100 SXM"),
-                bandwidth_gb_s=3350),
+    Accelerator(
+        "NVIDIA H100 80GB",
+        "nvidia",
+        79.65,
+        ("H100", "H100-80GB", "NVIDIA H100 80GB HBM3", "H100 SXM"),
+        bandwidth_gb_s=3350,
+    ),
     Accelerator("NVIDIA H200", "nvidia", 140.4, ("H200", "NVIDIA H200 141GB", "H200 141GB"), bandwidth_gb_s=4800),
     Accelerator("NVIDIA B200", "nvidia", 179.06, ("B200", "NVIDIA B200 192GB"), bandwidth_gb_s=8000),
     Accelerator("NVIDIA A100 40GB", "nvidia", 40.0, ("A100-40GB", "A100 40GB", "NVIDIA A100-SXM4-40GB")),
-    Accelerator("NVIDIA A100 80GB", "nvidia", 80.0, ("A100", "A100-80GB", "A100 80GB", "NVIDIA A100-SXM4-80GB"),
-                bandwidth_gb_s=2000),
+    Accelerator(
+        "NVIDIA A100 80GB",
+        "nvidia",
+        80.0,
+        ("A100", "A100-80GB", "A100 80GB", "NVIDIA A100-SXM4-80GB"),
+        bandwidth_gb_s=2000,
+    ),
     Accelerator("NVIDIA L4", "nvidia", 22.49, ("L4",), bandwidth_gb_s=300),
     Accelerator("NVIDIA L40S", "nvidia", 44.99, ("L40S",)),
     Accelerator("NVIDIA GeForce RTX 4090", "nvidia", 23.99, ("RTX 4090", "4090", "RTX4090")),

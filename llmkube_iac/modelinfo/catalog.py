@@ -3,6 +3,7 @@
 Why: at plan time the weights are often unreachable (air-gapped sites, gated repos). The estimator
 then works from published facts, and says which fact it lacks instead of inventing it.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,13 +32,25 @@ def catalog_info(name: str, quantization: str | None = None) -> ModelInfo:
     """ModelInfo from published facts; weight bytes only when a quantization says bits per weight."""
     e = catalog_entry(name)
     layers = e.get("layers")
-    info = ModelInfo(source=f"catalog:{e['name']}", format="catalog", architecture=e.get("architecture"),
-                     name=e["name"], block_count=layers, context_length=e.get("contextWindow"),
-                     embedding_length=e.get("hiddenSize"), key_length=e.get("headDim"), value_length=e.get("headDim"),
-                     expert_count=e.get("experts"), expert_used_count=e.get("expertsUsed"),
-                     sliding_window=e.get("slidingWindow"), kv_lora_rank=e.get("kvLoraRank"), rope_dim=e.get("ropeDim"),
-                     vocab_size=e.get("vocab"), license=e.get("license"),
-                     file_type=quantization or e.get("quantization"))
+    info = ModelInfo(
+        source=f"catalog:{e['name']}",
+        format="catalog",
+        architecture=e.get("architecture"),
+        name=e["name"],
+        block_count=layers,
+        context_length=e.get("contextWindow"),
+        embedding_length=e.get("hiddenSize"),
+        key_length=e.get("headDim"),
+        value_length=e.get("headDim"),
+        expert_count=e.get("experts"),
+        expert_used_count=e.get("expertsUsed"),
+        sliding_window=e.get("slidingWindow"),
+        kv_lora_rank=e.get("kvLoraRank"),
+        rope_dim=e.get("ropeDim"),
+        vocab_size=e.get("vocab"),
+        license=e.get("license"),
+        file_type=quantization or e.get("quantization"),
+    )
     if layers and e.get("kvHeads"):
         info.head_count_kv = [int(e["kvHeads"])] * layers
     if layers and e.get("slidingWindow") and e.get("swaPattern"):
@@ -81,10 +94,24 @@ def _newer_facts(info: ModelInfo, e: dict, layers: int | None) -> None:
 
 def format_catalog() -> str:
     rows: list[tuple[str, ...]] = [
-        ("name", "total B", "active B", "arch", "layers", "kvHeads", "headDim", "context", "license")]
+        ("name", "total B", "active B", "arch", "layers", "kvHeads", "headDim", "context", "license")
+    ]
     for m in load_catalog().values():
-        rows.append(tuple("-" if m.get(k) is None else str(m.get(k)) for k in (
-            "name", "totalParametersB", "activeParametersB", "architecture", "layers", "kvHeads", "headDim",
-            "contextWindow", "license")))
+        rows.append(
+            tuple(
+                "-" if m.get(k) is None else str(m.get(k))
+                for k in (
+                    "name",
+                    "totalParametersB",
+                    "activeParametersB",
+                    "architecture",
+                    "layers",
+                    "kvHeads",
+                    "headDim",
+                    "contextWindow",
+                    "license",
+                )
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)

@@ -1,4 +1,5 @@
 """`llmkube-iac inspect`, `fit` and `catalog`: model facts and the fit verdict from the command line."""
+
 from __future__ import annotations
 
 import json
@@ -45,17 +46,26 @@ def _fit(args) -> int:
         except OSError as exc:
             print(f"inspect failed: {exc}")
             return 1
-        model = ModelSpec(source=args.source if "://" in args.source else f"file://{__import__('os').path.abspath(args.source)}")
+        model = ModelSpec(
+            source=args.source if "://" in args.source else f"file://{__import__('os').path.abspath(args.source)}"
+        )
     acc = lookup_accelerator(args.accelerator)
     if acc is None:
-        raise ValueError(f"--accelerator {args.accelerator!r} is not in the table; "
-                         "see llmkube_iac.modelinfo.accelerators")
-    svc = InferenceServiceSpec.model_validate({
-        "name": "fit", "model": model.model_dump(by_alias=True, exclude_none=True), "runtime": args.runtime,
-        "accelerator": {"vendor": acc.vendor, "count": args.count,
-                        "product": acc.name},
-        "contextSize": args.context, "parallelSlots": args.parallel,
-        "kvCacheTypeK": args.kv_cache_type, "kvCacheTypeV": args.kv_cache_type})
+        raise ValueError(
+            f"--accelerator {args.accelerator!r} is not in the table; see llmkube_iac.modelinfo.accelerators"
+        )
+    svc = InferenceServiceSpec.model_validate(
+        {
+            "name": "fit",
+            "model": model.model_dump(by_alias=True, exclude_none=True),
+            "runtime": args.runtime,
+            "accelerator": {"vendor": acc.vendor, "count": args.count, "product": acc.name},
+            "contextSize": args.context,
+            "parallelSlots": args.parallel,
+            "kvCacheTypeK": args.kv_cache_type,
+            "kvCacheTypeV": args.kv_cache_type,
+        }
+    )
     report = fit_service(model, svc, product=acc.name, info=info)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
     return 0 if report.verdict in ("fits", "marginal") else (3 if report.verdict == "unknown" else 1)

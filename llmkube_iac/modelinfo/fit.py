@@ -8,6 +8,7 @@ estimate matches what llama.cpp allocates (checked against it by the `llamacpp` 
 runtimes pre-allocate a paged KV pool instead and need only one full-context sequence to start
 (paged_pool.py). Stdlib + pydantic only (the metal-agent imports it).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,9 +29,23 @@ from .paged_pool import (
 KV_PAD = 256  # llama.cpp pads KV cells to 256
 LLAMA_UBATCH = 512
 # bytes per element of a KV cache type (llama.cpp block sizes; vLLM fp8 = 1 byte)
-KV_BYTES = {"f32": 4.0, "f16": 2.0, "bf16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32, "q4_1": 20 / 32,
-            "iq4_nl": 18 / 32, "q5_0": 22 / 32, "q5_1": 24 / 32, "auto": 2.0, "fp8": 1.0, "fp8_e4m3": 1.0,
-            "fp8_e5m2": 1.0, "fp8_e4m3fn": 1.0, "fp8_inc": 1.0}
+KV_BYTES = {
+    "f32": 4.0,
+    "f16": 2.0,
+    "bf16": 2.0,
+    "q8_0": 34 / 32,
+    "q4_0": 18 / 32,
+    "q4_1": 20 / 32,
+    "iq4_nl": 18 / 32,
+    "q5_0": 22 / 32,
+    "q5_1": 24 / 32,
+    "auto": 2.0,
+    "fp8": 1.0,
+    "fp8_e4m3": 1.0,
+    "fp8_e5m2": 1.0,
+    "fp8_e4m3fn": 1.0,
+    "fp8_inc": 1.0,
+}
 GGUF_RUNTIMES = ("llamacpp", "ollama")
 MARGIN = 0.05  # below 5% headroom is "marginal": fragmentation and driver growth eat it
 
@@ -68,12 +83,14 @@ class FitReport:
         b = self.breakdown
         if self.kv_pool_bytes is not None:
             return self._pool_summary(g)
-        line = (f"{self.verdict}: {g(self.per_device_bytes)} GiB per device of "
-                f"{g(self.device_memory_bytes)} GiB usable "
-                f"on {self.devices}x {self.accelerator or 'device'} (weights {g(b['weights'])} "
-                f"+ KV {g(b['kv_cache'])} + "
-                f"overhead {g(b['overhead'])} GiB in total; context {self.context}, {self.parallel} slot(s)); "
-                f"headroom {g(self.headroom_bytes)} GiB")
+        line = (
+            f"{self.verdict}: {g(self.per_device_bytes)} GiB per device of "
+            f"{g(self.device_memory_bytes)} GiB usable "
+            f"on {self.devices}x {self.accelerator or 'device'} (weights {g(b['weights'])} "
+            f"+ KV {g(b['kv_cache'])} + "
+            f"overhead {g(b['overhead'])} GiB in total; context {self.context}, {self.parallel} slot(s)); "
+            f"headroom {g(self.headroom_bytes)} GiB"
+        )
         if self.host_bytes:
             line += f"; {g(self.host_bytes)} GiB of experts in host RAM"
         if self.fixes:
@@ -82,16 +99,22 @@ class FitReport:
 
     def _pool_summary(self, g) -> str:
         b = self.breakdown
-        line = (f"{self.verdict}: {self.runtime} needs {g(self.per_device_bytes)} GiB per device to start, of a "
-                f"{g(self.device_memory_bytes)} GiB budget on {self.devices}x {self.accelerator or 'device'} (weights "
-                f"{g(b['weights'])} + overhead {g(b['overhead'])} + one {self.context}-token sequence's KV "
-                f"{g(b['kv_cache'])} GiB in total); headroom {g(self.headroom_bytes)} GiB")
+        line = (
+            f"{self.verdict}: {self.runtime} needs {g(self.per_device_bytes)} GiB per device to start, of a "
+            f"{g(self.device_memory_bytes)} GiB budget on {self.devices}x {self.accelerator or 'device'} (weights "
+            f"{g(b['weights'])} + overhead {g(b['overhead'])} + one {self.context}-token sequence's KV "
+            f"{g(b['kv_cache'])} GiB in total); headroom {g(self.headroom_bytes)} GiB"
+        )
         if self.verdict == "does-not-fit":
-            line += (f"; its KV pool ({g(max(self.kv_pool_bytes or 0, 0))} GiB per device) cannot hold one contextSize "
-                     "sequence, so the runtime refuses to start")
+            line += (
+                f"; its KV pool ({g(max(self.kv_pool_bytes or 0, 0))} GiB per device) cannot hold one contextSize "
+                "sequence, so the runtime refuses to start"
+            )
         else:
-            line += (f"; its KV pool ({g(self.kv_pool_bytes)} GiB per device) holds {self.max_parallel} full-context "
-                     f"sequence(s) at once for {self.parallel} slot(s)")
+            line += (
+                f"; its KV pool ({g(self.kv_pool_bytes)} GiB per device) holds {self.max_parallel} full-context "
+                f"sequence(s) at once for {self.parallel} slot(s)"
+            )
             if (self.max_parallel or 0) < self.parallel:
                 line += " (when every slot runs at full context the runtime queues or preempts the rest)"
         if self.host_bytes:
@@ -118,8 +141,15 @@ def kv_elem_bytes(kv_type: str | None, runtime: str) -> float:
     return KV_BYTES[kv_type.lower()]
 
 
-def kv_cache_bytes(info: ModelInfo, context: int, parallel: int = 1, type_k: str | None = None,
-                   type_v: str | None = None, runtime: str = "llamacpp", ubatch: int = LLAMA_UBATCH) -> int:
+def kv_cache_bytes(
+    info: ModelInfo,
+    context: int,
+    parallel: int = 1,
+    type_k: str | None = None,
+    type_v: str | None = None,
+    runtime: str = "llamacpp",
+    ubatch: int = LLAMA_UBATCH,
+) -> int:
     """KV bytes for `context`: llama.cpp = one shared cache of `context` cells (slots split it);
     vLLM-style = `parallel` sequences of `context` tokens (`ubatch` is then max_num_batched_tokens).
     SWA layers hold window cells only; layers
@@ -188,8 +218,9 @@ def recurrent_state_bytes(info: ModelInfo, parallel: int = 1) -> int:
     return info.recurrent_state_bytes * max(parallel, 0)
 
 
-def llamacpp_compute_bytes(info: ModelInfo, context: int, parallel: int = 1, flash_attn: bool = True,
-                           ubatch: int = LLAMA_UBATCH) -> int:
+def llamacpp_compute_bytes(
+    info: ModelInfo, context: int, parallel: int = 1, flash_attn: bool = True, ubatch: int = LLAMA_UBATCH
+) -> int:
     """llama.cpp's compute buffer (graph reserve at n_ubatch): FFN/logits peak, or the KQ peak
     without flash attention; calibrated on llama.cpp's own reports (see tests/modelinfo)."""
     cells = _pad(context, KV_PAD)
@@ -231,8 +262,11 @@ def catalog_name_in_source(source: str, cat: dict) -> str | None:
     best = None
     for key in cat:
         for part in parts[-2:]:
-            if part.startswith(key) and (len(part) == len(key) or part[len(key)] in "-_.") and \
-                    (best is None or len(key) > len(best)):
+            if (
+                part.startswith(key)
+                and (len(part) == len(key) or part[len(key)] in "-_.")
+                and (best is None or len(key) > len(best))
+            ):
                 best = key
     return best
 
@@ -245,8 +279,10 @@ def _device_capacity(service, product: str | None, memory_gib: float | None) -> 
     if acc is not None:
         return acc.usable_bytes, acc.name
     if name:
-        raise ValueError(f"unknown accelerator product {name!r}; use one of the table's names "
-                         f"(llmkube_iac.modelinfo.accelerators) or pass memory_gib")
+        raise ValueError(
+            f"unknown accelerator product {name!r}; use one of the table's names "
+            f"(llmkube_iac.modelinfo.accelerators) or pass memory_gib"
+        )
     if service.accelerator.min_memory_gi_b:
         return int(service.accelerator.min_memory_gi_b * GiB), f"{service.accelerator.min_memory_gi_b:g} GiB device"
     return None, None
@@ -295,12 +331,20 @@ def _need(info: ModelInfo, service, context: int, parallel: int, devices: int, k
     if not gguf_rt and info.head_count_kv and devices > 1 and not info.is_mla:
         kv_share = max(share, 1.0 / min(devices, max(info.head_count_kv)))  # KV heads replicate when tp > heads
     per_device = int(weights * share + kv * kv_share + over)
-    return per_device, {"weights": weights, "kv_cache": int(kv * kv_share * devices) if devices > 1 else kv,
-                        "overhead": over * devices}, host
+    return (
+        per_device,
+        {
+            "weights": weights,
+            "kv_cache": int(kv * kv_share * devices) if devices > 1 else kv,
+            "overhead": over * devices,
+        },
+        host,
+    )
 
 
-def fit_service(model, service, *, product: str | None = None, memory_gib: float | None = None,
-                info: ModelInfo | None = None) -> FitReport:
+def fit_service(
+    model, service, *, product: str | None = None, memory_gib: float | None = None, info: ModelInfo | None = None
+) -> FitReport:
     """Does `model` served as `service` fit one replica's devices? (see module docstring)
 
     llama.cpp/Ollama allocate `contextSize` cells for all slots up front: the verdict is on all of it.
@@ -313,8 +357,9 @@ def fit_service(model, service, *, product: str | None = None, memory_gib: float
     if capacity is not None and not gguf_rt:
         capacity = int(capacity * (service.engine.gpu_memory_utilization or GPU_MEMORY_UTILIZATION))
     context = service.context_size or info.context_length or model.context_window
-    missing = [] if info.total_bytes else [
-        "weights size (sizeGiB, or totalParametersB + quantization, or a reachable file)"]
+    missing = (
+        [] if info.total_bytes else ["weights size (sizeGiB, or totalParametersB + quantization, or a reachable file)"]
+    )
     missing += info.missing_for_kv()
     if not context:
         missing.append("contextSize (or the model's context window)")
@@ -322,9 +367,21 @@ def fit_service(model, service, *, product: str | None = None, memory_gib: float
         missing.append("accelerator.product (or memory_gib)")
     parallel = service.parallel_slots
     if missing or capacity is None or not context:  # (the last two are in `missing` already)
-        return FitReport("unknown", devices, capacity or 0, 0, {"weights": info.total_bytes or 0, "kv_cache": 0,
-                         "overhead": 0}, 0, None, None, missing, context=context, parallel=parallel,
-                         accelerator=acc_name, runtime=service.runtime)
+        return FitReport(
+            "unknown",
+            devices,
+            capacity or 0,
+            0,
+            {"weights": info.total_bytes or 0, "kv_cache": 0, "overhead": 0},
+            0,
+            None,
+            None,
+            missing,
+            context=context,
+            parallel=parallel,
+            accelerator=acc_name,
+            runtime=service.runtime,
+        )
     kv_k, kv_v = service.kv_cache_type_k, service.kv_cache_type_v or service.kv_cache_type_k
     fits = lambda c, p: _need(info, service, c, p, devices, kv_k, kv_v)[0] <= capacity  # noqa: E731
     limit = max(info.context_length or context, context)
@@ -336,8 +393,22 @@ def fit_service(model, service, *, product: str | None = None, memory_gib: float
     max_ctx = _largest(lambda c: fits(c, parallel), KV_PAD, limit) if fits(KV_PAD, parallel) else 0
     per_slot = max(context // parallel, 1)
     max_par = max_ctx // per_slot if max_ctx else 0
-    report = FitReport(verdict, devices, capacity, need, breakdown, headroom, max_ctx, max_par, [], host, context,
-                       parallel, acc_name, runtime=service.runtime)
+    report = FitReport(
+        verdict,
+        devices,
+        capacity,
+        need,
+        breakdown,
+        headroom,
+        max_ctx,
+        max_par,
+        [],
+        host,
+        context,
+        parallel,
+        acc_name,
+        runtime=service.runtime,
+    )
     if verdict == "does-not-fit":
         report.fixes = _fixes(info, model, service, product, memory_gib, max_ctx, kv_k)
     return report
@@ -354,8 +425,23 @@ def _pool_report(info, model, service, product, memory_gib, capacity, acc_name, 
     max_ctx = _largest(lambda c: fits(c, 1), PAGE_TOKENS, limit) if fits(PAGE_TOKENS, 1) else 0
     max_par = _largest(lambda p: fits(context, p), 1, MAX_SEQUENCES) if headroom >= 0 else 0
     verdict: Verdict = pool_verdict(need, capacity, max_par, parallel, MARGIN)
-    report = FitReport(verdict, devices, capacity, need, breakdown, headroom, max_ctx, max_par, [], host, context,
-                       parallel, acc_name, kv_pool_bytes=capacity - base, runtime=service.runtime)
+    report = FitReport(
+        verdict,
+        devices,
+        capacity,
+        need,
+        breakdown,
+        headroom,
+        max_ctx,
+        max_par,
+        [],
+        host,
+        context,
+        parallel,
+        acc_name,
+        kv_pool_bytes=capacity - base,
+        runtime=service.runtime,
+    )
     if verdict == "does-not-fit":
         report.fixes = _fixes(info, model, service, product, memory_gib, max_ctx, kv_k)
     elif max_par < parallel:
@@ -382,8 +468,9 @@ def _eight_bit_kv_type(runtime_name: str) -> str | None:
     from ..runtimes import RUNTIMES
 
     rt = RUNTIMES.get(runtime_name)
-    return next((t for t in ((rt.kv_cache_types or ()) if rt else ())
-                 if 1.0 <= KV_BYTES.get(t.lower(), 0) <= 34 / 32), None)
+    return next(
+        (t for t in ((rt.kv_cache_types or ()) if rt else ()) if 1.0 <= KV_BYTES.get(t.lower(), 0) <= 34 / 32), None
+    )
 
 
 def _fixes(info, model, service, product, memory_gib, max_ctx, kv_k) -> list[str]:
@@ -395,8 +482,14 @@ def _fixes(info, model, service, product, memory_gib, max_ctx, kv_k) -> list[str
             if n <= service.device_count:
                 continue
             acc = service.accelerator.model_copy(update={"count": n})
-            bigger = service.model_copy(update={"accelerator": acc, "sharding": None if service.sharding is None
-                                                else service.sharding.model_copy(update={"split_ratios": None})})
+            bigger = service.model_copy(
+                update={
+                    "accelerator": acc,
+                    "sharding": None
+                    if service.sharding is None
+                    else service.sharding.model_copy(update={"split_ratios": None}),
+                }
+            )
             if fit_service(model, bigger, product=product, memory_gib=memory_gib, info=info).verdict != "does-not-fit":
                 fixes.append(f"accelerator.count: {n}")
                 break

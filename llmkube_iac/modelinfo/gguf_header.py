@@ -8,6 +8,7 @@ and the whole header against fixed budgets of bytes and strings, so even a spars
 announces millions of empty strings is refused in well under a second. Reads go through one
 buffer (64 KiB at a time), never one call per value. The `gguf` package cross-checks it in tests.
 """
+
 from __future__ import annotations
 
 import struct
@@ -31,22 +32,74 @@ KEEP_ARRAY = 4096  # arrays longer than this are skipped (tokenizer vocab), only
 
 # ggml type id -> (name, elements per block, bytes per block); ggml.h / gguf.constants
 GGML_TYPES: dict[int, tuple[str, int, int]] = {
-    0: ("F32", 1, 4), 1: ("F16", 1, 2), 2: ("Q4_0", 32, 18), 3: ("Q4_1", 32, 20), 6: ("Q5_0", 32, 22),
-    7: ("Q5_1", 32, 24), 8: ("Q8_0", 32, 34), 9: ("Q8_1", 32, 36), 10: ("Q2_K", 256, 84), 11: ("Q3_K", 256, 110),
-    12: ("Q4_K", 256, 144), 13: ("Q5_K", 256, 176), 14: ("Q6_K", 256, 210), 15: ("Q8_K", 256, 292),
-    16: ("IQ2_XXS", 256, 66), 17: ("IQ2_XS", 256, 74), 18: ("IQ3_XXS", 256, 98), 19: ("IQ1_S", 256, 50),
-    20: ("IQ4_NL", 32, 18), 21: ("IQ3_S", 256, 110), 22: ("IQ2_S", 256, 82), 23: ("IQ4_XS", 256, 136),
-    24: ("I8", 1, 1), 25: ("I16", 1, 2), 26: ("I32", 1, 4), 27: ("I64", 1, 8), 28: ("F64", 1, 8),
-    29: ("IQ1_M", 256, 56), 30: ("BF16", 1, 2), 34: ("TQ1_0", 256, 54), 35: ("TQ2_0", 256, 66),
+    0: ("F32", 1, 4),
+    1: ("F16", 1, 2),
+    2: ("Q4_0", 32, 18),
+    3: ("Q4_1", 32, 20),
+    6: ("Q5_0", 32, 22),
+    7: ("Q5_1", 32, 24),
+    8: ("Q8_0", 32, 34),
+    9: ("Q8_1", 32, 36),
+    10: ("Q2_K", 256, 84),
+    11: ("Q3_K", 256, 110),
+    12: ("Q4_K", 256, 144),
+    13: ("Q5_K", 256, 176),
+    14: ("Q6_K", 256, 210),
+    15: ("Q8_K", 256, 292),
+    16: ("IQ2_XXS", 256, 66),
+    17: ("IQ2_XS", 256, 74),
+    18: ("IQ3_XXS", 256, 98),
+    19: ("IQ1_S", 256, 50),
+    20: ("IQ4_NL", 32, 18),
+    21: ("IQ3_S", 256, 110),
+    22: ("IQ2_S", 256, 82),
+    23: ("IQ4_XS", 256, 136),
+    24: ("I8", 1, 1),
+    25: ("I16", 1, 2),
+    26: ("I32", 1, 4),
+    27: ("I64", 1, 8),
+    28: ("F64", 1, 8),
+    29: ("IQ1_M", 256, 56),
+    30: ("BF16", 1, 2),
+    34: ("TQ1_0", 256, 54),
+    35: ("TQ2_0", 256, 66),
     39: ("MXFP4", 32, 17),
 }
 # general.file_type -> label (llama.h LLAMA_FTYPE_*)
 FILE_TYPES = {
-    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
-    12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K",
-    19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL",
-    26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16",
-    36: "TQ1_0", 37: "TQ2_0", 38: "MXFP4_MOE",
+    0: "F32",
+    1: "F16",
+    2: "Q4_0",
+    3: "Q4_1",
+    7: "Q8_0",
+    8: "Q5_0",
+    9: "Q5_1",
+    10: "Q2_K",
+    11: "Q3_K_S",
+    12: "Q3_K_M",
+    13: "Q3_K_L",
+    14: "Q4_K_S",
+    15: "Q4_K_M",
+    16: "Q5_K_S",
+    17: "Q5_K_M",
+    18: "Q6_K",
+    19: "IQ2_XXS",
+    20: "IQ2_XS",
+    21: "Q2_K_S",
+    22: "IQ3_XS",
+    23: "IQ3_XXS",
+    24: "IQ1_S",
+    25: "IQ4_NL",
+    26: "IQ3_S",
+    27: "IQ3_M",
+    28: "IQ2_S",
+    29: "IQ2_M",
+    30: "IQ4_XS",
+    31: "IQ1_M",
+    32: "BF16",
+    36: "TQ1_0",
+    37: "TQ2_0",
+    38: "MXFP4_MOE",
 }
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 
@@ -71,7 +124,7 @@ class _Cursor:
         have = len(self._buf) - self._off
         if have >= n:
             return
-        chunks, want = [self._buf[self._off:]], max(n - have, CHUNK)
+        chunks, want = [self._buf[self._off :]], max(n - have, CHUNK)
         if self.size is not None:
             want = min(want, self.size - self.pos - have)
         while have < n and want > 0:
@@ -85,10 +138,12 @@ class _Cursor:
 
     def take(self, n: int) -> bytes:
         if self.pos + n > MAX_HEADER_BYTES or (n == 0 and self.pos > MAX_HEADER_BYTES):
-            raise GGUFError(f"GGUF header larger than {MAX_HEADER_BYTES >> 20} MiB (at offset {self.pos}): "
-                            "not a model header this reader accepts")
+            raise GGUFError(
+                f"GGUF header larger than {MAX_HEADER_BYTES >> 20} MiB (at offset {self.pos}): "
+                "not a model header this reader accepts"
+            )
         self._fill(n)
-        data = self._buf[self._off:self._off + n]
+        data = self._buf[self._off : self._off + n]
         if len(data) != n:
             raise GGUFError(f"truncated GGUF header: wanted {n} bytes at offset {self.pos}, got {len(data)}")
         self._off += n
@@ -105,17 +160,23 @@ class _Cursor:
     def room(self, count: int, each: int, what: str) -> None:
         """Refuse `count` items of at least `each` bytes when the rest of the file cannot hold them."""
         if self.size is not None and count * each > self.size - self.pos:
-            raise GGUFError(f"{what}: {count} announced at offset {self.pos} need at least {count * each} bytes, "
-                            f"but the file has {self.size - self.pos} left")
+            raise GGUFError(
+                f"{what}: {count} announced at offset {self.pos} need at least {count * each} bytes, "
+                f"but the file has {self.size - self.pos} left"
+            )
         if self.pos + count * each > MAX_HEADER_BYTES:
-            raise GGUFError(f"{what}: {count} announced at offset {self.pos} would make the header larger than "
-                            f"{MAX_HEADER_BYTES >> 20} MiB")
+            raise GGUFError(
+                f"{what}: {count} announced at offset {self.pos} would make the header larger than "
+                f"{MAX_HEADER_BYTES >> 20} MiB"
+            )
 
     def count_strings(self, n: int) -> None:
         self.strings += n
         if self.strings > MAX_STRINGS:
-            raise GGUFError(f"more than {MAX_STRINGS} strings in the GGUF header (offset {self.pos}): "
-                            "not a model header this reader accepts")
+            raise GGUFError(
+                f"more than {MAX_STRINGS} strings in the GGUF header (offset {self.pos}): "
+                "not a model header this reader accepts"
+            )
 
     def unpack(self, fmt: str):
         return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
@@ -180,8 +241,10 @@ class _Skipped(int):
     """A long array we did not keep: its length only."""
 
 
-def read_header(read: Callable[[int], bytes], size: int | None = None,
-                ) -> tuple[dict, list[tuple[str, tuple[int, ...], int, int]], int]:
+def read_header(
+    read: Callable[[int], bytes],
+    size: int | None = None,
+) -> tuple[dict, list[tuple[str, tuple[int, ...], int, int]], int]:
     """Parse magic, KV metadata and tensor infos; returns (metadata, tensors, data_offset).
 
     `size`: the file's length when known; counts and tensor extents are checked against it."""
@@ -220,8 +283,10 @@ def read_header(read: Callable[[int], bytes], size: int | None = None,
         for name, dims, ttype, offset in tensors:
             end = data_offset + offset + tensor_nbytes(dims, ttype)
             if end > size:
-                raise GGUFError(f"tensor {name[:80]!r} ends at byte {end}, past the end of the file ({size} bytes): "
-                                "a truncated or forged file")
+                raise GGUFError(
+                    f"tensor {name[:80]!r} ends at byte {end}, past the end of the file ({size} bytes): "
+                    "a truncated or forged file"
+                )
     meta["__header_bytes__"] = cur.pos
     return meta, tensors, data_offset
 
@@ -244,13 +309,33 @@ def _per_layer(value, n_layer: int) -> list[int] | None:
 
 # `<arch>.<key>` metadata the reader computes with: an integer, or a per-layer list of integers/booleans
 NUMERIC_KEYS = (
-    "block_count", "context_length", "embedding_length", "feed_forward_length", "attention.key_length",
-    "attention.value_length", "expert_count", "expert_used_count", "attention.sliding_window",
-    "attention.kv_lora_rank", "rope.dimension_count", "attention.head_count", "attention.head_count_kv",
-    "attention.sliding_window_pattern", "attention.recurrent_layers", "full_attention_interval", "ssm.conv_kernel",
-    "ssm.inner_size", "ssm.state_size", "ssm.group_count", "attention.key_length_swa", "attention.value_length_swa",
-    "attention.shared_kv_layers", "embedding_length_per_layer_input", "attention.indexer.key_length",
-    "attention.compress_ratios", "vocab_size",
+    "block_count",
+    "context_length",
+    "embedding_length",
+    "feed_forward_length",
+    "attention.key_length",
+    "attention.value_length",
+    "expert_count",
+    "expert_used_count",
+    "attention.sliding_window",
+    "attention.kv_lora_rank",
+    "rope.dimension_count",
+    "attention.head_count",
+    "attention.head_count_kv",
+    "attention.sliding_window_pattern",
+    "attention.recurrent_layers",
+    "full_attention_interval",
+    "ssm.conv_kernel",
+    "ssm.inner_size",
+    "ssm.state_size",
+    "ssm.group_count",
+    "attention.key_length_swa",
+    "attention.value_length_swa",
+    "attention.shared_kv_layers",
+    "embedding_length_per_layer_input",
+    "attention.indexer.key_length",
+    "attention.compress_ratios",
+    "vocab_size",
 )
 
 
@@ -260,11 +345,15 @@ def _check_types(meta: dict, arch) -> None:
         raise GGUFError(f"general.architecture is a {type(arch).__name__}, not a name")
     for key in NUMERIC_KEYS:
         value = meta.get(f"{arch}.{key}")
-        ok = value is None or isinstance(value, int) or (
-            isinstance(value, list) and all(isinstance(v, (int, bool)) for v in value))
+        ok = (
+            value is None
+            or isinstance(value, int)
+            or (isinstance(value, list) and all(isinstance(v, (int, bool)) for v in value))
+        )
         if not ok:
-            raise GGUFError(f"metadata {arch}.{key} is a {type(value).__name__}; an integer (or one per layer) "
-                            "was expected")
+            raise GGUFError(
+                f"metadata {arch}.{key} is a {type(value).__name__}; an integer (or one per layer) was expected"
+            )
     tokens = meta.get("tokenizer.ggml.tokens")
     if tokens is not None and not isinstance(tokens, (list, _Skipped)):
         raise GGUFError(f"metadata tokenizer.ggml.tokens is a {type(tokens).__name__}, not an array")
@@ -281,8 +370,9 @@ def info_from_header(meta: dict, tensors: list, source: str = "", file_size: int
     _check_types(meta, arch)
     a: Callable[[str], Any] = lambda key: meta.get(f"{arch}.{key}")  # noqa: E731
     n_layer = a("block_count")
-    if n_layer is not None and (not isinstance(n_layer, int) or isinstance(n_layer, bool)
-                                or not 0 <= n_layer <= MAX_LAYERS):
+    if n_layer is not None and (
+        not isinstance(n_layer, int) or isinstance(n_layer, bool) or not 0 <= n_layer <= MAX_LAYERS
+    ):
         raise GGUFError(f"{arch}.block_count {str(n_layer)[:40]} is not a layer count (at most {MAX_LAYERS})")
     total = params = experts = 0
     per_layer_exp: dict[int, int] = {}
@@ -298,22 +388,38 @@ def info_from_header(meta: dict, tensors: list, source: str = "", file_size: int
             if name.startswith("blk."):
                 layer = int(name.split(".")[1]) if name.split(".")[1].isdigit() else -1
                 per_layer_exp[layer] = per_layer_exp.get(layer, 0) + nb
-    info = ModelInfo(source=source, format="gguf", architecture=arch, name=meta.get("general.name"),
-                     block_count=n_layer, context_length=a("context_length"), embedding_length=a("embedding_length"),
-                     feed_forward_length=a("feed_forward_length") if not isinstance(a("feed_forward_length"), list)
-                     else max(a("feed_forward_length")),
-                     key_length=a("attention.key_length"), value_length=a("attention.value_length"),
-                     expert_count=a("expert_count"), expert_used_count=a("expert_used_count"),
-                     sliding_window=a("attention.sliding_window"), kv_lora_rank=a("attention.kv_lora_rank"),
-                     rope_dim=a("rope.dimension_count"), file_size=file_size,
-                     parameter_count=params, total_bytes=total, expert_bytes=experts or None,
-                     header_bytes=meta.get("__header_bytes__"), license=meta.get("general.license"),
-                     tensors=list(tensors))
+    info = ModelInfo(
+        source=source,
+        format="gguf",
+        architecture=arch,
+        name=meta.get("general.name"),
+        block_count=n_layer,
+        context_length=a("context_length"),
+        embedding_length=a("embedding_length"),
+        feed_forward_length=a("feed_forward_length")
+        if not isinstance(a("feed_forward_length"), list)
+        else max(a("feed_forward_length")),
+        key_length=a("attention.key_length"),
+        value_length=a("attention.value_length"),
+        expert_count=a("expert_count"),
+        expert_used_count=a("expert_used_count"),
+        sliding_window=a("attention.sliding_window"),
+        kv_lora_rank=a("attention.kv_lora_rank"),
+        rope_dim=a("rope.dimension_count"),
+        file_size=file_size,
+        parameter_count=params,
+        total_bytes=total,
+        expert_bytes=experts or None,
+        header_bytes=meta.get("__header_bytes__"),
+        license=meta.get("general.license"),
+        tensors=list(tensors),
+    )
     hc = a("attention.head_count")
     info.head_count = max(hc) if isinstance(hc, list) and hc else hc
     if isinstance(n_layer, int) and n_layer > 0:
-        info.head_count_kv = _per_layer(a("attention.head_count_kv") if a("attention.head_count_kv") is not None
-                                        else hc, n_layer)
+        info.head_count_kv = _per_layer(
+            a("attention.head_count_kv") if a("attention.head_count_kv") is not None else hc, n_layer
+        )
         if per_layer_exp:
             info.expert_bytes_per_layer = [per_layer_exp.get(i, 0) for i in range(n_layer)]
         pattern = a("attention.sliding_window_pattern")

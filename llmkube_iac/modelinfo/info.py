@@ -3,6 +3,7 @@
 Why a separate type: readers (GGUF, safetensors+config.json, catalog) differ, the estimator and
 the `Model` component must not care which one answered. Unknown facts stay None.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -125,8 +126,9 @@ class ModelInfo:
         n = sum(1 for r in self.recurrent_layers or [] if r)
         if not n or not (self.ssm_inner_size and self.ssm_state_size):
             return 0
-        conv = max((self.ssm_conv_kernel or 1) - 1, 0) * (self.ssm_inner_size
-                                                           + 2 * (self.ssm_group_count or 0) * self.ssm_state_size)
+        conv = max((self.ssm_conv_kernel or 1) - 1, 0) * (
+            self.ssm_inner_size + 2 * (self.ssm_group_count or 0) * self.ssm_state_size
+        )
         return n * 4 * (conv + self.ssm_state_size * self.ssm_inner_size)
 
     def to_dict(self) -> dict:

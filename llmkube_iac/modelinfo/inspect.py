@@ -3,6 +3,7 @@
 Why one entry point: the CLI, the `Model` component (plan-time outputs, cache PVC size) and the
 fit estimator all ask the same question of a local path, file://, pvc://, http(s) or hf source.
 """
+
 from __future__ import annotations
 
 import json
@@ -140,8 +141,10 @@ def inspect_source(source: str, timeout: float = 10.0) -> ModelInfo:
                     pass
             return info
         return _inspect_hf_repo(src.location, src.revision, src.uri, timeout)
-    raise ValueError(f"cannot inspect {src.scheme}:// sources in place; fetch the file first "
-                     f"(llmkube-iac fetch {source} --dest DIR) and inspect DIR")
+    raise ValueError(
+        f"cannot inspect {src.scheme}:// sources in place; fetch the file first "
+        f"(llmkube-iac fetch {source} --dest DIR) and inspect DIR"
+    )
 
 
 def facts_at_plan_time(model) -> ModelInfo | None:

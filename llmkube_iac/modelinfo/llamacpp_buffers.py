@@ -22,6 +22,7 @@ weights llama.cpp reads every token (those left in `CPU_Mapped`) must stay resid
 the mapped originals of repacked weights are read once at load and then only cost reclaimable
 cache, so they do not. Hence `pod_weight_bytes` = mapped weights still used + the extra buffers.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,18 +32,70 @@ from .gguf_header import GGML_TYPES
 TENSOR_ALIGNMENT = 32  # ggml-impl.h: every buffer pads each tensor to this
 # tensor stems by the op that consumes them (llama-arch.cpp LLM_TENSOR_INFOS; the ones GGUFs carry)
 GET_ROWS = frozenset({"token_embd", "position_embd", "token_types", "per_layer_token_embd", "nextn.embed_tokens"})
-MUL_MAT_ID = frozenset({"ffn_gate_exps", "ffn_up_exps", "ffn_down_exps", "ffn_gate_up_exps", "ffn_gate_chexps",
-                        "ffn_up_chexps", "ffn_down_chexps"})
-MUL_MAT = frozenset({
-    "output", "attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output", "attn_gate", "attn_q_a", "attn_q_b",
-    "attn_kv_a_mqa", "attn_kv_b", "attn_k_b", "attn_v_b", "attn_kv", "attn_output_a", "attn_output_b",
-    "ffn_gate", "ffn_up", "ffn_down", "ffn_gate_shexp", "ffn_up_shexp", "ffn_down_shexp", "ffn_gate_inp",
-    "ffn_gate_inp_shexp", "ssm_in", "ssm_out", "ssm_alpha", "ssm_beta", "ssm_ba", "ssm_dt", "ssm_x",
-    "inp_gate", "proj", "per_layer_model_proj", "nextn.eh_proj", "nextn.shared_head_head", "indexer.attn_k",
-    "indexer.attn_q_b", "indexer.k_proj", "indexer.q_proj", "indexer.proj", "attn_compressor_kv",
-    "attn_compressor_gate", "indexer_compressor_kv", "indexer_compressor_gate", "altup_proj", "altup_unembd_proj",
-    "laurel_l", "laurel_r",
-})
+MUL_MAT_ID = frozenset(
+    {
+        "ffn_gate_exps",
+        "ffn_up_exps",
+        "ffn_down_exps",
+        "ffn_gate_up_exps",
+        "ffn_gate_chexps",
+        "ffn_up_chexps",
+        "ffn_down_chexps",
+    }
+)
+MUL_MAT = frozenset(
+    {
+        "output",
+        "attn_q",
+        "attn_k",
+        "attn_v",
+        "attn_qkv",
+        "attn_output",
+        "attn_gate",
+        "attn_q_a",
+        "attn_q_b",
+        "attn_kv_a_mqa",
+        "attn_kv_b",
+        "attn_k_b",
+        "attn_v_b",
+        "attn_kv",
+        "attn_output_a",
+        "attn_output_b",
+        "ffn_gate",
+        "ffn_up",
+        "ffn_down",
+        "ffn_gate_shexp",
+        "ffn_up_shexp",
+        "ffn_down_shexp",
+        "ffn_gate_inp",
+        "ffn_gate_inp_shexp",
+        "ssm_in",
+        "ssm_out",
+        "ssm_alpha",
+        "ssm_beta",
+        "ssm_ba",
+        "ssm_dt",
+        "ssm_x",
+        "inp_gate",
+        "proj",
+        "per_layer_model_proj",
+        "nextn.eh_proj",
+        "nextn.shared_head_head",
+        "indexer.attn_k",
+        "indexer.attn_q_b",
+        "indexer.k_proj",
+        "indexer.q_proj",
+        "indexer.proj",
+        "attn_compressor_kv",
+        "attn_compressor_gate",
+        "indexer_compressor_kv",
+        "indexer_compressor_gate",
+        "altup_proj",
+        "altup_unembd_proj",
+        "laurel_l",
+        "laurel_r",
+    }
+)
 # extra bytes per quantization block in AMX's packed (VNNI) layout: amx/mmq.cpp get_row_size
 AMX_BLOCK_EXTRA = {"Q8_0": 4, "Q4_K": 4, "Q5_K": 4, "IQ4_XS": 2}
 AMX_TYPES = {"Q4_0": 32, "Q4_1": 32, "Q8_0": 32, "Q4_K": 256, "Q5_K": 256, "Q6_K": 256, "IQ4_XS": 256, "F16": 16}
@@ -71,10 +124,16 @@ class CpuFeatures:
                 key, _, value = part.partition("=")
                 flags[key.strip().split(":")[-1].strip().upper()] = value.strip()
         on = lambda k: flags.get(k, "0") not in ("0", "")  # noqa: E731
-        return cls(avx2=on("AVX2"), avx512=on("AVX512"), amx_int8=on("AMX_INT8"), neon=on("NEON"),
-                   dotprod=on("DOTPROD"), matmul_int8=on("MATMUL_INT8"),
-                   sve_cnt=int(flags.get("SVE_CNT", "0") or 0) if flags.get("SVE_CNT", "0").isdigit() else 0,
-                   repack=on("REPACK"))
+        return cls(
+            avx2=on("AVX2"),
+            avx512=on("AVX512"),
+            amx_int8=on("AMX_INT8"),
+            neon=on("NEON"),
+            dotprod=on("DOTPROD"),
+            matmul_int8=on("MATMUL_INT8"),
+            sve_cnt=int(flags.get("SVE_CNT", "0") or 0) if flags.get("SVE_CNT", "0").isdigit() else 0,
+            repack=on("REPACK"),
+        )
 
 
 def tensor_op(name: str) -> str:
@@ -111,8 +170,9 @@ def repack_eligible(type_name: str, dims, op: str, cpu: CpuFeatures) -> bool:
     neon_i8 = cpu.neon and cpu.matmul_int8
     neon_dot = cpu.neon and cpu.dotprod
     if type_name == "Q4_0":
-        return ((cpu.avx2 or (cpu.sve_cnt == 32 and cpu.matmul_int8)) and ne1 % 8 == 0) or \
-            ((neon_i8 or neon_dot) and ne1 % 4 == 0)
+        return ((cpu.avx2 or (cpu.sve_cnt == 32 and cpu.matmul_int8)) and ne1 % 8 == 0) or (
+            (neon_i8 or neon_dot) and ne1 % 4 == 0
+        )
     if type_name == "Q4_K":
         return (cpu.avx2 or neon_i8 or neon_dot) and ne1 % 8 == 0
     if type_name == "Q2_K":
@@ -181,7 +241,11 @@ def pod_weight_bytes(tensors, cpu: CpuFeatures | None = None, mmap: bool = True)
     (the mapped originals of repacked weights are reclaimable page cache; see the module docstring)."""
     cpu = cpu or CpuFeatures(repack=False)
     bufs = weight_buffers(tensors, cpu, mmap)
-    in_place = sum(_nbytes(d, t) for n, d, t, _ in tensors
-                   if not (amx_eligible(_type_name(t), d, tensor_op(n), cpu)
-                           or repack_eligible(_type_name(t), d, tensor_op(n), cpu)))
+    in_place = sum(
+        _nbytes(d, t)
+        for n, d, t, _ in tensors
+        if not (
+            amx_eligible(_type_name(t), d, tensor_op(n), cpu) or repack_eligible(_type_name(t), d, tensor_op(n), cpu)
+        )
+    )
     return in_place + sum(v for k, v in bufs.items() if k in EXTRA_BUFFERS)

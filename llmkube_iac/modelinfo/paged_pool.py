@@ -10,6 +10,7 @@ pool holds. A sliding-window layer is charged window - 1 + max_num_batched_token
 sequence at its peak (vllm/v1/kv_cache_interface.py SlidingWindowSpec), but a running sequence frees
 the blocks that left its window (vllm/v1/core/single_type_kv_cache_manager.py remove_skipped_blocks).
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -33,8 +34,9 @@ def vllm_overhead_bytes(info: ModelInfo, service, tp: int) -> int:
     return int(activation + graphs + GiB // 4 + (GiB // 2 if tp > 1 else 0))
 
 
-def pool_verdict(need_to_start: int, budget: int, sequences: int, slots: int,
-                 margin: float) -> Literal["fits", "marginal", "does-not-fit"]:
+def pool_verdict(
+    need_to_start: int, budget: int, sequences: int, slots: int, margin: float
+) -> Literal["fits", "marginal", "does-not-fit"]:
     """does-not-fit: one contextSize sequence does not fit (the runtime refuses to start); marginal: the
     start-up need is within `margin` of the budget, or fewer full-context sequences fit than slots."""
     if need_to_start > budget:

@@ -7,6 +7,7 @@ public Hub, S3 and OCI are never contacted at plan time (an air-gapped site uses
 declared, and a preview must not depend on the internet). `LLMKUBE_PLAN_TIME_FACTS=off` turns
 reading (and revision lookups) off entirely.
 """
+
 from __future__ import annotations
 
 import os

@@ -8,6 +8,7 @@ wire, in at most 2 requests (3 with a Hugging Face redirect).
 This module also owns what every HTTP reader of model files shares (the inspector, the plan-time
 reader and the downloader): the Hugging Face endpoint, token and file URL, and Content-Range.
 """
+
 from __future__ import annotations
 
 import os
@@ -65,15 +66,22 @@ class RangeReader:
 
     def _get(self, range_header: str, stream: bool):
         self.requests += 1
-        resp = self.session.get(self.url, headers={**self.headers, "Range": range_header}, stream=stream,
-                                timeout=self.timeout, allow_redirects=True)
+        resp = self.session.get(
+            self.url,
+            headers={**self.headers, "Range": range_header},
+            stream=stream,
+            timeout=self.timeout,
+            allow_redirects=True,
+        )
         if resp.status_code == 416:
             return None
         resp.raise_for_status()
         if resp.status_code != 206:
             resp.close()
-            raise OSError(f"{self.url}: server ignored the Range request (HTTP {resp.status_code}); "
-                          "refusing to download the whole file to read its header")
+            raise OSError(
+                f"{self.url}: server ignored the Range request (HTTP {resp.status_code}); "
+                "refusing to download the whole file to read its header"
+            )
         total = content_range_total(resp.headers.get("Content-Range"))
         if total is not None:
             self.size = total

@@ -13,6 +13,7 @@ origin, bodies are capped and every lookup has a deadline. When there is no mirr
 fails or plan-time reads are off (`LLMKUBE_PLAN_TIME_FACTS=off`), the source stays unpinned and
 the pin record says why (the `model-revision-pinning` rule refuses that at air-gapped sites).
 """
+
 from __future__ import annotations
 
 import threading
@@ -104,15 +105,23 @@ def _lookup(url: str, origin, timeout: float) -> str:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise RevisionLookupError(f"{url}: no answer within {timeout:g} s")
-            resp = session.get(url, params={"expand": "sha"}, headers=hf_headers(), timeout=(left, left),
-                               allow_redirects=False, stream=True)
+            resp = session.get(
+                url,
+                params={"expand": "sha"},
+                headers=hf_headers(),
+                timeout=(left, left),
+                allow_redirects=False,
+                stream=True,
+            )
             with resp:
                 if resp.is_redirect:
                     target = urljoin(url, resp.headers.get("Location", ""))
                     dest = urlsplit(target)
                     if (dest.scheme, dest.netloc) != (origin.scheme, origin.netloc):
-                        raise RevisionLookupError(f"{url}: the mirror redirects to {dest.scheme}://{dest.netloc}, "
-                                                  "another origin; not followed")
+                        raise RevisionLookupError(
+                            f"{url}: the mirror redirects to {dest.scheme}://{dest.netloc}, "
+                            "another origin; not followed"
+                        )
                     url = target
                     continue
                 if resp.status_code != 200:

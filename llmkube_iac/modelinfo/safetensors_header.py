@@ -6,6 +6,7 @@ few KiB are read, locally or with Range requests. The header length is checked a
 file holds before it is read, and every tensor entry against the file's extent, so a forged
 header is a clear error, never an allocation of the announced size or a nonsense parameter count.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,27 @@ import struct
 from .info import ModelInfo
 
 MAX_HEADER = 100 << 20
-DTYPE_BYTES = {"F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "F16": 2, "BF16": 2, "I16": 2,
-               "U16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "F8_E8M0": 1, "I8": 1, "U8": 1, "BOOL": 1, "F4": 0.5,
-               "F6_E2M3": 0.75, "F6_E3M2": 0.75}
+DTYPE_BYTES = {
+    "F64": 8,
+    "I64": 8,
+    "U64": 8,
+    "F32": 4,
+    "I32": 4,
+    "U32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "I16": 2,
+    "U16": 2,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "F8_E8M0": 1,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+    "F4": 0.5,
+    "F6_E2M3": 0.75,
+    "F6_E3M2": 0.75,
+}
 
 
 MAX_DIM = 1 << 53
@@ -72,11 +91,19 @@ def _check(header, data_bytes: int | None) -> None:
         if not isinstance(t, dict) or not isinstance(t.get("dtype"), str):
             raise ValueError(f"{where}: needs a dtype, a shape and data_offsets")
         shape, offsets = t.get("shape", []), t.get("data_offsets", [0, 0])
-        if not isinstance(shape, list) or len(shape) > 16 or not all(
-                type(d) is int and 0 <= d <= MAX_DIM for d in shape):
+        if (
+            not isinstance(shape, list)
+            or len(shape) > 16
+            or not all(type(d) is int and 0 <= d <= MAX_DIM for d in shape)
+        ):
             raise ValueError(f"{where}: shape must be a list of at most 16 non-negative integers")
-        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)
-                and 0 <= offsets[0] <= offsets[1] and (data_bytes is None or offsets[1] <= data_bytes)):
+        if not (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(type(o) is int for o in offsets)
+            and 0 <= offsets[0] <= offsets[1]
+            and (data_bytes is None or offsets[1] <= data_bytes)
+        ):
             raise ValueError(f"{where}: data_offsets {str(offsets)[:60]} do not lie inside the file's data")
 
 
@@ -104,8 +131,9 @@ def apply_config(info: ModelInfo, config: dict) -> None:
     info.architecture = info.architecture or g("model_type") or config.get("model_type")
     info.block_count = g("num_hidden_layers", "n_layer", "num_layers")
     if info.block_count is not None and (type(info.block_count) is not int or not 0 <= info.block_count <= MAX_LAYERS):
-        raise ValueError(f"config.json num_hidden_layers {str(info.block_count)[:40]} is not a layer count "
-                         f"(at most {MAX_LAYERS})")
+        raise ValueError(
+            f"config.json num_hidden_layers {str(info.block_count)[:40]} is not a layer count (at most {MAX_LAYERS})"
+        )
     info.embedding_length = g("hidden_size", "d_model", "n_embd")
     info.feed_forward_length = g("intermediate_size", "ffn_dim")
     info.head_count = g("num_attention_heads", "n_head")

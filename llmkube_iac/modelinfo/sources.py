@@ -3,6 +3,7 @@
 One parser serves the spec validator, the planners (download Job, volumes), the fetcher and the
 policy rules, so a source means the same thing everywhere.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -110,8 +111,10 @@ def _check_segments(path: str, uri: str) -> None:
     """No `.` or `..` segment (also percent-encoded): a source never climbs out of its repo, bucket or volume."""
     for segment in unquote(path).split("/"):
         if segment in (".", ".."):
-            raise ValueError(f"model source {_shown(uri)} has a '{segment}' path segment: name the file directly "
-                             "(sources never leave their repository, bucket, volume or directory)")
+            raise ValueError(
+                f"model source {_shown(uri)} has a '{segment}' path segment: name the file directly "
+                "(sources never leave their repository, bucket, volume or directory)"
+            )
 
 
 def _check_port(netloc_port: str | None, uri: str) -> None:
@@ -125,8 +128,11 @@ def _check_host(host: str | None, uri: str) -> None:
         return
     except ValueError:
         pass
-    if not host or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", host) \
-            or len(host) > 253:
+    if (
+        not host
+        or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", host)
+        or len(host) > 253
+    ):
         raise ValueError(f"model source {_shown(uri)} has no valid host name")
 
 
@@ -138,8 +144,10 @@ def parse_source(uri: str) -> ModelSource:
         raise ValueError(f"model source of {len(uri)} characters: a source URI is at most {MAX_URI}")
     scheme = uri.split("://", 1)[0].lower()
     if scheme != "hf" and _UNSAFE.search(uri):  # hf sources get a message per part (_parse_hf)
-        raise ValueError(f"model source {_shown(uri)} contains whitespace, a backslash or a control character: "
-                         "percent-encode it in URLs, or rename the file")
+        raise ValueError(
+            f"model source {_shown(uri)} contains whitespace, a backslash or a control character: "
+            "percent-encode it in URLs, or rename the file"
+        )
     if scheme not in SCHEMES:
         raise ValueError(f"unsupported source scheme {_shown(scheme)} in {_shown(uri)}: expected one of {EXAMPLES}")
     if scheme == "hf":
@@ -174,15 +182,17 @@ def parse_source(uri: str) -> ModelSource:
         _check_segments(m["path"] or "", uri)
         return ModelSource("pvc", m["claim"], (m["path"] or "").strip("/"))
     if scheme == "file":
-        path = uri[len("file://"):]
+        path = uri[len("file://") :]
         if not path.startswith("/") or path == "/":
             raise ValueError(f"malformed file source {_shown(uri)}: expected file:///absolute/path")
         _check_segments(path, uri)
         return ModelSource("file", "", path)
     m = _OCI.match(uri)
     if not m:
-        raise ValueError(f"malformed OCI source {_shown(uri)}: expected oci://registry/repo:tag or "
-                         "oci://registry/repo@sha256:<64 hex>")
+        raise ValueError(
+            f"malformed OCI source {_shown(uri)}: expected oci://registry/repo:tag or "
+            "oci://registry/repo@sha256:<64 hex>"
+        )
     registry, _, registry_port = m["registry"].partition(":")
     _check_port(registry_port or None, uri)
     _check_host(registry.lower(), uri)
@@ -203,11 +213,15 @@ def check_revision(rev: str, uri: str) -> str:
     if COMMIT.fullmatch(rev):
         return rev.lower()
     if rev == "refs":
-        raise ValueError(f"revision in {uri!r}: revisions with '/' (refs/pr/N, refs/convert/...) cannot be "
-                         "written in a source; pin the commit instead: hf://org/repo@<40-hex commit>")
+        raise ValueError(
+            f"revision in {uri!r}: revisions with '/' (refs/pr/N, refs/convert/...) cannot be "
+            "written in a source; pin the commit instead: hf://org/repo@<40-hex commit>"
+        )
     if not _HF_REVISION.fullmatch(rev) or ".." in rev or rev.endswith((".", ".lock")):
-        raise ValueError(f"revision {rev!r} in {uri!r} is not a branch, tag or commit name: use letters, digits, "
-                         "'.', '-', '_' (no '/', '..', '%', spaces or control characters), or a 40-hex commit")
+        raise ValueError(
+            f"revision {rev!r} in {uri!r} is not a branch, tag or commit name: use letters, digits, "
+            "'.', '-', '_' (no '/', '..', '%', spaces or control characters), or a 40-hex commit"
+        )
     return rev
 
 
@@ -217,11 +231,14 @@ def _parse_hf(uri: str) -> ModelSource:
         raise ValueError(f"malformed Hugging Face source {uri!r}: expected hf://org/repo[@revision][/file]")
     for part, value in (("organisation", m["org"]), ("repository", m["repo"])):
         if not _HF_NAME.fullmatch(value) or "--" in value or ".." in value:
-            raise ValueError(f"{part} name {value!r} in {uri!r} is not a Hugging Face name: 1-96 letters, digits, "
-                             "'.', '-', '_', starting and ending with a letter, digit or '_', no '--' or '..'")
+            raise ValueError(
+                f"{part} name {value!r} in {uri!r} is not a Hugging Face name: 1-96 letters, digits, "
+                "'.', '-', '_', starting and ending with a letter, digit or '_', no '--' or '..'"
+            )
     rev = None if m["rev"] is None else check_revision(m["rev"], uri)
     path = (m["file"] or "").strip("/")
     if path and any(seg in ("", ".", "..") for seg in path.split("/")) or re.search(r"[\x00-\x1f\x7f\\@?#]", path):
-        raise ValueError(f"file path {path!r} in {uri!r}: no empty, '.' or '..' segments, control characters, "
-                         "'\\', '@', '?' or '#'")
+        raise ValueError(
+            f"file path {path!r} in {uri!r}: no empty, '.' or '..' segments, control characters, '\\', '@', '?' or '#'"
+        )
     return ModelSource("hf", f"{m['org']}/{m['repo']}", path, rev)

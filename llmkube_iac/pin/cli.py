@@ -6,6 +6,7 @@ already pinned by the stack itself (`image: ...@sha256:...`) are left alone; tho
 site.imageDigests are resolved again, so pin also refreshes. All or nothing: when one image cannot be
 resolved, nothing is written.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,12 @@ def cmd_pin(args) -> int:
         raise ValueError(f"pin works on a program with one Site (found {len(sites)}); pin each site's stack")
     site = sites[0]
     resolve, fixed = stack_images(result.manifests, site.image_digests)
-    client = RegistryClient(tuple(args.plain_http), docker_credentials(args.docker_config),
-                            verify=args.ca_file or True, timeout=args.timeout)
+    client = RegistryClient(
+        tuple(args.plain_http),
+        docker_credentials(args.docker_config),
+        verify=args.ca_file or True,
+        timeout=args.timeout,
+    )
     digests, failures = {}, []
     for ref in resolve:
         try:
@@ -72,8 +77,11 @@ def cmd_pin(args) -> int:
     try:
         write_digests(stack_file, digests)
     except (OSError, ValueError) as exc:
-        print(f"cannot edit {stack_file} ({exc}); the site is declared elsewhere (in code?): add this to its "
-              f"site:\n{digests_block(digests, '  ')}", file=sys.stderr)
+        print(
+            f"cannot edit {stack_file} ({exc}); the site is declared elsewhere (in code?): add this to its "
+            f"site:\n{digests_block(digests, '  ')}",
+            file=sys.stderr,
+        )
         return 1
     print(f"wrote {len(digests)} digest(s) to {SITE_KEY}.imageDigests in {stack_file}")
     return 0
@@ -88,14 +96,23 @@ def _stack_file(project) -> Path:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("pin", help="resolve every image of a stack to its digest (registry API v2) and write them "
-                                   "to site.imageDigests")
+    p = sub.add_parser(
+        "pin", help="resolve every image of a stack to its digest (registry API v2) and write them to site.imageDigests"
+    )
     p.add_argument("program_dir", help="directory holding Pulumi.yaml")
     p.add_argument("--stack", help="stack name (Pulumi.<stack>.yaml); optional when there is one")
-    p.add_argument("--plain-http", action="append", default=[], metavar="HOST[:PORT]",
-                   help="a registry reached over plain http instead of https (repeatable)")
-    p.add_argument("--docker-config", help="Docker config.json with registry credentials "
-                                           "(default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)")
+    p.add_argument(
+        "--plain-http",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="a registry reached over plain http instead of https (repeatable)",
+    )
+    p.add_argument(
+        "--docker-config",
+        help="Docker config.json with registry credentials "
+        "(default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)",
+    )
     p.add_argument("--ca-file", help="CA bundle for registries with a private CA")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per registry request (default 30)")
     p.add_argument("--dry-run", action="store_true", help="print the digests, write nothing")

@@ -7,6 +7,7 @@ asks the realm for a token (anonymously, or with the Docker credentials for that
 retries. A registry that omits the header on HEAD is asked with GET and the digest computed from the
 manifest bytes it returned, which is what the digest is.
 """
+
 from __future__ import annotations
 
 import base64
@@ -72,8 +73,11 @@ def parse_reference(image: str) -> ImageRef:
 def docker_credentials(config_path: str | Path | None = None) -> dict[str, tuple[str, str]]:
     """registry host -> (user, password) from a Docker config.json (`auths.<host>.auth`, base64 user:pass);
     credential helpers are not run."""
-    path = Path(config_path) if config_path else Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker")) \
-        / "config.json"
+    path = (
+        Path(config_path)
+        if config_path
+        else Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker")) / "config.json"
+    )
     try:
         auths = json.loads(path.read_text()).get("auths") or {}
     except FileNotFoundError:
@@ -93,8 +97,13 @@ def docker_credentials(config_path: str | Path | None = None) -> dict[str, tuple
 class RegistryClient:
     """Resolves tags to digests; `plain_http` names registries (host[:port]) reached over http, not https."""
 
-    def __init__(self, plain_http: tuple[str, ...] = (), credentials: dict[str, tuple[str, str]] | None = None,
-                 verify: bool | str = True, timeout: float = 30.0):
+    def __init__(
+        self,
+        plain_http: tuple[str, ...] = (),
+        credentials: dict[str, tuple[str, str]] | None = None,
+        verify: bool | str = True,
+        timeout: float = 30.0,
+    ):
         self.plain_http, self.credentials = set(plain_http), credentials or {}
         self.session = requests.Session()
         self.session.verify = verify
@@ -135,8 +144,10 @@ class RegistryClient:
         if resp.status_code == 404:
             raise RegistryError(f"{where}: no such manifest on {ref.api_host} (mirror it there first)")
         if resp.status_code in (401, 403):
-            raise RegistryError(f"{where}: {ref.api_host} refused access ({resp.status_code}); log in to it "
-                                "(docker login writes the credentials pin reads)")
+            raise RegistryError(
+                f"{where}: {ref.api_host} refused access ({resp.status_code}); log in to it "
+                "(docker login writes the credentials pin reads)"
+            )
         if resp.status_code != 200:
             raise RegistryError(f"{where}: {ref.api_host} answered {resp.status_code}")
         return resp
@@ -158,8 +169,10 @@ class RegistryClient:
         realm = fields["realm"]
         realm_host = re.sub(r"^https?://", "", realm).split("/")[0]
         if creds and realm.startswith("http://") and realm_host not in self.plain_http:
-            raise RegistryError(f"{ref.registry}: its token service {realm} is plain http; credentials are not "
-                                "sent there (name it with --plain-http if that is intended)")
+            raise RegistryError(
+                f"{ref.registry}: its token service {realm} is plain http; credentials are not "
+                "sent there (name it with --plain-http if that is intended)"
+            )
         scope = fields.get("scope") or _scope(ref)
         params = {"scope": scope, **({"service": fields["service"]} if "service" in fields else {})}
         try:

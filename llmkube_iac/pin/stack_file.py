@@ -5,6 +5,7 @@ site mapping is replaced (or added at its end), the result is parsed again and m
 original configuration with exactly that one value changed; otherwise nothing is written and the
 caller gets the block to paste. The file is replaced atomically.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,7 +49,7 @@ def with_digests(text: str, digests: dict[str, str]) -> str:
     if not body:
         raise ValueError(f"`{SITE_KEY}` is empty")
     child = _indent(lines[body[0]])
-    block = lines[start + 1:end]
+    block = lines[start + 1 : end]
     kept, skipping = [], False
     for line in block:
         if not _blank(line) and _indent(line) == child:
@@ -59,7 +60,7 @@ def with_digests(text: str, digests: dict[str, str]) -> str:
             kept.append(line)
     if kept and not kept[-1].endswith("\n"):
         kept[-1] += "\n"
-    new_text = "".join(lines[:start + 1] + kept) + digests_block(digests, " " * child) + "".join(lines[end:])
+    new_text = "".join(lines[: start + 1] + kept) + digests_block(digests, " " * child) + "".join(lines[end:])
     before, after = yaml.safe_load(text), yaml.safe_load(new_text)
     expected = json.loads(json.dumps(before))
     expected["config"][SITE_KEY]["imageDigests"] = dict(digests)

@@ -5,6 +5,7 @@ A custom resource only applies where its CRD is installed, and a namespaced obje
 namespace exists. The planner orders objects by these facts and the offline cluster model refuses
 a plan that breaks them; both read them here (the built-in groups: plan/objects.py). Pure: no pulumi.
 """
+
 from __future__ import annotations
 
 from .objects import is_builtin_api
@@ -21,13 +22,32 @@ KNOWN_PROVIDERS = {
 }
 
 # built-in kinds that are not namespaced (custom resources are namespaced unless listed by their add-on)
-CLUSTER_SCOPED_KINDS = frozenset({
-    "Namespace", "Node", "PersistentVolume", "PriorityClass", "StorageClass", "CSIDriver", "CSINode",
-    "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "APIService", "IngressClass",
-    "RuntimeClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "VolumeAttachment",
-    "CertificateSigningRequest", "FlowSchema", "PriorityLevelConfiguration", "DeviceClass",
-})
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "PriorityClass",
+        "StorageClass",
+        "CSIDriver",
+        "CSINode",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "APIService",
+        "IngressClass",
+        "RuntimeClass",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "VolumeAttachment",
+        "CertificateSigningRequest",
+        "FlowSchema",
+        "PriorityLevelConfiguration",
+        "DeviceClass",
+    }
+)
 
 # namespaces every cluster has
 SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})

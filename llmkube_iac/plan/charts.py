@@ -7,6 +7,7 @@ facts travel in the pseudo-manifest's spec (`images` lists every image key of th
 with its value, which apply_mirrors points at the site's mirrors like any other image), the
 component records them, and policies and the offline cluster model read them from there.
 """
+
 from __future__ import annotations
 
 import copy
@@ -45,15 +46,23 @@ def _merge(base: dict, extra: dict) -> dict:
 def helm_release(chart: AddOn, site: SiteSpec, bundled_nfd: bool = True) -> dict:
     """The pseudo-manifest of one add-on; an air-gapped site with a chart registry pulls it from there."""
     values = _merge(copy.deepcopy(chart.values), chart.site_values(site) if chart.site_values else {})
-    images = None if chart.images is None else [
-        {"key": i.key, "value": i.default, "prefix": i.prefix} for i in chart.images]
+    images = (
+        None if chart.images is None else [{"key": i.key, "value": i.default, "prefix": i.prefix} for i in chart.images]
+    )
     provides = list(chart.provides)
     if chart.nfd_key and not bundled_nfd:  # another add-on of the site runs Node Feature Discovery
         _set(values, chart.nfd_key, False)
         provides = [g for g in provides if g != NFD_GROUP]
-    spec: dict = {"chart": chart.chart, "version": chart.version, "repository": chart.repository,
-                  "values": values, "images": images, "provides": provides, "requires": list(chart.requires),
-                  "namespaceLabels": dict(chart.namespace_labels)}
+    spec: dict = {
+        "chart": chart.chart,
+        "version": chart.version,
+        "repository": chart.repository,
+        "values": values,
+        "images": images,
+        "provides": provides,
+        "requires": list(chart.requires),
+        "namespaceLabels": dict(chart.namespace_labels),
+    }
     if chart.registration != "helm":
         spec["registration"] = chart.registration
     if chart.repository.startswith("oci://"):  # an OCI chart is one reference, not a repository
@@ -61,8 +70,9 @@ def helm_release(chart: AddOn, site: SiteSpec, bundled_nfd: bool = True) -> dict
     if site.operators.chart_registry:
         spec["chart"] = f"oci://{site.operators.chart_registry}/{chart.chart}"
         spec["repository"] = None
-    return manifest(HELM_API, HELM_KIND, metadata(chart.name, chart.namespace, _labels(site, chart.name, "operator")),
-                    spec=spec)
+    return manifest(
+        HELM_API, HELM_KIND, metadata(chart.name, chart.namespace, _labels(site, chart.name, "operator")), spec=spec
+    )
 
 
 def site_charts(charts: list[AddOn], site: SiteSpec) -> list[dict]:
@@ -81,5 +91,7 @@ def chart_namespaces(manifests: list[dict], site: SiteSpec) -> list[dict]:
         ns = m["metadata"].get("namespace")
         if is_chart(m) and ns and ns not in existing and ns not in SYSTEM_NAMESPACES:
             wanted.setdefault(ns, {}).update(m["spec"].get("namespaceLabels") or {})
-    return [manifest("v1", "Namespace", metadata(ns, None, {**_labels(site, ns, "operator-namespace"), **labels}))
-            for ns, labels in sorted(wanted.items())]
+    return [
+        manifest("v1", "Namespace", metadata(ns, None, {**_labels(site, ns, "operator-namespace"), **labels}))
+        for ns, labels in sorted(wanted.items())
+    ]

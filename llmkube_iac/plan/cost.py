@@ -15,6 +15,7 @@ their power x PUE x electricity price; $/1M tokens = hourly cost / (tokens/s x 3
 x 1e6. Prefill (compute-bound and cheaper per token) is priced like decode: an upper bound for
 input tokens. Unknown facts make the cost unknown, with the reason; nothing is invented. Pure.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -55,12 +56,16 @@ class CostEstimate:
         return asdict(self)
 
 
-def _device_of(site: SiteSpec, svc: InferenceServiceSpec, pool: AcceleratorPool | None,
-               host: MetalHost | None) -> tuple[str | None, DeviceEconomics | None, float | None]:
+def _device_of(
+    site: SiteSpec, svc: InferenceServiceSpec, pool: AcceleratorPool | None, host: MetalHost | None
+) -> tuple[str | None, DeviceEconomics | None, float | None]:
     """(device name, its economics, its bandwidth in GB/s) for the pool/host the service runs on."""
     if not vendor(svc.accelerator.vendor).schedulable:
-        hosts = [host] if host else sorted((h for h in site.metal_hosts if not svc.hosts or h.name in svc.hosts),
-                                           key=lambda h: h.name)
+        hosts = (
+            [host]
+            if host
+            else sorted((h for h in site.metal_hosts if not svc.hosts or h.name in svc.hosts), key=lambda h: h.name)
+        )
         if not hosts:
             return None, None, None
         h = hosts[0]
@@ -99,16 +104,21 @@ def decode_traffic(svc: InferenceServiceSpec, model: ModelSpec, info: ModelInfo)
     context = svc.context_size or info.context_length or model.context_window
     kv_seq = 0
     if context and not info.missing_for_kv():
-        kv_seq = kv_cache_bytes(info, max(context // 2, 1), 1, svc.kv_cache_type_k, svc.kv_cache_type_v,
-                                svc.runtime)
+        kv_seq = kv_cache_bytes(info, max(context // 2, 1), 1, svc.kv_cache_type_k, svc.kv_cache_type_v, svc.runtime)
     else:
         notes.append("KV-cache reads left out (layer/head facts or context unknown): throughput is an upper bound")
     return min(total, active * slots) + slots * kv_seq, notes
 
 
-def estimate_cost(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, info: ModelInfo | None = None,
-                  pool: AcceleratorPool | None = None, host: MetalHost | None = None,
-                  traffic: tuple[int, list[str]] | None = None) -> CostEstimate:
+def estimate_cost(
+    site: SiteSpec,
+    svc: InferenceServiceSpec,
+    model: ModelSpec,
+    info: ModelInfo | None = None,
+    pool: AcceleratorPool | None = None,
+    host: MetalHost | None = None,
+    traffic: tuple[int, list[str]] | None = None,
+) -> CostEstimate:
     """The service's $/1M tokens at `site` (on `pool`/`host`, default: where it is scheduled);
     `traffic` is decode_traffic's answer when the caller already has it."""
     out = CostEstimate(svc.name, site.name, slots=svc.parallel_slots)
@@ -137,8 +147,10 @@ def estimate_cost(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, i
     lanes = out.devices if tensor_parallel else 1
     eff = site.economics.bandwidth_efficiency
     tps = slots * bw * 1e9 * lanes * eff / step
-    per_device = econ.price_dollars / (econ.amortisation_years * HOURS_PER_YEAR) + \
-        econ.power_watts / 1000 * site.economics.pue * site.economics.electricity_dollars_per_kwh
+    per_device = (
+        econ.price_dollars / (econ.amortisation_years * HOURS_PER_YEAR)
+        + econ.power_watts / 1000 * site.economics.pue * site.economics.electricity_dollars_per_kwh
+    )
     hourly = per_device * out.devices
     out.tokens_per_second, out.dollars_per_hour, out.bytes_per_step = tps, hourly, step
     out.dollars_per_million = hourly / (tps * 3600 * site.economics.utilisation) * 1e6

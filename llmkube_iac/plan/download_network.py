@@ -7,6 +7,7 @@ is the store's port on the site's egressAllowCIDRs when the site lists them, els
 private address but the link-local range (metadata endpoints); at a default-deny site without
 CIDRs the site's own egress policy decides and this one adds nothing but DNS.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -18,8 +19,10 @@ from .network import dns_egress, tcp_ports
 HF_DEFAULT = "https://huggingface.co"
 # link-local: cloud metadata endpoints (169.254.169.254, fd00:ec2::254 is unique-local and stays reachable
 # only where the site allows it)
-ANYWHERE_BUT_LINK_LOCAL = ({"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}},
-                           {"ipBlock": {"cidr": "::/0", "except": ["fe80::/10"]}})
+ANYWHERE_BUT_LINK_LOCAL = (
+    {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}},
+    {"ipBlock": {"cidr": "::/0", "except": ["fe80::/10"]}},
+)
 
 
 def _url_port(url: str) -> int:
@@ -46,9 +49,14 @@ def download_network_policy(site: SiteSpec, model: ModelSpec, name: str, labels:
         egress.append({"to": [{"ipBlock": {"cidr": c}} for c in site.network.egress_allow_cidrs], "ports": ports})
     elif not site.deny_egress:
         egress.append({"to": [dict(p) for p in ANYWHERE_BUT_LINK_LOCAL], "ports": ports})
-    return manifest("networking.k8s.io/v1", "NetworkPolicy", metadata(name, site.namespace, labels), spec={
-        "podSelector": {"matchLabels": dict(pod_selector)},
-        "policyTypes": ["Ingress", "Egress"],
-        "ingress": [],
-        "egress": egress,
-    })
+    return manifest(
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        metadata(name, site.namespace, labels),
+        spec={
+            "podSelector": {"matchLabels": dict(pod_selector)},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [],
+            "egress": egress,
+        },
+    )

@@ -1,4 +1,5 @@
 """Where services answer and who may call them: shared by the service, router and metal planners."""
+
 from __future__ import annotations
 
 from .meta import discovery_labels

@@ -1,4 +1,5 @@
 """Planning errors name the config field they come from, like spec errors do."""
+
 from __future__ import annotations
 
 from ..spec.errors import SpecError

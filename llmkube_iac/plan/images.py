@@ -4,6 +4,7 @@ images are then pinned to the digest `llmkube-iac pin` recorded for them in site
 stays tag-only at a site where pinning is advisory carries the scanner skip that says so
 (plan/scanner.py); where it is mandatory (airGapped, production) it does not, and image-pinning
 refuses it."""
+
 from __future__ import annotations
 
 import copy

@@ -3,6 +3,7 @@
 Every planner builds `metadata` through here so labels are uniform (policies and the router
 discover services by them) and label values are always valid.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,8 +68,9 @@ def object_labels(name: str, instance: str, component: str, **discovery: object)
     return {**standard_labels(name, instance, component), **discovery_labels(**discovery)}
 
 
-def metadata(name: str, namespace: str | None, labels: dict[str, str],
-             annotations: dict[str, str] | None = None) -> dict:
+def metadata(
+    name: str, namespace: str | None, labels: dict[str, str], annotations: dict[str, str] | None = None
+) -> dict:
     meta: dict = {"name": name}
     if namespace:
         meta["namespace"] = namespace

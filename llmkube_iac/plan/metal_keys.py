@@ -6,6 +6,7 @@ host's agent may read that Secret (its Role names it) and the router zones that 
 hold it in their environment and send it. So the Secret must hold nothing else a Mac may not see:
 a Secret shared with router keys would hand the master key to every metal host.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -38,7 +39,9 @@ def check_metal_keys(services: Sequence[InferenceServiceSpec], routers: Sequence
     for i, svc in enumerate(services):
         ref = metal_api_key(svc)
         if ref and ref.name in router_secrets:
-            raise PlanError(f"services[{i}].endpoint.apiKeySecret",
-                            f"Secret {ref.name} also holds keys of router {router_secrets[ref.name]}, and the agent "
-                            f"on every metal host serving {svc.name} may read it: keep the metal API key in a "
-                            f"Secret of its own (default {svc.name}-api-key)")
+            raise PlanError(
+                f"services[{i}].endpoint.apiKeySecret",
+                f"Secret {ref.name} also holds keys of router {router_secrets[ref.name]}, and the agent "
+                f"on every metal host serving {svc.name} may read it: keep the metal API key in a "
+                f"Secret of its own (default {svc.name}-api-key)",
+            )

@@ -3,6 +3,7 @@
 Pods never download from outside the site: the Job fills `/models/<cache key>/` once, writes the
 verification marker, and every replica mounts the cache read-only.
 """
+
 from __future__ import annotations
 
 import math
@@ -75,8 +76,10 @@ def placement(model: ModelSpec, model_name: str) -> ModelPlacement:
     key = src.cache_key(model.sha256)
     if src.needs_download:
         path = f"{MOUNT}/{key}/{src.filename}" if src.filename else f"{MOUNT}/{key}"
-        volume = {"name": "models",
-                  "persistentVolumeClaim": {"claimName": cache_claim_name(model_name), "readOnly": True}}
+        volume = {
+            "name": "models",
+            "persistentVolumeClaim": {"claimName": cache_claim_name(model_name), "readOnly": True},
+        }
         return ModelPlacement(volume, path, key, f"{MOUNT}/{key}/{MARKER}", model.sha256)
     if src.scheme == "pvc":
         volume = {"name": "models", "persistentVolumeClaim": {"claimName": src.location, "readOnly": True}}
@@ -100,8 +103,9 @@ def plan_model(site: SiteSpec, model: ModelSpec, model_name: str, size_bytes: in
     src = model.parsed_source
     if not src.needs_download:
         return []
-    labels = object_labels(model_name, model_name, "model-cache", site=site.name, model=model_name,
-                           cache_key=place.cache_key)
+    labels = object_labels(
+        model_name, model_name, "model-cache", site=site.name, model=model_name, cache_key=place.cache_key
+    )
     ns = site.namespace
     pvc_spec: dict = {
         "accessModes": [model.cache.access_mode],
@@ -120,8 +124,9 @@ def plan_model(site: SiteSpec, model: ModelSpec, model_name: str, size_bytes: in
     if site.hf_endpoint:
         env.append({"name": "HF_ENDPOINT", "value": site.hf_endpoint})
     if model.hf_token_secret:
-        env.append({"name": "HF_TOKEN",
-                    "valueFrom": {"secretKeyRef": {"name": model.hf_token_secret, "key": "HF_TOKEN"}}})
+        env.append(
+            {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": model.hf_token_secret, "key": "HF_TOKEN"}}}
+        )
     env.append({"name": "HOME", "value": "/tmp"})
     container = {
         "name": "fetch",
@@ -136,25 +141,32 @@ def plan_model(site: SiteSpec, model: ModelSpec, model_name: str, size_bytes: in
     }
     job_labels = {**labels, "app.kubernetes.io/component": "model-download"}
     job_name = fetch_job_name(model_name, place.cache_key)
-    job = manifest("batch/v1", "Job", metadata(job_name, ns, job_labels), spec={
-        "backoffLimit": 6,
-        "activeDeadlineSeconds": DOWNLOAD_DEADLINE_SECONDS,
-        "template": {
-            "metadata": {"labels": job_labels},
-            "spec": {
-                "restartPolicy": "OnFailure",
-                "automountServiceAccountToken": False,
-                "securityContext": pod_security_context(),
-                "containers": [container],
-                "volumes": [
-                    {"name": "models", "persistentVolumeClaim": {"claimName": cache_claim_name(model_name)}},
-                    empty_dir("tmp", "1Gi"),
-                ],
+    job = manifest(
+        "batch/v1",
+        "Job",
+        metadata(job_name, ns, job_labels),
+        spec={
+            "backoffLimit": 6,
+            "activeDeadlineSeconds": DOWNLOAD_DEADLINE_SECONDS,
+            "template": {
+                "metadata": {"labels": job_labels},
+                "spec": {
+                    "restartPolicy": "OnFailure",
+                    "automountServiceAccountToken": False,
+                    "securityContext": pod_security_context(),
+                    "containers": [container],
+                    "volumes": [
+                        {"name": "models", "persistentVolumeClaim": {"claimName": cache_claim_name(model_name)}},
+                        empty_dir("tmp", "1Gi"),
+                    ],
+                },
             },
         },
-    })
+    )
     if model.hf_token_secret:
         add_skips(job, HF_TOKEN_IN_ENV)
-    selector = {k: job_labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance",
-                                           "app.kubernetes.io/component")}
+    selector = {
+        k: job_labels[k]
+        for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
+    }
     return [pvc, job, download_network_policy(site, model, job_name, job_labels, selector)]

@@ -4,6 +4,7 @@ Why one module: the site's default-deny egress and each workload's own policy ar
 peer spelled differently in two places silently widens what a pod may reach. Every planner builds
 its peers and ports here.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

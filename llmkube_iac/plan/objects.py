@@ -12,6 +12,7 @@ answers live here once:
 - `plain`: wire values as plain JSON (the Pulumi wire has only floats: 2.0 -> 2);
 - `own_site` / `site_of`: the site a resource names, itself or through its parents.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
@@ -26,18 +27,42 @@ ROUTER_TYPE = "llmkube:index:Router"
 FLEET_TYPE = "llmkube:index:Fleet"
 ADDON_TYPE = "llmkube:index:AddOn"  # an add-on chart's declaration (components/addon.py)
 COMPONENT_PREFIX = "llmkube:index:"
-CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release",
-               "kubernetes-cert-manager:index:CertManager")  # the last keeps its chart in helmOptions
+CHART_TYPES = (
+    "kubernetes:helm.sh/v4:Chart",
+    "kubernetes:helm.sh/v3:Chart",
+    "kubernetes:helm.sh/v3:Release",
+    "kubernetes-cert-manager:index:CertManager",
+)  # the last keeps its chart in helmOptions
 
 # groups the Kubernetes API server itself serves (core is ""); `*.k8s.io` alone does not make one built in:
 # gateway.networking.k8s.io and snapshot.storage.k8s.io are CRDs somebody has to install
-BUILTIN_GROUPS = frozenset({
-    "", "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io", "apps",
-    "authentication.k8s.io", "authorization.k8s.io", "autoscaling", "batch", "certificates.k8s.io",
-    "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io", "flowcontrol.apiserver.k8s.io",
-    "internal.apiserver.k8s.io", "networking.k8s.io", "node.k8s.io", "policy", "rbac.authorization.k8s.io",
-    "resource.k8s.io", "scheduling.k8s.io", "storage.k8s.io", "storagemigration.k8s.io",
-})
+BUILTIN_GROUPS = frozenset(
+    {
+        "",
+        "admissionregistration.k8s.io",
+        "apiextensions.k8s.io",
+        "apiregistration.k8s.io",
+        "apps",
+        "authentication.k8s.io",
+        "authorization.k8s.io",
+        "autoscaling",
+        "batch",
+        "certificates.k8s.io",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "events.k8s.io",
+        "flowcontrol.apiserver.k8s.io",
+        "internal.apiserver.k8s.io",
+        "networking.k8s.io",
+        "node.k8s.io",
+        "policy",
+        "rbac.authorization.k8s.io",
+        "resource.k8s.io",
+        "scheduling.k8s.io",
+        "storage.k8s.io",
+        "storagemigration.k8s.io",
+    }
+)
 
 
 def is_builtin_api(api_version: str) -> bool:
@@ -60,8 +85,12 @@ def rendered_by_chart(urn: str) -> bool:
 def is_kubernetes_object(resource_type: str, props: Any) -> bool:
     """A registered Kubernetes object, typed or custom: a `kubernetes:` type whose props are a manifest.
     Helm charts and releases are components that expand elsewhere; the provider is `pulumi:providers:`."""
-    return (resource_type.startswith("kubernetes:") and not resource_type.startswith("kubernetes:helm.sh")
-            and isinstance(props, Mapping) and "kind" in props)
+    return (
+        resource_type.startswith("kubernetes:")
+        and not resource_type.startswith("kubernetes:helm.sh")
+        and isinstance(props, Mapping)
+        and "kind" in props
+    )
 
 
 def plain(value):

@@ -5,6 +5,7 @@ before its Namespace, a custom resource before the chart that installs its CRD, 
 before its certificate's Secret exists. These edges make the dependencies explicit; the offline
 cluster model checks the recorded registrations against the same facts. Pure: no pulumi.
 """
+
 from __future__ import annotations
 
 from .apis import api_group
@@ -18,8 +19,11 @@ WAITED_FOR_KINDS = frozenset({"Certificate"})
 
 def prerequisites(manifests: list[dict]) -> list[list[int]]:
     """For each manifest, the indexes (in the same list) of the manifests it must be applied after."""
-    namespaces = {m["metadata"]["name"]: i for i, m in enumerate(manifests)
-                  if m["kind"] == "Namespace" and m["apiVersion"] == "v1"}
+    namespaces = {
+        m["metadata"]["name"]: i
+        for i, m in enumerate(manifests)
+        if m["kind"] == "Namespace" and m["apiVersion"] == "v1"
+    }
     providers: dict[str, list[int]] = {}
     for i, m in enumerate(manifests):
         if is_chart(m):

@@ -18,6 +18,7 @@ Services are placed in declaration order (earlier services take capacity first);
 site name, then pool/host name, so the result is deterministic. Per-site services of the sites'
 own stacks are not seen here: the capacity rule checks both together at preview.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -51,8 +52,15 @@ class Placed:
     spec: InferenceServiceSpec | None = None  # the site-level service it becomes
 
     def to_dict(self) -> dict:
-        return {"service": self.service, "site": self.site, "pool": self.pool, "vendor": self.vendor,
-                "dollarsPerMillion": self.dollars_per_million, "fit": self.fit, "rejected": dict(self.rejected)}
+        return {
+            "service": self.service,
+            "site": self.site,
+            "pool": self.pool,
+            "vendor": self.vendor,
+            "dollarsPerMillion": self.dollars_per_million,
+            "fit": self.fit,
+            "rejected": dict(self.rejected),
+        }
 
     def refusal(self) -> str:
         why = "; ".join(f"{site}: {reason}" for site, reason in self.rejected.items())
@@ -91,8 +99,19 @@ class _Slot:
 
 
 def _slots(site: SiteSpec) -> list[_Slot]:
-    out = [_Slot(site, p.name, p.vendor, p.product, p.memory_gi_b, p.devices_per_node,
-                 p.devices_per_node * p.node_count, pool=p) for p in site.accelerators]
+    out = [
+        _Slot(
+            site,
+            p.name,
+            p.vendor,
+            p.product,
+            p.memory_gi_b,
+            p.devices_per_node,
+            p.devices_per_node * p.node_count,
+            pool=p,
+        )
+        for p in site.accelerators
+    ]
     for h in site.metal_hosts:
         usable = h.unified_memory_gi_b * h.usable_fraction
         out.append(_Slot(site, h.name, HOST_VENDOR, f"Apple {h.chip}", usable, 1, usable, host=h))
@@ -139,8 +158,9 @@ def place_fleet(fleet: FleetSpec, facts: dict[str, ModelInfo] | None = None) -> 
                     tkey = (shape, slot.vendor)
                     if tkey not in traffic:
                         traffic[tkey] = decode_traffic(probe, model, info)
-                    costs[ckey] = estimate_cost(site, probe, model, info, pool=slot.pool, host=slot.host,
-                                                traffic=traffic[tkey]).dollars_per_million
+                    costs[ckey] = estimate_cost(
+                        site, probe, model, info, pool=slot.pool, host=slot.host, traffic=traffic[tkey]
+                    ).dollars_per_million
                 cost = costs[ckey]
                 options.append(((cost is None, cost or 0.0, site.name, slot.name), slot, probe, fit, cost))
             if not options:
@@ -174,8 +194,23 @@ def _costlier(cost: float | None, winner: float | None, winner_site: str) -> str
 
 
 # fields that change neither the memory fit nor the decode traffic of a service
-_NOT_SHAPE = {"name", "classification", "placement", "image", "env", "network", "mcp", "priority", "hosts",
-              "endpoint", "mode", "resources", "extra_args", "command", "args"}
+_NOT_SHAPE = {
+    "name",
+    "classification",
+    "placement",
+    "image",
+    "env",
+    "network",
+    "mcp",
+    "priority",
+    "hosts",
+    "endpoint",
+    "mode",
+    "resources",
+    "extra_args",
+    "command",
+    "args",
+}
 
 
 def _site_problem(svc: FleetServiceSpec, source: str, site: SiteSpec, allowed: dict, gaps: dict) -> str | None:
@@ -186,8 +221,10 @@ def _site_problem(svc: FleetServiceSpec, source: str, site: SiteSpec, allowed: d
         return f"jurisdiction {site.jurisdiction} is not one of placement.jurisdictions ({', '.join(p.jurisdictions)})"
     cls = svc.classification
     if not jurisdiction_allowed(site.jurisdiction, cls, allowed):
-        return (f"data residency: {cls} data may not be processed in {site.jurisdiction} "
-                f"(allowed: {', '.join(allowed[cls]) or 'nowhere'})")
+        return (
+            f"data residency: {cls} data may not be processed in {site.jurisdiction} "
+            f"(allowed: {', '.join(allowed[cls]) or 'nowhere'})"
+        )
     if (site.name, source) not in gaps:
         gaps[(site.name, source)] = source_problem_at(site, source)
     gap = gaps[(site.name, source)]
@@ -217,8 +254,14 @@ def _slot_problem(svc: FleetServiceSpec, shape: str, model, info, slot: _Slot, f
     if floor and (slot.memory_gib or 0) < floor:
         return f"{slot.memory_gib or 'unknown'} GiB per device is below the {floor:g} GiB minimum", None, None
     if slot.host is not None and svc.endpoint.port in slot.ports:
-        return (f"port {svc.endpoint.port} is already used by {slot.ports[svc.endpoint.port]} on the host "
-                "(set endpoint.port)"), None, None
+        return (
+            (
+                f"port {svc.endpoint.port} is already used by {slot.ports[svc.endpoint.port]} on the host "
+                "(set endpoint.port)"
+            ),
+            None,
+            None,
+        )
     if slot.host is None and svc.device_count > slot.devices_per_node:
         return f"{svc.device_count} devices per replica but {slot.devices_per_node} per node", None, None
     skey = (shape, slot.vendor, None if slot.host else slot.product)
@@ -258,8 +301,15 @@ def site_share(fleet: FleetSpec, placement: FleetPlacement, site_name: str, loca
     from ..spec.errors import SpecError
 
     if "site" in local:
-        raise SpecError([("llmkube:site", "with llmkube:fleet the site comes from the fleet definition "
-                                          "(llmkube:fleetSite names it): remove llmkube:site")])
+        raise SpecError(
+            [
+                (
+                    "llmkube:site",
+                    "with llmkube:fleet the site comes from the fleet definition "
+                    "(llmkube:fleetSite names it): remove llmkube:site",
+                )
+            ]
+        )
     site = fleet.site(site_name)
     placed = [p.spec for p in placement.for_site(site_name) if p.spec is not None]
     used = {s.model for s in placed if isinstance(s.model, str)}

@@ -8,6 +8,7 @@ pool of it. A team's priority is the site's PriorityClass `llmkube-<priority>` (
 creates the ones teams use): Kueue orders a queue's workloads by their pods' priority class. The
 `capacity` rule checks the quotas against the site's inventory at preview.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -22,8 +23,9 @@ KUEUE_API = "kueue.x-k8s.io/v1beta1"
 
 
 def kueue_available(site: SiteSpec) -> bool:
-    return bool(providers_of(site, "kueue.x-k8s.io")) or \
-        "kueue.x-k8s.io" in set(getattr(site, "cluster_provides", None) or ())
+    return bool(providers_of(site, "kueue.x-k8s.io")) or "kueue.x-k8s.io" in set(
+        getattr(site, "cluster_provides", None) or ()
+    )
 
 
 def _labels(site: SiteSpec, name: str, team: str | None = None) -> dict:
@@ -46,9 +48,12 @@ def _resource_quota(site: SiteSpec, team: TeamQuota) -> dict:
     hard: dict[str, int] = defaultdict(int)
     for d in team.devices:
         hard[f"requests.{vendor(d.vendor).resource_key}"] += d.count
-    return manifest("v1", "ResourceQuota", metadata(f"{team.name}-devices", team.team_namespace,
-                                                    _labels(site, f"{team.name}-devices", team.name)),
-                    spec={"hard": {k: str(v) for k, v in sorted(hard.items())}})
+    return manifest(
+        "v1",
+        "ResourceQuota",
+        metadata(f"{team.name}-devices", team.team_namespace, _labels(site, f"{team.name}-devices", team.name)),
+        spec={"hard": {k: str(v) for k, v in sorted(hard.items())}},
+    )
 
 
 def _flavor(site: SiteSpec, pool) -> dict:
@@ -57,8 +62,12 @@ def _flavor(site: SiteSpec, pool) -> dict:
     taints = [{"key": t.key, "effect": t.effect, **({"value": t.value} if t.value else {})} for t in pool.taints]
     if taints:
         spec["nodeTaints"] = taints
-    return manifest(KUEUE_API, "ResourceFlavor", metadata(f"{site.name}-{pool.name}", None,
-                                                          _labels(site, f"{site.name}-{pool.name}")), spec=spec)
+    return manifest(
+        KUEUE_API,
+        "ResourceFlavor",
+        metadata(f"{site.name}-{pool.name}", None, _labels(site, f"{site.name}-{pool.name}")),
+        spec=spec,
+    )
 
 
 def _cluster_queue(site: SiteSpec, team: TeamQuota) -> dict:
@@ -73,11 +82,16 @@ def _cluster_queue(site: SiteSpec, team: TeamQuota) -> dict:
                 quota["borrowingLimit"] = 0
             flavors.append({"name": f"{site.name}-{pool}", "resources": [quota]})
         groups.append({"coveredResources": [key], "flavors": flavors})
-    spec = {"cohort": team.cohort, "namespaceSelector": {}, "queueingStrategy": "BestEffortFIFO",
-            "resourceGroups": groups,
-            "preemption": {"reclaimWithinCohort": "Any", "withinClusterQueue": "LowerPriority"}}
-    return manifest(KUEUE_API, "ClusterQueue", metadata(team.name, None, _labels(site, team.name, team.name)),
-                    spec=spec)
+    spec = {
+        "cohort": team.cohort,
+        "namespaceSelector": {},
+        "queueingStrategy": "BestEffortFIFO",
+        "resourceGroups": groups,
+        "preemption": {"reclaimWithinCohort": "Any", "withinClusterQueue": "LowerPriority"},
+    }
+    return manifest(
+        KUEUE_API, "ClusterQueue", metadata(team.name, None, _labels(site, team.name, team.name)), spec=spec
+    )
 
 
 def plan_quotas(site: SiteSpec, teams: tuple[TeamQuota, ...]) -> list[dict]:
@@ -88,8 +102,15 @@ def plan_quotas(site: SiteSpec, teams: tuple[TeamQuota, ...]) -> list[dict]:
         ns = team.team_namespace
         if ns not in seen:
             seen.add(ns)
-            out.append(manifest("v1", "Namespace", metadata(ns, None, {
-                **_labels(site, ns, team.name), "pod-security.kubernetes.io/enforce": "restricted"})))
+            out.append(
+                manifest(
+                    "v1",
+                    "Namespace",
+                    metadata(
+                        ns, None, {**_labels(site, ns, team.name), "pod-security.kubernetes.io/enforce": "restricted"}
+                    ),
+                )
+            )
         if team.devices:
             out.append(_resource_quota(site, team))
     if not teams or not kueue_available(site):
@@ -100,6 +121,12 @@ def plan_quotas(site: SiteSpec, teams: tuple[TeamQuota, ...]) -> list[dict]:
         if team.devices:
             out.append(_cluster_queue(site, team))
         for ns in dict.fromkeys((team.team_namespace, site.namespace)):
-            out.append(manifest(KUEUE_API, "LocalQueue", metadata(team.name, ns, _labels(site, team.name, team.name)),
-                                spec={"clusterQueue": team.name}))
+            out.append(
+                manifest(
+                    KUEUE_API,
+                    "LocalQueue",
+                    metadata(team.name, ns, _labels(site, team.name, team.name)),
+                    spec={"clusterQueue": team.name},
+                )
+            )
     return out

@@ -4,6 +4,7 @@ Pure: a validated RouterSpec, its site and the stack's services in, wire-form ma
 The sovereign zone (Service `<router>`) mounts no provider key and may only egress to the site's
 inference Services and DNS; the external zone (`<router>-external`) may also reach providers.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -38,18 +39,24 @@ TLS_DIR = "/etc/litellm-tls"
 
 
 def _labels(site: SiteSpec, router: RouterSpec, zone: ZoneConfig) -> dict:
-    return {**standard_labels(zone.name, router.name, "router"), **router_zone_labels(router.name, zone.zone),
-            **discovery_labels(site=site.name)}
+    return {
+        **standard_labels(zone.name, router.name, "router"),
+        **router_zone_labels(router.name, zone.zone),
+        **discovery_labels(site=site.name),
+    }
 
 
-def plan_router(site: SiteSpec, router: RouterSpec, services: Sequence[InferenceServiceSpec],
-                costs: dict[str, float] | None = None) -> list[dict]:
+def plan_router(
+    site: SiteSpec, router: RouterSpec, services: Sequence[InferenceServiceSpec], costs: dict[str, float] | None = None
+) -> list[dict]:
     """All objects of one Router; PlanError names the field when a backend cannot be resolved.
     `costs` ($/token by local service) become the local deployments' LiteLLM price."""
     by_name = {s.name: s for s in services}
     check_backends(router, by_name)
-    router_labels = {**standard_labels(router.name, router.name, "router"),
-                     **discovery_labels(site=site.name, router=router.name)}
+    router_labels = {
+        **standard_labels(router.name, router.name, "router"),
+        **discovery_labels(site=site.name, router=router.name),
+    }
     out: list[dict] = []
     zones = [plan_zone_config(site, router, by_name, z, costs) for z in zones_of(router)]
     for zone in zones:
@@ -68,10 +75,20 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
     tls = bool(site.cert_issuer)
     env: list[dict] = [{"name": k, "value": v} for k, v in BASE_ENV.items()]
     env += [{"name": k, "value": v} for k, v in sorted(zone.plain_env.items())]
-    env += [{"name": k, "valueFrom": {"secretKeyRef": {"name": s, "key": key}}}
-            for k, (s, key) in sorted(zone.secret_env.items())]
-    args = ["--config", f"{CONFIG_DIR}/config.yaml", "--host", "0.0.0.0", "--port", str(router.port),
-            "--num_workers", "1"]
+    env += [
+        {"name": k, "valueFrom": {"secretKeyRef": {"name": s, "key": key}}}
+        for k, (s, key) in sorted(zone.secret_env.items())
+    ]
+    args = [
+        "--config",
+        f"{CONFIG_DIR}/config.yaml",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(router.port),
+        "--num_workers",
+        "1",
+    ]
     mounts = [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}, {"name": "tmp", "mountPath": "/tmp"}]
     volumes = [{"name": "config", "configMap": {"name": config_name}}, empty_dir("tmp", "1Gi")]
     if tls:
@@ -87,11 +104,15 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
         "image": LITELLM_IMAGE,
         "imagePullPolicy": "IfNotPresent",
         "args": args,
-        "ports": [{"name": "http", "containerPort": router.port, "protocol": "TCP"},
-                  {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "containerPort": router.port, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
+        ],
         "env": env,
-        "resources": {"requests": {"cpu": router.cpu, "memory": router.memory},
-                      "limits": {"cpu": double_cpu(router.cpu), "memory": router.memory}},
+        "resources": {
+            "requests": {"cpu": router.cpu, "memory": router.memory},
+            "limits": {"cpu": double_cpu(router.cpu), "memory": router.memory},
+        },
         "securityContext": container_security_context(),
         "volumeMounts": mounts,
         "startupProbe": _probe("/health/liveliness", scheme, failure_threshold=60),
@@ -109,95 +130,183 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
         "volumes": volumes,
     }
     deploy_spec: dict = {} if router.autoscaling else {"replicas": router.replicas}
-    deploy_spec.update({
-        "selector": {"matchLabels": selector},
-        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-        "template": {"metadata": {"labels": labels, "annotations": {"llmkube.dev/config-hash": digest}},
-                     "spec": pod_spec},
-    })
+    deploy_spec.update(
+        {
+            "selector": {"matchLabels": selector},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "template": {
+                "metadata": {"labels": labels, "annotations": {"llmkube.dev/config-hash": digest}},
+                "spec": pod_spec,
+            },
+        }
+    )
     out = [
         manifest("v1", "ServiceAccount", metadata(zone.name, ns, labels), automountServiceAccountToken=False),
         manifest("v1", "ConfigMap", metadata(config_name, ns, labels), data=dict(sorted(zone.files.items()))),
-        add_skips(manifest("apps/v1", "Deployment", metadata(zone.name, ns, labels), spec=deploy_spec),
-                  ROUTER_KEYS_IN_ENV),
-        manifest("v1", "Service", metadata(zone.name, ns, labels), spec={
-            "type": "ClusterIP", "selector": selector,
-            "ports": [{"name": "http", "port": router.port, "targetPort": "http", "protocol": "TCP"}],
-        }),
+        add_skips(
+            manifest("apps/v1", "Deployment", metadata(zone.name, ns, labels), spec=deploy_spec), ROUTER_KEYS_IN_ENV
+        ),
+        manifest(
+            "v1",
+            "Service",
+            metadata(zone.name, ns, labels),
+            spec={
+                "type": "ClusterIP",
+                "selector": selector,
+                "ports": [{"name": "http", "port": router.port, "targetPort": "http", "protocol": "TCP"}],
+            },
+        ),
         _network_policy(site, router, zone, labels, selector, services),
-        manifest("monitoring.coreos.com/v1", "PodMonitor", metadata(zone.name, ns, labels), spec={
-            "selector": {"matchLabels": selector},
-            "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
-        }),
+        manifest(
+            "monitoring.coreos.com/v1",
+            "PodMonitor",
+            metadata(zone.name, ns, labels),
+            spec={
+                "selector": {"matchLabels": selector},
+                "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
+            },
+        ),
     ]
     if router.autoscaling:
         a = router.autoscaling
-        out.append(manifest("autoscaling/v2", "HorizontalPodAutoscaler", metadata(zone.name, ns, labels), spec={
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": zone.name},
-            "minReplicas": a.min_replicas, "maxReplicas": a.max_replicas,
-            "metrics": [{"type": "Resource", "resource": {
-                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": a.cpu_target}}}],
-        }))
+        out.append(
+            manifest(
+                "autoscaling/v2",
+                "HorizontalPodAutoscaler",
+                metadata(zone.name, ns, labels),
+                spec={
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": zone.name},
+                    "minReplicas": a.min_replicas,
+                    "maxReplicas": a.max_replicas,
+                    "metrics": [
+                        {
+                            "type": "Resource",
+                            "resource": {
+                                "name": "cpu",
+                                "target": {"type": "Utilization", "averageUtilization": a.cpu_target},
+                            },
+                        }
+                    ],
+                },
+            )
+        )
     if (router.autoscaling.min_replicas if router.autoscaling else router.replicas) > 1:
-        out.append(manifest("policy/v1", "PodDisruptionBudget", metadata(zone.name, ns, labels), spec={
-            "maxUnavailable": 1, "selector": {"matchLabels": selector}}))
+        out.append(
+            manifest(
+                "policy/v1",
+                "PodDisruptionBudget",
+                metadata(zone.name, ns, labels),
+                spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+            )
+        )
     return out
 
 
 def _probe(path: str, scheme: str, failure_threshold: int) -> dict:
-    return {"httpGet": {"path": path, "port": "http", "scheme": scheme}, "periodSeconds": 10,
-            "timeoutSeconds": 5, "failureThreshold": failure_threshold}
+    return {
+        "httpGet": {"path": path, "port": "http", "scheme": scheme},
+        "periodSeconds": 10,
+        "timeoutSeconds": 5,
+        "failureThreshold": failure_threshold,
+    }
 
 
-def _network_policy(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, labels: dict, selector: dict,
-                    services: dict) -> dict:
+def _network_policy(
+    site: SiteSpec, router: RouterSpec, zone: ZoneConfig, labels: dict, selector: dict, services: dict
+) -> dict:
     """Ingress: clients on the router port, the Prometheus pods on the metrics port. Egress: DNS, the zone's
     inference pods; external: providers."""
     port = tcp_ports([router.port])
-    clients = ([namespace_peer(n)
-                for n in dict.fromkeys((*router.client_namespaces, site.monitoring.namespace, site.namespace))]
-               if router.client_namespaces else [any_namespace_peer()])
+    clients = (
+        [
+            namespace_peer(n)
+            for n in dict.fromkeys((*router.client_namespaces, site.monitoring.namespace, site.namespace))
+        ]
+        if router.client_namespaces
+        else [any_namespace_peer()]
+    )
     egress = [dns_egress(site)]
     local = [services[u["service"]] for u in zone.upstreams]
     pods = [s for s in local if vendor(s.accelerator.vendor).schedulable]
     if pods:
         # egress is matched after Service DNAT: allow the runtimes' container ports
         ports = sorted({runtime(s.runtime).port for s in pods} | {s.endpoint.port for s in pods})
-        egress.append({"to": [{"podSelector": {"matchExpressions": [{
-            "key": NAME_LABEL, "operator": "In", "values": sorted({s.name for s in pods})}]}}],
-            "ports": tcp_ports(ports)})
+        egress.append(
+            {
+                "to": [
+                    {
+                        "podSelector": {
+                            "matchExpressions": [
+                                {"key": NAME_LABEL, "operator": "In", "values": sorted({s.name for s in pods})}
+                            ]
+                        }
+                    }
+                ],
+                "ports": tcp_ports(ports),
+            }
+        )
     metal = [s for s in local if not vendor(s.accelerator.vendor).schedulable]
     if metal and site.metal_hosts:
-        egress.append({"to": [{"ipBlock": {"cidr": h.cidr}} for h in site.metal_hosts],
-                       "ports": tcp_ports(sorted({s.endpoint.port for s in metal}))})
+        egress.append(
+            {
+                "to": [{"ipBlock": {"cidr": h.cidr}} for h in site.metal_hosts],
+                "ports": tcp_ports(sorted({s.endpoint.port for s in metal})),
+            }
+        )
     if zone.zone == "external":
-        egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
-                       "ports": tcp_ports(external_egress_ports(router))})
-    return manifest("networking.k8s.io/v1", "NetworkPolicy", metadata(zone.name, site.namespace, labels), spec={
-        "podSelector": {"matchLabels": selector},
-        "policyTypes": ["Ingress", "Egress"],
-        "ingress": [{"from": clients, "ports": port},
-                    {"from": [{**namespace_peer(site.monitoring.namespace),
-                               **pods_peer(site.monitoring.prometheus_pod_labels)}],
-                     "ports": tcp_ports([METRICS_PORT])}],
-        "egress": egress,
-    })
+        egress.append(
+            {
+                "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
+                "ports": tcp_ports(external_egress_ports(router)),
+            }
+        )
+    return manifest(
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        metadata(zone.name, site.namespace, labels),
+        spec={
+            "podSelector": {"matchLabels": selector},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {"from": clients, "ports": port},
+                {
+                    "from": [
+                        {
+                            **namespace_peer(site.monitoring.namespace),
+                            **pods_peer(site.monitoring.prometheus_pod_labels),
+                        }
+                    ],
+                    "ports": tcp_ports([METRICS_PORT]),
+                },
+            ],
+            "egress": egress,
+        },
+    )
 
 
 def _certificate(site: SiteSpec, router: RouterSpec, zones: list[ZoneConfig], labels: dict) -> dict:
     names = []
     for z in zones:
-        names += [z.name, f"{z.name}.{site.namespace}", f"{z.name}.{site.namespace}.svc",
-                  service_host(z.name, site.namespace)]
-    return manifest("cert-manager.io/v1", "Certificate", metadata(f"{router.name}-tls", site.namespace, labels), spec={
-        "secretName": f"{router.name}-tls",
-        "dnsNames": names,
-        "duration": "2160h",
-        "renewBefore": "360h",
-        "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
-        "usages": ["server auth", "digital signature", "key encipherment"],
-        "issuerRef": {"name": site.cert_issuer, "kind": "ClusterIssuer", "group": "cert-manager.io"},
-    })
+        names += [
+            z.name,
+            f"{z.name}.{site.namespace}",
+            f"{z.name}.{site.namespace}.svc",
+            service_host(z.name, site.namespace),
+        ]
+    return manifest(
+        "cert-manager.io/v1",
+        "Certificate",
+        metadata(f"{router.name}-tls", site.namespace, labels),
+        spec={
+            "secretName": f"{router.name}-tls",
+            "dnsNames": names,
+            "duration": "2160h",
+            "renewBefore": "360h",
+            "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+            "usages": ["server auth", "digital signature", "key encipherment"],
+            "issuerRef": {"name": site.cert_issuer, "kind": "ClusterIssuer", "group": "cert-manager.io"},
+        },
+    )
 
 
 def zone_urls(site: SiteSpec, router: RouterSpec) -> dict[str, str]:

@@ -3,6 +3,7 @@
 Pure. The zone split is structural: the sovereign zone's model list contains only in-site
 deployments and its env carries no provider key, so no config or header can make it call out.
 """
+
 from __future__ import annotations
 
 import re
@@ -94,8 +95,9 @@ def served_model(svc: InferenceServiceSpec) -> str:
     return svc.served_model
 
 
-def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, services: dict,
-                costs: dict[str, float] | None = None) -> tuple[dict, dict]:
+def _deployment(
+    site: SiteSpec, router: RouterSpec, group: str, backend, services: dict, costs: dict[str, float] | None = None
+) -> tuple[dict, dict]:
     """(LiteLLM model_list entry, guard rules for it). `costs`: $/token of local services (plan/cost.py)."""
     t = router.timeouts
     dep_id = f"{group}.{backend.name}"
@@ -103,22 +105,35 @@ def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, service
         svc = services[backend.service]
         base = openai_base_url(svc.name, site.namespace, svc.endpoint.port)
         params: dict[str, object] = {"model": f"openai/{backend.model or served_model(svc)}", "api_key": LOCAL_API_KEY}
-        rules = {"locality": "local", "maxClass": svc.classification, "region": site.region,
-                 "jurisdiction": site.jurisdiction, "service": svc.name, "apiKey": LOCAL_API_KEY}
+        rules = {
+            "locality": "local",
+            "maxClass": svc.classification,
+            "region": site.region,
+            "jurisdiction": site.jurisdiction,
+            "service": svc.name,
+            "apiKey": LOCAL_API_KEY,
+        }
         if metal_api_key(svc):  # a metal host's runtime demands its key (plan/metal_keys.py); the guard checks it
             params["api_key"] = f"os.environ/{backend_key_env(backend.name)}"
             del rules["apiKey"]
             rules["apiKeyEnv"] = backend_key_env(backend.name)
     else:
         base = backend.api_base or PROVIDER_BASES[backend.provider]
-        params = {"model": f"{PROVIDER_PREFIX[backend.provider]}/{backend.model}",
-                  "api_key": f"os.environ/{provider_key_env(backend.name)}"}
+        params = {
+            "model": f"{PROVIDER_PREFIX[backend.provider]}/{backend.model}",
+            "api_key": f"os.environ/{provider_key_env(backend.name)}",
+        }
         if backend.max_budget_dollars:
             params["max_budget"] = backend.max_budget_dollars
             params["budget_duration"] = backend.budget_period
-        rules = {"locality": "external", "maxClass": backend.max_classification, "region": backend.region,
-                 "jurisdiction": backend.jurisdiction, "provider": backend.provider,
-                 "apiKeyEnv": provider_key_env(backend.name)}
+        rules = {
+            "locality": "external",
+            "maxClass": backend.max_classification,
+            "region": backend.region,
+            "jurisdiction": backend.jurisdiction,
+            "provider": backend.provider,
+            "apiKeyEnv": provider_key_env(backend.name),
+        }
     params["api_base"] = f"os.environ/{upstream_env(backend.name)}"
     params["timeout"] = t.request_seconds
     params["stream_timeout"] = t.stream_seconds or t.request_seconds
@@ -129,8 +144,14 @@ def _deployment(site: SiteSpec, router: RouterSpec, group: str, backend, service
     if local_cost is not None:  # LiteLLM registers model_info as the deployment's price: budgets count local use
         info["input_cost_per_token"] = info["output_cost_per_token"] = local_cost
     entry = {"model_name": group, "litellm_params": params, "model_info": info}
-    return entry, {"id": dep_id, "group": group, "backend": backend.name, "apiBase": base.rstrip("/"),
-                   "apiBaseEnv": upstream_env(backend.name), **rules}
+    return entry, {
+        "id": dep_id,
+        "group": group,
+        "backend": backend.name,
+        "apiBase": base.rstrip("/"),
+        "apiBaseEnv": upstream_env(backend.name),
+        **rules,
+    }
 
 
 def _zone_backends(router: RouterSpec, zone: str) -> set[str]:
@@ -145,8 +166,13 @@ def zone_services(router: RouterSpec, zone: str) -> set[str]:
     return {b.service for b in router.local_backends if b.name in allowed}
 
 
-def plan_zone_config(site: SiteSpec, router: RouterSpec, services: dict[str, InferenceServiceSpec],
-                     zone: str, costs: dict[str, float] | None = None) -> ZoneConfig:
+def plan_zone_config(
+    site: SiteSpec,
+    router: RouterSpec,
+    services: dict[str, InferenceServiceSpec],
+    zone: str,
+    costs: dict[str, float] | None = None,
+) -> ZoneConfig:
     """The config files for one zone (sovereign or external), ready for a ConfigMap."""
     allowed = _zone_backends(router, zone)
     model_list, deployments, groups = [], [], []
@@ -162,8 +188,9 @@ def plan_zone_config(site: SiteSpec, router: RouterSpec, services: dict[str, Inf
     if not model_list:
         raise PlanError("modelGroups", f"no model group has a backend the {zone} zone may hold; add a local backend")
     served = {g.name for g in groups}
-    fallbacks = [{g.name: [f for f in g.fallbacks if f in served]} for g in groups
-                 if any(f in served for f in g.fallbacks)]
+    fallbacks = [
+        {g.name: [f for f in g.fallbacks if f in served]} for g in groups if any(f in served for f in g.fallbacks)
+    ]
     t = router.timeouts
     router_settings: dict = {
         "routing_strategy": router.strategy,
@@ -174,8 +201,11 @@ def plan_zone_config(site: SiteSpec, router: RouterSpec, services: dict[str, Inf
     }
     if fallbacks:
         router_settings["fallbacks"] = fallbacks
-    budgets = {b.provider: {"budget_limit": b.dollars, "time_period": b.period} for b in router.provider_budgets
-               if zone == "external"}
+    budgets = {
+        b.provider: {"budget_limit": b.dollars, "time_period": b.period}
+        for b in router.provider_budgets
+        if zone == "external"
+    }
     if budgets:
         router_settings["provider_budget_config"] = budgets
     config = {
@@ -199,13 +229,26 @@ def plan_zone_config(site: SiteSpec, router: RouterSpec, services: dict[str, Inf
     teams = [t for t in router.teams if zone in t.zones]
     audit_file = f"{AUDIT_DIR}/{router.audit.file}" if router.audit.volume_claim else None
     rules = {
-        "router": router.name, "site": site.name, "zone": zone,
+        "router": router.name,
+        "site": site.name,
+        "zone": zone,
         "allowedPaths": list(router.allowed_paths),
         "deployments": deployments,
         "groups": [{"name": g.name, "fallbacks": [f for f in g.fallbacks if f in served]} for g in groups],
-        "teams": [{"name": t.name, "alias": t.name, "keyEnv": team_key_env(t.name), "zones": list(t.zones),
-                   "models": list(t.models), "maxClass": t.max_classification, "boundClass": t.classification,
-                   "rpm": t.rpm, "tpm": t.tpm} for t in teams],
+        "teams": [
+            {
+                "name": t.name,
+                "alias": t.name,
+                "keyEnv": team_key_env(t.name),
+                "zones": list(t.zones),
+                "models": list(t.models),
+                "maxClass": t.max_classification,
+                "boundClass": t.classification,
+                "rpm": t.rpm,
+                "tpm": t.tpm,
+            }
+            for t in teams
+        ],
         "auditStdout": router.audit.stdout,
         "auditFile": audit_file,
     }
@@ -222,8 +265,11 @@ def plan_zone_config(site: SiteSpec, router: RouterSpec, services: dict[str, Inf
             secret_env[backend_key_env(local.name)] = (ref.name, ref.key)
     plain_env = {d["apiBaseEnv"]: d["apiBase"] for d in deployments}
     name = router.name if zone == "sovereign" else router.external_name
-    upstreams = [{"service": services[b.service].name, "port": services[b.service].endpoint.port}
-                 for b in router.local_backends if b.name in allowed]
+    upstreams = [
+        {"service": services[b.service].name, "port": services[b.service].endpoint.port}
+        for b in router.local_backends
+        if b.name in allowed
+    ]
     return ZoneConfig(zone, name, files, secret_env, plain_env, upstreams)
 
 

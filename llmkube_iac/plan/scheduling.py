@@ -1,4 +1,5 @@
 """Where a replica may run: vendor labels, the matching inventory pool, tolerations."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,8 +41,9 @@ def place(site: SiteSpec, service: InferenceServiceSpec, profile: VendorProfile)
     if declared and not pools:
         wanted = service.accelerator.product or f"{service.device_count} device(s) per node"
         have = ", ".join(f"{p.name} ({p.product or 'unnamed'}, {p.devices_per_node}/node)" for p in declared)
-        raise PlanError("accelerator", f"no {service.accelerator.vendor} pool at site {site.name} matches {wanted}; "
-                                       f"pools: {have}")
+        raise PlanError(
+            "accelerator", f"no {service.accelerator.vendor} pool at site {site.name} matches {wanted}; pools: {have}"
+        )
     pool = pools[0] if pools else None
     if service.accelerator.product and profile.product_label and not pool:
         selector[profile.product_label] = profile.product_value(service.accelerator.product)

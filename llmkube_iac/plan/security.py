@@ -1,4 +1,5 @@
 """The restricted Pod Security profile every pod we plan runs under."""
+
 from __future__ import annotations
 
 RUN_AS_USER = 65532  # a non-root uid that exists in distroless-style images; runtimes need no other

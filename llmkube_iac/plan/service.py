@@ -3,6 +3,7 @@
 Pure: a validated service + its model + the site in, wire-form manifests out. Everything that
 differs by vendor comes from hardware.py, everything that differs by runtime from runtimes/.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,8 +27,15 @@ from .scheduling import place
 from .security import container_security_context, empty_dir, pod_security_context
 
 NO_EGRESS_FROM = "confidential"  # model servers of this class and above get a NetworkPolicy denying all egress
-_CONTEXT_TIERS = ((4096, "4k"), (8192, "8k"), (16384, "16k"), (32768, "32k"), (65536, "64k"),
-                  (131072, "128k"), (262144, "256k"))
+_CONTEXT_TIERS = (
+    (4096, "4k"),
+    (8192, "8k"),
+    (16384, "16k"),
+    (32768, "32k"),
+    (65536, "64k"),
+    (131072, "128k"),
+    (262144, "256k"),
+)
 
 
 @dataclass(frozen=True)
@@ -46,10 +54,20 @@ def context_tier(tokens: int | None) -> str | None:
 
 def _labels(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, model_name: str, memory_tier) -> dict:
     labels = object_labels(
-        svc.name, svc.name, "inference",
-        site=site.name, service=svc.name, vendor=svc.accelerator.vendor, runtime=svc.runtime, mode=svc.mode,
-        classification=svc.classification, model=model_name, priority=svc.priority, team=svc.team,
-        context_tier=context_tier(svc.context_size or model.context_window), memory_tier=memory_tier,
+        svc.name,
+        svc.name,
+        "inference",
+        site=site.name,
+        service=svc.name,
+        vendor=svc.accelerator.vendor,
+        runtime=svc.runtime,
+        mode=svc.mode,
+        classification=svc.classification,
+        model=model_name,
+        priority=svc.priority,
+        team=svc.team,
+        context_tier=context_tier(svc.context_size or model.context_window),
+        memory_tier=memory_tier,
     )
     for domain in model.domains:
         labels[f"domain.llmkube.dev/{domain}"] = "true"
@@ -85,16 +103,30 @@ def _verify_init(site: SiteSpec, place_: ModelPlacement, model: ModelSpec, job_h
         "image": site.tools_image,
         "imagePullPolicy": "IfNotPresent",
         # values travel as arguments ($1..$4), never inside the script text: a source is not shell code
-        "command": ["/bin/sh", "-c", VERIFY_SCRIPT, "verify-model", place_.marker_path, place_.sha256 or "",
-                    model.source, job_hint],
+        "command": [
+            "/bin/sh",
+            "-c",
+            VERIFY_SCRIPT,
+            "verify-model",
+            place_.marker_path,
+            place_.sha256 or "",
+            model.source,
+            job_hint,
+        ],
         "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}},
         "securityContext": container_security_context(),
         "volumeMounts": [{"name": "models", "mountPath": MOUNT, "readOnly": True}],
     }
 
 
-def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, model_name: str,
-                 size_bytes: int | None = None, routers: Sequence[RouterSpec] = ()) -> ServicePlan:
+def plan_service(
+    site: SiteSpec,
+    svc: InferenceServiceSpec,
+    model: ModelSpec,
+    model_name: str,
+    size_bytes: int | None = None,
+    routers: Sequence[RouterSpec] = (),
+) -> ServicePlan:
     """The Kubernetes objects that serve one model; PlanError names the field when it cannot.
 
     `routers` are the site's routers: the service's NetworkPolicy admits exactly the zones that route to it."""
@@ -129,8 +161,11 @@ def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, mo
         requests[profile.resource_key] = str(devices)
         limits[profile.resource_key] = str(devices)
 
-    mounts = [{"name": "models", "mountPath": MOUNT, "readOnly": True},
-              {"name": "tmp", "mountPath": "/tmp"}, {"name": "cache", "mountPath": "/cache"}]
+    mounts = [
+        {"name": "models", "mountPath": MOUNT, "readOnly": True},
+        {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "cache", "mountPath": "/cache"},
+    ]
     volumes = [place_.volume, empty_dir("tmp", "4Gi"), empty_dir("cache", "20Gi")]
     if profile.needs_shm and devices > 1:
         mounts.append({"name": "dshm", "mountPath": "/dev/shm"})
@@ -169,25 +204,35 @@ def plan_service(site: SiteSpec, svc: InferenceServiceSpec, model: ModelSpec, mo
         pod_spec["tolerations"] = where.tolerations
 
     # Devices are scarce: replace pods in place instead of surging onto devices that do not exist.
-    strategy = ({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}} if devices
-                else {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}})
+    strategy = (
+        {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+        if devices
+        else {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    )
     deploy_spec: dict = {}
     if not svc.autoscaling:
         deploy_spec["replicas"] = svc.replicas
-    deploy_spec.update({
-        "selector": {"matchLabels": selector},
-        "strategy": strategy,
-        "template": {"metadata": {"labels": labels}, "spec": pod_spec},
-    })
+    deploy_spec.update(
+        {
+            "selector": {"matchLabels": selector},
+            "strategy": strategy,
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+        }
+    )
     annotations = {"llmkube.dev/model-source": model.source}
     out = [
         manifest("v1", "ServiceAccount", metadata(svc.name, ns, labels), automountServiceAccountToken=False),
         manifest("apps/v1", "Deployment", metadata(svc.name, ns, labels, annotations), spec=deploy_spec),
-        manifest("v1", "Service", metadata(svc.name, ns, labels), spec={
-            "type": svc.endpoint.service_type,
-            "selector": selector,
-            "ports": [{"name": "http", "port": svc.endpoint.port, "targetPort": "http", "protocol": "TCP"}],
-        }),
+        manifest(
+            "v1",
+            "Service",
+            metadata(svc.name, ns, labels),
+            spec={
+                "type": svc.endpoint.service_type,
+                "selector": selector,
+                "ports": [{"name": "http", "port": svc.endpoint.port, "targetPort": "http", "protocol": "TCP"}],
+            },
+        ),
         _network_policy(site, svc, labels, selector, port, rt.metrics_path is not None, routers),
     ]
     monitor = plan_pod_monitor(svc, rt, ns, labels, selector)
@@ -212,19 +257,32 @@ def double_cpu(cpu: str) -> str:
         return cpu
 
 
-def _network_policy(site: SiteSpec, svc: InferenceServiceSpec, labels: dict, selector: dict, port: int,
-                    has_metrics: bool, routers: Sequence[RouterSpec]) -> dict:
+def _network_policy(
+    site: SiteSpec,
+    svc: InferenceServiceSpec,
+    labels: dict,
+    selector: dict,
+    port: int,
+    has_metrics: bool,
+    routers: Sequence[RouterSpec],
+) -> dict:
     """Ingress only from the router zones that route to the service, labelled clients, allowed namespaces,
     and the Prometheus pods of the metrics namespaces (the model port serves /metrics). Egress: none for
     confidential and restricted services (a model server calls nothing; denied, nothing can leak out)."""
-    peers = [pods_peer(router_zone_labels(r.name, zone))
-             for r in routers for zone in zones_of(r) if svc.name in zone_services(r, zone)]
+    peers = [
+        pods_peer(router_zone_labels(r.name, zone))
+        for r in routers
+        for zone in zones_of(r)
+        if svc.name in zone_services(r, zone)
+    ]
     peers += [pods_peer(client_label(svc.name))]
     peers += [namespace_peer(n) for n in svc.network.allowed_namespaces]
     rules = [{"from": peers, "ports": tcp_ports([port])}]
     if has_metrics and svc.network.metrics_namespaces:
-        scrapers = [{**namespace_peer(n), **pods_peer(site.monitoring.prometheus_pod_labels)}
-                    for n in svc.network.metrics_namespaces]
+        scrapers = [
+            {**namespace_peer(n), **pods_peer(site.monitoring.prometheus_pod_labels)}
+            for n in svc.network.metrics_namespaces
+        ]
         rules.append({"from": scrapers, "ports": tcp_ports([port])})
     spec: dict = {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"], "ingress": rules}
     if CLASSIFICATION_ORDER.index(svc.classification) >= CLASSIFICATION_ORDER.index(NO_EGRESS_FROM):

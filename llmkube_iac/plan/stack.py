@@ -7,6 +7,7 @@ directly (it is pure). A Model, InferenceService or Router used without a Site i
 mirrors and pinned to its recorded digests (plan/images.py), so nothing that reaches a cluster can
 skip it.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,7 +45,6 @@ class StackPlan:
     routers: dict[str, list[dict]] = field(default_factory=dict)
     costs: dict[str, CostEstimate] = field(default_factory=dict)  # by service: $/1M tokens (plan/cost.py)
 
-
     # site-wide operations objects with stable names: add-on and team namespaces, quotas and queues,
     # SLOs, alert rules, dashboards (registered after the add-ons whose CRDs they use)
     fleet: list[dict] = field(default_factory=list)  # also in `site`: kept apart for tests and reports
@@ -79,10 +79,14 @@ def _on_site(plan: StackPlan, site: SiteSpec) -> StackPlan:
     return plan
 
 
-def plan_alone(site: SiteSpec, *, model: tuple[ModelSpec, str, int | None] | None = None,
-               service: tuple[InferenceServiceSpec, ModelSpec, str, int | None] | None = None,
-               router: tuple[RouterSpec, Sequence[InferenceServiceSpec]] | None = None,
-               routers: Sequence[RouterSpec] = ()) -> StackPlan:
+def plan_alone(
+    site: SiteSpec,
+    *,
+    model: tuple[ModelSpec, str, int | None] | None = None,
+    service: tuple[InferenceServiceSpec, ModelSpec, str, int | None] | None = None,
+    router: tuple[RouterSpec, Sequence[InferenceServiceSpec]] | None = None,
+    routers: Sequence[RouterSpec] = (),
+) -> StackPlan:
     """One component planned without a Site: model = (spec, object name, size), service = (spec, model,
     model object name, size), router = (spec, the services it may route to); `routers` are those that
     route to the service (its NetworkPolicy admits exactly their zones). Same planners as plan_stack."""
@@ -97,23 +101,27 @@ def plan_alone(site: SiteSpec, *, model: tuple[ModelSpec, str, int | None] | Non
         router_spec, services = router
         plan.routers[router_spec.name] = plan_router(site, router_spec, services)
     plan = _on_site(plan, site)
-    check_objects([("model", m) for _, ms in plan.models.values() for m in ms]
-                  + [("service", m) for sp in plan.services.values() for m in sp.manifests]
-                  + [("router", m) for ms in plan.routers.values() for m in ms])
+    check_objects(
+        [("model", m) for _, ms in plan.models.values() for m in ms]
+        + [("service", m) for sp in plan.services.values() for m in sp.manifests]
+        + [("router", m) for ms in plan.routers.values() for m in ms]
+    )
     return plan
 
 
 def pin_sources(config: StackConfig, sources: dict[str, str]) -> StackConfig:
     """The stack with the named models' sources replaced (stack models and inline service models): how
     plan-time revision pins (modelinfo.revisions) reach the download Job, the cache key and the policy."""
+
     def pinned(name: str, model: ModelSpec) -> ModelSpec:
         new = sources.get(name)
         return model if new is None or new == model.source else model.model_copy(update={"source": new})
 
     models = tuple(pinned(m.name or "", m) for m in config.models)
-    services = tuple(svc if isinstance(svc.model, str) else
-                     svc.model_copy(update={"model": pinned(svc.model_name, svc.model)})
-                     for svc in config.services)
+    services = tuple(
+        svc if isinstance(svc.model, str) else svc.model_copy(update={"model": pinned(svc.model_name, svc.model)})
+        for svc in config.services
+    )
     return config.model_copy(update={"models": models, "services": services})
 
 
@@ -152,8 +160,9 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
         for svc, _ in metal_services:  # each service's own selector-less Service goes with its component
             own = [m for m in plan.metal if m["kind"] == "Service" and m["metadata"]["name"] == svc.name]
             plan.metal = [m for m in plan.metal if not any(m is o for o in own)]
-            plan.services[svc.name] = ServicePlan(own, openai_base_url(svc.name, site.namespace, svc.endpoint.port),
-                                                  svc.name, site.namespace)
+            plan.services[svc.name] = ServicePlan(
+                own, openai_base_url(svc.name, site.namespace, svc.endpoint.port), svc.name, site.namespace
+            )
     plan.costs = stack_costs(config, models, sizes)
     per_token = {n: c.dollars_per_token for n, c in plan.costs.items() if c.dollars_per_token is not None}
     for i, router in enumerate(config.routers):
@@ -187,10 +196,12 @@ def plan_fleet_ops(config: StackConfig) -> list[dict]:
     site = config.site
     for addon, group in unmet_needs(site):
         providers = [a.name for a in ADDONS.values() if group in a.provides]
-        raise PlanError(f"site.addons.{addon.enabled.addons_flag}",  # type: ignore[attr-defined]
-                        f"add-on {addon.name} needs API group {group}, which nothing at the site "
-                                       f"provides: install {' or '.join(providers) or 'its provider'} (site.addons) "
-                                       f"or list {group} in site.clusterProvides if the cluster has it")
+        raise PlanError(
+            f"site.addons.{addon.enabled.addons_flag}",  # type: ignore[attr-defined]
+            f"add-on {addon.name} needs API group {group}, which nothing at the site "
+            f"provides: install {' or '.join(providers) or 'its provider'} (site.addons) "
+            f"or list {group} in site.clusterProvides if the cluster has it",
+        )
     out = plan_quotas(site, config.teams)
     for i, svc in enumerate(config.services):
         out += service_slos(site, svc, f"services[{i}]")
@@ -236,4 +247,3 @@ def _owned(plan: StackPlan, config: StackConfig):
     for m in plan.metal:
         host = (m.get("metadata", {}).get("labels") or {}).get("llmkube.dev/metal-host")
         yield (f"site.metalHosts[{hosts[host]}]" if host in hosts else "site.metalHosts"), m
-

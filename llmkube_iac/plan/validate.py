@@ -8,6 +8,7 @@ Before anything is registered, each manifest is walked once and checked with the
 rules (spec/k8s.py); a problem is an error under the config path of the component that made
 the object, and a collision names both components.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,11 +23,24 @@ _NAME_RULES = {
     "Namespace": k8s.check_dns1123_label,
     "Job": k8s.check_dns1123_label,  # its pods carry the name as a label value: at most 63 characters
 }
-_SUBDOMAIN_KEYS = frozenset({"storageClassName", "claimName", "secretName", "priorityClassName",
-                             "serviceAccountName"})
-_INT32_KEYS = frozenset({"replicas", "minReplicas", "maxReplicas", "minReplicaCount", "maxReplicaCount",
-                         "cooldownPeriod", "averageUtilization", "containerPort", "terminationGracePeriodSeconds",
-                         "leaseDurationSeconds", "backoffLimit", "periodSeconds", "failureThreshold"})
+_SUBDOMAIN_KEYS = frozenset({"storageClassName", "claimName", "secretName", "priorityClassName", "serviceAccountName"})
+_INT32_KEYS = frozenset(
+    {
+        "replicas",
+        "minReplicas",
+        "maxReplicas",
+        "minReplicaCount",
+        "maxReplicaCount",
+        "cooldownPeriod",
+        "averageUtilization",
+        "containerPort",
+        "terminationGracePeriodSeconds",
+        "leaseDurationSeconds",
+        "backoffLimit",
+        "periodSeconds",
+        "failureThreshold",
+    }
+)
 _LABEL_MAPS = frozenset({"labels", "matchLabels", "nodeSelector"})
 
 
@@ -72,8 +86,11 @@ def _walk(value, path: str) -> Iterable[tuple[str, str]]:
             reason = k8s.check_int32(item, key)
         elif key == "port" and isinstance(item, int) and not 1 <= item <= 65535:
             reason = f"port {item} is not 1-65535"
-        elif key == "stabilizationWindowSeconds" and isinstance(item, int) and \
-                not 0 <= item <= k8s.MAX_STABILIZATION_SECONDS:
+        elif (
+            key == "stabilizationWindowSeconds"
+            and isinstance(item, int)
+            and not 0 <= item <= k8s.MAX_STABILIZATION_SECONDS
+        ):
             reason = f"{item} is outside 0-{k8s.MAX_STABILIZATION_SECONDS} seconds"
         elif key == "cidr" and isinstance(item, str):
             reason = k8s.check_cidr(item)
@@ -82,13 +99,28 @@ def _walk(value, path: str) -> Iterable[tuple[str, str]]:
         elif key == "sizeLimit" and isinstance(item, str):
             reason = k8s.check_quantity(item, "size limit")
         elif key == "env" and isinstance(item, list):
-            reason = next((k8s.check_env_name(e["name"]) for e in item
-                           if isinstance(e, dict) and isinstance(e.get("name"), str)
-                           and k8s.check_env_name(e["name"])), None)
+            reason = next(
+                (
+                    k8s.check_env_name(e["name"])
+                    for e in item
+                    if isinstance(e, dict) and isinstance(e.get("name"), str) and k8s.check_env_name(e["name"])
+                ),
+                None,
+            )
         elif key == "tolerations" and isinstance(item, list):
-            reason = next((r for t in item if isinstance(t, dict) for r in (
-                k8s.check_qualified_name(t.get("key", "")) if t.get("key") else None,
-                k8s.check_label_value(t.get("value", "")) if t.get("value") else None) if r), None)
+            reason = next(
+                (
+                    r
+                    for t in item
+                    if isinstance(t, dict)
+                    for r in (
+                        k8s.check_qualified_name(t.get("key", "")) if t.get("key") else None,
+                        k8s.check_label_value(t.get("value", "")) if t.get("value") else None,
+                    )
+                    if r
+                ),
+                None,
+            )
         else:
             yield from _walk(item, here)
             continue
@@ -145,7 +177,8 @@ def check_objects(owned: Iterable[tuple[str, dict]]) -> None:
     for (path, other), objects in clashes.items():
         more = f" (and {len(objects) - 1} more)" if len(objects) > 1 else ""
         by = "twice by this component" if other == path else f"also by {other}"
-        problems.append((path, f"{objects[0]}{more} is created {by}: rename one of them, or the objects would "
-                               "overwrite each other"))
+        problems.append(
+            (path, f"{objects[0]}{more} is created {by}: rename one of them, or the objects would overwrite each other")
+        )
     if problems:
         raise SpecError(problems)

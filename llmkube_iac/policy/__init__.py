@@ -8,6 +8,7 @@ evaluated: `evaluate(resources, config)` is what `llmkube-iac render/check` call
 `policy/__main__.py` at the repository root serves the same pulumi_policy objects to
 `pulumi preview --policy-pack policy`.
 """
+
 from .base import PolicyResult, Res, Rule, Violation
 from .report import format_table, has_mandatory_violations
 from .rules import RULES, RULES_BY_NAME
@@ -20,5 +21,14 @@ def evaluate(resources, config=None):
     return _evaluate(resources, config)
 
 
-__all__ = ["RULES", "RULES_BY_NAME", "PolicyResult", "Res", "Rule", "Violation", "evaluate", "format_table",
-           "has_mandatory_violations"]
+__all__ = [
+    "RULES",
+    "RULES_BY_NAME",
+    "PolicyResult",
+    "Res",
+    "Rule",
+    "Violation",
+    "evaluate",
+    "format_table",
+    "has_mandatory_violations",
+]

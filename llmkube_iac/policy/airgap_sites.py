@@ -1,5 +1,6 @@
 """What an air-gapped site declares internal: its registry mirrors, model stores, Hugging Face
 mirror and chart registry. Shared by the airgap-* rules, so each reads the declaration one way."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -20,5 +21,6 @@ def host_of(entry: str) -> str:
 
 def mirror_prefixes(site: SiteView, cfg: dict) -> list[str]:
     """Image prefixes the site pulls from: its registry mirrors plus the rule's extraRegistries."""
-    return [m.mirror.rstrip("/") + "/" for m in site.spec.registry_mirrors] + \
-           [r.rstrip("/") + "/" for r in cfg.get("extraRegistries", [])]
+    return [m.mirror.rstrip("/") + "/" for m in site.spec.registry_mirrors] + [
+        r.rstrip("/") + "/" for r in cfg.get("extraRegistries", [])
+    ]

@@ -4,6 +4,7 @@ A rule is data plus one pure function. The CrossGuard pack (`crossguard/pack.py`
 evaluator (`crossguard/offline.py`) both wrap the same function, so a plan gets the same verdict
 on either path.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping

@@ -7,6 +7,7 @@ rule's own schema (`Rule.config`, the same one the pack publishes) and unknown r
 properties and wrong types are refused with the path of the offending value, so a gate that
 was meant to be strict cannot quietly fall back to its defaults.
 """
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 Shared by the `capacity` and `gpu-fit` rules, so both agree on which services hold devices: a
 service counts when its vendor is scheduled by Kubernetes with a device resource key (Apple
 Silicon hosts are outside the cluster) and it asks for at least one device."""
+
 from __future__ import annotations
 
 from ..hardware import vendor

@@ -1,5 +1,6 @@
 """Walking a pod spec's containers, for the per-object rules that read each one (security-baseline,
 secrets-hygiene). Every kind counts: an init or ephemeral container runs with the same rights."""
+
 from __future__ import annotations
 
 CONTAINER_KEYS = ("initContainers", "containers", "ephemeralContainers")

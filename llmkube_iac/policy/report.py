@@ -2,6 +2,7 @@
 
 Pure (it reads PolicyResult records only), so the CLI can format results without loading the
 CrossGuard adapter that produced them."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -22,8 +23,10 @@ def format_table(results: Iterable[PolicyResult]) -> str:
     widths = [max(len(row[i]) for row in rows + [("RULE", "LEVEL", "RESOURCE", "")]) for i in range(3)]
     widths[2] = min(widths[2], 48)
     line = lambda a, b, c, d: f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}"  # noqa: E731
-    out = [line("RULE", "LEVEL", "RESOURCE", "MESSAGE"),
-           line("-" * widths[0], "-" * widths[1], "-" * widths[2], "-" * 7)]
+    out = [
+        line("RULE", "LEVEL", "RESOURCE", "MESSAGE"),
+        line("-" * widths[0], "-" * widths[1], "-" * widths[2], "-" * 7),
+    ]
     shown = set()
     for row, r in zip(rows, results, strict=True):
         out.append(line(*row))

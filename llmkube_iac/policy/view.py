@@ -4,6 +4,7 @@ Specs travel as component props (`llmkube:index:Site` -> {"spec"}, Model/Inferen
 -> {"spec", "site"}); they are re-validated with the same pydantic models the program used, so a
 rule never reads a half-understood dict.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -120,8 +121,11 @@ class StackView:
                 spec = self._validate(r, ModelSpec, r.props["spec"])
                 if spec is not None:
                     facts, rev = r.props.get("facts"), r.props.get("revision")
-                    view.models.append(ModelEntry(r, spec, facts if isinstance(facts, dict) else None,
-                                                  rev if isinstance(rev, dict) else None))
+                    view.models.append(
+                        ModelEntry(
+                            r, spec, facts if isinstance(facts, dict) else None, rev if isinstance(rev, dict) else None
+                        )
+                    )
             elif r.type == ROUTER and isinstance(r.props.get("spec"), dict):
                 from ..spec.router import RouterSpec
 
@@ -146,9 +150,14 @@ class StackView:
         sites = self.sites
         out: list[tuple[str, str | None]] = [(msg, r.urn) for r, msg in self.errors]
         if not sites and any(r.type.startswith(COMPONENT_PREFIX) for r in self.resources):
-            out.append(("llmkube components are in the stack but no llmkube:index:Site `spec` is visible to the "
-                        "policy (under `pulumi preview` stack policies read component outputs: the Site must export "
-                        "its spec)", None))
+            out.append(
+                (
+                    "llmkube components are in the stack but no llmkube:index:Site `spec` is visible to the "
+                    "policy (under `pulumi preview` stack policies read component outputs: the Site must export "
+                    "its spec)",
+                    None,
+                )
+            )
         return out
 
     def _teams(self, r: Res) -> list:

@@ -1,4 +1,5 @@
 """`llmkube-iac render`, `check` and `schema`: the offline engine (and the config reference) from the command line."""
+
 from __future__ import annotations
 
 import argparse
@@ -55,13 +56,18 @@ def _run(args, out_dir) -> int:
     policy_config = _policy_config(args.policy_config)  # refused before the (slower) render
     result = render_program(args.program_dir, args.stack, out_dir, policy_config)
     from ..policy import format_table, has_mandatory_violations
+
     k8s = len(result.manifests)
     sites = sorted({r.site for r in result.resources if r.manifest is not None})
-    print(f"{result.project.name}/{result.project.stack}: {len(result.resources)} resources, {k8s} Kubernetes objects"
-          f" in {len(sites)} site(s) ({', '.join(sites)}), {len(result.charts)} provider-side chart(s)")
+    print(
+        f"{result.project.name}/{result.project.stack}: {len(result.resources)} resources, {k8s} Kubernetes objects"
+        f" in {len(sites)} site(s) ({', '.join(sites)}), {len(result.charts)} provider-side chart(s)"
+    )
     for chart in result.charts:
-        print(f"  provider-side (not expanded offline): {chart.name}: {chart.props.get('chart')} "
-              f"{chart.props.get('version') or ''}".rstrip())
+        print(
+            f"  provider-side (not expanded offline): {chart.name}: {chart.props.get('chart')} "
+            f"{chart.props.get('version') or ''}".rstrip()
+        )
     if result.policy_results:
         print(format_table(result.policy_results))
     findings = result.cluster_findings
@@ -98,17 +104,24 @@ def cmd_schema(args) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    for name, func, help_ in (("render", cmd_render, "render a program offline to YAML + plan.json"),
-                              ("check", cmd_check, "render in memory and evaluate policies (CI gate)")):
+    for name, func, help_ in (
+        ("render", cmd_render, "render a program offline to YAML + plan.json"),
+        ("check", cmd_check, "render in memory and evaluate policies (CI gate)"),
+    ):
         p = sub.add_parser(name, help=help_)
         p.add_argument("program_dir", help="directory holding Pulumi.yaml")
         p.add_argument("--stack", help="stack name (Pulumi.<stack>.yaml); optional when there is one")
-        p.add_argument("--out", default="out" if name == "render" else None,
-                       help="output directory"
-                       + (" (default: out)" if name == "render" else " (default: write nothing)"))
+        p.add_argument(
+            "--out",
+            default="out" if name == "render" else None,
+            help="output directory" + (" (default: out)" if name == "render" else " (default: write nothing)"),
+        )
         p.add_argument("--policy-config", help="JSON file, same shape as --policy-pack-config")
         p.set_defaults(func=func)
     p = sub.add_parser("schema", help="print the JSON Schema of the stack configuration")
-    p.add_argument("--markdown", action="store_true",
-                   help="print the configuration reference (docs/configuration.md) generated from it instead")
+    p.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the configuration reference (docs/configuration.md) generated from it instead",
+    )
     p.set_defaults(func=cmd_schema)

@@ -9,6 +9,7 @@ that may be applied before its namespace or its add-on, two registrations of one
 cluster (one site's deletion would remove it for the other), and names the API server rejects.
 Findings fail `llmkube-iac check` like mandatory policy violations and are listed in plan.json.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,10 +57,19 @@ class ClusterModel:
     findings: list[ClusterFinding]
 
     def to_dict(self) -> dict:
-        return {"clusters": {n: {"sites": c.sites, "namespaces": sorted(c.namespaces),
-                                 "addons": [a.props.get("release") for a in c.addons],
-                                 "clusterProvides": sorted(c.declared)} for n, c in self.clusters.items()},
-                "applyOrder": self.apply_order, "findings": [f.to_dict() for f in self.findings]}
+        return {
+            "clusters": {
+                n: {
+                    "sites": c.sites,
+                    "namespaces": sorted(c.namespaces),
+                    "addons": [a.props.get("release") for a in c.addons],
+                    "clusterProvides": sorted(c.declared),
+                }
+                for n, c in self.clusters.items()
+            },
+            "applyOrder": self.apply_order,
+            "findings": [f.to_dict() for f in self.findings],
+        }
 
 
 def _provider_urn(ref: str | None) -> str | None:
@@ -138,8 +148,11 @@ def _clusters(resources: list[RenderedResource], graph: _Graph) -> tuple[dict[st
     for r in resources:
         if r.type == PROVIDER:
             p = r.props
-            name = (p.get("clusterIdentifier") or p.get("context")
-                    or (f"render:{p['renderYamlToDirectory']}" if p.get("renderYamlToDirectory") else "ambient"))
+            name = (
+                p.get("clusterIdentifier")
+                or p.get("context")
+                or (f"render:{p['renderYamlToDirectory']}" if p.get("renderYamlToDirectory") else "ambient")
+            )
             provider_cluster[r.urn] = name
             clusters.setdefault(name, Cluster(name, default_namespace=p.get("namespace")))
     of: dict[str, str] = {}
@@ -186,19 +199,33 @@ def build(resources: list[RenderedResource]) -> ClusterModel:
         for a in cluster.addons:
             key = (a.props.get("namespace"), a.props.get("release"))
             if key in releases:
-                findings.append(ClusterFinding(
-                    "duplicate", f"Helm release {key[1]} in namespace {key[0]} is installed twice in cluster "
-                    f"{cluster.name}", "install each add-on once per cluster (sites sharing a cluster must not both "
-                    "enable it)", a.urn, cluster.name))
+                findings.append(
+                    ClusterFinding(
+                        "duplicate",
+                        f"Helm release {key[1]} in namespace {key[0]} is installed twice in cluster {cluster.name}",
+                        "install each add-on once per cluster (sites sharing a cluster must not both enable it)",
+                        a.urn,
+                        cluster.name,
+                    )
+                )
             releases.setdefault(key, a.urn)
             findings += _check_addon(a, cluster, graph)
     order, cyclic = graph.order()
     for u in cyclic:
-        findings.append(ClusterFinding("order", f"{graph.by_urn[u].name} is on a dependency cycle",
-                                       "remove the dependsOn that closes the cycle", u))
+        findings.append(
+            ClusterFinding(
+                "order",
+                f"{graph.by_urn[u].name} is on a dependency cycle",
+                "remove the dependsOn that closes the cycle",
+                u,
+            )
+        )
     wanted = {r.urn for r in objects} | {a.urn for c in clusters.values() for a in c.addons}
-    return ClusterModel({n: c for n, c in clusters.items() if c.sites or c.namespaces or c.addons},
-                        [u for u in order if u in wanted], findings)
+    return ClusterModel(
+        {n: c for n, c in clusters.items() if c.sites or c.namespaces or c.addons},
+        [u for u in order if u in wanted],
+        findings,
+    )
 
 
 def _what(r: RenderedResource) -> str:
@@ -210,10 +237,13 @@ def _what(r: RenderedResource) -> str:
 
 def _duplicate(r: RenderedResource, cluster: Cluster, seen_urn: str) -> ClusterFinding:
     return ClusterFinding(
-        "duplicate", f"{_what(r)} is registered twice in cluster {cluster.name} ({seen_urn} and {r.urn}): both "
+        "duplicate",
+        f"{_what(r)} is registered twice in cluster {cluster.name} ({seen_urn} and {r.urn}): both "
         "would own it and deleting either removes it for the other",
         "give each site its own cluster (site.kubernetes.cluster), or a namespace of its own for namespaced objects",
-        r.urn, cluster.name)
+        r.urn,
+        cluster.name,
+    )
 
 
 def _provided(group: str, cluster: Cluster) -> list[RenderedResource]:
@@ -225,30 +255,56 @@ def _check_group(r: RenderedResource, what: str, group: str, cluster: Cluster, g
     if not addons:
         if group in cluster.declared:
             return []
-        return [ClusterFinding(
-            "api-group", f"{what} needs the {group} API, which no add-on in cluster {cluster.name} installs and "
-            "site.clusterProvides does not declare", f"install {provider_hint(group)} and add {group} to "
-            "site.clusterProvides, or enable the add-on that provides it", r.urn, cluster.name)]
+        return [
+            ClusterFinding(
+                "api-group",
+                f"{what} needs the {group} API, which no add-on in cluster {cluster.name} installs and "
+                "site.clusterProvides does not declare",
+                f"install {provider_hint(group)} and add {group} to "
+                "site.clusterProvides, or enable the add-on that provides it",
+                r.urn,
+                cluster.name,
+            )
+        ]
     if group in cluster.declared or any(a.urn in graph.before(r.urn) for a in addons):
         return []
-    return [ClusterFinding("order", f"{what} may be applied before add-on "
-                           f"{addons[0].props.get('release')}, which installs the {group} API",
-                           "make it depend on the add-on (components/register.py orders a component's own objects)",
-                           r.urn, cluster.name)]
+    return [
+        ClusterFinding(
+            "order",
+            f"{what} may be applied before add-on {addons[0].props.get('release')}, which installs the {group} API",
+            "make it depend on the add-on (components/register.py orders a component's own objects)",
+            r.urn,
+            cluster.name,
+        )
+    ]
 
 
-def _check_namespace(r: RenderedResource, what: str, ns: str | None, cluster: Cluster,
-                     graph: _Graph) -> list[ClusterFinding]:
+def _check_namespace(
+    r: RenderedResource, what: str, ns: str | None, cluster: Cluster, graph: _Graph
+) -> list[ClusterFinding]:
     if not ns or ns in SYSTEM_NAMESPACES:
         return []
     ns_urn = cluster.namespaces.get(ns)
     if ns_urn is None:
-        return [ClusterFinding("namespace", f"{what} goes into namespace {ns}, which nothing in cluster "
-                               f"{cluster.name} creates", f"create Namespace {ns} in the plan (a site creates its "
-                               "own and one per add-on chart)", r.urn, cluster.name)]
+        return [
+            ClusterFinding(
+                "namespace",
+                f"{what} goes into namespace {ns}, which nothing in cluster {cluster.name} creates",
+                f"create Namespace {ns} in the plan (a site creates its own and one per add-on chart)",
+                r.urn,
+                cluster.name,
+            )
+        ]
     if ns_urn != r.urn and ns_urn not in graph.before(r.urn):
-        return [ClusterFinding("order", f"{what} may be applied before Namespace {ns}",
-                               "make it depend on the Namespace", r.urn, cluster.name)]
+        return [
+            ClusterFinding(
+                "order",
+                f"{what} may be applied before Namespace {ns}",
+                "make it depend on the Namespace",
+                r.urn,
+                cluster.name,
+            )
+        ]
     return []
 
 
@@ -269,8 +325,15 @@ def _check_object(r: RenderedResource, cluster: Cluster, graph: _Graph, seen: di
         out += _check_group(r, what, api_group(m["apiVersion"]), cluster, graph)
     name = str(meta.get("name") or "")
     if m.get("kind") in _LABEL_NAMED and not _DNS_LABEL.match(name):
-        out.append(ClusterFinding("name", f"{what}: the name must be a DNS label of at most 63 characters "
-                                  f"(it has {len(name)})", "shorten the name it is derived from", r.urn, cluster.name))
+        out.append(
+            ClusterFinding(
+                "name",
+                f"{what}: the name must be a DNS label of at most 63 characters (it has {len(name)})",
+                "shorten the name it is derived from",
+                r.urn,
+                cluster.name,
+            )
+        )
     return out
 
 

@@ -5,14 +5,16 @@ description; a hand-written reference would drift from them. `llmkube-iac schema
 prints the page and a test fails when the committed copy differs. Pure and deterministic: the
 same models always give the same bytes (no dates, no paths, no set ordering).
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 
 REGENERATE = "python3 -m llmkube_iac schema --markdown > docs/configuration.md"
-STACK_TITLE = ("llmkube stack configuration (keys llmkube:site, llmkube:models, llmkube:services, llmkube:routers, "
-               "llmkube:teams)")
+STACK_TITLE = (
+    "llmkube stack configuration (keys llmkube:site, llmkube:models, llmkube:services, llmkube:routers, llmkube:teams)"
+)
 _REF = "#/$defs/"
 
 _INTRO = """\
@@ -94,8 +96,11 @@ def configuration_markdown() -> str:
         f"     {REGENERATE} -->\n",
         _INTRO,
         stack.contents(),
-        stack.root_section("## The stack", "The keys of `Pulumi.<stack>.yaml` (each under the `llmkube:` namespace).",
-                           key_prefix="llmkube:"),
+        stack.root_section(
+            "## The stack",
+            "The keys of `Pulumi.<stack>.yaml` (each under the `llmkube:` namespace).",
+            key_prefix="llmkube:",
+        ),
         *stack.sections(),
         _METAL_INTRO,
         metal.root_section("### `desired-state.json`", None, key_prefix=""),
@@ -212,8 +217,11 @@ def _constraints(prop: dict) -> list[str]:
         if key in prop:
             out.append(f"{sign} {_value(prop[key])}")
     if "minLength" in prop or "maxLength" in prop:
-        out.append(f"{prop.get('minLength', 0)} to {prop['maxLength']} characters" if "maxLength" in prop
-                   else f"at least {prop['minLength']} characters")
+        out.append(
+            f"{prop.get('minLength', 0)} to {prop['maxLength']} characters"
+            if "maxLength" in prop
+            else f"at least {prop['minLength']} characters"
+        )
     if "minItems" in prop:
         out.append(f"at least {prop['minItems']} item{'s' if prop['minItems'] != 1 else ''}")
     if "maxItems" in prop:
@@ -260,7 +268,11 @@ def _table(doc: _Doc, obj: dict, key_prefix: str) -> list[str]:
     required = set(obj.get("required", []))
     rows = ["| key | type | default | description |", "|---|---|---|---|"]
     for key, prop in obj.get("properties", {}).items():
-        cells = (f"`{key_prefix}{key}`", _cell(doc.type_of(prop)), _cell(_default(prop, key in required)),
-                 _cell(prop.get("description", "")))
+        cells = (
+            f"`{key_prefix}{key}`",
+            _cell(doc.type_of(prop)),
+            _cell(_default(prop, key in required)),
+            _cell(prop.get("description", "")),
+        )
         rows.append("| " + " | ".join(cells) + " |")
     return rows + [""]

@@ -3,6 +3,7 @@ write the manifests like pulumi-kubernetes' renderYamlToDirectory, evaluate the 
 
 No Pulumi CLI, no cluster: what `llmkube-iac render` and `check` run, and what CI runs.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,8 +49,9 @@ def run_program(project: Project) -> list[RenderedResource]:
     return contextvars.Context().run(_run_isolated, project)
 
 
-def run_callable(build, project: str = "test", stack: str = "test", config: dict | None = None,
-                 secret_keys: tuple[str, ...] = ()) -> list[RenderedResource]:
+def run_callable(
+    build, project: str = "test", stack: str = "test", config: dict | None = None, secret_keys: tuple[str, ...] = ()
+) -> list[RenderedResource]:
     """Run `build()` as a Pulumi program (the same recording engine, no program file); for tests and tools."""
     fake = Project(project, Path.cwd(), Path.cwd() / "__main__.py", stack, dict(config or {}), list(secret_keys))
     return contextvars.Context().run(_run_isolated, fake, build)
@@ -115,8 +117,13 @@ def _assign_sites(records: list[RenderedResource]) -> None:
         r.site = site or "default"
 
 
-def render_program(program_dir: str | Path, stack: str | None = None, out_dir: str | Path | None = None,
-                   policy_config: dict | None = None, evaluate_policies: bool = True) -> RenderResult:
+def render_program(
+    program_dir: str | Path,
+    stack: str | None = None,
+    out_dir: str | Path | None = None,
+    policy_config: dict | None = None,
+    evaluate_policies: bool = True,
+) -> RenderResult:
     """Load, run, evaluate and (when out_dir is given) write; SpecError for invalid input."""
     project = load_project(program_dir, stack)
     try:

@@ -5,6 +5,7 @@ but hands the request's own (already serialised) properties back instead of re-s
 them, and records parent, provider and the remote flag, which the stock mock hides. Secret
 values are replaced by a placeholder before anything is recorded, so they never reach YAML.
 """
+
 from __future__ import annotations
 
 from google.protobuf import json_format
@@ -55,10 +56,18 @@ class RecordingMonitor(MockMonitor):
         id_ = f"{request.name}-id" if request.custom else ""
         props = from_wire(json_format.MessageToDict(request.object))
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, props)
-        self.records.append(RenderedResource(
-            urn=urn, type=request.type, name=request.name, props=props,
-            parent=request.parent or None, provider=request.provider or None,
-            custom=bool(request.custom), remote=bool(request.remote),
-            dependencies=sorted(request.dependencies), protect=bool(request.protect),
-        ))
+        self.records.append(
+            RenderedResource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                props=props,
+                parent=request.parent or None,
+                provider=request.provider or None,
+                custom=bool(request.custom),
+                remote=bool(request.remote),
+                dependencies=sorted(request.dependencies),
+                protect=bool(request.protect),
+            )
+        )
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=request.object)

@@ -5,6 +5,7 @@ The files are parsed with the CLI's YAML rules (`pulumi_yaml`) and their shape i
 the CLI's project schema and config-key parser do, so a file `pulumi up` would refuse is refused
 here too, with the file and field named, instead of failing later inside the program.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,8 +60,14 @@ def _project_root(directory: Path) -> Path:
         main = _read_mapping(parent / "Pulumi.yaml").get("main") or "."
         if isinstance(main, str) and (parent / main.rstrip("/")).resolve() == directory:
             return parent
-    raise SpecError([(str(directory), "no Pulumi.yaml here (nor a project whose main: is this directory): "
-                                      "pass a Pulumi program directory")])
+    raise SpecError(
+        [
+            (
+                str(directory),
+                "no Pulumi.yaml here (nor a project whose main: is this directory): pass a Pulumi program directory",
+            )
+        ]
+    )
 
 
 def _check_project(proj: dict) -> str:
@@ -69,8 +76,14 @@ def _check_project(proj: dict) -> str:
     if not isinstance(name, str) or not name:
         raise SpecError([("Pulumi.yaml name", "required: a non-empty string")])
     if not _NAME.match(name):
-        raise SpecError([("Pulumi.yaml name", f"{shorten(name)!r}: project names are at most 100 characters, "
-                                              "letters, digits, '-', '_' and '.'")])
+        raise SpecError(
+            [
+                (
+                    "Pulumi.yaml name",
+                    f"{shorten(name)!r}: project names are at most 100 characters, letters, digits, '-', '_' and '.'",
+                )
+            ]
+        )
     runtime = proj.get("runtime")
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name != "python":
@@ -82,8 +95,9 @@ def _check_project(proj: dict) -> str:
     if config is not None and not isinstance(config, (dict, str)):
         raise SpecError([("Pulumi.yaml config", "must be a mapping of config keys (or, deprecated, a directory)")])
     if isinstance(config, str) and proj.get("stackConfigDir") is not None:
-        raise SpecError([("Pulumi.yaml config",
-                          "use stackConfigDir alone: config: <directory> is its deprecated form")])
+        raise SpecError(
+            [("Pulumi.yaml config", "use stackConfigDir alone: config: <directory> is its deprecated form")]
+        )
     return name
 
 
@@ -98,8 +112,15 @@ def _project_defaults(name: str, config) -> dict[str, str]:
         if isinstance(decl, dict):
             unknown = sorted(set(decl) - _DECLARATION_KEYS)
             if unknown:
-                raise SpecError([(label, f"unknown attribute(s) {', '.join(map(shorten, unknown))}; "
-                                         f"a declaration has {', '.join(sorted(_DECLARATION_KEYS))}")])
+                raise SpecError(
+                    [
+                        (
+                            label,
+                            f"unknown attribute(s) {', '.join(map(shorten, unknown))}; "
+                            f"a declaration has {', '.join(sorted(_DECLARATION_KEYS))}",
+                        )
+                    ]
+                )
             if "default" in decl and "value" in decl:
                 raise SpecError([(label, "has both 'default' and 'value'; keep one")])
             if not own and ("default" in decl or "type" in decl):
@@ -119,8 +140,7 @@ def _stack_key(key: str, label: str) -> str:
         return key
     if len(parts) == 3 and parts[1] == "config" and parts[0] and parts[2]:
         return f"{parts[0]}:{parts[2]}"
-    raise SpecError([(label, f"{shorten(key)!r} is not a config key: keys are <namespace>:<name>, "
-                             "e.g. llmkube:site")])
+    raise SpecError([(label, f"{shorten(key)!r} is not a config key: keys are <namespace>:<name>, e.g. llmkube:site")])
 
 
 def _secure(value) -> bool:
@@ -177,7 +197,7 @@ def load_project(directory: str | Path, stack: str | None = None) -> Project:
     legacy_dir = proj.get("config") if isinstance(proj.get("config"), str) else None
     config_dir = _relative(directory, proj.get("stackConfigDir") or legacy_dir or ".", "Pulumi.yaml stackConfigDir")
     if stack is None:
-        stacks = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in config_dir.glob("Pulumi.*.yaml"))
+        stacks = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in config_dir.glob("Pulumi.*.yaml"))
         if len(stacks) != 1:
             raise SpecError([("--stack", f"choose a stack: {', '.join(stacks) or 'none found in ' + str(config_dir)}")])
         stack = stacks[0]
@@ -190,4 +210,3 @@ def load_project(directory: str | Path, stack: str | None = None) -> Project:
     stack_config, secrets = _stack_config(stack_file)
     config.update(stack_config)
     return Project(name, directory, main, stack, config, secrets)
-

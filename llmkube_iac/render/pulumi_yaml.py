@@ -14,6 +14,7 @@ must be strings and appear once, aliases shared rather than copied and counted w
 expansion budget, a nesting limit, a file size limit and no tags beyond the core schema. Every
 problem is a SpecError naming the file, line, column and the YAML path.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,10 @@ _NULL = {"", "~", "null", "Null", "NULL"}
 _SPECIAL_FLOAT = {".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF"}
 _MAP_ONLY = set("yYnNtTfFoO~")  # go-yaml: a plain scalar starting with these is a map entry or a string
 _YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]*)?"
-                        r"([Zz]|[-+][0-9]{2}:[0-9]{2})?)?$")
+_TIMESTAMP = re.compile(
+    r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]*)?"
+    r"([Zz]|[-+][0-9]{2}:[0-9]{2})?)?$"
+)
 _DIGITS = {2: "01", 8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}
 INT64 = (-(1 << 63), (1 << 63) - 1)
 UINT64_MAX = (1 << 64) - 1
@@ -159,8 +162,12 @@ class _Builder:
             self.aliased += count
             # go-yaml v3 decode.go: refuse documents whose decoding is mostly alias expansion
             if self.aliased > 100 and self.decoded > 1000 and self.aliased / self.decoded > _allowed(self.decoded):
-                raise self.fail(mark, path, "the document expands aliases excessively (a YAML alias bomb?); "
-                                            "write the values out instead of nesting aliases")
+                raise self.fail(
+                    mark,
+                    path,
+                    "the document expands aliases excessively (a YAML alias bomb?); "
+                    "write the values out instead of nesting aliases",
+                )
 
     def _place(self, value, count: int, mark, path: str) -> None:
         if not self.stack:
@@ -180,8 +187,11 @@ class _Builder:
                 raise self.fail(mark, path, f"mapping keys must be strings, found {shown}; quote the key")
             if value in top.seen:
                 first = top.seen[value]
-                raise self.fail(mark, _child_path(top.path, value),
-                                f"duplicate key (first defined at line {first}); Pulumi refuses duplicate keys")
+                raise self.fail(
+                    mark,
+                    _child_path(top.path, value),
+                    f"duplicate key (first defined at line {first}); Pulumi refuses duplicate keys",
+                )
             top.seen[value] = mark.line + 1
             top.key, top.key_mark = value, mark
             return
@@ -209,8 +219,12 @@ class _Builder:
                 raise self.fail(mark, path, f"alias *{ev.anchor} names no anchor defined before it")
             value, count, open_frame = self.anchors[ev.anchor]
             if open_frame is not None and open_frame in self.stack:
-                raise self.fail(mark, path, f"alias *{ev.anchor} refers to the node that contains it (a circular "
-                                            f"alias, anchored at {open_frame.path or 'the document root'})")
+                raise self.fail(
+                    mark,
+                    path,
+                    f"alias *{ev.anchor} refers to the node that contains it (a circular "
+                    f"alias, anchored at {open_frame.path or 'the document root'})",
+                )
             self.merge_key = False
             self._budget(count, True, mark, path)
             self._place(value, count, mark, path)
@@ -219,8 +233,12 @@ class _Builder:
         if isinstance(ev, yaml.ScalarEvent):
             value = self._scalar(ev, tag, mark, path)
             if isinstance(value, _NonFinite):
-                raise self.fail(mark, path, f"{ev.value} is not a finite number; Pulumi passes config as JSON, "
-                                            "which has no infinity or NaN: write a finite number")
+                raise self.fail(
+                    mark,
+                    path,
+                    f"{ev.value} is not a finite number; Pulumi passes config as JSON, "
+                    "which has no infinity or NaN: write a finite number",
+                )
             self.merge_key = is_key and ev.value == "<<" and not ev.style and tag is None
             if ev.anchor:
                 self.anchors[ev.anchor] = (value, 1, None)
@@ -260,11 +278,20 @@ class _Builder:
             return None if tag is None else "str"
         short = CORE_TAGS.get(tag) or _SHORT.get(tag)
         if short is None:
-            shown = "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
-            raise self.fail(mark, path, f"YAML tag {shorten(shown, 40)} is not supported; config takes plain values "
-                                        "(strings, numbers, booleans, lists and mappings)")
-        kind = "map" if isinstance(ev, yaml.MappingStartEvent) else "seq" if isinstance(ev, yaml.SequenceStartEvent) \
+            shown = "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
+            raise self.fail(
+                mark,
+                path,
+                f"YAML tag {shorten(shown, 40)} is not supported; config takes plain values "
+                "(strings, numbers, booleans, lists and mappings)",
+            )
+        kind = (
+            "map"
+            if isinstance(ev, yaml.MappingStartEvent)
+            else "seq"
+            if isinstance(ev, yaml.SequenceStartEvent)
             else "scalar"
+        )
         if (short == "map") != (kind == "map") or (short == "seq") != (kind == "seq"):
             raise self.fail(mark, path, f"tag !!{short} does not fit this {kind}")
         return short
@@ -310,11 +337,19 @@ def loads(text: str, source: str = "<string>") -> Any:
             builder.event(ev)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise builder.fail(mark, builder._slot(mark) if builder.stack else "",
-                           f"not valid YAML: {exc.problem or exc.context}") from None
+        raise builder.fail(
+            mark, builder._slot(mark) if builder.stack else "", f"not valid YAML: {exc.problem or exc.context}"
+        ) from None
     except yaml.reader.ReaderError as exc:  # a control character: no line/column, an offset
-        raise SpecError([(source, f"not valid YAML: control character #x{_code(exc.character):02x} at offset "
-                                  f"{exc.position}; remove it or quote it as an escape")]) from None
+        raise SpecError(
+            [
+                (
+                    source,
+                    f"not valid YAML: control character #x{_code(exc.character):02x} at offset "
+                    f"{exc.position}; remove it or quote it as an escape",
+                )
+            ]
+        ) from None
     except yaml.YAMLError as exc:
         raise SpecError([(source, f"not valid YAML: {shorten(str(exc), 200)}")]) from None
     return builder.root
@@ -333,7 +368,13 @@ def load_file(path: Path, label: str | None = None) -> Any:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise SpecError([(f"{label}:{line}", f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-                                              "save the file as UTF-8")]) from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise SpecError(
+            [
+                (
+                    f"{label}:{line}",
+                    f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); save the file as UTF-8",
+                )
+            ]
+        ) from None
     return loads(text, label)

@@ -7,6 +7,7 @@ sites and jurisdictions, pools with device occupancy, each service's memory-fit 
 overhead against the device), placement and its reasons, SLOs and quotas when declared, $/1M
 tokens and the break-even against declared external providers, and the policy verdicts.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -53,21 +54,27 @@ def _bar(parts: list[tuple[str, float]], total: float, width: int = 360) -> str:
     x, rects = 0.0, []
     for key, value in parts:
         w = max(value * scale, 0)
-        rects.append(f'<rect x="{x:.1f}" y="2" width="{w:.1f}" height="14" fill="{COLORS[key]}">'
-                     f'<title>{escape(key)}: {value / GiB:.2f} GiB</title></rect>')
+        rects.append(
+            f'<rect x="{x:.1f}" y="2" width="{w:.1f}" height="14" fill="{COLORS[key]}">'
+            f"<title>{escape(key)}: {value / GiB:.2f} GiB</title></rect>"
+        )
         x += w
     cap = total * scale
     rects.append(f'<line x1="{cap:.1f}" y1="0" x2="{cap:.1f}" y2="18" stroke="#c53030" stroke-width="2"/>')
-    return (f'<svg width="{width + 4}" height="18" role="img" aria-label="memory fit">'
-            f'<rect x="0" y="2" width="{cap:.1f}" height="14" fill="{COLORS["free"]}"/>{"".join(rects)}</svg>')
+    return (
+        f'<svg width="{width + 4}" height="18" role="img" aria-label="memory fit">'
+        f'<rect x="0" y="2" width="{cap:.1f}" height="14" fill="{COLORS["free"]}"/>{"".join(rects)}</svg>'
+    )
 
 
 def _occupancy(used: int, have: int, width: int = 160) -> str:
     frac = min(used / have, 1.0) if have else 0.0
     color = "#c53030" if used > have else "#3b6fd4"
-    return (f'<svg width="{width}" height="14" role="img" aria-label="occupancy"><rect width="{width}" height="14" '
-            f'fill="#e6e8ec"/><rect width="{frac * width:.1f}" height="14" fill="{color}"/></svg> '
-            f'<span class="muted">{used} / {have}</span>')
+    return (
+        f'<svg width="{width}" height="14" role="img" aria-label="occupancy"><rect width="{width}" height="14" '
+        f'fill="#e6e8ec"/><rect width="{frac * width:.1f}" height="14" fill="{color}"/></svg> '
+        f'<span class="muted">{used} / {have}</span>'
+    )
 
 
 def report_html(result) -> str:
@@ -75,17 +82,22 @@ def report_html(result) -> str:
     view = StackView(resources)
     placements = [p for r in resources if r.type == PLACEMENT for p in r.props.get("placements") or []]
     fleet_sites = [s for r in resources if r.type == PLACEMENT for s in r.props.get("sites") or []]
-    costs = {(r.props["spec"]["name"], n): CostEstimate(**c) for r in resources
-             if r.type == "llmkube:index:Site" and isinstance(r.props.get("spec"), dict)
-             for n, c in (r.props.get("costs") or {}).items()}
+    costs = {
+        (r.props["spec"]["name"], n): CostEstimate(**c)
+        for r in resources
+        if r.type == "llmkube:index:Site" and isinstance(r.props.get("spec"), dict)
+        for n, c in (r.props.get("costs") or {}).items()
+    }
     verdicts = result.policy_results or []
     mandatory = [p for p in verdicts if getattr(p, "level", None) == "mandatory"]
     title = f"{result.project.name} / {result.project.stack}"
-    out = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>"
-           f"<style>{CSS}</style></head><body><header><h1>{escape(title)}</h1>"
-           f"<p>{len(view.sites)} site(s), {sum(len(s.services) for s in view.sites.values())} service(s), "
-           f"{len(mandatory)} mandatory and {len(verdicts) - len(mandatory)} advisory policy finding(s)</p></header>"
-           "<main>"]
+    out = [
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{CSS}</style></head><body><header><h1>{escape(title)}</h1>"
+        f"<p>{len(view.sites)} site(s), {sum(len(s.services) for s in view.sites.values())} service(s), "
+        f"{len(mandatory)} mandatory and {len(verdicts) - len(mandatory)} advisory policy finding(s)</p></header>"
+        "<main>"
+    ]
     out.append(_sites(view, fleet_sites))
     out.append(_services(view, costs))
     if placements:
@@ -106,29 +118,41 @@ def _sites(view: StackView, fleet_sites: list[dict]) -> str:
             pools = matching_pools(s, svc.spec)
             if pools and svc.spec.device_count:
                 used[pools[0].name] += svc.spec.device_count * svc.spec.max_replicas
-        pools = "".join(f"<div>{_tag(p.name)} {escape(p.product or p.vendor)} "
-                        f"{_occupancy(used[p.name], device_total([p]))}</div>" for p in s.accelerators)
+        pools = "".join(
+            f"<div>{_tag(p.name)} {escape(p.product or p.vendor)} {_occupancy(used[p.name], device_total([p]))}</div>"
+            for p in s.accelerators
+        )
         host_run = [x.spec for x in site.services if not vendor(x.spec.accelerator.vendor).schedulable]
-        hosts = "".join(f"<div>{_tag(h.name)} Apple {escape(h.chip)}, {h.unified_memory_gi_b:g} GiB "
-                        f"<span class=\"muted\">({sum(1 for x in host_run if not x.hosts or h.name in x.hosts)} "
-                        "service(s))</span></div>" for h in s.metal_hosts)
+        hosts = "".join(
+            f"<div>{_tag(h.name)} Apple {escape(h.chip)}, {h.unified_memory_gi_b:g} GiB "
+            f'<span class="muted">({sum(1 for x in host_run if not x.hosts or h.name in x.hosts)} '
+            "service(s))</span></div>"
+            for h in s.metal_hosts
+        )
         gap = _tag("air-gapped", "warn") if s.air_gapped else _tag("connected")
-        rows.append(f"<tr><td><b>{escape(name)}</b><div class=\"muted\">{escape(s.region or '')}</div></td>"
-                    f"<td>{_tag(s.jurisdiction)}</td><td>{gap}</td><td>{pools}{hosts or ''}</td></tr>")
+        rows.append(
+            f'<tr><td><b>{escape(name)}</b><div class="muted">{escape(s.region or "")}</div></td>'
+            f"<td>{_tag(s.jurisdiction)}</td><td>{gap}</td><td>{pools}{hosts or ''}</td></tr>"
+        )
     others = [f for f in fleet_sites if f["name"] not in view.sites]
     for f in others:
-        rows.append(f"<tr><td>{escape(f['name'])}<div class=\"muted\">another stack of the fleet</div></td>"
-                    f"<td>{_tag(f['jurisdiction'])}</td>"
-                    f"<td>{_tag('air-gapped', 'warn') if f.get('airGapped') else ''}</td>"
-                    "<td class=\"muted\">rendered by its own stack</td></tr>")
-    return ("<section><h2>Sites</h2><table><tr><th>site</th><th>jurisdiction</th><th>network</th>"
-            "<th>pools and hosts (devices claimed at max replicas / inventory)</th></tr>"
-            f"{''.join(rows)}</table></section>")
+        rows.append(
+            f'<tr><td>{escape(f["name"])}<div class="muted">another stack of the fleet</div></td>'
+            f"<td>{_tag(f['jurisdiction'])}</td>"
+            f"<td>{_tag('air-gapped', 'warn') if f.get('airGapped') else ''}</td>"
+            '<td class="muted">rendered by its own stack</td></tr>'
+        )
+    return (
+        "<section><h2>Sites</h2><table><tr><th>site</th><th>jurisdiction</th><th>network</th>"
+        "<th>pools and hosts (devices claimed at max replicas / inventory)</th></tr>"
+        f"{''.join(rows)}</table></section>"
+    )
 
 
 def _services(view: StackView, costs: dict) -> str:
-    legend = "".join(f'<span><i class="sw" style="background:{c}"></i>{k.replace("_", " ")}</span>'
-                     for k, c in COLORS.items())
+    legend = "".join(
+        f'<span><i class="sw" style="background:{c}"></i>{k.replace("_", " ")}</span>' for k, c in COLORS.items()
+    )
     rows = []
     for name, site in sorted(view.sites.items()):
         for svc in sorted(site.services, key=lambda x: x.spec.name):
@@ -145,45 +169,69 @@ def _services(view: StackView, costs: dict) -> str:
                     if rep.verdict != "unknown":
                         n = rep.devices
                         bd = rep.breakdown
-                        parts = [("weights", bd["weights"] / n), ("kv_cache", bd["kv_cache"] / n),
-                                 ("overhead", bd["overhead"] / n)]
-                        bar = (_bar(parts, rep.device_memory_bytes) + f'<div class="muted">'
-                               f'{rep.per_device_bytes / GiB:.1f} of {rep.device_memory_bytes / GiB:.1f} GiB '
-                               f'per device on {n}x {escape(rep.accelerator or "device")}</div>')
+                        parts = [
+                            ("weights", bd["weights"] / n),
+                            ("kv_cache", bd["kv_cache"] / n),
+                            ("overhead", bd["overhead"] / n),
+                        ]
+                        bar = (
+                            _bar(parts, rep.device_memory_bytes) + f'<div class="muted">'
+                            f"{rep.per_device_bytes / GiB:.1f} of {rep.device_memory_bytes / GiB:.1f} GiB "
+                            f"per device on {n}x {escape(rep.accelerator or 'device')}</div>"
+                        )
                     else:
                         bar = f'<span class="muted">missing: {escape(", ".join(rep.missing))}</span>'
                 except ValueError as exc:
                     bar = f'<span class="muted">{escape(str(exc))}</span>'
             cls = {"fits": "ok", "marginal": "warn", "does-not-fit": "bad"}.get(verdict, "")
             cost = costs.get((name, spec.name))
-            price = _fmt_money(cost.dollars_per_million) if cost and cost.dollars_per_million is not None else \
-                f'<span class="muted">{escape(cost.unknown if cost else "not priced")}</span>'
-            rows.append(f"<tr><td><b>{escape(spec.name)}</b><div class=\"muted\">{escape(name)} · "
-                        f"{escape(spec.runtime)} on {escape(spec.accelerator.vendor)}</div></td>"
-                        f"<td>{_tag(spec.classification)}</td>"
-                        f"<td>{_tag(verdict, cls)}</td><td>{bar}</td><td class=\"num\">{price}</td></tr>")
-    return (f"<section><h2>Services: memory fit and cost</h2><div class=\"legend\">{legend}"
-            "<span>red line: usable device memory</span></div><table><tr><th>service</th><th>class</th><th>fit</th>"
-            f"<th>per device: weights / KV / overhead</th><th class=\"num\">$/1M tokens</th></tr>{''.join(rows)}"
-            "</table></section>")
+            price = (
+                _fmt_money(cost.dollars_per_million)
+                if cost and cost.dollars_per_million is not None
+                else f'<span class="muted">{escape(cost.unknown if cost else "not priced")}</span>'
+            )
+            rows.append(
+                f'<tr><td><b>{escape(spec.name)}</b><div class="muted">{escape(name)} · '
+                f"{escape(spec.runtime)} on {escape(spec.accelerator.vendor)}</div></td>"
+                f"<td>{_tag(spec.classification)}</td>"
+                f'<td>{_tag(verdict, cls)}</td><td>{bar}</td><td class="num">{price}</td></tr>'
+            )
+    return (
+        f'<section><h2>Services: memory fit and cost</h2><div class="legend">{legend}'
+        "<span>red line: usable device memory</span></div><table><tr><th>service</th><th>class</th><th>fit</th>"
+        f'<th>per device: weights / KV / overhead</th><th class="num">$/1M tokens</th></tr>{"".join(rows)}'
+        "</table></section>"
+    )
 
 
 def _placement(placements: list[dict]) -> str:
     rows = []
     for p in placements:
-        where = (f"{_tag(p['site'], 'ok')} {escape(p.get('pool') or '')} ({escape(p.get('vendor') or '')})"
-                 if p.get("site") else _tag("not placed", "bad"))
+        where = (
+            f"{_tag(p['site'], 'ok')} {escape(p.get('pool') or '')} ({escape(p.get('vendor') or '')})"
+            if p.get("site")
+            else _tag("not placed", "bad")
+        )
         reasons = "".join(f"<div><b>{escape(s)}</b>: {escape(r)}</div>" for s, r in sorted(p["rejected"].items()))
-        rows.append(f"<tr><td><b>{escape(p['service'])}</b></td><td>{where}</td>"
-                    f"<td class=\"num\">{_fmt_money(p.get('dollarsPerMillion'))}</td>"
-                    f"<td class=\"muted\">{reasons}</td></tr>")
-    return ("<section><h2>Placement</h2><table><tr><th>fleet service</th><th>placed on</th><th class=\"num\">"
-            f"$/1M tokens</th><th>why not elsewhere</th></tr>{''.join(rows)}</table></section>")
+        rows.append(
+            f"<tr><td><b>{escape(p['service'])}</b></td><td>{where}</td>"
+            f'<td class="num">{_fmt_money(p.get("dollarsPerMillion"))}</td>'
+            f'<td class="muted">{reasons}</td></tr>'
+        )
+    return (
+        '<section><h2>Placement</h2><table><tr><th>fleet service</th><th>placed on</th><th class="num">'
+        f"$/1M tokens</th><th>why not elsewhere</th></tr>{''.join(rows)}</table></section>"
+    )
 
 
 def _economics(view: StackView, costs: dict) -> str:
-    providers = [(b, site) for site in view.sites.values() for _, r in site.routers for b in r.backends
-                 if isinstance(b, ExternalBackend) and b.output_dollars_per_million]
+    providers = [
+        (b, site)
+        for site in view.sites.values()
+        for _, r in site.routers
+        for b in r.backends
+        if isinstance(b, ExternalBackend) and b.output_dollars_per_million
+    ]
     rows = []
     for (site, svc), c in sorted(costs.items()):
         if c.dollars_per_million is None:
@@ -194,20 +242,28 @@ def _economics(view: StackView, costs: dict) -> str:
             if be:
                 cls = "ok" if be["cheaperLocally"] else "bad"
                 busy = _tag(f"{be['utilisation'] * 100:.1f}% busy", cls)
-                evens.append(f"<div>{_tag(b.name)} {_fmt_money(b.output_dollars_per_million)}/1M: local is cheaper "
-                             f"above {busy} ({be['tokensPerMonth'] / 1e6:,.0f}M tokens/month)</div>")
-        rows.append(f"<tr><td>{escape(svc)}<div class=\"muted\">{escape(site)}</div></td>"
-                    f"<td class=\"num\">{c.tokens_per_second:,.0f}</td>"
-                    f"<td class=\"num\">{_fmt_money(c.dollars_per_hour)}</td>"
-                    f"<td class=\"num\">{_fmt_money(c.dollars_per_million)}</td>"
-                    f"<td>{''.join(evens) or '<span class=muted>no external provider price declared</span>'}</td></tr>")
+                evens.append(
+                    f"<div>{_tag(b.name)} {_fmt_money(b.output_dollars_per_million)}/1M: local is cheaper "
+                    f"above {busy} ({be['tokensPerMonth'] / 1e6:,.0f}M tokens/month)</div>"
+                )
+        rows.append(
+            f'<tr><td>{escape(svc)}<div class="muted">{escape(site)}</div></td>'
+            f'<td class="num">{c.tokens_per_second:,.0f}</td>'
+            f'<td class="num">{_fmt_money(c.dollars_per_hour)}</td>'
+            f'<td class="num">{_fmt_money(c.dollars_per_million)}</td>'
+            f"<td>{''.join(evens) or '<span class=muted>no external provider price declared</span>'}</td></tr>"
+        )
     if not rows:
-        return ("<section><h2>Economics</h2><p class=\"muted\">No service is priced: declare site.economics and the "
-                "pools' economics (docs/fleet.md, Cost per token).</p></section>")
-    return ("<section><h2>Economics</h2><p class=\"muted\">Decode throughput from a memory-bandwidth roofline "
-            "(docs/fleet.md); cost at the site's declared utilisation.</p><table><tr><th>service</th>"
-            "<th class=\"num\">tokens/s per replica</th><th class=\"num\">$/hour</th><th class=\"num\">$/1M tokens</th>"
-            f"<th>break-even against external providers</th></tr>{''.join(rows)}</table></section>")
+        return (
+            '<section><h2>Economics</h2><p class="muted">No service is priced: declare site.economics and the '
+            "pools' economics (docs/fleet.md, Cost per token).</p></section>"
+        )
+    return (
+        '<section><h2>Economics</h2><p class="muted">Decode throughput from a memory-bandwidth roofline '
+        "(docs/fleet.md); cost at the site's declared utilisation.</p><table><tr><th>service</th>"
+        '<th class="num">tokens/s per replica</th><th class="num">$/hour</th><th class="num">$/1M tokens</th>'
+        f"<th>break-even against external providers</th></tr>{''.join(rows)}</table></section>"
+    )
 
 
 def _governance(view: StackView) -> str:
@@ -220,20 +276,28 @@ def _governance(view: StackView) -> str:
         for _, router in site.routers:
             for t in router.teams:
                 limits = ", ".join(f"{k} {v}" for k, v in (("rpm", t.rpm), ("tpm", t.tpm)) if v) or "no limits"
-                rows.append(f"<tr><td>quota</td><td>{escape(router.name)} / {escape(t.name)}</td>"
-                            f"<td>{escape(limits)}; up to {escape(t.max_classification)}</td></tr>")
+                rows.append(
+                    f"<tr><td>quota</td><td>{escape(router.name)} / {escape(t.name)}</td>"
+                    f"<td>{escape(limits)}; up to {escape(t.max_classification)}</td></tr>"
+                )
         for t in site.res.props.get("teams") or []:
             rows.append(f"<tr><td>team</td><td>{escape(str(t.get('name', '')))}</td><td>{escape(str(t))}</td></tr>")
     if not rows:
-        return "<section><h2>SLOs and quotas</h2><p class=\"muted\">None declared.</p></section>"
-    return (f"<section><h2>SLOs and quotas</h2><table><tr><th>kind</th><th>for</th><th>target / limit</th></tr>"
-            f"{''.join(rows)}</table></section>")
+        return '<section><h2>SLOs and quotas</h2><p class="muted">None declared.</p></section>'
+    return (
+        f"<section><h2>SLOs and quotas</h2><table><tr><th>kind</th><th>for</th><th>target / limit</th></tr>"
+        f"{''.join(rows)}</table></section>"
+    )
 
 
 def _policy(verdicts: list) -> str:
     if not verdicts:
         return "<section><h2>Policy</h2><p>" + _tag("no findings", "ok") + "</p></section>"
-    rows = "".join(f"<tr><td>{_tag(v.level, 'bad' if v.level == 'mandatory' else 'warn')}</td>"
-                   f"<td>{escape(v.rule)}</td><td>{escape(v.message)}</td></tr>" for v in verdicts)
-    return ("<section><h2>Policy</h2><table><tr><th>level</th><th>rule</th><th>finding</th></tr>"
-            f"{rows}</table></section>")
+    rows = "".join(
+        f"<tr><td>{_tag(v.level, 'bad' if v.level == 'mandatory' else 'warn')}</td>"
+        f"<td>{escape(v.rule)}</td><td>{escape(v.message)}</td></tr>"
+        for v in verdicts
+    )
+    return (
+        f"<section><h2>Policy</h2><table><tr><th>level</th><th>rule</th><th>finding</th></tr>{rows}</table></section>"
+    )

@@ -1,4 +1,5 @@
 """What the offline engine records of each registered resource (the render <-> policy contract)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """Write a render the way pulumi-kubernetes' renderYamlToDirectory lays it out, plus plan.json."""
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,17 @@ def write_output(result, out_dir: Path) -> None:
 
 
 def _entry(r: RenderedResource) -> dict:
-    entry = {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "provider": r.provider,
-             "site": r.site, "custom": r.custom, "dependsOn": r.dependencies, "protect": r.protect}
+    entry = {
+        "urn": r.urn,
+        "type": r.type,
+        "name": r.name,
+        "parent": r.parent,
+        "provider": r.provider,
+        "site": r.site,
+        "custom": r.custom,
+        "dependsOn": r.dependencies,
+        "protect": r.protect,
+    }
     if r.remote:
         entry["providerSide"] = True
         props = r.props.get("helmOptions") if isinstance(r.props.get("helmOptions"), dict) else r.props
@@ -75,8 +85,11 @@ def plan_document(result) -> dict:
         "providerSideComponents": [_entry(r) for r in result.charts],
         "policyResults": results,
         "placement": [p for r in result.resources if r.type == PLACEMENT for p in r.props.get("placements") or []],
-        "costs": {f"{r.props['spec']['name']}/{svc}": cost for r in result.resources
-                  if r.type == SITE and isinstance(r.props.get("spec"), dict)
-                  for svc, cost in (r.props.get("costs") or {}).items()},
+        "costs": {
+            f"{r.props['spec']['name']}/{svc}": cost
+            for r in result.resources
+            if r.type == SITE and isinstance(r.props.get("spec"), dict)
+            for svc, cost in (r.props.get("costs") or {}).items()
+        },
         "clusterModel": result.cluster.to_dict() if result.cluster is not None else None,
     }

@@ -5,6 +5,7 @@ write time for thousands of objects. Manifests hold only JSON-shaped data, so ev
 written either plain (when unambiguous) or as a JSON string, which is a valid YAML double-quoted
 scalar. `yaml.safe_load(dump(x)) == x` is property-tested.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,10 @@ import re
 
 # plain scalars that YAML 1.1 (PyYAML) or 1.2 would not read back as the same string
 _PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./@=+-]*$")
-_RESERVED = re.compile(r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|"
-                       r"null|Null|NULL|~|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)|_+)$")
+_RESERVED = re.compile(
+    r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|"
+    r"null|Null|NULL|~|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)|_+)$"
+)
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
 
 

@@ -4,15 +4,25 @@ The spec validates `runtime` against this table when a config is read (so a runt
 accepted everywhere), the planners read their entries, and the metal-agent finds its native
 commands here by their process name (`native_runtime`).
 """
+
 from __future__ import annotations
 
 from ..hardware import VENDORS, vendor
 from . import generic, llamacpp, mlx, ollama, sglang, tgi, vllm
 from .base import BASE_ENV, NativeRun, Runtime, RuntimeMetrics, ServeContext
 
-RUNTIMES: dict[str, Runtime] = {r.name: r for r in (
-    llamacpp.RUNTIME, vllm.RUNTIME, tgi.RUNTIME, sglang.RUNTIME, ollama.RUNTIME, mlx.RUNTIME, generic.RUNTIME,
-)}
+RUNTIMES: dict[str, Runtime] = {
+    r.name: r
+    for r in (
+        llamacpp.RUNTIME,
+        vllm.RUNTIME,
+        tgi.RUNTIME,
+        sglang.RUNTIME,
+        ollama.RUNTIME,
+        mlx.RUNTIME,
+        generic.RUNTIME,
+    )
+}
 
 DEFAULT_RUNTIME = "llamacpp"  # a service that names no runtime gets this one
 
@@ -71,10 +81,23 @@ def check_kv_cache_type(runtime_name: str, kv_type: str | None) -> None:
         return
     if not rt.kv_cache_types:
         raise ValueError(f"runtime {runtime_name} has no KV cache type option; remove kvCacheTypeK/kvCacheTypeV")
-    raise ValueError(f"KV cache type {kv_type!r} is not one {runtime_name} knows; "
-                     f"valid: {', '.join(rt.kv_cache_types)}")
+    raise ValueError(
+        f"KV cache type {kv_type!r} is not one {runtime_name} knows; valid: {', '.join(rt.kv_cache_types)}"
+    )
 
 
-__all__ = ["BASE_ENV", "DEFAULT_RUNTIME", "RUNTIMES", "NativeRun", "Runtime", "RuntimeMetrics", "ServeContext",
-           "check_kv_cache_type",
-           "check_runtime_vendor", "native_runtime", "native_runtimes", "runtime", "supports"]
+__all__ = [
+    "BASE_ENV",
+    "DEFAULT_RUNTIME",
+    "RUNTIMES",
+    "NativeRun",
+    "Runtime",
+    "RuntimeMetrics",
+    "ServeContext",
+    "check_kv_cache_type",
+    "check_runtime_vendor",
+    "native_runtime",
+    "native_runtimes",
+    "runtime",
+    "supports",
+]

@@ -5,6 +5,7 @@ turns a service into engine arguments, always in the same order so plans are det
 A runtime with a native macOS build also says how the metal-agent runs it (`NativeRun`), so the
 planner and the agent read one entry instead of each keeping its own table.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -59,8 +60,10 @@ class NativeRun:
 
     def __post_init__(self) -> None:
         if self.memory_model not in MEMORY_MODELS:
-            raise ValueError(f"native runtime {self.name}: memory_model {self.memory_model!r} is not one of "
-                             f"{', '.join(MEMORY_MODELS)}")
+            raise ValueError(
+                f"native runtime {self.name}: memory_model {self.memory_model!r} is not one of "
+                f"{', '.join(MEMORY_MODELS)}"
+            )
         if not self.command:
             raise ValueError(f"native runtime {self.name}: command is empty")
 
@@ -123,12 +126,19 @@ class Runtime:
             return {"httpGet": {"path": path, "port": "http"}}
 
         return {
-            "startupProbe": {**get(self.health_path), "periodSeconds": 10, "timeoutSeconds": 5,
-                             "failureThreshold": self.startup_failure_threshold},
-            "readinessProbe": {**get(self.ready_path), "periodSeconds": 10, "timeoutSeconds": 5,
-                               "failureThreshold": 3},
-            "livenessProbe": {**get(self.health_path), "periodSeconds": 20, "timeoutSeconds": 10,
-                              "failureThreshold": 6},
+            "startupProbe": {
+                **get(self.health_path),
+                "periodSeconds": 10,
+                "timeoutSeconds": 5,
+                "failureThreshold": self.startup_failure_threshold,
+            },
+            "readinessProbe": {**get(self.ready_path), "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3},
+            "livenessProbe": {
+                **get(self.health_path),
+                "periodSeconds": 20,
+                "timeoutSeconds": 10,
+                "failureThreshold": 6,
+            },
         }
 
 

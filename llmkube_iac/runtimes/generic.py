@@ -1,4 +1,5 @@
 """Any OpenAI-compatible server image: the caller gives image, command and args."""
+
 from __future__ import annotations
 
 from .base import Runtime, ServeContext

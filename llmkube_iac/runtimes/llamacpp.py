@@ -1,4 +1,5 @@
 """llama.cpp's llama-server: GGUF on CPU, CUDA, ROCm, SYCL/Vulkan; the workhorse for edge sites."""
+
 from __future__ import annotations
 
 from .base import NativeRun, Runtime, RuntimeMetrics, ServeContext, flag
@@ -62,12 +63,18 @@ RUNTIME = Runtime(
     build_command=lambda ctx: ["/app/llama-server"],
     build_args=_args,
     # on metal hosts it demands a key (one per line in the file; /health stays public: tools/server/README.md)
-    native=NativeRun(name="llama-server", command=("llama-server",), build_args=_native_args,
-                     model_formats=("gguf",), api_key_file_flag="--api-key-file"),
+    native=NativeRun(
+        name="llama-server",
+        command=("llama-server",),
+        build_args=_native_args,
+        model_formats=("gguf",),
+        api_key_file_flag="--api-key-file",
+    ),
     sharding_modes=("layer", "row"),
     moe_cpu_offload=True,
     # llama-server --metrics (tools/server): token counters and gauges only: no request counter with
     # errors and no latency histogram, so no SLO
-    metrics=RuntimeMetrics(generated_tokens_total="llamacpp:tokens_predicted_total",
-                           running="llamacpp:requests_processing"),
+    metrics=RuntimeMetrics(
+        generated_tokens_total="llamacpp:tokens_predicted_total", running="llamacpp:requests_processing"
+    ),
 )

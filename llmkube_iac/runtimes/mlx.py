@@ -5,6 +5,7 @@ Kubernetes vendor refuses the runtime and only metal hosts run it, natively. The
 model given by --model under the name "default_model"; any other name in a request is taken as a
 Hugging Face repository to download, so requests must carry that name and the hub stays offline.
 """
+
 from __future__ import annotations
 
 from .base import NativeRun, Runtime, ServeContext, flag
@@ -34,12 +35,16 @@ RUNTIME = Runtime(
     build_command=_no_container,
     build_args=_no_container,
     native=NativeRun(
-        name="mlx-lm", command=("mlx_lm.server",), build_args=_native_args,
+        name="mlx-lm",
+        command=("mlx_lm.server",),
+        build_args=_native_args,
         # a request naming another model must fail, not download it from the hub
         env={"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"},
         # mlx_lm.server answers /health as soon as it listens; the model loads on its worker thread and
         # requests wait for it. The fit estimator models CUDA-style runtimes, so size the weights on disk.
-        health_path="/health", memory_model="size", model_formats=("mlx", "safetensors"),
+        health_path="/health",
+        memory_model="size",
+        model_formats=("mlx", "safetensors"),
     ),
     served_name=SERVED_NAME,
     modes=("chat",),

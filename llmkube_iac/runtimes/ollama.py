@@ -5,14 +5,15 @@ starts `ollama serve`, waits for it, registers the weights ($1) under the served
 stays in the foreground: the kubelet and the metal-agent both supervise `ollama serve` through it.
 The Modelfile is named after the shell's pid, never after the served name (which may hold '/').
 """
+
 from __future__ import annotations
 
 from .base import NativeRun, Runtime, ServeContext
 
 VERSION = "0.12.6"
 WRAPPER = (
-    'ollama serve & pid=$!; trap \'kill -TERM $pid 2>/dev/null\' TERM INT; '
-    'until ollama list >/dev/null 2>&1; do kill -0 $pid 2>/dev/null || exit 1; sleep 0.5; done; '
+    "ollama serve & pid=$!; trap 'kill -TERM $pid 2>/dev/null' TERM INT; "
+    "until ollama list >/dev/null 2>&1; do kill -0 $pid 2>/dev/null || exit 1; sleep 0.5; done; "
     'mf="${TMPDIR:-/tmp}/llmkube-$$.Modelfile"; printf \'FROM %s\\n\' "$1" > "$mf" && '
     'ollama create "$2" -f "$mf" || { kill -TERM $pid; exit 1; }; wait $pid'
 )
@@ -52,9 +53,12 @@ RUNTIME = Runtime(
     build_args=lambda ctx: [ctx.model_path, ctx.served_name],
     build_env=_env,
     native=NativeRun(
-        name="ollama", command=COMMAND, build_args=lambda ctx: [ctx.model_path, ctx.served_name],
+        name="ollama",
+        command=COMMAND,
+        build_args=lambda ctx: [ctx.model_path, ctx.served_name],
         env={"OLLAMA_HOST": "{host}:{port}"},
         # Ollama has no /health; its OpenAI model route answers 200 only once the model is registered
-        health_path="/v1/models/{served}", model_formats=("gguf",),
+        health_path="/v1/models/{served}",
+        model_formats=("gguf",),
     ),
 )

@@ -1,4 +1,5 @@
 """SGLang: high-throughput serving with RadixAttention on CUDA and ROCm."""
+
 from __future__ import annotations
 
 from .base import Runtime, ServeContext, flag
@@ -9,8 +10,16 @@ QUANTIZATION = {"awq": "awq", "gptq": "gptq", "fp8": "fp8", "w8a8_int8": "w8a8_i
 
 def _args(ctx: ServeContext) -> list[str]:
     svc, eng = ctx.service, ctx.service.engine
-    args = ["--model-path", ctx.model_path, "--host", "0.0.0.0", "--port", str(ctx.port),
-            "--served-model-name", ctx.served_name]
+    args = [
+        "--model-path",
+        ctx.model_path,
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(ctx.port),
+        "--served-model-name",
+        ctx.served_name,
+    ]
     if ctx.devices > 1:
         flag(args, "--tp-size", ctx.devices)
     flag(args, "--context-length", svc.context_size)

@@ -1,4 +1,5 @@
 """Hugging Face Text Generation Inference: safetensors serving on CUDA, ROCm, Gaudi, XPU, CPU."""
+
 from __future__ import annotations
 
 from .base import Runtime, ServeContext, flag

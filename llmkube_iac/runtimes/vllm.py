@@ -1,4 +1,5 @@
 """vLLM: the throughput runtime for datacenter GPUs (CUDA, ROCm, Gaudi, XPU; CPU on request)."""
+
 from __future__ import annotations
 
 from .base import Runtime, RuntimeMetrics, ServeContext, flag
@@ -58,10 +59,35 @@ RUNTIME = Runtime(
     # vllm/v1/metrics/loggers.py: finished requests by finished_reason (stop, length, abort), the e2e
     # latency histogram and its buckets, time to first token, KV-cache usage (0..1)
     metrics=RuntimeMetrics(
-        requests_total="vllm:request_success_total", errors_selector='finished_reason="abort"',
+        requests_total="vllm:request_success_total",
+        errors_selector='finished_reason="abort"',
         latency_histogram="vllm:e2e_request_latency_seconds",
-        latency_buckets=(0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0,
-                         240.0, 480.0, 960.0, 1920.0, 7680.0),
-        generated_tokens_total="vllm:generation_tokens_total", ttft_histogram="vllm:time_to_first_token_seconds",
-        kv_cache_usage="vllm:kv_cache_usage_perc", running="vllm:num_requests_running"),
+        latency_buckets=(
+            0.3,
+            0.5,
+            0.8,
+            1.0,
+            1.5,
+            2.0,
+            2.5,
+            5.0,
+            10.0,
+            15.0,
+            20.0,
+            30.0,
+            40.0,
+            50.0,
+            60.0,
+            120.0,
+            240.0,
+            480.0,
+            960.0,
+            1920.0,
+            7680.0,
+        ),
+        generated_tokens_total="vllm:generation_tokens_total",
+        ttft_histogram="vllm:time_to_first_token_seconds",
+        kv_cache_usage="vllm:kv_cache_usage_perc",
+        running="vllm:num_requests_running",
+    ),
 )

@@ -1,4 +1,5 @@
 """The declarative API: pydantic models shared by stack config, components, agent and policies."""
+
 from .base import SpecModel
 from .errors import SpecError
 from .model import ModelCache, ModelSpec
@@ -16,7 +17,22 @@ from .site import AcceleratorPool, MetalHost, RegistryMirror, SiteSpec
 from .stack import StackConfig, load_stack_config
 
 __all__ = [
-    "CLASSIFICATION_ORDER", "AcceleratorPool", "AcceleratorSpec", "AutoscalingSpec", "EndpointSpec",
-    "EngineOptions", "InferenceServiceSpec", "MetalHost", "ModelCache", "ModelSpec", "MoeOffloadSpec",
-    "RegistryMirror", "ShardingSpec", "SiteSpec", "SpecError", "SpecModel", "StackConfig", "load_stack_config",
+    "CLASSIFICATION_ORDER",
+    "AcceleratorPool",
+    "AcceleratorSpec",
+    "AutoscalingSpec",
+    "EndpointSpec",
+    "EngineOptions",
+    "InferenceServiceSpec",
+    "MetalHost",
+    "ModelCache",
+    "ModelSpec",
+    "MoeOffloadSpec",
+    "RegistryMirror",
+    "ShardingSpec",
+    "SiteSpec",
+    "SpecError",
+    "SpecModel",
+    "StackConfig",
+    "load_stack_config",
 ]

@@ -3,6 +3,7 @@
 Stack config, Python callers, the metal-agent and the policy pack all read these models; a
 single base keeps their spelling (camelCase on the wire, snake_case in Python) identical.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,8 +47,10 @@ class SpecModel(BaseModel):
         for n in numbers:
             if isinstance(n, int) and not isinstance(n, bool) and abs(n) > SAFE_INT_MAX:
                 digits = len(str(abs(n)))
-                raise ValueError(f"a {digits}-digit number is beyond what Pulumi carries exactly (at most 2^53); "
-                                 "give a realistic value")
+                raise ValueError(
+                    f"a {digits}-digit number is beyond what Pulumi carries exactly (at most 2^53); "
+                    "give a realistic value"
+                )
         return value
 
     def to_config(self) -> dict:

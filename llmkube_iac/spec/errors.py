@@ -4,6 +4,7 @@ Users see `services[2].model.source: ...`, never a traceback: the CLI prints the
 Paths are what the user typed (positions in lists, camelCase keys), never pydantic's internals
 (union tags, errors that only echo another one), and no message echoes a huge value back.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,7 +25,7 @@ def shorten(value: object, limit: int = 60) -> str:
     if len(text) <= limit:
         return text
     suffix = f"…({len(text)} characters)"
-    return text[:max(limit - len(suffix), 8)] + suffix
+    return text[: max(limit - len(suffix), 8)] + suffix
 
 
 class SpecError(ValueError):

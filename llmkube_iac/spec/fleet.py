@@ -4,6 +4,7 @@ Why a separate document: per-site stacks (`pulumi up -s <site>`) must agree on w
 so the fleet is one definition every site's stack reads (`llmkube:fleet`), and placement is a
 pure function of it: the same file gives the same placement in every stack.
 """
+
 from __future__ import annotations
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -21,16 +22,22 @@ class PlacementSpec(SpecModel):
     among the sites that remain."""
 
     jurisdictions: tuple[str, ...] = Field(
-        (), description="ISO 3166-1 alpha-2 codes of the sites it may run at; empty: any the service's "
-                        "classification allows (data residency)")
+        (),
+        description="ISO 3166-1 alpha-2 codes of the sites it may run at; empty: any the service's "
+        "classification allows (data residency)",
+    )
     vendors: tuple[Vendor, ...] = Field(
-        (), description="Accelerator vendors it may run on (its runtime must run on each); empty: accelerator.vendor")
+        (), description="Accelerator vendors it may run on (its runtime must run on each); empty: accelerator.vendor"
+    )
     min_memory_gi_b: float | None = Field(
-        None, alias="minMemoryGiB", gt=0, description="Minimum memory per device in GiB of the pool or host it gets")
+        None, alias="minMemoryGiB", gt=0, description="Minimum memory per device in GiB of the pool or host it gets"
+    )
     sites: tuple[str, ...] = Field((), description="Names of the only sites it may run at; empty: any site")
     images: dict[Vendor, str] = Field(
-        default_factory=dict, description="Image per vendor (pinned by digest, for air-gapped sites) when the service "
-                                          "may land on several vendors; wins over `image`")
+        default_factory=dict,
+        description="Image per vendor (pinned by digest, for air-gapped sites) when the service "
+        "may land on several vendors; wins over `image`",
+    )
 
     @field_validator("jurisdictions")
     @classmethod
@@ -76,10 +83,13 @@ class FleetSpec(SpecModel):
     sites: tuple[SiteSpec, ...] = Field(min_length=1, description="Every site of the fleet (its llmkube:site)")
     models: tuple[ModelSpec, ...] = Field((), description="Models fleet-level services refer to by name")
     services: tuple[FleetServiceSpec, ...] = Field(
-        (), description="Services placed on sites by the planner (residency, air gap, fit, capacity, cost)")
+        (), description="Services placed on sites by the planner (residency, air gap, fit, capacity, cost)"
+    )
     allowed_jurisdictions: dict[str, tuple[str, ...]] | None = Field(
-        None, description="Per data class, ISO codes where it may be processed ('*' = anywhere); unset: the "
-                          "data-residency rule's defaults (confidential and restricted in the EU/EEA only)")
+        None,
+        description="Per data class, ISO codes where it may be processed ('*' = anywhere); unset: the "
+        "data-residency rule's defaults (confidential and restricted in the EU/EEA only)",
+    )
 
     @field_validator("allowed_jurisdictions")
     @classmethod
@@ -107,12 +117,15 @@ class FleetSpec(SpecModel):
                 problems.append(f"models[{i}].name: required for fleet models")
         for i, svc in enumerate(self.services):
             if isinstance(svc.model, str) and svc.model not in models:
-                problems.append(f"services[{i}].model: unknown model {svc.model!r} (fleet models: "
-                                f"{', '.join(sorted(n for n in models if n)) or 'none declared'})")
+                problems.append(
+                    f"services[{i}].model: unknown model {svc.model!r} (fleet models: "
+                    f"{', '.join(sorted(n for n in models if n)) or 'none declared'})"
+                )
             for s in svc.placement.sites:
                 if s not in names:
-                    problems.append(f"services[{i}].placement.sites: unknown site {s!r} (sites: "
-                                    f"{', '.join(sorted(names))})")
+                    problems.append(
+                        f"services[{i}].placement.sites: unknown site {s!r} (sites: {', '.join(sorted(names))})"
+                    )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -121,8 +134,14 @@ class FleetSpec(SpecModel):
         for s in self.sites:
             if s.name == name:
                 return s
-        raise SpecError([("llmkube:fleetSite", f"site {name!r} is not in the fleet (sites: "
-                                               f"{', '.join(s.name for s in self.sites)})")])
+        raise SpecError(
+            [
+                (
+                    "llmkube:fleetSite",
+                    f"site {name!r} is not in the fleet (sites: {', '.join(s.name for s in self.sites)})",
+                )
+            ]
+        )
 
     def model_for(self, svc: FleetServiceSpec) -> ModelSpec:
         if isinstance(svc.model, ModelSpec):

@@ -4,6 +4,7 @@ Kept apart from the service/site models so the operational knobs (what a site in
 service promises, what a team may claim) read as one small vocabulary; every default keeps a
 stack that does not mention them exactly as it was.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,18 +21,26 @@ class AddOns(SpecModel):
     """Fleet add-ons the site installs (pinned charts from the add-on table); all off by default."""
 
     cert_manager: bool = Field(
-        False, description="Install cert-manager (pulumi-kubernetes-cert-manager's CertManager component, CRDs "
-                           "included); its plugin must be installed where `pulumi` runs")
+        False,
+        description="Install cert-manager (pulumi-kubernetes-cert-manager's CertManager component, CRDs "
+        "included); its plugin must be installed where `pulumi` runs",
+    )
     monitoring: bool = Field(
-        False, description="Install kube-prometheus-stack (Prometheus operator, Prometheus, Alertmanager, Grafana); "
-                           "skipped when site.clusterProvides lists monitoring.coreos.com")
+        False,
+        description="Install kube-prometheus-stack (Prometheus operator, Prometheus, Alertmanager, Grafana); "
+        "skipped when site.clusterProvides lists monitoring.coreos.com",
+    )
     pyrra: bool = Field(
-        False, description="Install Pyrra: services and routers then get ServiceLevelObjectives (needs monitoring)")
+        False, description="Install Pyrra: services and routers then get ServiceLevelObjectives (needs monitoring)"
+    )
     kueue: bool = Field(
-        False, description="Install Kueue: `teams` then get ResourceFlavors, ClusterQueues and LocalQueues")
+        False, description="Install Kueue: `teams` then get ResourceFlavors, ClusterQueues and LocalQueues"
+    )
     metrics_exporters: bool = Field(
-        False, description="Install each pool vendor's device-metrics exporter (NVIDIA's dcgm-exporter comes with "
-                           "its gpu-operator and is then scraped)")
+        False,
+        description="Install each pool vendor's device-metrics exporter (NVIDIA's dcgm-exporter comes with "
+        "its gpu-operator and is then scraped)",
+    )
 
 
 class LatencySlo(SpecModel):
@@ -39,7 +48,8 @@ class LatencySlo(SpecModel):
 
     target: float = Field(95.0, gt=0, lt=100, description="Percent of requests faster than thresholdSeconds")
     threshold_seconds: float = Field(
-        10.0, gt=0, description="Latency threshold; must be a bucket bound of the runtime's (or router's) histogram")
+        10.0, gt=0, description="Latency threshold; must be a bucket bound of the runtime's (or router's) histogram"
+    )
 
 
 class SloSpec(SpecModel):
@@ -47,10 +57,10 @@ class SloSpec(SpecModel):
 
     enabled: bool = Field(True, description="Generate the objectives (where Pyrra is installed)")
     availability: float = Field(
-        99.5, gt=0, lt=100, description="Percent of requests that must not fail over the window")
+        99.5, gt=0, lt=100, description="Percent of requests that must not fail over the window"
+    )
     window: str = Field("28d", description="Window of the objectives, a Prometheus duration such as 28d or 4w")
-    latency: LatencySlo | None = Field(
-        LatencySlo(), description="Latency objective; null: availability only")
+    latency: LatencySlo | None = Field(LatencySlo(), description="Latency objective; null: availability only")
 
     @field_validator("window")
     @classmethod
@@ -72,11 +82,15 @@ class TeamQuota(SpecModel):
     """A team: its namespace, the devices it may claim and its scheduling priority."""
 
     name: str = Field(description="Team name (DNS label): names its ClusterQueue and LocalQueues")
-    namespace: str | None = Field(None, description="The team's namespace (created, with a ResourceQuota); unset: "
-                                                    "the team name")
+    namespace: str | None = Field(
+        None, description="The team's namespace (created, with a ResourceQuota); unset: the team name"
+    )
     devices: tuple[TeamDevices, ...] = Field((), description="Device quotas per vendor/pool")
-    priority: Priority = Field("normal", description="Priority of the team's workloads: the site's PriorityClass "
-                                                     "llmkube-<priority>, which Kueue orders a queue by")
+    priority: Priority = Field(
+        "normal",
+        description="Priority of the team's workloads: the site's PriorityClass "
+        "llmkube-<priority>, which Kueue orders a queue by",
+    )
     cohort: str = Field("llmkube", description="Kueue cohort: teams in one cohort borrow each other's unused quota")
     borrowing: bool = Field(True, description="May borrow unused quota from its cohort")
 

@@ -8,6 +8,7 @@ those of k8s.io/apimachinery (util/validation, api/resource) and core/v1 validat
 
 Each `check_*` returns None when the value is valid, else the reason (a sentence with the fix).
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -33,9 +34,24 @@ _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 _QUANTITY = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$")
-_SCALE = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60, "n": Decimal("1e-9"),
-          "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-          "P": 10**15, "E": 10**18}
+_SCALE = {
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -45,22 +61,28 @@ def _show(value: str) -> str:
 
 def check_dns1123_label(value: str) -> str | None:
     if len(value) > 63 or not DNS1123_LABEL.match(value):
-        return (f"{_show(value)} must be a DNS-1123 label: at most 63 lower-case letters, digits and '-', "
-                "starting and ending with a letter or digit")
+        return (
+            f"{_show(value)} must be a DNS-1123 label: at most 63 lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
     return None
 
 
 def check_dns1123_subdomain(value: str) -> str | None:
     if len(value) > 253 or not DNS1123_SUBDOMAIN.match(value):
-        return (f"{_show(value)} must be a DNS-1123 subdomain: at most 253 lower-case letters, digits, '-' and "
-                "'.', starting and ending with a letter or digit (e.g. fast-ssd)")
+        return (
+            f"{_show(value)} must be a DNS-1123 subdomain: at most 253 lower-case letters, digits, '-' and "
+            "'.', starting and ending with a letter or digit (e.g. fast-ssd)"
+        )
     return None
 
 
 def check_dns1035_label(value: str) -> str | None:
     if len(value) > 63 or not DNS1035_LABEL.match(value):
-        return (f"{_show(value)} must be a DNS-1035 label: at most 63 lower-case letters, digits and '-', "
-                "starting with a letter and ending with a letter or digit")
+        return (
+            f"{_show(value)} must be a DNS-1035 label: at most 63 lower-case letters, digits and '-', "
+            "starting with a letter and ending with a letter or digit"
+        )
     return None
 
 
@@ -70,22 +92,27 @@ def check_qualified_name(value: str) -> str | None:
     if "/" in value and (not prefix or check_dns1123_subdomain(prefix)):
         return f"{_show(value)}: the prefix before '/' must be a DNS subdomain (e.g. example.com/gpu)"
     if len(name) > 63 or not _QUALIFIED_NAME.match(name):
-        return (f"{_show(value)} must be a qualified name: [prefix/]name, the name at most 63 letters, digits, "
-                "'-', '_' and '.', starting and ending with a letter or digit")
+        return (
+            f"{_show(value)} must be a qualified name: [prefix/]name, the name at most 63 letters, digits, "
+            "'-', '_' and '.', starting and ending with a letter or digit"
+        )
     return None
 
 
 def check_label_value(value: str) -> str | None:
     if len(value) > 63 or not _LABEL_VALUE.match(value):
-        return (f"{_show(value)} must be a label value: empty or at most 63 letters, digits, '-', '_' and '.', "
-                "starting and ending with a letter or digit")
+        return (
+            f"{_show(value)} must be a label value: empty or at most 63 letters, digits, '-', '_' and '.', "
+            "starting and ending with a letter or digit"
+        )
     return None
 
 
 def check_env_name(value: str) -> str | None:
     if not _ENV_NAME.match(value):
-        return (f"{_show(value)} must be an environment variable name: letters, digits, '_', '-' and '.', "
-                "not a digit first")
+        return (
+            f"{_show(value)} must be an environment variable name: letters, digits, '_', '-' and '.', not a digit first"
+        )
     return None
 
 
@@ -94,7 +121,7 @@ def quantity_value(value: str) -> Decimal | None:
     if not isinstance(value, str) or not _QUANTITY.match(value):
         return None
     number = re.match(r"^[+-]?[0-9.]+", value)[0]  # type: ignore[index]  # _QUANTITY matched: a number leads
-    suffix = value[len(number):]
+    suffix = value[len(number) :]
     try:
         if suffix not in _SCALE:  # an exponent: e3, E-2
             return Decimal(number) * (Decimal(10) ** int(suffix[1:]))
@@ -107,8 +134,10 @@ def check_quantity(value: str, what: str = "quantity") -> str | None:
     """A non-negative resource.Quantity no larger than the API server keeps (2^63-1)."""
     number = quantity_value(value)
     if number is None:
-        return (f"{_show(value)} is not a Kubernetes quantity: a number with an optional suffix, e.g. 500m, 4, "
-                f"16Gi, 1.5G ({what})")
+        return (
+            f"{_show(value)} is not a Kubernetes quantity: a number with an optional suffix, e.g. 500m, 4, "
+            f"16Gi, 1.5G ({what})"
+        )
     if number < 0:
         return f"{_show(value)}: a {what} cannot be negative"
     if number > 2**63 - 1:
@@ -146,8 +175,10 @@ def check_image(value: str) -> str | None:
 
 def check_int32(value: int, what: str = "value") -> str | None:
     if not -(2**31) <= value <= INT32_MAX:
-        return f"{what} {value if abs(value) < 10**12 else 'of ' + str(len(str(value))) + ' digits'} exceeds " \
-               f"Kubernetes' int32 range (at most {INT32_MAX})"
+        return (
+            f"{what} {value if abs(value) < 10**12 else 'of ' + str(len(str(value))) + ' digits'} exceeds "
+            f"Kubernetes' int32 range (at most {INT32_MAX})"
+        )
     return None
 
 
@@ -162,6 +193,7 @@ def _rule(check) -> AfterValidator:
     def validate(value: str) -> str:
         raise_if(check(value))
         return value
+
     return AfterValidator(validate)
 
 
@@ -175,6 +207,8 @@ Dns1123Label = Annotated[str, _rule(check_dns1123_label)]
 Subdomain = Annotated[str, _rule(check_dns1123_subdomain)]
 QualifiedName = Annotated[str, _rule(check_qualified_name)]
 LabelValue = Annotated[str, _rule(check_label_value)]
+
+
 def _number_text(value):
     """YAML `cpu: 4` is a number; Kubernetes reads it as the quantity "4", and so do we."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):

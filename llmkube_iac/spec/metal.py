@@ -3,6 +3,7 @@
 The planner and the agent read this one model, so the ConfigMap is a typed contract rather than
 an ad-hoc JSON blob: a planner change that the agent would misread fails validation on both sides.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
@@ -54,17 +55,25 @@ class MetalServiceState(SpecModel):
     cache_key: str = Field(description="Directory under the agent's cache where the weights live")
     runtime: NativeName = Field(description="Native process to run (the runtime registry's native name)")
     args: tuple[str, ...] = Field(
-        (), description="Runtime arguments; {model}, {host}, {port} and {api_key_file} (the file the agent writes "
-                        "the API key to) are substituted")
+        (),
+        description="Runtime arguments; {model}, {host}, {port} and {api_key_file} (the file the agent writes "
+        "the API key to) are substituted",
+    )
     api_key_secret: SecretKeyRef | None = Field(
-        None, description="Secret key holding the API key the runtime demands (the router sends it); the agent "
-                          "reads it and writes it to a file only it and the runtime read; unset: the runtime "
-                          "takes no key and only the bind address and the host firewall protect it")
+        None,
+        description="Secret key holding the API key the runtime demands (the router sends it); the agent "
+        "reads it and writes it to a file only it and the runtime read; unset: the runtime "
+        "takes no key and only the bind address and the host firewall protect it",
+    )
     port: int = Field(ge=1, le=65535, description="Port the runtime listens on (the service's endpoint.port)")
     health_path: str = Field("/health", pattern=r"^/", description="GET path answering 200 once it serves")
     memory_estimate_bytes: int | None = Field(None, ge=0, description="Planner-side estimate, if known")
-    priority: int = Field(PRIORITY_RANK["normal"], ge=min(PRIORITY_RANK.values()), le=max(PRIORITY_RANK.values()),
-                          description="Eviction order: lowest first (batch=0 .. critical=4)")
+    priority: int = Field(
+        PRIORITY_RANK["normal"],
+        ge=min(PRIORITY_RANK.values()),
+        le=max(PRIORITY_RANK.values()),
+        description="Eviction order: lowest first (batch=0 .. critical=4)",
+    )
     model: dict = Field(default_factory=dict, description="The ModelSpec (config form), for the fit estimator")
     service: dict = Field(default_factory=dict, description="The InferenceServiceSpec (config form)")
 
@@ -94,7 +103,8 @@ class DesiredState(SpecModel):
     namespace: str = Field(description="Namespace of the ConfigMap, the Lease and the EndpointSlices")
     lease_name: str = Field(description="The host's heartbeat Lease, which also carries the agent's status")
     services: tuple[MetalServiceState, ...] = Field(
-        (), description="Services the host runs (names and ports unique per host)")
+        (), description="Services the host runs (names and ports unique per host)"
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> DesiredState:

@@ -4,6 +4,7 @@ A priority orders eviction on a metal host (rank: batch 0 .. critical 4), become
 PriorityClass (its value and whether it may preempt) and is a label; the spec's `Priority` type
 accepts exactly the table's names. Routers have a class of their own, above all of them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ holds in-site backends; the *external* zone may also reach external providers. C
 rules, team limits and budgets are declared here and compiled into LiteLLM config by
 `plan/router_config.py`.
 """
+
 from __future__ import annotations
 
 import re
@@ -55,15 +56,20 @@ class ExternalBackend(SpecModel):
     region: str = Field(description="Provider region that processes the data, e.g. eu-west-1 (audit lines carry it)")
     jurisdiction: str = Field(description="ISO 3166-1 alpha-2 code of where the provider processes data")
     api_key_secret: SecretKeyRef = Field(
-        description="Secret key holding the provider API key (mounted in the external zone only)")
+        description="Secret key holding the provider API key (mounted in the external zone only)"
+    )
     max_classification: Classification = Field("public", description="Highest class it may receive")
     max_budget_dollars: float | None = Field(None, gt=0, description="Per-deployment spend cap (in memory, per pod)")
     budget_period: str = Field(
-        "30d", pattern=r"^[0-9]+[smhd]$", description="Period of maxBudgetDollars: a number and s, m, h or d")
+        "30d", pattern=r"^[0-9]+[smhd]$", description="Period of maxBudgetDollars: a number and s, m, h or d"
+    )
     rpm: int | None = Field(None, gt=0, description="Per-deployment requests/minute used by the router")
     output_dollars_per_million: float | None = Field(
-        None, gt=0, description="The provider's price per 1M output tokens in US dollars: the report shows the "
-                                "break-even of each local service against it")
+        None,
+        gt=0,
+        description="The provider's price per 1M output tokens in US dollars: the report shows the "
+        "break-even of each local service against it",
+    )
 
     @field_validator("name")
     @classmethod
@@ -105,12 +111,17 @@ class ModelGroup(SpecModel):
     """What clients ask for (`model: chat`): a set of backends, then groups to fall back to."""
 
     name: str = Field(
-        min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
-        description="What clients send as `model`")
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+        description="What clients send as `model`",
+    )
     backends: tuple[str, ...] = Field(
-        min_length=1, description="Names of the backends serving the group (chosen by the router's strategy)")
+        min_length=1, description="Names of the backends serving the group (chosen by the router's strategy)"
+    )
     fallbacks: tuple[str, ...] = Field(
-        (), description="Other model groups tried in order when the group fails (only those the zone holds)")
+        (), description="Other model groups tried in order when the group fails (only those the zone holds)"
+    )
 
 
 class TeamSpec(SpecModel):
@@ -121,7 +132,8 @@ class TeamSpec(SpecModel):
     rpm: int | None = Field(None, gt=0, description="Requests per minute, per router pod")
     tpm: int | None = Field(None, gt=0, description="Tokens per minute, per router pod")
     zones: tuple[Zone, ...] = Field(
-        ("sovereign",), description="Zones the team's key works in (external needs a router with an external zone)")
+        ("sovereign",), description="Zones the team's key works in (external needs a router with an external zone)"
+    )
     models: tuple[str, ...] = Field((), description="Model groups it may call; empty: all")
     max_classification: Classification = Field("restricted", description="Highest data class the team may send")
     classification: Classification | None = Field(None, description="Bind every request of the team to this class")
@@ -134,8 +146,9 @@ class TeamSpec(SpecModel):
     @model_validator(mode="after")
     def _bound(self) -> TeamSpec:
         if self.classification and class_rank(self.classification) > class_rank(self.max_classification):
-            raise ValueError(f"classification {self.classification} exceeds maxClassification "
-                             f"{self.max_classification}")
+            raise ValueError(
+                f"classification {self.classification} exceeds maxClassification {self.max_classification}"
+            )
         return self
 
 
@@ -153,8 +166,10 @@ class AuditSpec(SpecModel):
     stdout: bool = Field(True, description="Write audit lines to the proxy's stdout")
     volume_claim: Subdomain | None = Field(None, description="PVC mounted at /var/log/llmkube")
     file: str = Field(
-        "audit.jsonl", pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$",
-        description="File name on volumeClaim the audit lines are appended to (a name, not a path)")
+        "audit.jsonl",
+        pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$",
+        description="File name on volumeClaim the audit lines are appended to (a name, not a path)",
+    )
 
     @model_validator(mode="after")
     def _somewhere(self) -> AuditSpec:
@@ -168,7 +183,8 @@ class RouterTimeouts(SpecModel):
 
     request_seconds: float = Field(600, gt=0, description="Timeout of one upstream request, in seconds")
     stream_seconds: float | None = Field(
-        None, gt=0, description="Timeout of a streaming request, in seconds; default: requestSeconds")
+        None, gt=0, description="Timeout of a streaming request, in seconds; default: requestSeconds"
+    )
     num_retries: int = Field(1, ge=0, le=10, description="Retries of a failed request")
     allowed_fails: int = Field(1, ge=0, description="Failures before a deployment is cooled down")
     cooldown_seconds: float = Field(30, ge=0, description="Seconds a cooled-down deployment gets no requests")
@@ -193,17 +209,21 @@ class RouterSpec(SpecModel):
 
     name: str = Field(
         description="Router name (DNS label, at most 54 characters): the sovereign zone's Service; the external "
-                    "zone's is <name>-external")
+        "zone's is <name>-external"
+    )
     backends: tuple[Backend, ...] = Field(
-        min_length=1, description="Local InferenceServices (with `service`) and external providers (with `provider`)")
+        min_length=1, description="Local InferenceServices (with `service`) and external providers (with `provider`)"
+    )
     model_groups: tuple[ModelGroup, ...] = Field(
-        min_length=1, description="The model names clients ask for, each served by some backends")
+        min_length=1, description="The model names clients ask for, each served by some backends"
+    )
     strategy: Strategy = Field("simple-shuffle", description="LiteLLM routing strategy among a group's backends")
     timeouts: RouterTimeouts = Field(RouterTimeouts(), description="Request timeouts and retries")
     teams: tuple[TeamSpec, ...] = Field((), description="Client teams, each with its own key, limits and zones")
     master_key_secret: SecretKeyRef = Field(description="Secret key holding the proxy's master key")
     provider_budgets: tuple[ProviderBudget, ...] = Field(
-        (), description="Dollar caps per provider (external zone; per pod, in memory)")
+        (), description="Dollar caps per provider (external zone; per pod, in memory)"
+    )
     audit: AuditSpec = Field(AuditSpec(), description="Where the per-request audit lines go")
     external_zone: bool | None = Field(None, description="Default: true when an external backend is declared")
     replicas: int = Field(2, ge=1, le=INT32_MAX, description="Proxy replicas per zone when autoscaling is unset")
@@ -214,10 +234,11 @@ class RouterSpec(SpecModel):
     client_namespaces: tuple[Dns1123Label, ...] = Field((), description="Namespaces allowed to call; empty: any")
     allowed_paths: tuple[str, ...] = Field(
         DEFAULT_ALLOWED_PATHS,
-        description="Request paths the proxy serves; provider pass-through routes may not be added")
+        description="Request paths the proxy serves; provider pass-through routes may not be added",
+    )
     slo: SloSpec | None = Field(
-        None, description="Service level objectives of the router (Pyrra); unset: the defaults where Pyrra is "
-                          "installed")
+        None, description="Service level objectives of the router (Pyrra); unset: the defaults where Pyrra is installed"
+    )
 
     @field_validator("name")
     @classmethod
@@ -235,8 +256,10 @@ class RouterSpec(SpecModel):
             raise ValueError(f"allowedPaths may not include provider pass-through routes: {', '.join(bad)}")
         unknown = [p for p in v if p not in ROUTES]
         if unknown:
-            raise ValueError(f"allowedPaths {', '.join(unknown)} are not routes the router can check; "
-                             f"choose from {', '.join(ROUTES)}")
+            raise ValueError(
+                f"allowedPaths {', '.join(unknown)} are not routes the router can check; "
+                f"choose from {', '.join(ROUTES)}"
+            )
         return v
 
     @model_validator(mode="after")
@@ -291,7 +314,24 @@ class RouterSpec(SpecModel):
 
 
 # First path segments of LiteLLM's provider pass-through routes (they use the proxy's own credentials).
-_PASSTHROUGH = frozenset({
-    "openai", "anthropic", "gemini", "vertex_ai", "vertex-ai", "bedrock", "cohere", "mistral", "azure", "vllm",
-    "langfuse", "assemblyai", "eu.assemblyai", "openai_passthrough", "sagemaker", "llm_passthrough", "milvus",
-})
+_PASSTHROUGH = frozenset(
+    {
+        "openai",
+        "anthropic",
+        "gemini",
+        "vertex_ai",
+        "vertex-ai",
+        "bedrock",
+        "cohere",
+        "mistral",
+        "azure",
+        "vllm",
+        "langfuse",
+        "assemblyai",
+        "eu.assemblyai",
+        "openai_passthrough",
+        "sagemaker",
+        "llm_passthrough",
+        "milvus",
+    }
+)

@@ -1,4 +1,5 @@
 """InferenceServiceSpec: how one model is served (runtime, accelerator, scale, engine options)."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -36,34 +37,51 @@ class AcceleratorSpec(SpecModel):
 
     vendor: Vendor = Field(
         hardware.DEFAULT_VENDOR,
-        description="Accelerator vendor of each replica; metal services run on the site's metal hosts")
+        description="Accelerator vendor of each replica; metal services run on the site's metal hosts",
+    )
     count: int = Field(1, ge=0, le=16, description="Devices per replica (ignored for cpu and metal)")
     product: str | None = Field(
-        None, description='Device model, e.g. "NVIDIA H100 80GB", "AMD Instinct MI300X": selects a matching pool '
-                          "(or the vendor's product node label when the site declares no pool); gpu-fit reads it")
+        None,
+        description='Device model, e.g. "NVIDIA H100 80GB", "AMD Instinct MI300X": selects a matching pool '
+        "(or the vendor's product node label when the site declares no pool); gpu-fit reads it",
+    )
     min_memory_gi_b: float | None = Field(
-        None, alias="minMemoryGiB", gt=0, le=MAX_GIB,
-        description="Minimum memory per device in GiB: only pools with at least this much match")
+        None,
+        alias="minMemoryGiB",
+        gt=0,
+        le=MAX_GIB,
+        description="Minimum memory per device in GiB: only pools with at least this much match",
+    )
     allow_vllm_on_cpu: bool = Field(
-        False, alias="allowVllmOnCpu", description="Opt in to vLLM's CPU backend (much slower than llama.cpp there)")
+        False, alias="allowVllmOnCpu", description="Opt in to vLLM's CPU backend (much slower than llama.cpp there)"
+    )
 
 
 class AutoscalingSpec(SpecModel):
     """KEDA on the runtime's queue-depth metric (default) or an HPA on CPU; min 0 scales to zero."""
 
     min_replicas: int = Field(
-        1, ge=0, le=INT32_MAX,
-        description="Fewest replicas; 0 (queue signal) scales to zero, and only raising it starts the service again")
+        1,
+        ge=0,
+        le=INT32_MAX,
+        description="Fewest replicas; 0 (queue signal) scales to zero, and only raising it starts the service again",
+    )
     max_replicas: int = Field(
-        ge=1, le=INT32_MAX, description="Most replicas (the capacity rule counts devices at this number)")
+        ge=1, le=INT32_MAX, description="Most replicas (the capacity rule counts devices at this number)"
+    )
     signal: Literal["queue", "cpu"] = Field(
-        "queue", description="queue: a KEDA ScaledObject on the runtime's queue metric (needs KEDA and a runtime that "
-                             "exports one); cpu: a HorizontalPodAutoscaler on CPU utilisation")
+        "queue",
+        description="queue: a KEDA ScaledObject on the runtime's queue metric (needs KEDA and a runtime that "
+        "exports one); cpu: a HorizontalPodAutoscaler on CPU utilisation",
+    )
     target: float = Field(4, gt=0, le=INT32_MAX, description="Waiting requests per replica (queue) or CPU % (cpu)")
     cooldown_seconds: int = Field(
-        300, ge=0, le=INT32_MAX,
+        300,
+        ge=0,
+        le=INT32_MAX,
         description="Seconds before scaling down (KEDA cooldownPeriod; with signal cpu the HPA's scale-down "
-                    "stabilisation, at most 3600)")
+        "stabilisation, at most 3600)",
+    )
 
     @model_validator(mode="after")
     def _range(self) -> AutoscalingSpec:
@@ -71,14 +89,19 @@ class AutoscalingSpec(SpecModel):
             raise ValueError(f"minReplicas ({self.min_replicas}) exceeds maxReplicas ({self.max_replicas})")
         if self.signal == "cpu":
             if self.min_replicas == 0:
-                raise ValueError("minReplicas 0 (scale to zero) needs signal: queue (KEDA); a CPU "
-                                 "HorizontalPodAutoscaler keeps at least 1 replica")
+                raise ValueError(
+                    "minReplicas 0 (scale to zero) needs signal: queue (KEDA); a CPU "
+                    "HorizontalPodAutoscaler keeps at least 1 replica"
+                )
             if self.cooldown_seconds > MAX_STABILIZATION_SECONDS:
-                raise ValueError(f"cooldownSeconds {self.cooldown_seconds} exceeds {MAX_STABILIZATION_SECONDS}, the "
-                                 "longest scale-down stabilisation an HPA accepts (signal cpu)")
+                raise ValueError(
+                    f"cooldownSeconds {self.cooldown_seconds} exceeds {MAX_STABILIZATION_SECONDS}, the "
+                    "longest scale-down stabilisation an HPA accepts (signal cpu)"
+                )
             if self.target < 1 or not float(self.target).is_integer():
-                raise ValueError(f"target {self.target:g} is a CPU utilisation in whole percent with signal cpu "
-                                 "(e.g. 70)")
+                raise ValueError(
+                    f"target {self.target:g} is a CPU utilisation in whole percent with signal cpu (e.g. 70)"
+                )
         return self
 
 
@@ -86,9 +109,11 @@ class ShardingSpec(SpecModel):
     """Multi-device split: layer/row (llama.cpp split modes) or tensor (tensor parallel)."""
 
     mode: Literal["layer", "row", "tensor"] = Field(
-        "layer", description="layer or row: llama.cpp's --split-mode; tensor: tensor parallelism (vLLM, TGI, SGLang)")
+        "layer", description="layer or row: llama.cpp's --split-mode; tensor: tensor parallelism (vLLM, TGI, SGLang)"
+    )
     split_ratios: tuple[float, ...] | None = Field(
-        None, description="One weight per device, e.g. [3, 1] (llama.cpp --tensor-split); unset: an even split")
+        None, description="One weight per device, e.g. [3, 1] (llama.cpp --tensor-split); unset: an even split"
+    )
 
     @field_validator("split_ratios")
     @classmethod
@@ -103,7 +128,8 @@ class MoeOffloadSpec(SpecModel):
 
     all_experts: bool = Field(False, description="Keep the experts of every layer in host RAM (llama.cpp --cpu-moe)")
     layers: int | None = Field(
-        None, ge=1, description="Keep the experts of the first N layers in host RAM (llama.cpp --n-cpu-moe)")
+        None, ge=1, description="Keep the experts of the first N layers in host RAM (llama.cpp --n-cpu-moe)"
+    )
 
     @model_validator(mode="after")
     def _one(self) -> MoeOffloadSpec:
@@ -116,37 +142,51 @@ class EndpointSpec(SpecModel):
     """How clients reach the service's OpenAI-compatible API."""
 
     port: int = Field(
-        8080, ge=1, le=65535,
+        8080,
+        ge=1,
+        le=65535,
         description="Service port of the OpenAI API (the container keeps its runtime's port); on metal hosts the "
-                    "port the runtime listens on")
+        "port the runtime listens on",
+    )
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = Field(
-        "ClusterIP", description="Kubernetes Service type")
+        "ClusterIP", description="Kubernetes Service type"
+    )
     api_key_secret: SecretKeyRef | None = Field(
-        None, description="metal services whose runtime takes an API key (llama-server): the Secret key holding it; "
-                          "the host's agent reads it and starts the runtime with it, routers send it, nothing else "
-                          "may read it (it must not share a Secret with router keys); default: Secret "
-                          "<service>-api-key, key api-key. Create it out of band")
+        None,
+        description="metal services whose runtime takes an API key (llama-server): the Secret key holding it; "
+        "the host's agent reads it and starts the runtime with it, routers send it, nothing else "
+        "may read it (it must not share a Secret with router keys); default: Secret "
+        "<service>-api-key, key api-key. Create it out of band",
+    )
 
 
 class EngineOptions(SpecModel):
     """Typed common engine options; each runtime maps those it understands to its own flags."""
 
     gpu_memory_utilization: float | None = Field(
-        None, gt=0, le=1, description="Share of device memory the engine may take (vLLM --gpu-memory-utilization, "
-                                      "SGLang --mem-fraction-static); gpu-fit assumes 0.9 when unset. Weights, "
-                                      "activations and the paged KV pool live in it")
+        None,
+        gt=0,
+        le=1,
+        description="Share of device memory the engine may take (vLLM --gpu-memory-utilization, "
+        "SGLang --mem-fraction-static); gpu-fit assumes 0.9 when unset. Weights, "
+        "activations and the paged KV pool live in it",
+    )
     max_num_batched_tokens: int | None = Field(
-        None, gt=0, description="vLLM --max-num-batched-tokens: tokens per scheduler step")
+        None, gt=0, description="vLLM --max-num-batched-tokens: tokens per scheduler step"
+    )
     batch_size: int | None = Field(None, gt=0, description="llama.cpp --batch-size: logical batch in tokens")
     ubatch_size: int | None = Field(None, gt=0, description="llama.cpp --ubatch-size: physical batch in tokens")
     threads: int | None = Field(None, gt=0, description="llama.cpp --threads: CPU threads; unset: llama.cpp's choice")
     jinja: bool = Field(True, description="llama.cpp chat templates from the GGUF (--jinja; chat mode only)")
     enable_prefix_caching: bool | None = Field(
-        None, description="vLLM: turn prefix caching on or off; unset: vLLM's default")
+        None, description="vLLM: turn prefix caching on or off; unset: vLLM's default"
+    )
     served_model_name: str | None = Field(
-        None, description="Model name the API answers to (and routers ask for); default: the model's name")
+        None, description="Model name the API answers to (and routers ask for); default: the model's name"
+    )
     trust_remote_code: bool = Field(
-        False, description="vLLM, TGI, SGLang: run Python code shipped in the model repository (trusted repos only)")
+        False, description="vLLM, TGI, SGLang: run Python code shipped in the model repository (trusted repos only)"
+    )
     enforce_eager: bool = Field(False, description="vLLM --enforce-eager: no CUDA graphs (less memory, slower)")
 
 
@@ -155,15 +195,18 @@ class ResourcesSpec(SpecModel):
 
     cpu: Quantity | None = Field(None, description='CPU request, e.g. "4"; default: "8" with devices, "4" without')
     memory: Quantity | None = Field(
-        None, description='Memory request and limit, e.g. "16Gi"; default: sized from the weights (16Gi if unknown)')
+        None, description='Memory request and limit, e.g. "16Gi"; default: sized from the weights (16Gi if unknown)'
+    )
     cpu_limit: Quantity | None = Field(None, description="CPU limit; default: twice the request")
 
     @model_validator(mode="after")
     def _limit(self) -> ResourcesSpec:
         limit, request = quantity_value(self.cpu_limit or ""), quantity_value(self.cpu or "")
         if limit is not None and request is not None and limit < request:
-            raise ValueError(f"cpuLimit {self.cpu_limit} is below the cpu request {self.cpu}; Kubernetes refuses a "
-                             "limit below its request")
+            raise ValueError(
+                f"cpuLimit {self.cpu_limit} is below the cpu request {self.cpu}; Kubernetes refuses a "
+                "limit below its request"
+            )
         return self
 
 
@@ -171,9 +214,11 @@ class NetworkSpec(SpecModel):
     """Who may call the service: pods labelled `client.llmkube.dev/<service>: allowed`, routers, and these."""
 
     allowed_namespaces: tuple[Dns1123Label, ...] = Field(
-        (), description="Namespaces whose pods may call the service directly")
+        (), description="Namespaces whose pods may call the service directly"
+    )
     metrics_namespaces: tuple[Dns1123Label, ...] = Field(
-        ("monitoring",), description="Namespaces allowed to scrape the service's metrics")
+        ("monitoring",), description="Namespaces allowed to scrape the service's metrics"
+    )
 
 
 class McpSpec(SpecModel):
@@ -190,57 +235,84 @@ class InferenceServiceSpec(SpecModel):
     model: ModelRef = Field(description="The name of a model under `models`, or an inline model")
     runtime: RuntimeName = Field(
         runtimes.DEFAULT_RUNTIME,
-        description="Inference runtime; it must run on accelerator.vendor (the error lists valid pairs)")
+        description="Inference runtime; it must run on accelerator.vendor (the error lists valid pairs)",
+    )
     accelerator: AcceleratorSpec = Field(
-        AcceleratorSpec(), validate_default=True, description="Devices each replica gets")
+        AcceleratorSpec(), validate_default=True, description="Devices each replica gets"
+    )
     image: Image | None = Field(None, description="Override the runtime's pinned image (required for generic)")
     command: tuple[str, ...] | None = Field(
-        None, description="generic runtime: container command ({model} and {port} are substituted)")
+        None, description="generic runtime: container command ({model} and {port} are substituted)"
+    )
     args: tuple[str, ...] | None = Field(
-        None, description="generic runtime: container args ({model} and {port} are substituted)")
+        None, description="generic runtime: container args ({model} and {port} are substituted)"
+    )
     replicas: int = Field(1, ge=0, le=INT32_MAX, description="Replica count when autoscaling is unset")
     autoscaling: AutoscalingSpec | None = Field(
-        None, description="Scale between minReplicas and maxReplicas instead of a fixed replica count")
+        None, description="Scale between minReplicas and maxReplicas instead of a fixed replica count"
+    )
     resources: ResourcesSpec = Field(ResourcesSpec(), description="CPU and memory of the server container")
     context_size: int | None = Field(
-        None, gt=0, le=INT32_MAX,
+        None,
+        gt=0,
+        le=INT32_MAX,
         description="Context length in tokens the runtime starts with; unset: the runtime's default "
-                    "(fit then assumes the model's contextWindow)")
+        "(fit then assumes the model's contextWindow)",
+    )
     parallel_slots: int = Field(
-        1, ge=1, le=1024, description="Sequences served at once per replica. llama.cpp --parallel: the slots "
-                                      "share contextSize cells, all allocated at start; vLLM --max-num-seqs: each "
-                                      "sequence up to contextSize in a paged KV pool, only one needs to fit at start")
+        1,
+        ge=1,
+        le=1024,
+        description="Sequences served at once per replica. llama.cpp --parallel: the slots "
+        "share contextSize cells, all allocated at start; vLLM --max-num-seqs: each "
+        "sequence up to contextSize in a paged KV pool, only one needs to fit at start",
+    )
     kv_cache_type_k: str | None = Field(
-        None, alias="kvCacheTypeK",
-        description="KV cache type of keys, e.g. q8_0 (llama.cpp) or fp8 (vLLM); must be one the runtime knows")
+        None,
+        alias="kvCacheTypeK",
+        description="KV cache type of keys, e.g. q8_0 (llama.cpp) or fp8 (vLLM); must be one the runtime knows",
+    )
     kv_cache_type_v: str | None = Field(
-        None, alias="kvCacheTypeV",
-        description="KV cache type of values (llama.cpp --cache-type-v; vLLM uses it only without kvCacheTypeK)")
+        None,
+        alias="kvCacheTypeV",
+        description="KV cache type of values (llama.cpp --cache-type-v; vLLM uses it only without kvCacheTypeK)",
+    )
     flash_attention: bool | None = Field(
-        None, description="Turn flash attention on or off (llama.cpp, Ollama); unset: the runtime's default")
+        None, description="Turn flash attention on or off (llama.cpp, Ollama); unset: the runtime's default"
+    )
     sharding: ShardingSpec | None = Field(None, description="How a replica's model is split over its devices")
     moe_cpu_offload: MoeOffloadSpec | None = Field(
-        None, alias="moeCpuOffload", description="Keep MoE expert weights in host RAM (runtimes that can: llamacpp)")
+        None, alias="moeCpuOffload", description="Keep MoE expert weights in host RAM (runtimes that can: llamacpp)"
+    )
     priority: Priority = Field(
-        "normal", description="PriorityClass llmkube-<priority>; batch never preempts; metal hosts evict the lowest "
-                              "first under memory pressure")
+        "normal",
+        description="PriorityClass llmkube-<priority>; batch never preempts; metal hosts evict the lowest "
+        "first under memory pressure",
+    )
     mode: Literal["chat", "embedding", "rerank"] = Field(
-        "chat", description="API the service offers: chat/completions, embeddings or rerank")
+        "chat", description="API the service offers: chat/completions, embeddings or rerank"
+    )
     endpoint: EndpointSpec = Field(EndpointSpec(), description="Service port and type")
     engine: EngineOptions = Field(EngineOptions(), description="Common engine options, mapped to each runtime's flags")
     extra_args: tuple[str, ...] = Field(
-        (), description="Arguments appended after the runtime's own (ignored for Ollama on metal hosts)")
+        (), description="Arguments appended after the runtime's own (ignored for Ollama on metal hosts)"
+    )
     env: dict[EnvName, str] = Field(
-        default_factory=dict, description="Extra container environment; wins over the vendor's and runtime's")
+        default_factory=dict, description="Extra container environment; wins over the vendor's and runtime's"
+    )
     classification: Classification = Field(
-        "restricted", description="Most sensitive data class the service may receive: data-residency checks it "
-                                  "against the site's jurisdiction, routers send it no higher class")
+        "restricted",
+        description="Most sensitive data class the service may receive: data-residency checks it "
+        "against the site's jurisdiction, routers send it no higher class",
+    )
     network: NetworkSpec = Field(NetworkSpec(), description="Who may call the service besides routers")
     mcp: McpSpec | None = Field(None, description="The service as an MCP tool (recorded only)")
     hosts: tuple[str, ...] = Field((), description="metal: host names serving it; empty = all metal hosts of the site")
     slo: SloSpec | None = Field(
-        None, description="Service level objectives (Pyrra); unset: the defaults where Pyrra is installed and the "
-                          "runtime exports the metrics")
+        None,
+        description="Service level objectives (Pyrra); unset: the defaults where Pyrra is installed and the "
+        "runtime exports the metrics",
+    )
     team: str | None = Field(None, description="The team (stack `teams`) whose quota the service's devices count in")
 
     @field_validator("name")
@@ -266,8 +338,9 @@ class InferenceServiceSpec(SpecModel):
     def _consistent(self) -> InferenceServiceSpec:
         rt = runtimes.runtime(self.runtime)
         if rt.needs_image and not self.image:
-            raise ValueError(f"runtime {self.runtime} needs image (and usually args): nothing else describes the "
-                             "container")
+            raise ValueError(
+                f"runtime {self.runtime} needs image (and usually args): nothing else describes the container"
+            )
         if self.sharding and self.sharding.split_ratios and len(self.sharding.split_ratios) != self.device_count:
             raise ValueError(
                 f"sharding.splitRatios has {len(self.sharding.split_ratios)} entries but accelerator.count is "
@@ -276,19 +349,25 @@ class InferenceServiceSpec(SpecModel):
         registry = runtimes.RUNTIMES
         if self.sharding and self.sharding.mode not in rt.sharding_modes:
             able = [n for n, r in registry.items() if self.sharding.mode in r.sharding_modes]
-            raise ValueError(f"{self.runtime} shards by {' or '.join(rt.sharding_modes) or 'nothing'}, not "
-                             f"{self.sharding.mode}; set sharding.mode accordingly or use runtime {', '.join(able)}")
+            raise ValueError(
+                f"{self.runtime} shards by {' or '.join(rt.sharding_modes) or 'nothing'}, not "
+                f"{self.sharding.mode}; set sharding.mode accordingly or use runtime {', '.join(able)}"
+            )
         if self.moe_cpu_offload and not rt.moe_cpu_offload:
             able = [n for n, r in registry.items() if r.moe_cpu_offload]
-            raise ValueError(f"moeCpuOffload keeps experts in host RAM with {', '.join(able)} only; "
-                             f"runtime {self.runtime} cannot")
+            raise ValueError(
+                f"moeCpuOffload keeps experts in host RAM with {', '.join(able)} only; runtime {self.runtime} cannot"
+            )
         if self.mode not in rt.modes:
             able = [n for n, r in registry.items() if self.mode in r.modes]
-            raise ValueError(f"runtime {self.runtime} serves mode {' or '.join(rt.modes)}, not {self.mode}; "
-                             f"set mode accordingly or use runtime {', '.join(able)}")
+            raise ValueError(
+                f"runtime {self.runtime} serves mode {' or '.join(rt.modes)}, not {self.mode}; "
+                f"set mode accordingly or use runtime {', '.join(able)}"
+            )
         if rt.served_name and self.engine.served_model_name not in (None, rt.served_name):
-            raise ValueError(f"runtime {self.runtime} answers only to model {rt.served_name!r}; "
-                             "remove engine.servedModelName")
+            raise ValueError(
+                f"runtime {self.runtime} answers only to model {rt.served_name!r}; remove engine.servedModelName"
+            )
         return self
 
     @property

@@ -3,6 +3,7 @@
 Cross-references (a service naming a model) are resolved here, so every later layer sees
 complete specs and a bad reference is a field error, not a KeyError.
 """
+
 from __future__ import annotations
 
 from functools import cached_property
@@ -26,9 +27,11 @@ class StackConfig(SpecModel):
     models: tuple[ModelSpec, ...] = Field((), description="Models services refer to by name (llmkube:models)")
     services: tuple[InferenceServiceSpec, ...] = Field((), description="Inference services (llmkube:services)")
     routers: tuple[RouterSpec, ...] = Field(
-        (), description="Governed OpenAI endpoints in front of the services (llmkube:routers)")
+        (), description="Governed OpenAI endpoints in front of the services (llmkube:routers)"
+    )
     teams: tuple[TeamQuota, ...] = Field(
-        (), description="Teams with device quotas: ResourceQuotas, Kueue queues; services name theirs (llmkube:teams)")
+        (), description="Teams with device quotas: ResourceQuotas, Kueue queues; services name theirs (llmkube:teams)"
+    )
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> StackConfig:
@@ -71,8 +74,12 @@ class StackConfig(SpecModel):
             for j, b in enumerate(router.backends):
                 if isinstance(b, LocalBackend) and b.service not in svc_names:
                     known = ", ".join(sorted(svc_names)) or "none declared"
-                    problems.append((f"routers[{i}].backends[{j}].service",
-                                     f"unknown service {b.service!r} (declared services: {known})"))
+                    problems.append(
+                        (
+                            f"routers[{i}].backends[{j}].service",
+                            f"unknown service {b.service!r} (declared services: {known})",
+                        )
+                    )
         return problems
 
     def _context_problems(self) -> list[tuple[str, str]]:
@@ -81,9 +88,13 @@ class StackConfig(SpecModel):
         for i, svc in enumerate(self.services):
             model = svc.model if isinstance(svc.model, ModelSpec) else by_name.get(svc.model)
             if model and svc.context_size and model.context_window and svc.context_size > model.context_window:
-                problems.append((f"services[{i}].contextSize",
-                                 f"{svc.context_size} tokens exceed the model's contextWindow "
-                                 f"({model.context_window}); the model cannot attend that far: lower contextSize"))
+                problems.append(
+                    (
+                        f"services[{i}].contextSize",
+                        f"{svc.context_size} tokens exceed the model's contextWindow "
+                        f"({model.context_window}); the model cannot attend that far: lower contextSize",
+                    )
+                )
         return problems
 
     def _team_problems(self) -> list[tuple[str, str]]:
@@ -98,11 +109,16 @@ class StackConfig(SpecModel):
                 profile = VENDORS.get(d.vendor)
                 if profile is None or profile.resource_key is None or not profile.schedulable:
                     valid = ", ".join(n for n, v in VENDORS.items() if v.resource_key and v.schedulable)
-                    problems.append((f"{where}.vendor",
-                                     f"{d.vendor!r} has no device resource to quota; valid: {valid}"))
+                    problems.append(
+                        (f"{where}.vendor", f"{d.vendor!r} has no device resource to quota; valid: {valid}")
+                    )
                 elif d.pool is not None and d.pool not in pools:
-                    problems.append((f"{where}.pool", f"unknown pool {d.pool!r} (site pools: "
-                                                      f"{', '.join(pools) or 'none declared'})"))
+                    problems.append(
+                        (
+                            f"{where}.pool",
+                            f"unknown pool {d.pool!r} (site pools: {', '.join(pools) or 'none declared'})",
+                        )
+                    )
                 elif d.pool is not None and pools[d.pool].vendor != d.vendor:
                     problems.append((f"{where}.pool", f"pool {d.pool} is {pools[d.pool].vendor}, not {d.vendor}"))
         return problems
@@ -121,8 +137,13 @@ class StackConfig(SpecModel):
             name, path = svc.model_name, f"services[{i}].model"
             where, other = first.setdefault(name, (path, svc.model))
             if other.model_copy(update={"name": None}) != svc.model.model_copy(update={"name": None}):
-                out.append((path, f"model name {name!r} already names a different model ({where}): give this "
-                                  f"inline model its own name, or reference {name!r} by name"))
+                out.append(
+                    (
+                        path,
+                        f"model name {name!r} already names a different model ({where}): give this "
+                        f"inline model its own name, or reference {name!r} by name",
+                    )
+                )
         return out
 
     def model_for(self, service: InferenceServiceSpec) -> ModelSpec:

@@ -1,4 +1,5 @@
 """Fixtures: a fake API server, a desired-state writer, and agents with test timings."""
+
 from __future__ import annotations
 
 import base64
@@ -57,35 +58,75 @@ def model_file(tmp_path) -> tuple[Path, str]:
     return path, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def svc_state(name: str, model: tuple[Path, str], port: int | None = None, priority: int = 2,
-              extra: tuple[str, ...] = (), sha256: str | None = None, estimate: int | None = None) -> MetalServiceState:
+def svc_state(
+    name: str,
+    model: tuple[Path, str],
+    port: int | None = None,
+    priority: int = 2,
+    extra: tuple[str, ...] = (),
+    sha256: str | None = None,
+    estimate: int | None = None,
+) -> MetalServiceState:
     path, digest = model
-    return MetalServiceState(name=name, source=f"file://{path}", sha256=sha256 or digest, cache_key=f"{name}/x",
-                             runtime="llama-server",
-                             args=("--model", "{model}", "--host", "{host}", "--port", "{port}", "--alias", name)
-                             + extra, port=port or free_port(), priority=priority, memory_estimate_bytes=estimate)
+    return MetalServiceState(
+        name=name,
+        source=f"file://{path}",
+        sha256=sha256 or digest,
+        cache_key=f"{name}/x",
+        runtime="llama-server",
+        args=("--model", "{model}", "--host", "{host}", "--port", "{port}", "--alias", name) + extra,
+        port=port or free_port(),
+        priority=priority,
+        memory_estimate_bytes=estimate,
+    )
 
 
-SITE = SiteSpec.model_validate({"name": "test", "jurisdiction": "DE", "namespace": NS, "metalHosts": [
-    {"name": HOST, "chip": "M3 Ultra", "unifiedMemoryGiB": 64, "address": "127.0.0.1"}]})
+SITE = SiteSpec.model_validate(
+    {
+        "name": "test",
+        "jurisdiction": "DE",
+        "namespace": NS,
+        "metalHosts": [{"name": HOST, "chip": "M3 Ultra", "unifiedMemoryGiB": 64, "address": "127.0.0.1"}],
+    }
+)
 
 
 def write_desired(api: FakeApiServer, services, budget: int = 64 * GIB, raw: str | None = None) -> dict:
     """Apply a desired state as `pulumi up` would: the ConfigMap, and each service's EndpointSlice (not ready)."""
-    state = DesiredState(host=HOST, address="127.0.0.1", memory_budget_bytes=budget, namespace=NS,
-                         lease_name=f"{HOST}-metal-agent", services=tuple(services))
+    state = DesiredState(
+        host=HOST,
+        address="127.0.0.1",
+        memory_budget_bytes=budget,
+        namespace=NS,
+        lease_name=f"{HOST}-metal-agent",
+        services=tuple(services),
+    )
     for svc in services:
         if api.get_object("endpointslices", NS, slice_name(svc.name, HOST)) is None:
             api.put_object("endpointslices", endpoint_slice(SITE, state, svc))
-    return api.put_object("configmaps", {
-        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": config_map_name(HOST), "namespace": NS},
-        "data": {DESIRED_STATE_KEY: raw if raw is not None else state.to_json(), VERSION_KEY: state.version_hash()}})
+    return api.put_object(
+        "configmaps",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": config_map_name(HOST), "namespace": NS},
+            "data": {DESIRED_STATE_KEY: raw if raw is not None else state.to_json(), VERSION_KEY: state.version_hash()},
+        },
+    )
 
 
 def put_secret(api: FakeApiServer, name: str, key: str, value: str) -> dict:
     """A Secret as created out of band (kubectl create secret generic ...)."""
-    return api.put_object("secrets", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NS},
-                                      "type": "Opaque", "data": {key: base64.b64encode(value.encode()).decode()}})
+    return api.put_object(
+        "secrets",
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": NS},
+            "type": "Opaque",
+            "data": {key: base64.b64encode(value.encode()).decode()},
+        },
+    )
 
 
 @pytest.fixture
@@ -94,10 +135,21 @@ def start_agent(api, tmp_path):
     started = []
 
     def start(**overrides):
-        cfg = AgentConfig(host=HOST, namespace=NS, cache_dir=tmp_path / "cache", state_dir=tmp_path / "state",
-                          runtimes={"llama-server": FAKE_RUNTIME}, metrics_port=None, lease_renew_seconds=0.5,
-                          backoff_base_seconds=0.2, stop_grace_seconds=3, liveness_seconds=0.5,
-                          pressure_seconds=0.2, evict_cooldown_seconds=0.3, watch_timeout_seconds=5)
+        cfg = AgentConfig(
+            host=HOST,
+            namespace=NS,
+            cache_dir=tmp_path / "cache",
+            state_dir=tmp_path / "state",
+            runtimes={"llama-server": FAKE_RUNTIME},
+            metrics_port=None,
+            lease_renew_seconds=0.5,
+            backoff_base_seconds=0.2,
+            stop_grace_seconds=3,
+            liveness_seconds=0.5,
+            pressure_seconds=0.2,
+            evict_cooldown_seconds=0.3,
+            watch_timeout_seconds=5,
+        )
         for key, value in overrides.items():
             setattr(cfg, key, value)
         client = KubeClient(Credentials(server=api.url, token=TOKEN), NS, timeout=2)

@@ -1,4 +1,5 @@
 """The agent end to end: real child processes, the real client, a fake API server on loopback."""
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,10 @@ def test_a_missing_slice_is_reported_and_filled_once_pulumi_creates_it(api, star
     with api.cond:  # as if `pulumi up` had not created it yet
         api.objects.pop(("endpointslices", NS, f"chat-{HOST}"))
     start_agent(slice_resync_seconds=0.3)
-    wait_for(lambda: [e for e in api.list_objects("events", NS) if e["reason"] == "EndpointSliceMissing"],
-             what="missing slice reported")
+    wait_for(
+        lambda: [e for e in api.list_objects("events", NS) if e["reason"] == "EndpointSliceMissing"],
+        what="missing slice reported",
+    )
     assert api.get_object("endpointslices", NS, f"chat-{HOST}") is None  # the agent cannot create it
     del planned["metadata"]["resourceVersion"]
     api.put_object("endpointslices", planned)
@@ -65,8 +68,7 @@ def test_ollama_is_served_after_registering_the_fetched_model(api, start_agent, 
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_OLLAMA_STATE", str(tmp_path / "ollama-models"))
     base = svc_state("chat", model_file)
-    state = base.model_copy(update={"runtime": "ollama", "args": ("{model}", "chat"),
-                                    "health_path": "/v1/models/chat"})
+    state = base.model_copy(update={"runtime": "ollama", "args": ("{model}", "chat"), "health_path": "/v1/models/chat"})
     write_desired(api, [state])
     start_agent()  # no override for ollama: the runtime registry's native command and environment
     wait_for(lambda: slice_ready(api, "chat") is True, what="ready EndpointSlice for the ollama service")
@@ -91,8 +93,14 @@ def test_kill_9_marks_unready_and_restarts(api, start_agent, model_file):
 def test_crash_loop_backs_off_and_reports(api, start_agent, model_file):
     write_desired(api, [svc_state("flaky", model_file, extra=("--fail-on-start",))])
     agent, _ = start_agent(crashloop_restarts=3)
-    st = wait_for(lambda: lease_status(api).get("services", {}).get("flaky", {}).get("phase") == "CrashLoopBackOff"
-                  and lease_status(api)["services"]["flaky"], timeout=10, what="CrashLoopBackOff in status")
+    st = wait_for(
+        lambda: (
+            lease_status(api).get("services", {}).get("flaky", {}).get("phase") == "CrashLoopBackOff"
+            and lease_status(api)["services"]["flaky"]
+        ),
+        timeout=10,
+        what="CrashLoopBackOff in status",
+    )
     assert "exited with code 3" in st["reason"] and "failing on start" in st["reason"]
     first = status(agent, "flaky")["restarts"]
     time.sleep(1.0)  # backoff doubles (0.2, 0.4, 0.8, 1.6 s): only a few restarts, not a tight loop
@@ -131,8 +139,10 @@ def test_desired_change_respawns_only_changed_service(api, start_agent, model_fi
     pa, pb = status(agent, "a")["pid"], status(agent, "b")["pid"]
     b2 = b.model_copy(update={"args": b.args + ("--ctx-size", "4096")})
     write_desired(api, [a, b2])
-    wait_for(lambda: status(agent, "b").get("pid") not in (None, pb) and status(agent, "b")["phase"] == "Ready",
-             what="b respawned")
+    wait_for(
+        lambda: status(agent, "b").get("pid") not in (None, pb) and status(agent, "b")["phase"] == "Ready",
+        what="b respawned",
+    )
     assert status(agent, "a")["pid"] == pa
     write_desired(api, [b2])  # a disappears: process stopped, its slice emptied (Pulumi deletes it)
     wait_for(lambda: api.get_object("endpointslices", NS, f"a-{HOST}")["endpoints"] == [], what="a's slice emptied")
@@ -147,8 +157,13 @@ def test_memory_preflight_refuses_with_reason(api, start_agent, model_file):
     agent, _ = start_agent()
     wait_for(lambda: status(agent, "small").get("phase") == "Ready", what="small ready")
     write_desired(api, [small, big], budget=48 * GIB)
-    st = wait_for(lambda: lease_status(api).get("services", {}).get("big", {}).get("phase") == "Refused"
-                  and lease_status(api)["services"]["big"], what="big refused")
+    st = wait_for(
+        lambda: (
+            lease_status(api).get("services", {}).get("big", {}).get("phase") == "Refused"
+            and lease_status(api)["services"]["big"]
+        ),
+        what="big refused",
+    )
     assert "needs 40.00 GiB" in st["reason"] and "small 30.0 GiB" in st["reason"]
     assert status(agent, "big")["pid"] is None and slice_ready(api, "big") is False
     assert [e for e in api.list_objects("events", NS) if e["reason"] == "InsufficientMemory"]
@@ -189,8 +204,13 @@ def test_malformed_desired_state_reports_error_and_kills_nothing(api, start_agen
 def test_wrong_model_hash_is_never_started(api, start_agent, model_file):
     write_desired(api, [svc_state("bad", model_file, sha256="0" * 64)])
     agent, _ = start_agent()
-    st = wait_for(lambda: lease_status(api).get("services", {}).get("bad", {}).get("phase") == "Failed"
-                  and lease_status(api)["services"]["bad"], what="failed status")
+    st = wait_for(
+        lambda: (
+            lease_status(api).get("services", {}).get("bad", {}).get("phase") == "Failed"
+            and lease_status(api)["services"]["bad"]
+        ),
+        what="failed status",
+    )
     assert "sha256 mismatch" in st["reason"]
     assert status(agent, "bad")["pid"] is None and status(agent, "bad")["restarts"] == 0
     assert not (agent.cfg.state_dir / "logs" / "bad.log").exists()  # no process was ever spawned
@@ -226,8 +246,9 @@ def test_mlx_lm_runs_with_the_registry_environment_under_a_host_command_override
     from tests.support import fake_runtime
 
     check_env = 'test "$HF_HUB_OFFLINE" = 1 || { echo "hub not offline" >&2; exit 4; }; exec "$0" "$@"'
-    state = svc_state("chat", model_file).model_copy(update={
-        "runtime": "mlx-lm", "args": ("--model", "{model}", "--host", "{host}", "--port", "{port}")})
+    state = svc_state("chat", model_file).model_copy(
+        update={"runtime": "mlx-lm", "args": ("--model", "{model}", "--host", "{host}", "--port", "{port}")}
+    )
     write_desired(api, [state])
     agent, _ = start_agent(runtimes={"mlx-lm": ["/bin/sh", "-c", check_env, sys.executable, fake_runtime.__file__]})
     wait_for(lambda: slice_ready(api, "chat") is True, what="ready EndpointSlice for the mlx-lm service")

@@ -1,4 +1,5 @@
 """The agent's API client against the fake server, its metrics, and its launchd job."""
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,14 @@ from .conftest import HOST, NS, TOKEN, free_port, lease_status, slice_ready, svc
 
 
 def _kubeconfig(tmp_path, server, **user):
-    cfg = {"apiVersion": "v1", "kind": "Config", "current-context": "studio",
-           "clusters": [{"name": "c", "cluster": {"server": server}}],
-           "contexts": [{"name": "studio", "context": {"cluster": "c", "user": "u"}}],
-           "users": [{"name": "u", "user": user}]}
+    cfg = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "studio",
+        "clusters": [{"name": "c", "cluster": {"server": server}}],
+        "contexts": [{"name": "studio", "context": {"cluster": "c", "user": "u"}}],
+        "users": [{"name": "u", "user": user}],
+    }
     path = tmp_path / "kubeconfig.json"
     path.write_text(json.dumps(cfg))
     return str(path)
@@ -106,15 +111,23 @@ def test_metrics_endpoint(api, start_agent, model_file):
     write_desired(api, [svc_state("chat", model_file)])
     agent, _ = start_agent(metrics_port=port)
     wait_for(lambda: slice_ready(api, "chat") is True, what="ready")
-    text = wait_for(lambda: (t := requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text)
-                    and "heartbeat_timestamp_seconds{host=\"studio-1\"} 0.000" not in t and t, what="heartbeat")
-    for needle in ('llmkube_metal_agent_managed_processes{host="studio-1"} 1',
-                   'llmkube_metal_agent_service_ready{host="studio-1",service="chat",phase="Ready"} 1',
-                   'llmkube_metal_agent_service_restarts_total{host="studio-1",service="chat"} 0',
-                   'llmkube_metal_agent_memory_pressure_level{host="studio-1"}',
-                   'llmkube_metal_agent_evictions_total{host="studio-1"} 0',
-                   'llmkube_metal_agent_memory_budget_bytes{host="studio-1"} 68719476736',
-                   'llmkube_metal_agent_service_memory_estimate_bytes{host="studio-1",service="chat"}'):
+    text = wait_for(
+        lambda: (
+            (t := requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text)
+            and 'heartbeat_timestamp_seconds{host="studio-1"} 0.000' not in t
+            and t
+        ),
+        what="heartbeat",
+    )
+    for needle in (
+        'llmkube_metal_agent_managed_processes{host="studio-1"} 1',
+        'llmkube_metal_agent_service_ready{host="studio-1",service="chat",phase="Ready"} 1',
+        'llmkube_metal_agent_service_restarts_total{host="studio-1",service="chat"} 0',
+        'llmkube_metal_agent_memory_pressure_level{host="studio-1"}',
+        'llmkube_metal_agent_evictions_total{host="studio-1"} 0',
+        'llmkube_metal_agent_memory_budget_bytes{host="studio-1"} 68719476736',
+        'llmkube_metal_agent_service_memory_estimate_bytes{host="studio-1",service="chat"}',
+    ):
         assert needle in text, needle
     assert metrics.render(agent.snapshot(), 0, False).count("\n") > 10
 
@@ -130,14 +143,33 @@ def test_pressure_levels(tmp_path):
 
 
 def test_print_launchd_emits_a_keepalive_plist():
-    out = subprocess.run([sys.executable, "-m", "llmkube_iac.agent.cli", "print-launchd", "--host", HOST,
-                          "--kubeconfig", "/etc/llmkube/kubeconfig",
-                          "--program", "/opt/llmkube/bin/llmkube-metal-agent"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmkube_iac.agent.cli",
+            "print-launchd",
+            "--host",
+            HOST,
+            "--kubeconfig",
+            "/etc/llmkube/kubeconfig",
+            "--program",
+            "/opt/llmkube/bin/llmkube-metal-agent",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     job = plistlib.loads(out.encode())
     assert job["KeepAlive"] is True and job["ThrottleInterval"] >= 5 and job["RunAtLoad"] is True
-    assert job["ProgramArguments"] == ["/opt/llmkube/bin/llmkube-metal-agent", "run", "--host", HOST,
-                                       "--kubeconfig", "/etc/llmkube/kubeconfig"]
+    assert job["ProgramArguments"] == [
+        "/opt/llmkube/bin/llmkube-metal-agent",
+        "run",
+        "--host",
+        HOST,
+        "--kubeconfig",
+        "/etc/llmkube/kubeconfig",
+    ]
 
 
 def test_cli_refuses_missing_credentials_and_bad_runtime():

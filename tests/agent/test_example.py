@@ -1,4 +1,5 @@
 """examples/metal-edge renders offline: metal objects and the Router, all schema-valid."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,13 @@ def test_metal_edge_example_renders_and_validates(tmp_path):
     for m in manifests:
         validate_manifest(m)
     names = {(m["kind"], m["metadata"]["name"]) for m in manifests}
-    assert {("Service", "chat"), ("Deployment", "edge-gw"), ("Lease", "studio-1-metal-agent"),
-            ("Lease", "studio-2-metal-agent"), ("ConfigMap", "studio-2-metal-desired")} <= names
+    assert {
+        ("Service", "chat"),
+        ("Deployment", "edge-gw"),
+        ("Lease", "studio-1-metal-agent"),
+        ("Lease", "studio-2-metal-agent"),
+        ("ConfigMap", "studio-2-metal-desired"),
+    } <= names
     assert not any(k == "Deployment" and n == "chat" for k, n in names)  # Macs serve it, not pods
     cm = next(m for m in manifests if m["metadata"]["name"] == "studio-1-metal-desired")
     state = DesiredState.model_validate(json.loads(cm["data"][DESIRED_STATE_KEY]))

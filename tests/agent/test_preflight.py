@@ -1,4 +1,5 @@
 """Fetch and fit seams: the project's fetcher and GQA-aware estimator, and the size-based fallback."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,9 +23,16 @@ def real_gguf(tmp_path):
 
 def planned(path, digest, ctx=32768, slots=4):
     model = ModelSpec(name="tiny", source=f"file://{path}", sha256=digest)
-    svc = InferenceServiceSpec.model_validate({"name": "chat", "model": "tiny", "accelerator": {"vendor": "metal"},
-                                               "contextSize": ctx, "parallelSlots": slots,
-                                               "endpoint": {"port": free_port()}})
+    svc = InferenceServiceSpec.model_validate(
+        {
+            "name": "chat",
+            "model": "tiny",
+            "accelerator": {"vendor": "metal"},
+            "contextSize": ctx,
+            "parallelSlots": slots,
+            "endpoint": {"port": free_port()},
+        }
+    )
     return service_state(svc, model)
 
 
@@ -41,8 +49,13 @@ def test_planned_service_runs_and_is_refused_on_kv_cache(api, start_agent, real_
     put_secret(api, "chat-api-key", "api-key", "k-123")  # the planned llama-server demands its API key
     write_desired(api, [state], budget=40 << 20)  # room for the weights, not for their KV cache
     agent, _ = start_agent()
-    st = wait_for(lambda: lease_status(api).get("services", {}).get("chat", {}).get("phase") == "Refused"
-                  and lease_status(api)["services"]["chat"], what="refused by the fit estimator")
+    st = wait_for(
+        lambda: (
+            lease_status(api).get("services", {}).get("chat", {}).get("phase") == "Refused"
+            and lease_status(api)["services"]["chat"]
+        ),
+        what="refused by the fit estimator",
+    )
     assert "KV" in st["reason"] and "does-not-fit" in st["reason"]
     write_desired(api, [state], budget=1 << 30)  # memory budget raised: same service now starts
     wait_for(lambda: slice_ready(api, "chat") is True, what="ready with enough memory")

@@ -1,4 +1,5 @@
 """The component package's schema, inferred the way `pulumi package add` infers it."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -25,8 +26,11 @@ def test_requirements_install_this_repository_by_path():
     components/: the library must come from this repository, not from an index where it does not exist."""
     import tomllib
 
-    lines = [ln.strip() for ln in (ROOT / "components" / "requirements.txt").read_text().splitlines()
-             if ln.strip() and not ln.startswith("#")]
+    lines = [
+        ln.strip()
+        for ln in (ROOT / "components" / "requirements.txt").read_text().splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
     assert len(lines) == 1 and not lines[0].startswith("-e")
     project = (ROOT / "components" / lines[0]).resolve()
     assert project == ROOT.resolve()

@@ -1,4 +1,5 @@
 """Components under Pulumi's mock runtime: what gets registered, with which parent and outputs."""
+
 from __future__ import annotations
 
 import pulumi
@@ -76,13 +77,19 @@ def test_standalone_inference_service_outputs(mocks):
     from llmkube_iac.spec import SiteSpec
 
     def build():
-        svc = InferenceService("solo", {"name": "solo", "model": {"source": "pvc://models/a.gguf"}},
-                               SiteSpec(name="lab", jurisdiction="FR", namespace="ai"))
+        svc = InferenceService(
+            "solo",
+            {"name": "solo", "model": {"source": "pvc://models/a.gguf"}},
+            SiteSpec(name="lab", jurisdiction="FR", namespace="ai"),
+        )
         return svc.base_url, svc.service_name, svc.namespace
 
     assert run(build) == ["http://solo.ai.svc.cluster.local:8080/v1", "solo", "ai"]
-    assert {a.name for a in mocks.created} >= {"solo-deployment-ai-solo", "solo-service-ai-solo",
-                                              "solo-networkpolicy-ai-solo"}
+    assert {a.name for a in mocks.created} >= {
+        "solo-deployment-ai-solo",
+        "solo-service-ai-solo",
+        "solo-networkpolicy-ai-solo",
+    }
 
 
 def test_fleet_gives_each_site_its_provider(mocks):
@@ -111,14 +118,22 @@ def test_standalone_components_get_the_sites_mirrors(mocks):
     from llmkube_iac import InferenceService, Router
     from llmkube_iac.spec import InferenceServiceSpec, SiteSpec
 
-    site = SiteSpec(name="edge", jurisdiction="DE", airGapped=True,
-                    registryMirrors=[{"mirror": "registry.edge.local/proxy"}])
+    site = SiteSpec(
+        name="edge", jurisdiction="DE", airGapped=True, registryMirrors=[{"mirror": "registry.edge.local/proxy"}]
+    )
     svc = {"name": "solo", "model": {"name": "m", "source": "pvc://models/a.gguf"}}
-    router = {"name": "gw", "masterKeySecret": {"name": "gw-keys", "key": "master"},
-              "backends": [{"name": "local", "service": "solo"}],
-              "modelGroups": [{"name": "chat", "backends": ["local"]}]}
-    run(lambda: (InferenceService("solo", svc, site).base_url,
-                 Router("gw", router, site, [InferenceServiceSpec.model_validate(svc)]).sovereign_url))
+    router = {
+        "name": "gw",
+        "masterKeySecret": {"name": "gw-keys", "key": "master"},
+        "backends": [{"name": "local", "service": "solo"}],
+        "modelGroups": [{"name": "chat", "backends": ["local"]}],
+    }
+    run(
+        lambda: (
+            InferenceService("solo", svc, site).base_url,
+            Router("gw", router, site, [InferenceServiceSpec.model_validate(svc)]).sovereign_url,
+        )
+    )
     pods = [a.inputs["spec"]["template"]["spec"] for a in mocks.created if a.typ == "kubernetes:apps/v1:Deployment"]
     images = [c["image"] for pod in pods for c in pod["containers"] + pod.get("initContainers", [])]
     assert len(pods) == 2 and images and all(i.startswith("registry.edge.local/proxy/") for i in images)

@@ -1,6 +1,7 @@
 """What the real engine would be given: release names, secrets, providers, protection, readiness waits,
 and logical names that never change when the stack grows. Runs the components under the offline
 engine's recording monitor (the RegisterResource requests as the engine receives them)."""
+
 from __future__ import annotations
 
 import copy
@@ -92,8 +93,11 @@ def test_secret_config_keys():
 
     cfg = stack(kubernetes={"kubeconfig": KUBECONFIG})
     seen = {}
-    records(lambda: seen.setdefault("raw", stack_config_from_pulumi()), config=_program_config(cfg),
-            secret_keys=("llmkube:site",))
+    records(
+        lambda: seen.setdefault("raw", stack_config_from_pulumi()),
+        config=_program_config(cfg),
+        secret_keys=("llmkube:site",),
+    )
     assert seen["raw"]["site"]["kubernetes"]["kubeconfig"] == KUBECONFIG  # planned from, kept secret downstream
     with pytest.raises(SpecError, match="llmkube:services holds a secret value"):
         records(stack_config_from_pulumi, config=_program_config(cfg), secret_keys=("llmkube:services",))
@@ -112,11 +116,14 @@ def test_render_only_override_for_a_ci_gate_without_a_cluster():
 def test_own_provider_has_a_cluster_identifier_and_mutable_config_maps():
     from llmkube_iac import Site
 
-    (provider,) = by_type(records(lambda: Site("t", stack(kubernetes={"context": "prod"}))),
-                          "pulumi:providers:kubernetes")
+    (provider,) = by_type(
+        records(lambda: Site("t", stack(kubernetes={"context": "prod"}))), "pulumi:providers:kubernetes"
+    )
     assert provider.props["clusterIdentifier"] == "prod" and provider.props["enableConfigMapMutable"] == "true"
-    (named,) = by_type(records(lambda: Site("t", stack(kubernetes={"context": "prod", "cluster": "eu-1"}))),
-                       "pulumi:providers:kubernetes")
+    (named,) = by_type(
+        records(lambda: Site("t", stack(kubernetes={"context": "prod", "cluster": "eu-1"}))),
+        "pulumi:providers:kubernetes",
+    )
     assert named.props["clusterIdentifier"] == "eu-1"
 
 
@@ -148,8 +155,11 @@ def test_component_package_site_honours_construct_providers():
 
     def build():
         mine = k8s.Provider("mine")
-        module.Site("t", {"site": stack()["site"], "models": stack()["models"], "services": stack()["services"]},
-                    pulumi.ResourceOptions(providers={"kubernetes": mine}))
+        module.Site(
+            "t",
+            {"site": stack()["site"], "models": stack()["models"], "services": stack()["services"]},
+            pulumi.ResourceOptions(providers={"kubernetes": mine}),
+        )
 
     assert [p.name for p in by_type(records(build), "pulumi:providers:kubernetes")] == ["mine"]
 
@@ -168,9 +178,14 @@ def test_certificate_is_awaited_and_router_pods_wait_for_it():
     from llmkube_iac import Site
 
     cfg = stack(certIssuer="internal-ca", clusterProvides=["monitoring.coreos.com", "cert-manager.io"])
-    cfg["routers"] = [{"name": "gw", "masterKeySecret": {"name": "k", "key": "m"},
-                       "backends": [{"name": "chat", "service": "chat"}],
-                       "modelGroups": [{"name": "chat", "backends": ["chat"]}]}]
+    cfg["routers"] = [
+        {
+            "name": "gw",
+            "masterKeySecret": {"name": "k", "key": "m"},
+            "backends": [{"name": "chat", "service": "chat"}],
+            "modelGroups": [{"name": "chat", "backends": ["chat"]}],
+        }
+    ]
     rs = records(lambda: Site("t", cfg))
     cert = next(r for r in rs if r.props.get("kind") == "Certificate")
     assert cert.props["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
@@ -187,28 +202,44 @@ PRIORITIES = ("critical", "high", "normal", "low", "batch")
 @st.composite
 def additions(draw):
     """A base stack and the same stack with more services, models, pools, operators and a router."""
+
     def service(i, model):
         vendor = draw(st.sampled_from(VENDORS))
-        svc = {"name": f"svc-{i}", "model": model, "priority": draw(st.sampled_from(PRIORITIES)),
-               "accelerator": {"vendor": vendor}}
+        svc = {
+            "name": f"svc-{i}",
+            "model": model,
+            "priority": draw(st.sampled_from(PRIORITIES)),
+            "accelerator": {"vendor": vendor},
+        }
         if draw(st.booleans()):
             svc["autoscaling"] = {"minReplicas": 1, "maxReplicas": 2}
         return svc
 
     n_base, n_more = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    models = [{"name": f"m-{i}", "source": f"hf://org/m{i}-GGUF/m{i}-Q4_K_M.gguf", "sizeGiB": 1}
-              for i in range(n_base + n_more)]
+    models = [
+        {"name": f"m-{i}", "source": f"hf://org/m{i}-GGUF/m{i}-Q4_K_M.gguf", "sizeGiB": 1}
+        for i in range(n_base + n_more)
+    ]
     services = [service(i, f"m-{draw(st.integers(0, i))}") for i in range(n_base + n_more)]
     pools = [{"name": v, "vendor": v, "memoryGiB": 80, "devicesPerNode": 8, "nodeCount": 4} for v in ("nvidia", "amd")]
-    site = {"name": "s", "jurisdiction": "DE", "accelerators": pools,
-            "clusterProvides": ["monitoring.coreos.com", "keda.sh", "cert-manager.io"]}
+    site = {
+        "name": "s",
+        "jurisdiction": "DE",
+        "accelerators": pools,
+        "clusterProvides": ["monitoring.coreos.com", "keda.sh", "cert-manager.io"],
+    }
     base = {"site": site, "models": models[:n_base], "services": services[:n_base]}
     grown = copy.deepcopy({**base, "models": models, "services": services})
     grown["site"]["operators"] = {"gpuOperators": draw(st.booleans()), "keda": draw(st.booleans())}
     if draw(st.booleans()):
-        grown["routers"] = [{"name": "gw", "masterKeySecret": {"name": "k", "key": "m"},
-                             "backends": [{"name": s["name"], "service": s["name"]} for s in services],
-                             "modelGroups": [{"name": "all", "backends": [s["name"] for s in services]}]}]
+        grown["routers"] = [
+            {
+                "name": "gw",
+                "masterKeySecret": {"name": "k", "key": "m"},
+                "backends": [{"name": s["name"], "service": s["name"]} for s in services],
+                "modelGroups": [{"name": "all", "backends": [s["name"] for s in services]}],
+            }
+        ]
     return base, grown
 
 

@@ -1,4 +1,5 @@
 """The fetcher for real on loopback: resume, faults, locking, disk full, S3 (moto server), CLI."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,8 +34,12 @@ def test_http_fetch_verifies_and_marks(blob, tmp_path):
     with FileServer(src) as srv:
         out = fetch(srv.url("m.gguf"), tmp_path / "c", sha, progress=silent)
         assert out.read_bytes() == data
-        assert _marker(tmp_path / "c") == {"sha256": sha, "size": len(data), "file": "m.gguf",
-                                            "source": srv.url("m.gguf")}
+        assert _marker(tmp_path / "c") == {
+            "sha256": sha,
+            "size": len(data),
+            "file": "m.gguf",
+            "source": srv.url("m.gguf"),
+        }
         fetch(srv.url("m.gguf"), tmp_path / "c", sha, progress=silent)  # cached: no second transfer
         assert srv.requests == 1
 
@@ -86,11 +91,13 @@ def test_two_concurrent_fetchers_one_transfer(blob, tmp_path):
     src, data, sha = blob
     errors = []
     with FileServer(src) as srv:
+
         def run():
             try:
                 fetch(srv.url("m.gguf"), tmp_path / "c", sha, progress=silent)
             except Exception as exc:  # noqa: BLE001
                 errors.append(exc)
+
         threads = [threading.Thread(target=run) for _ in range(2)]
         [t.start() for t in threads]
         [t.join() for t in threads]
@@ -141,8 +148,12 @@ def test_s3_against_moto_server(blob, tmp_path, monkeypatch):
     server.start()
     try:
         host, port = server.get_host_and_port()
-        for k, v in {"AWS_ENDPOINT_URL_S3": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "x",
-                     "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        for k, v in {
+            "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
             monkeypatch.setenv(k, v)
         s3 = boto3.client("s3", endpoint_url=f"http://{host}:{port}")
         s3.create_bucket(Bucket="models")

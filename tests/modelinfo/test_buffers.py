@@ -1,6 +1,7 @@
 """llama.cpp's per-backend weight buffers for CPUs this machine may not have (AMX, NEON, AVX-512), and
 the newer architectures' memory rules on published facts. The llamacpp suite checks the same model
 against the real llama.cpp on whatever CPU runs it."""
+
 from __future__ import annotations
 
 from llmkube_iac.modelinfo.catalog import catalog_info, load_catalog
@@ -49,8 +50,9 @@ def test_repack_depends_on_type_and_cpu(models):
     assert set(weight_buffers(f16.tensors, NEON)) == {"CPU_Mapped"}  # F16 is never repacked
     moe = read_gguf_file(str(models["moe"]))
     assert "AMX" in weight_buffers(moe.tensors, AMX)  # attention; the expert tensors (MUL_MAT_ID) stay mapped
-    assert weight_buffers(moe.tensors, CpuFeatures(repack=False), mmap=False) == {"CPU": sum(
-        -(-tensor_nbytes(d, t) // 32) * 32 for _, d, t, _ in moe.tensors)}
+    assert weight_buffers(moe.tensors, CpuFeatures(repack=False), mmap=False) == {
+        "CPU": sum(-(-tensor_nbytes(d, t) // 32) * 32 for _, d, t, _ in moe.tensors)
+    }
 
 
 def test_hybrid_gemma4_and_mla_rules_on_published_facts():
@@ -72,9 +74,22 @@ def test_hybrid_gemma4_and_mla_rules_on_published_facts():
 
 def test_catalog_models_of_the_reference_table_have_sources_and_say_why_null():
     cat = load_catalog()
-    for name in ("gemma-4-e2b", "gemma-4-e4b", "gemma-4-26b-a4b", "gemma-4-31b", "qwen3.5-4b", "qwen3.5-9b",
-                 "qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3.6-27b", "qwen3.6-35b-a3b", "mistral-medium-3.5",
-                 "deepseek-v4-flash", "deepseek-v4-pro", "glm-5.1"):
+    for name in (
+        "gemma-4-e2b",
+        "gemma-4-e4b",
+        "gemma-4-26b-a4b",
+        "gemma-4-31b",
+        "qwen3.5-4b",
+        "qwen3.5-9b",
+        "qwen3.5-27b",
+        "qwen3.5-35b-a3b",
+        "qwen3.6-27b",
+        "qwen3.6-35b-a3b",
+        "mistral-medium-3.5",
+        "deepseek-v4-flash",
+        "deepseek-v4-pro",
+        "glm-5.1",
+    ):
         assert cat[name]["layers"] and cat[name]["sources"] and cat[name]["totalParametersB"], name
         assert catalog_info(name, "Q4_K_M").missing_for_kv() == [], name
     # no published config reachable: layers stay null, and the notes say so
@@ -100,8 +115,11 @@ def test_deepseek_v4_and_glm_dsa_caches_from_published_configs():
     # indexer key, HCA layers K/128, each padded to 256 cells; plus the F32 compressor ring states
     ctx, head, idx = 8192, 512, 128
     window = 768  # pad(128 x 1 slot + 512 ubatch, 256)
-    expect = 43 * window * head * 2 + 21 * (2048 * (head + idx) * 2 + 4 * 2 * 8 * (2 * head + 2 * idx)) \
+    expect = (
+        43 * window * head * 2
+        + 21 * (2048 * (head + idx) * 2 + 4 * 2 * 8 * (2 * head + 2 * idx))
         + 20 * (256 * head * 2 + 4 * 2 * 128 * head)
+    )
     assert kv_cache_bytes(flash, ctx) == expect
     glm = catalog_info("glm-5.1")
     assert glm.is_mla and glm.missing_for_kv() == []

@@ -1,4 +1,5 @@
 """Fit estimator rules, catalog, accelerator table, plan-time facts, hf via HF_ENDPOINT, CLI."""
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,9 @@ def test_verdicts_and_fix():
     assert "accelerator.count: 2" in r.summary() and r.breakdown["weights"] > 39 * GiB
     r2 = fit_service(m, _svc(contextSize=8192), info=info)
     assert r2.verdict == "fits" and r2.headroom_bytes > 0 and r2.max_parallel >= 1
-    r3 = fit_service(m, _svc(contextSize=131072, accelerator={"vendor": "nvidia", "count": 2,
-                                                              "product": "H100"}), info=info)
+    r3 = fit_service(
+        m, _svc(contextSize=131072, accelerator={"vendor": "nvidia", "count": 2, "product": "H100"}), info=info
+    )
     assert r3.verdict != "does-not-fit" and r3.per_device_bytes < r.per_device_bytes
 
 
@@ -69,8 +71,9 @@ def test_memory_gib_for_metal_and_moe_offload():
     m = ModelSpec(name="m", source="hf://x/y/z.gguf")
     info = catalog_info("qwen3-30b-a3b", "Q4_K_M")
     info.expert_bytes = int(info.total_bytes * 0.9)
-    svc = InferenceServiceSpec.model_validate({"name": "s", "model": "m", "accelerator": {"vendor": "metal"},
-                                               "contextSize": 8192})
+    svc = InferenceServiceSpec.model_validate(
+        {"name": "s", "model": "m", "accelerator": {"vendor": "metal"}, "contextSize": 8192}
+    )
     r = fit_service(m, svc, memory_gib=12, info=info)
     assert r.verdict == "does-not-fit"
     off = InferenceServiceSpec.model_validate({**svc.model_dump(by_alias=True), "moeCpuOffload": {"allExperts": True}})
@@ -80,10 +83,26 @@ def test_memory_gib_for_metal_and_moe_offload():
 
 def test_catalog_has_required_models_and_no_invented_kv():
     cat = load_catalog()
-    for name in ("gemma-4-e2b", "gemma-4-e4b", "gemma-4-26b-a4b", "gemma-4-31b", "qwen3.5-4b", "qwen3.5-9b",
-                 "qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3.6-27b", "qwen3.6-35b-a3b", "llama-4-scout",
-                 "llama-4-maverick", "mistral-medium-3.5", "mistral-large-3", "deepseek-v4-flash",
-                 "deepseek-v4-pro", "kimi-k2.5", "glm-5.1"):
+    for name in (
+        "gemma-4-e2b",
+        "gemma-4-e4b",
+        "gemma-4-26b-a4b",
+        "gemma-4-31b",
+        "qwen3.5-4b",
+        "qwen3.5-9b",
+        "qwen3.5-27b",
+        "qwen3.5-35b-a3b",
+        "qwen3.6-27b",
+        "qwen3.6-35b-a3b",
+        "llama-4-scout",
+        "llama-4-maverick",
+        "mistral-medium-3.5",
+        "mistral-large-3",
+        "deepseek-v4-flash",
+        "deepseek-v4-pro",
+        "kimi-k2.5",
+        "glm-5.1",
+    ):
         assert name in cat
 
 
@@ -110,8 +129,21 @@ def test_cli_inspect_fit_catalog(models, capsys):
     assert json.loads(capsys.readouterr().out)["sliding_window"] == 512
     assert main(["fit", str(models["llama"]), "--accelerator", "L4", "--context", "4096"]) == 0
     assert capsys.readouterr().out.startswith("fits:")
-    assert main(["fit", "catalog:llama-3.3-70b", "--accelerator", "RTX 4090", "--quantization", "Q4_K_M",
-                 "--context", "8192"]) == 1
+    assert (
+        main(
+            [
+                "fit",
+                "catalog:llama-3.3-70b",
+                "--accelerator",
+                "RTX 4090",
+                "--quantization",
+                "Q4_K_M",
+                "--context",
+                "8192",
+            ]
+        )
+        == 1
+    )
     assert "does-not-fit" in capsys.readouterr().out
     assert main(["catalog"]) == 0 and "kimi-k2.5" in capsys.readouterr().out
     assert main(["fit", "catalog:nope", "--accelerator", "H100"]) == 2
@@ -121,9 +153,20 @@ def test_cli_inspect_fit_catalog(models, capsys):
 def _dense(**kw):
     from llmkube_iac.modelinfo.info import ModelInfo
 
-    base = dict(source="x", format="safetensors", block_count=32, embedding_length=4096, feed_forward_length=14336,
-                head_count=32, head_count_kv=[8] * 32, key_length=128, value_length=128, vocab_size=128256,
-                context_length=131072, total_bytes=16 * GiB)
+    base = dict(
+        source="x",
+        format="safetensors",
+        block_count=32,
+        embedding_length=4096,
+        feed_forward_length=14336,
+        head_count=32,
+        head_count_kv=[8] * 32,
+        key_length=128,
+        value_length=128,
+        vocab_size=128256,
+        context_length=131072,
+        total_bytes=16 * GiB,
+    )
     base.update(kw)
     return ModelInfo(**base)
 

@@ -1,4 +1,5 @@
 """GGUF header reader: agrees with the gguf package, reads remote headers cheaply, refuses garbage."""
+
 from __future__ import annotations
 
 import struct
@@ -55,15 +56,18 @@ def _header(n_tensors=0, n_kv=0, version=3) -> bytes:
     return b"GGUF" + struct.pack("<IQQ", version, n_tensors, n_kv)
 
 
-@pytest.mark.parametrize("data,needle", [
-    (b"GGML" + b"\0" * 20, "not a GGUF file"),
-    (b"GGUF\x03\0\0", "truncated"),
-    (_header(version=9), "unsupported GGUF version"),
-    (_header(n_tensors=1 << 40), "absurd counts"),
-    (_header(n_kv=1) + struct.pack("<Q", 1 << 50) + b"\0" * 8, "absurd string length"),
-    (_header(n_kv=1) + struct.pack("<Q", 1) + b"k" + struct.pack("<IIQ", 9, 4, 1 << 40), "absurd array length"),
-    (_header(n_kv=1) + struct.pack("<Q", 1) + b"k" + struct.pack("<I", 77), "unknown GGUF value type"),
-])
+@pytest.mark.parametrize(
+    "data,needle",
+    [
+        (b"GGML" + b"\0" * 20, "not a GGUF file"),
+        (b"GGUF\x03\0\0", "truncated"),
+        (_header(version=9), "unsupported GGUF version"),
+        (_header(n_tensors=1 << 40), "absurd counts"),
+        (_header(n_kv=1) + struct.pack("<Q", 1 << 50) + b"\0" * 8, "absurd string length"),
+        (_header(n_kv=1) + struct.pack("<Q", 1) + b"k" + struct.pack("<IIQ", 9, 4, 1 << 40), "absurd array length"),
+        (_header(n_kv=1) + struct.pack("<Q", 1) + b"k" + struct.pack("<I", 77), "unknown GGUF value type"),
+    ],
+)
 def test_malformed_headers_get_clear_errors(tmp_path, data, needle):
     p = tmp_path / "bad.gguf"
     p.write_bytes(data)
@@ -80,7 +84,7 @@ def test_fuzz_bounded_time_and_clear_error(models, data, cut):
         pos = [0]
 
         def read(n, blob=blob, pos=pos):
-            out = blob[pos[0]:pos[0] + n]
+            out = blob[pos[0] : pos[0] + n]
             pos[0] += len(out)
             return out
 

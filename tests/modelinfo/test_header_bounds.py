@@ -4,6 +4,7 @@ A sparse file is cheap to make and can announce anything: 2^26 strings behind a 
 `file://` source once took 53 s and 585 MiB at plan time. Each case below is refused (or read)
 well within a second and a few MiB.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,20 +51,46 @@ def measured(fn):
 
 STRINGS = 8
 CASES = [  # (id, header bytes, file size, error text or None)
-    ("2^26 strings in a sparse file", gguf(0, 1) + kv_array(b"tokenizer.ggml.tokens", STRINGS, 1 << 26),
-     (1 << 26) * 8 + 4096, "would make the header larger than 128 MiB"),
-    ("more strings than the budget", gguf(0, 1) + kv_array(b"tokenizer.ggml.tokens", STRINGS, MAX_STRINGS + 1),
-     (MAX_STRINGS + 1) * 8 + 4096, f"more than {MAX_STRINGS} strings"),
-    ("array longer than the file", gguf(0, 1) + kv_array(b"tokenizer.ggml.scores", 6, 1 << 20), 4096,
-     "need at least 4194304 bytes, but the file has"),
+    (
+        "2^26 strings in a sparse file",
+        gguf(0, 1) + kv_array(b"tokenizer.ggml.tokens", STRINGS, 1 << 26),
+        (1 << 26) * 8 + 4096,
+        "would make the header larger than 128 MiB",
+    ),
+    (
+        "more strings than the budget",
+        gguf(0, 1) + kv_array(b"tokenizer.ggml.tokens", STRINGS, MAX_STRINGS + 1),
+        (MAX_STRINGS + 1) * 8 + 4096,
+        f"more than {MAX_STRINGS} strings",
+    ),
+    (
+        "array longer than the file",
+        gguf(0, 1) + kv_array(b"tokenizer.ggml.scores", 6, 1 << 20),
+        4096,
+        "need at least 4194304 bytes, but the file has",
+    ),
     ("more keys than the file holds", gguf(0, 1 << 19), 4096, "metadata keys: 524288 announced"),
     ("more tensors than the file holds", gguf(1 << 19, 0), 4096, "tensor infos: 524288 announced"),
     ("string longer than the file", gguf(0, 1) + struct.pack("<Q", 1 << 23), 4096, "string bytes"),
-    ("absurd layer count", gguf(0, 2) + struct.pack("<Q", 20) + b"general.architecture" + struct.pack("<IQ", 8, 5)
-     + b"llama" + struct.pack("<Q", 17) + b"llama.block_count" + struct.pack("<IQ", 10, 1 << 40), 4096,
-     "llama.block_count 1099511627776 is not a layer count"),
-    ("tensor past the end", gguf(1, 0) + struct.pack("<Q", 1) + b"w" + struct.pack("<IQQIQ", 2, 1 << 20, 1 << 20, 0, 0),
-     8192, "past the end of the file"),
+    (
+        "absurd layer count",
+        gguf(0, 2)
+        + struct.pack("<Q", 20)
+        + b"general.architecture"
+        + struct.pack("<IQ", 8, 5)
+        + b"llama"
+        + struct.pack("<Q", 17)
+        + b"llama.block_count"
+        + struct.pack("<IQ", 10, 1 << 40),
+        4096,
+        "llama.block_count 1099511627776 is not a layer count",
+    ),
+    (
+        "tensor past the end",
+        gguf(1, 0) + struct.pack("<Q", 1) + b"w" + struct.pack("<IQQIQ", 2, 1 << 20, 1 << 20, 0, 0),
+        8192,
+        "past the end of the file",
+    ),
 ]
 
 
@@ -81,10 +108,14 @@ def test_a_metal_file_source_with_a_forged_header_does_not_stall_the_plan(tmp_pa
     (tmp_path / "Pulumi.yaml").write_text("name: llmkube\nruntime: python\n")
     (tmp_path / "__main__.py").write_text((ROOT / "stacks" / "__main__.py").read_text())
     config = {
-        "llmkube:site": {"name": "t", "jurisdiction": "DE", "metalHosts": [
-            {"name": "m1", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "192.168.10.21"}]},
-        "llmkube:models": [{"name": "m", "source": f"file://{weights}", "quantization": "Q4_K_M",
-                            "totalParametersB": 8}],
+        "llmkube:site": {
+            "name": "t",
+            "jurisdiction": "DE",
+            "metalHosts": [{"name": "m1", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "192.168.10.21"}],
+        },
+        "llmkube:models": [
+            {"name": "m", "source": f"file://{weights}", "quantization": "Q4_K_M", "totalParametersB": 8}
+        ],
         "llmkube:services": [{"name": "chat", "model": "m", "accelerator": {"vendor": "metal"}}],
     }
     (tmp_path / "Pulumi.s.yaml").write_text(json.dumps({"config": config}))
@@ -107,7 +138,7 @@ def test_streams_without_a_known_size_are_bounded_too():
     pos = [0]
 
     def read(n):  # an endless stream of zero bytes after the header
-        chunk = head[pos[0]:pos[0] + n]
+        chunk = head[pos[0] : pos[0] + n]
         pos[0] += n
         return chunk + b"\0" * (n - len(chunk))
 
@@ -125,12 +156,21 @@ ST_CASES = [
     ("nested 100000 deep", safetensors(b"[" * 100_000 + b"]" * 100_000), "not JSON"),
     ("not an object", safetensors(b"[1, 2]"), "not a JSON object of tensors"),
     ("no dtype", safetensors(b'{"w": {"shape": [1]}}'), "needs a dtype"),
-    ("negative dimension", safetensors(b'{"w": {"dtype": "F16", "shape": [-1], "data_offsets": [0, 2]}}', 2),
-     "non-negative integers"),
-    ("offsets outside the file", safetensors(b'{"w": {"dtype": "F16", "shape": [8], "data_offsets": [0, 1e20]}}', 16),
-     "do not lie inside"),
-    ("offsets past the data", safetensors(b'{"w": {"dtype": "F16", "shape": [8], "data_offsets": [0, 4096]}}', 16),
-     "do not lie inside"),
+    (
+        "negative dimension",
+        safetensors(b'{"w": {"dtype": "F16", "shape": [-1], "data_offsets": [0, 2]}}', 2),
+        "non-negative integers",
+    ),
+    (
+        "offsets outside the file",
+        safetensors(b'{"w": {"dtype": "F16", "shape": [8], "data_offsets": [0, 1e20]}}', 16),
+        "do not lie inside",
+    ),
+    (
+        "offsets past the data",
+        safetensors(b'{"w": {"dtype": "F16", "shape": [8], "data_offsets": [0, 4096]}}', 16),
+        "do not lie inside",
+    ),
 ]
 
 
@@ -147,7 +187,7 @@ def test_a_valid_safetensors_header_reads():
     pos = [0]
 
     def read(n):
-        out = blob[pos[0]:pos[0] + n]
+        out = blob[pos[0] : pos[0] + n]
         pos[0] += n
         return out
 

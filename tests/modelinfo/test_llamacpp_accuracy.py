@@ -5,6 +5,7 @@ them per buffer from its log. Runs in a subprocess so llama.cpp's C-level stderr
 Weights are compared per buffer: the mapped file span and each extra (repacked / AMX) buffer the
 CPU of the machine running the suite gets, predicted from the CPU flags llama.cpp itself reports.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,12 @@ def _llama_cpp_buffers(path, ctx, kv, fa) -> dict:
         import llama_cpp  # noqa: F401
     except ImportError:
         pytest.fail("the llamacpp suite needs llama-cpp-python: pip install llama-cpp-python")
-    out = subprocess.run([sys.executable, "-c", LOADER, str(path), str(ctx), kv, "1" if fa else "0"],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", LOADER, str(path), str(ctx), kv, "1" if fa else "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-2000:]
     model = {}
@@ -45,8 +50,13 @@ def _llama_cpp_buffers(path, ctx, kv, fa) -> dict:
     rs_mib = sum(float(x) for x in re.findall(r"llama_memory_recurrent: size =\s+([\d.]+) MiB", log))
     compute = sum(float(x) for x in re.findall(r"\w+ compute buffer size =\s+([\d.]+) MiB", log))
     info = re.search(r"SYSTEM_INFO: (.*)", log)
-    return {"model": model, "kv": kv_mib * MiB, "rs": rs_mib * MiB, "compute": compute * MiB,
-            "cpu": CpuFeatures.from_system_info(info.group(1) if info else "")}
+    return {
+        "model": model,
+        "kv": kv_mib * MiB,
+        "rs": rs_mib * MiB,
+        "compute": compute * MiB,
+        "cpu": CpuFeatures.from_system_info(info.group(1) if info else ""),
+    }
 
 
 def _close(est: float, real: float, tol: float, what: str, ctx) -> None:
@@ -71,10 +81,16 @@ def _check(path, ctx, kv, fa):
     return real
 
 
-CASES = [(k, ctx, kv, fa) for k in ("llama", "moe", "gemma3") for ctx, kv, fa in
-         ((2048, "f16", False), (8192, "f16", True), (4096, "q8_0", True), (16384, "q4_0", True))]
-NEW_ARCH_CASES = [(k, ctx, kv, fa) for k in ("q4_0", "qwen35", "gemma4", "deepseek2") for ctx, kv, fa in
-                  ((4096, "f16", True), (16384, "q8_0", True))]
+CASES = [
+    (k, ctx, kv, fa)
+    for k in ("llama", "moe", "gemma3")
+    for ctx, kv, fa in ((2048, "f16", False), (8192, "f16", True), (4096, "q8_0", True), (16384, "q4_0", True))
+]
+NEW_ARCH_CASES = [
+    (k, ctx, kv, fa)
+    for k in ("q4_0", "qwen35", "gemma4", "deepseek2")
+    for ctx, kv, fa in ((4096, "f16", True), (16384, "q8_0", True))
+]
 
 
 @pytest.mark.parametrize("kind,ctx,kv,fa", CASES + NEW_ARCH_CASES)

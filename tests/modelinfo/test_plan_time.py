@@ -1,4 +1,5 @@
 """Site reads model headers it serves itself at plan time: real sizes for the cache, facts for policies."""
+
 from __future__ import annotations
 
 from llmkube_iac.modelinfo.plan_time import gather_facts, plan_time_uri
@@ -23,8 +24,10 @@ def test_only_sources_the_site_serves_are_read(monkeypatch):
 
 
 def test_cache_is_sized_from_the_served_header(tmp_path, mocks):  # noqa: F811
-    write_model(tmp_path / "tiny.gguf", SynthShape(kind="llama", n_layer=2, n_embd=64, n_head=4, n_head_kv=2,
-                                                   n_ff=128, n_vocab=256))
+    write_model(
+        tmp_path / "tiny.gguf",
+        SynthShape(kind="llama", n_layer=2, n_embd=64, n_head=4, n_head_kv=2, n_ff=128, n_vocab=256),
+    )
     with FileServer(tmp_path) as server:
         raw = minimal_stack()
         raw["site"]["modelStores"] = ["127.0.0.1"]

@@ -1,4 +1,5 @@
 """One bits-per-weight table: the planner's cache/memory sizing and the fit estimator size the same weights."""
+
 from __future__ import annotations
 
 import pytest

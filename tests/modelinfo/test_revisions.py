@@ -1,5 +1,6 @@
 """Revision pinning: hf:// branches and tags resolve to a commit at plan time through the site's mirror
 (a loopback fake Hub, checked against the real huggingface_hub client), into the plan and the cache key."""
+
 from __future__ import annotations
 
 import time
@@ -136,18 +137,29 @@ def test_hostile_revisions_are_refused_naming_the_field(rev):
         lookup_commit("http://127.0.0.1:9", REPO, rev)
 
 
-@pytest.mark.parametrize("source", ["hf://org/../x.gguf", "hf://../repo", "hf://org/repo/../../x.gguf",
-                                    "hf://org/repo/a//b.gguf", "hf://org/re--po", "hf://org/repo/x\n.gguf",
-                                    "hf://org/repo/x.gguf?download=1"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "hf://org/../x.gguf",
+        "hf://../repo",
+        "hf://org/repo/../../x.gguf",
+        "hf://org/repo/a//b.gguf",
+        "hf://org/re--po",
+        "hf://org/repo/x\n.gguf",
+        "hf://org/repo/x.gguf?download=1",
+    ],
+)
 def test_hostile_repos_and_paths_are_refused(source):
     with pytest.raises(ValueError, match="name|file path"):
         ModelSpec(source=source)
 
 
 def test_resolve_revisions_one_lookup_per_repo_and_revision(hub):
-    models = {"a": ModelSpec(name="a", source=f"hf://{REPO}/tiny.gguf"),
-              "b": ModelSpec(name="b", source=f"hf://{REPO}@main/other.gguf"),
-              "c": ModelSpec(name="c", source="https://store.local/x.gguf")}
+    models = {
+        "a": ModelSpec(name="a", source=f"hf://{REPO}/tiny.gguf"),
+        "b": ModelSpec(name="b", source=f"hf://{REPO}@main/other.gguf"),
+        "c": ModelSpec(name="c", source="https://store.local/x.gguf"),
+    }
     pins = resolve_revisions(_site(hub), models)
     assert set(pins) == {"a", "b"} and pins["a"].commit == pins["b"].commit == C1
     assert pins["b"].pinned_source == f"hf://{REPO}@{C1}/other.gguf" and pins["a"].source.endswith("tiny.gguf")

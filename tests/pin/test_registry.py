@@ -1,4 +1,5 @@
 """The registry client against a loopback registry speaking API v2 and the Bearer token flow."""
+
 from __future__ import annotations
 
 import base64
@@ -18,21 +19,31 @@ def registry():
 
 
 def manifest(n: int) -> dict:
-    return {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": n,
-                       "digest": "sha256:" + f"{n:064x}"}, "layers": []}
+    return {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "size": n,
+            "digest": "sha256:" + f"{n:064x}",
+        },
+        "layers": [],
+    }
 
 
 def client(reg, **kw):
     return RegistryClient(plain_http=(reg.host,), timeout=5, **kw)
 
 
-@pytest.mark.parametrize("image, expected", [
-    ("nginx", ("docker.io", "library/nginx", "latest", None)),
-    ("ghcr.io/ggml-org/llama.cpp:server-b6710", ("ghcr.io", "ggml-org/llama.cpp", "server-b6710", None)),
-    ("127.0.0.1:5000/mirror/ghcr.io/a/b:1", ("127.0.0.1:5000", "mirror/ghcr.io/a/b", "1", None)),
-    ("org/app:2@sha256:" + "a" * 64, ("docker.io", "org/app", "2", "sha256:" + "a" * 64)),
-])
+@pytest.mark.parametrize(
+    "image, expected",
+    [
+        ("nginx", ("docker.io", "library/nginx", "latest", None)),
+        ("ghcr.io/ggml-org/llama.cpp:server-b6710", ("ghcr.io", "ggml-org/llama.cpp", "server-b6710", None)),
+        ("127.0.0.1:5000/mirror/ghcr.io/a/b:1", ("127.0.0.1:5000", "mirror/ghcr.io/a/b", "1", None)),
+        ("org/app:2@sha256:" + "a" * 64, ("docker.io", "org/app", "2", "sha256:" + "a" * 64)),
+    ],
+)
 def test_references_are_parsed_the_way_a_container_runtime_does(image, expected):
     ref = parse_reference(image)
     assert (ref.registry, ref.repository, ref.tag, ref.digest) == expected
@@ -58,8 +69,9 @@ def test_anonymous_token_flow_returns_the_digest_of_the_manifest_bytes(registry)
 
 def test_index_manifests_and_the_access_token_field(registry):
     registry.token_field = "access_token"
-    digest = registry.push("mirror/multi", "1", {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []},
-                           OCI_INDEX)
+    digest = registry.push(
+        "mirror/multi", "1", {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}, OCI_INDEX
+    )
     assert client(registry).digest(f"{registry.host}/mirror/multi:1") == digest
 
 

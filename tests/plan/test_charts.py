@@ -1,5 +1,6 @@
 """Add-on charts (pure): mirrored image values, one Node Feature Discovery per site, a namespace per
 chart, the order a component's objects are applied in, bounded names."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,11 @@ from llmkube_iac.plan.ordering import apply_order, prerequisites
 from llmkube_iac.plan.site import plan_site_base
 from llmkube_iac.spec import ModelSpec, SiteSpec
 
-HOSTS = [{"source": "ghcr.io", "mirror": "reg.site/ghcr"}, {"source": "docker.io", "mirror": "reg.site/hub"},
-         {"source": "nvcr.io", "mirror": "reg.site/nvcr"}]
+HOSTS = [
+    {"source": "ghcr.io", "mirror": "reg.site/ghcr"},
+    {"source": "docker.io", "mirror": "reg.site/hub"},
+    {"source": "nvcr.io", "mirror": "reg.site/nvcr"},
+]
 
 
 def site(**kw) -> SiteSpec:
@@ -33,21 +37,33 @@ def _get(values: dict, dotted: str):
 
 def charts(s: SiteSpec) -> dict[str, dict]:
     """The site's chart pseudo-manifests as registered: after the one mirror rewrite (plan/images.py)."""
-    return {m["metadata"]["name"]: m for m in apply_mirrors(plan_site_base(s), s.registry_mirrors)
-            if m["apiVersion"] == HELM_API}
+    return {
+        m["metadata"]["name"]: m
+        for m in apply_mirrors(plan_site_base(s), s.registry_mirrors)
+        if m["apiVersion"] == HELM_API
+    }
 
 
-@pytest.mark.parametrize("image, mirrors, expected", [
-    (ChartImage("k", "ghcr.io"), HOSTS, "reg.site/ghcr"),  # a bare registry (KEDA's image.keda.registry)
-    (ChartImage("k", "ghcr.io"), [{"source": "*", "mirror": "proxy.site"}], "proxy.site/ghcr.io"),
-    (ChartImage("k", "nvcr.io/nvidia/k8s"), HOSTS, "reg.site/nvcr/nvidia/k8s"),
-    (ChartImage("k", "intel"), HOSTS, "reg.site/hub/intel"),  # a Docker Hub organisation
-    (ChartImage("k", "rocm/k8s-device-plugin:latest", prefix=False), HOSTS,
-     "reg.site/hub/rocm/k8s-device-plugin:latest"),
-    (ChartImage("k", "busybox:1.36", prefix=False), HOSTS, "reg.site/hub/library/busybox:1.36"),
-    (ChartImage("k", "quay.io/brancz/kube-rbac-proxy:v0.18.1", prefix=False), HOSTS,
-     "quay.io/brancz/kube-rbac-proxy:v0.18.1"),  # no mirror for quay.io: unchanged (airgap-images refuses it)
-])
+@pytest.mark.parametrize(
+    "image, mirrors, expected",
+    [
+        (ChartImage("k", "ghcr.io"), HOSTS, "reg.site/ghcr"),  # a bare registry (KEDA's image.keda.registry)
+        (ChartImage("k", "ghcr.io"), [{"source": "*", "mirror": "proxy.site"}], "proxy.site/ghcr.io"),
+        (ChartImage("k", "nvcr.io/nvidia/k8s"), HOSTS, "reg.site/nvcr/nvidia/k8s"),
+        (ChartImage("k", "intel"), HOSTS, "reg.site/hub/intel"),  # a Docker Hub organisation
+        (
+            ChartImage("k", "rocm/k8s-device-plugin:latest", prefix=False),
+            HOSTS,
+            "reg.site/hub/rocm/k8s-device-plugin:latest",
+        ),
+        (ChartImage("k", "busybox:1.36", prefix=False), HOSTS, "reg.site/hub/library/busybox:1.36"),
+        (
+            ChartImage("k", "quay.io/brancz/kube-rbac-proxy:v0.18.1", prefix=False),
+            HOSTS,
+            "quay.io/brancz/kube-rbac-proxy:v0.18.1",
+        ),  # no mirror for quay.io: unchanged (airgap-images refuses it)
+    ],
+)
 def test_chart_image_values_are_rewritten_like_references(image, mirrors, expected):
     mirrors = site(registryMirrors=mirrors).registry_mirrors
     assert (rewrite_prefix if image.prefix else rewrite_image)(image.default, mirrors) == expected
@@ -70,8 +86,10 @@ def test_chart_values_point_at_the_mirrors_and_the_declaration_records_them():
 
 
 def test_unverified_chart_records_no_images_and_chart_registry_makes_oci_references():
-    s = site(accelerators=[{"name": "g", "vendor": "intel-gaudi"}], operators={"gpuOperators": True,
-                                                                             "chartRegistry": "reg.site/charts"})
+    s = site(
+        accelerators=[{"name": "g", "vendor": "intel-gaudi"}],
+        operators={"gpuOperators": True, "chartRegistry": "reg.site/charts"},
+    )
     gaudi = charts(s)["habana-ai-operator"]
     assert gaudi["spec"]["images"] is None
     assert gaudi["spec"]["chart"] == "oci://reg.site/charts/habana-ai-operator" and gaudi["spec"]["repository"] is None
@@ -114,16 +132,28 @@ def test_chart_namespaces_skip_system_and_existing_namespaces():
 def test_prerequisites_and_cycles():
     ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}
     cert = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "c", "namespace": "a"}}
-    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "a"},
-              "spec": {"template": {"spec": {"containers": []}}}}
+    deploy = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "a"},
+        "spec": {"template": {"spec": {"containers": []}}},
+    }
     other = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "elsewhere"}}
     assert prerequisites([deploy, cert, ns, other]) == [[1, 2], [2], [], []]
     assert [m["kind"] for m in (deploy, cert, ns, other)] == ["Deployment", "Certificate", "Namespace", "ConfigMap"]
     assert apply_order([deploy, cert, ns, other]) == [2, 1, 0, 3]
-    a = {"apiVersion": HELM_API, "kind": "HelmChart", "metadata": {"name": "a"},
-         "spec": {"provides": ["x.io"], "requires": ["y.io"]}}
-    b = {"apiVersion": HELM_API, "kind": "HelmChart", "metadata": {"name": "b"},
-         "spec": {"provides": ["y.io"], "requires": ["x.io"]}}
+    a = {
+        "apiVersion": HELM_API,
+        "kind": "HelmChart",
+        "metadata": {"name": "a"},
+        "spec": {"provides": ["x.io"], "requires": ["y.io"]},
+    }
+    b = {
+        "apiVersion": HELM_API,
+        "kind": "HelmChart",
+        "metadata": {"name": "b"},
+        "spec": {"provides": ["y.io"], "requires": ["x.io"]},
+    }
     with pytest.raises(ValueError, match="dependency cycle"):
         apply_order([a, b])
 

@@ -1,4 +1,5 @@
 """Fleet operations planned per site: add-ons, SLOs, team quotas, alerts and dashboards."""
+
 from __future__ import annotations
 
 import copy
@@ -13,18 +14,45 @@ from llmkube_iac.spec import SpecError, load_stack_config
 from tests.support.k8s_schema import validate_manifest
 
 DC = {
-    "site": {"name": "dc", "jurisdiction": "FR",
-             "accelerators": [{"name": "h100", "vendor": "nvidia", "devicesPerNode": 8, "nodeCount": 2,
-                               "nodeLabels": {"llmkube.dev/pool": "h100"}},
-                              {"name": "mi300x", "vendor": "amd", "devicesPerNode": 8, "nodeCount": 1,
-                               "taints": [{"key": "amd.com/gpu", "effect": "NoSchedule"}]}]},
+    "site": {
+        "name": "dc",
+        "jurisdiction": "FR",
+        "accelerators": [
+            {
+                "name": "h100",
+                "vendor": "nvidia",
+                "devicesPerNode": 8,
+                "nodeCount": 2,
+                "nodeLabels": {"llmkube.dev/pool": "h100"},
+            },
+            {
+                "name": "mi300x",
+                "vendor": "amd",
+                "devicesPerNode": 8,
+                "nodeCount": 1,
+                "taints": [{"key": "amd.com/gpu", "effect": "NoSchedule"}],
+            },
+        ],
+    },
     "models": [{"name": "m", "source": "hf://Qwen/Qwen3-8B", "format": "safetensors", "totalParametersB": 8}],
-    "services": [{"name": "chat", "model": "m", "runtime": "vllm", "accelerator": {"vendor": "nvidia", "count": 1}},
-                 {"name": "edge", "model": "m", "runtime": "llamacpp", "accelerator": {"vendor": "cpu"},
-                  "image": "ghcr.io/ggml-org/llama.cpp:server-b6710"}],
-    "routers": [{"name": "gw", "backends": [{"name": "chat", "service": "chat"}],
-                 "modelGroups": [{"name": "chat", "backends": ["chat"]}],
-                 "masterKeySecret": {"name": "gw-keys", "key": "master"}}],
+    "services": [
+        {"name": "chat", "model": "m", "runtime": "vllm", "accelerator": {"vendor": "nvidia", "count": 1}},
+        {
+            "name": "edge",
+            "model": "m",
+            "runtime": "llamacpp",
+            "accelerator": {"vendor": "cpu"},
+            "image": "ghcr.io/ggml-org/llama.cpp:server-b6710",
+        },
+    ],
+    "routers": [
+        {
+            "name": "gw",
+            "backends": [{"name": "chat", "service": "chat"}],
+            "modelGroups": [{"name": "chat", "backends": ["chat"]}],
+            "masterKeySecret": {"name": "gw-keys", "key": "master"},
+        }
+    ],
 }
 ALL = {"certManager": True, "monitoring": True, "pyrra": True, "kueue": True, "metricsExporters": True}
 
@@ -54,8 +82,15 @@ def test_addons_in_table_order_with_their_namespaces_and_groups():
     plan = plan_stack(config(lambda c: with_addons(c, operators={"gpuOperators": True})))
     charts = [m for m in plan.site if m["kind"] == "HelmChart"]
     names = [m["metadata"]["name"] for m in charts]
-    assert names == ["cert-manager", "kube-prometheus-stack", "gpu-operator", "amd-gpu-operator",
-                     "amd-device-metrics-exporter", "pyrra", "kueue"]
+    assert names == [
+        "cert-manager",
+        "kube-prometheus-stack",
+        "gpu-operator",
+        "amd-gpu-operator",
+        "amd-device-metrics-exporter",
+        "pyrra",
+        "kueue",
+    ]
     # every chart's release namespace is created, once
     namespaces = [m["metadata"]["name"] for m in kinds(plan.site, "Namespace")]
     assert sorted(namespaces) == sorted(set(namespaces))
@@ -74,9 +109,16 @@ def test_addons_in_table_order_with_their_namespaces_and_groups():
 
 
 def test_addon_images_point_at_the_mirrors():
-    plan = plan_stack(config(lambda c: with_addons(c, airGapped=True, registryMirrors=[
-        {"source": "*", "mirror": "registry.dc.internal/cache"}],
-        operators={"chartRegistry": "registry.dc.internal/charts"})))
+    plan = plan_stack(
+        config(
+            lambda c: with_addons(
+                c,
+                airGapped=True,
+                registryMirrors=[{"source": "*", "mirror": "registry.dc.internal/cache"}],
+                operators={"chartRegistry": "registry.dc.internal/charts"},
+            )
+        )
+    )
     by = {m["metadata"]["name"]: m["spec"] for m in plan.site if m["kind"] == "HelmChart"}
     assert by["pyrra"]["values"]["image"]["repository"] == "registry.dc.internal/cache/ghcr.io/pyrra-dev/pyrra"
     prom = by["kube-prometheus-stack"]["values"]["prometheus"]["prometheusSpec"]
@@ -85,8 +127,10 @@ def test_addon_images_point_at_the_mirrors():
     webhook = by["cert-manager"]["values"]["webhook"]["image"]
     assert webhook["repository"] == "registry.dc.internal/cache/quay.io/jetstack/cert-manager-webhook"
     assert by["kueue"]["chart"] == "oci://registry.dc.internal/charts/kueue"
-    assert by["amd-device-metrics-exporter"]["values"]["image"]["repository"] == \
-        "registry.dc.internal/cache/docker.io/rocm/device-metrics-exporter"
+    assert (
+        by["amd-device-metrics-exporter"]["values"]["image"]["repository"]
+        == "registry.dc.internal/cache/docker.io/rocm/device-metrics-exporter"
+    )
     # every image an add-on entry declares is rewritten: none still names its public registry
     for a in site_addons(load_stack_config({**DC, "site": {**DC["site"], "addons": ALL}}).site):
         text = json.dumps(by[a.name]["values"])
@@ -113,20 +157,25 @@ def test_vllm_and_router_slos_read_their_own_series():
     slos = {m["metadata"]["name"]: m["spec"] for m in kinds(plan.fleet, "ServiceLevelObjective")}
     assert set(slos) == {"chat-availability", "chat-latency", "gw-availability", "gw-latency"}  # llama.cpp: none
     ratio = slos["chat-availability"]["indicator"]["ratio"]
-    assert ratio["errors"]["metric"] == \
-        'vllm:request_success_total{namespace="llmkube",service="chat",finished_reason="abort"}'
+    assert (
+        ratio["errors"]["metric"]
+        == 'vllm:request_success_total{namespace="llmkube",service="chat",finished_reason="abort"}'
+    )
     assert ratio["total"]["metric"] == 'vllm:request_success_total{namespace="llmkube",service="chat"}'
     latency = slos["chat-latency"]["indicator"]["latency"]
-    assert latency["success"]["metric"] == \
-        'vllm:e2e_request_latency_seconds_bucket{namespace="llmkube",service="chat",le="10"}'
+    assert (
+        latency["success"]["metric"]
+        == 'vllm:e2e_request_latency_seconds_bucket{namespace="llmkube",service="chat",le="10"}'
+    )
     assert slos["chat-availability"]["target"] == "99.5" and slos["chat-availability"]["window"] == "28d"
     assert 'outcome=~"error|no_route"' in slos["gw-availability"]["indicator"]["ratio"]["errors"]["metric"]
 
 
 def test_slo_errors_name_the_field():
     with pytest.raises(PlanError, match=r"services\[0\]\.slo\.latency\.thresholdSeconds.*one of 0\.3, 0\.5"):
-        plan_stack(config(lambda c: (with_addons(c),
-                                     c["services"][0].update(slo={"latency": {"thresholdSeconds": 7}}))))
+        plan_stack(
+            config(lambda c: (with_addons(c), c["services"][0].update(slo={"latency": {"thresholdSeconds": 7}})))
+        )
     with pytest.raises(PlanError, match=r"services\[0\]\.slo.*site\.addons\.pyrra"):
         plan_stack(config(lambda c: c["services"][0].update(slo={"availability": 99.9})))
     with pytest.raises(SpecError, match="window"):
@@ -135,29 +184,41 @@ def test_slo_errors_name_the_field():
     assert not [m for m in off.fleet if m["metadata"]["name"].startswith("chat-")]
 
 
-TEAMS = [{"name": "search", "devices": [{"vendor": "nvidia", "pool": "h100", "count": 8}], "priority": "high"},
-         {"name": "research", "namespace": "lab", "borrowing": False,
-          "devices": [{"vendor": "nvidia", "count": 4}, {"vendor": "amd", "count": 8}]}]
+TEAMS = [
+    {"name": "search", "devices": [{"vendor": "nvidia", "pool": "h100", "count": 8}], "priority": "high"},
+    {
+        "name": "research",
+        "namespace": "lab",
+        "borrowing": False,
+        "devices": [{"vendor": "nvidia", "count": 4}, {"vendor": "amd", "count": 8}],
+    },
+]
 
 
 def test_teams_become_quotas_and_kueue_queues():
-    plan = plan_stack(config(lambda c: (with_addons(c), c.update(teams=TEAMS),
-                                        c["services"][0].update(team="search"))))
+    plan = plan_stack(config(lambda c: (with_addons(c), c.update(teams=TEAMS), c["services"][0].update(team="search"))))
     deploy = next(m for m in plan.services["chat"].manifests if m["kind"] == "Deployment")
     assert deploy["metadata"]["labels"]["llmkube.dev/team"] == "search"
     quotas = {m["metadata"]["namespace"]: m["spec"]["hard"] for m in kinds(plan.fleet, "ResourceQuota")}
-    assert quotas == {"search": {"requests.nvidia.com/gpu": "8"},
-                      "lab": {"requests.amd.com/gpu": "8", "requests.nvidia.com/gpu": "4"}}
+    assert quotas == {
+        "search": {"requests.nvidia.com/gpu": "8"},
+        "lab": {"requests.amd.com/gpu": "8", "requests.nvidia.com/gpu": "4"},
+    }
     flavors = {m["metadata"]["name"]: m["spec"] for m in kinds(plan.fleet, "ResourceFlavor")}
     assert flavors["dc-h100"]["nodeLabels"] == {"llmkube.dev/pool": "h100", "nvidia.com/gpu.present": "true"}
     assert flavors["dc-mi300x"]["nodeTaints"] == [{"key": "amd.com/gpu", "effect": "NoSchedule"}]
     cqs = {m["metadata"]["name"]: m["spec"] for m in kinds(plan.fleet, "ClusterQueue")}
     assert cqs["search"]["cohort"] == "llmkube"
-    assert cqs["search"]["resourceGroups"] == [{"coveredResources": ["nvidia.com/gpu"], "flavors": [
-        {"name": "dc-h100", "resources": [{"name": "nvidia.com/gpu", "nominalQuota": 8}]}]}]
+    assert cqs["search"]["resourceGroups"] == [
+        {
+            "coveredResources": ["nvidia.com/gpu"],
+            "flavors": [{"name": "dc-h100", "resources": [{"name": "nvidia.com/gpu", "nominalQuota": 8}]}],
+        }
+    ]
     research = {g["coveredResources"][0]: g["flavors"] for g in cqs["research"]["resourceGroups"]}
-    assert research["amd.com/gpu"] == [{"name": "dc-mi300x", "resources": [
-        {"name": "amd.com/gpu", "nominalQuota": 8, "borrowingLimit": 0}]}]
+    assert research["amd.com/gpu"] == [
+        {"name": "dc-mi300x", "resources": [{"name": "amd.com/gpu", "nominalQuota": 8, "borrowingLimit": 0}]}
+    ]
     local = {(m["metadata"]["namespace"], m["metadata"]["name"]) for m in kinds(plan.fleet, "LocalQueue")}
     assert local == {("search", "search"), ("llmkube", "search"), ("lab", "research"), ("llmkube", "research")}
     # a team's priority is the site's PriorityClass of that name (Kueue orders by the pods' priority)
@@ -168,8 +229,9 @@ def test_team_errors_name_the_field():
     with pytest.raises(SpecError, match=r"services\[0\]\.team.*unknown team 'ghost'"):
         config(lambda c: (c.update(teams=TEAMS), c["services"][0].update(team="ghost")))
     with pytest.raises(SpecError, match=r"teams\[0\]\.devices\[0\]\.pool.*pool mi300x is amd, not nvidia"):
-        config(lambda c: c.update(teams=[{"name": "a",
-                                          "devices": [{"vendor": "nvidia", "pool": "mi300x", "count": 1}]}]))
+        config(
+            lambda c: c.update(teams=[{"name": "a", "devices": [{"vendor": "nvidia", "pool": "mi300x", "count": 1}]}])
+        )
     with pytest.raises(SpecError, match=r"teams\[0\]\.devices\[0\]\.vendor.*'cpu' has no device resource"):
         config(lambda c: c.update(teams=[{"name": "a", "devices": [{"vendor": "cpu", "count": 1}]}]))
     with pytest.raises(SpecError, match="duplicate team name"):
@@ -186,22 +248,43 @@ def test_alert_rules_and_dashboard_per_site():
     rule = kinds(plan.fleet, "PrometheusRule")[0]
     rules = rule["spec"]["groups"][0]["rules"]
     alerts = {(r["alert"], r["labels"].get("service") or r["labels"].get("router")) for r in rules}
-    assert {("LLMKubeRuntimeDown", "chat"), ("LLMKubeQueueSaturated", "chat"), ("LLMKubeKVCachePressure", "chat"),
-            ("LLMKubeRuntimeDown", "edge"), ("LLMKubeQueueSaturated", "edge"), ("LLMKubeRouterFailClosed", "gw")} \
-        == alerts  # llama.cpp exports no KV-cache gauge
+    assert {
+        ("LLMKubeRuntimeDown", "chat"),
+        ("LLMKubeQueueSaturated", "chat"),
+        ("LLMKubeKVCachePressure", "chat"),
+        ("LLMKubeRuntimeDown", "edge"),
+        ("LLMKubeQueueSaturated", "edge"),
+        ("LLMKubeRouterFailClosed", "gw"),
+    } == alerts  # llama.cpp exports no KV-cache gauge
     exprs = {r["alert"] + (r["labels"].get("service") or ""): r["expr"] for r in rule["spec"]["groups"][0]["rules"]}
-    assert exprs["LLMKubeQueueSaturatededge"] == \
-        'avg(llamacpp:requests_deferred{namespace="llmkube",service="edge"}) > 1'
+    assert (
+        exprs["LLMKubeQueueSaturatededge"] == 'avg(llamacpp:requests_deferred{namespace="llmkube",service="edge"}) > 1'
+    )
     board_cm = kinds(plan.fleet, "ConfigMap")[0]
     assert board_cm["metadata"]["labels"]["grafana_dashboard"] == "1"
     board = json.loads(board_cm["data"]["llmkube-dc.json"])
     text = json.dumps(board)
-    for series in ("vllm:generation_tokens_total", "llamacpp:tokens_predicted_total", "vllm:num_requests_waiting",
-                   "vllm:time_to_first_token_seconds_bucket", "vllm:kv_cache_usage_perc", "DCGM_FI_DEV_FB_USED",
-                   "DCGM_FI_DEV_GPU_UTIL", "gpu_used_vram", "gpu_gfx_activity", "llmkube_router_tokens_total"):
+    for series in (
+        "vllm:generation_tokens_total",
+        "llamacpp:tokens_predicted_total",
+        "vllm:num_requests_waiting",
+        "vllm:time_to_first_token_seconds_bucket",
+        "vllm:kv_cache_usage_perc",
+        "DCGM_FI_DEV_FB_USED",
+        "DCGM_FI_DEV_GPU_UTIL",
+        "gpu_used_vram",
+        "gpu_gfx_activity",
+        "llmkube_router_tokens_total",
+    ):
         assert series in text, series
-    assert [p["title"] for p in board["panels"]] == ["Generated tokens/s", "Queue depth", "Time to first token (p95)",
-                                                    "KV-cache usage", "Device memory used (MiB)", "Device utilisation"]
+    assert [p["title"] for p in board["panels"]] == [
+        "Generated tokens/s",
+        "Queue depth",
+        "Time to first token (p95)",
+        "KV-cache usage",
+        "Device memory used (MiB)",
+        "Device utilisation",
+    ]
 
 
 def test_every_fleet_object_validates_and_is_named_uniquely():
@@ -211,8 +294,9 @@ def test_every_fleet_object_validates_and_is_named_uniquely():
     for m in plan.fleet:
         validate_manifest(m)
     # names do not depend on what else is declared: a third team leaves the others' names alone
-    more = plan_stack(config(lambda c: (with_addons(c, operators={"gpuOperators": True}),
-                                        c.update(teams=TEAMS + [{"name": "ops"}]))))
+    more = plan_stack(
+        config(lambda c: (with_addons(c, operators={"gpuOperators": True}), c.update(teams=TEAMS + [{"name": "ops"}])))
+    )
     assert set(keys) <= {(m["kind"], m["metadata"].get("namespace"), m["metadata"]["name"]) for m in more.fleet}
 
 
@@ -247,8 +331,11 @@ def test_airgap_charts_judges_the_cert_manager_addon():
 
 
 def test_an_addon_whose_crds_nothing_provides_is_refused():
-    with pytest.raises(PlanError, match=r"site\.addons.*pyrra needs API group monitoring\.coreos\.com.*"
-                                        r"kube-prometheus-stack"):
+    with pytest.raises(
+        PlanError,
+        match=r"site\.addons.*pyrra needs API group monitoring\.coreos\.com.*"
+        r"kube-prometheus-stack",
+    ):
         plan_stack(config(lambda c: c["site"].update(addons={"pyrra": True})))
     # exporters without Prometheus are not installed (nothing would scrape them)
     plan = plan_stack(config(lambda c: c["site"].update(addons={"metricsExporters": True})))

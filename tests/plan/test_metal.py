@@ -1,4 +1,5 @@
 """plan_metal: the cluster side of metal hosts, schema-valid and least-privilege."""
+
 from __future__ import annotations
 
 import json
@@ -12,14 +13,21 @@ from llmkube_iac.spec import InferenceServiceSpec, ModelSpec, SiteSpec, StackCon
 from llmkube_iac.spec.metal import DESIRED_STATE_KEY, VERSION_KEY, DesiredState
 from tests.support.k8s_schema import validate_manifest
 
-SITE = {"name": "edge", "jurisdiction": "DE", "metalHosts": [
-    {"name": "studio-1", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "10.0.0.11"},
-    {"name": "studio-2", "chip": "M3 Ultra", "unifiedMemoryGiB": 96, "usableFraction": 0.5, "address": "10.0.0.12"}]}
+SITE = {
+    "name": "edge",
+    "jurisdiction": "DE",
+    "metalHosts": [
+        {"name": "studio-1", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "10.0.0.11"},
+        {"name": "studio-2", "chip": "M3 Ultra", "unifiedMemoryGiB": 96, "usableFraction": 0.5, "address": "10.0.0.12"},
+    ],
+}
 MODEL = ModelSpec(name="qwen", source="hf://Qwen/Qwen3-8B-GGUF/Qwen3-8B-Q4_K_M.gguf", sha256="ab" * 32, sizeGiB=5)
+
 
 def svc(name="chat", **kw) -> InferenceServiceSpec:
     return InferenceServiceSpec.model_validate(
-        {"name": name, "model": "qwen", "accelerator": {"vendor": "metal"}, **kw})
+        {"name": name, "model": "qwen", "accelerator": {"vendor": "metal"}, **kw}
+    )
 
 
 def by_kind(manifests, kind):
@@ -27,8 +35,10 @@ def by_kind(manifests, kind):
 
 
 def test_manifests_validate_against_kubernetes_1_30():
-    out = plan_metal(SiteSpec.model_validate(SITE), [(svc(), MODEL), (svc("embed", mode="embedding",
-                                                                          endpoint={"port": 8081}), MODEL)])
+    out = plan_metal(
+        SiteSpec.model_validate(SITE),
+        [(svc(), MODEL), (svc("embed", mode="embedding", endpoint={"port": 8081}), MODEL)],
+    )
     for m in out:
         validate_manifest(m)
         assert m["metadata"]["namespace"] == "llmkube"
@@ -43,7 +53,7 @@ def test_selector_less_service_and_desired_state_contract():
     cm = next(m for m in by_kind(out, "ConfigMap") if m["metadata"]["name"] == "studio-2-metal-desired")
     state = DesiredState.model_validate(json.loads(cm["data"][DESIRED_STATE_KEY]))
     assert cm["data"][VERSION_KEY] == state.version_hash()
-    assert state.memory_budget_bytes == 48 * 1024 ** 3 and state.address == "10.0.0.12"
+    assert state.memory_budget_bytes == 48 * 1024**3 and state.address == "10.0.0.12"
     chat = state.services[0]
     assert chat.runtime == "llama-server" and chat.sha256 == "ab" * 32 and chat.port == 8080
     assert ["--host", "{host}", "--port", "{port}"] == list(chat.args[2:6]) and "--ctx-size" in chat.args
@@ -54,8 +64,12 @@ def test_role_is_limited_to_the_hosts_own_objects():
     out = plan_metal(SiteSpec.model_validate(SITE), [(svc(), MODEL)])
     role = next(m for m in by_kind(out, "Role") if m["metadata"]["name"] == "studio-1-metal-agent")
     named = {r["resources"][0]: r["resourceNames"] for r in role["rules"] if "resourceNames" in r}
-    assert named == {"configmaps": ["studio-1-metal-desired"], "leases": ["studio-1-metal-agent"],
-                     "endpointslices": ["chat-studio-1"], "secrets": ["chat-api-key"]}
+    assert named == {
+        "configmaps": ["studio-1-metal-desired"],
+        "leases": ["studio-1-metal-agent"],
+        "endpointslices": ["chat-studio-1"],
+        "secrets": ["chat-api-key"],
+    }
     verbs = {r["resources"][0]: r["verbs"] for r in role["rules"]}
     assert verbs["endpointslices"] == ["get", "update", "patch"]  # Pulumi creates them; no create, no delete
     assert verbs["secrets"] == ["get"]
@@ -97,8 +111,7 @@ def test_hosts_subset_and_errors_name_the_field():
 
 
 def test_site_planner_plans_metal_services():
-    config = StackConfig.model_validate({"site": SITE, "models": [MODEL.to_config()],
-                                         "services": [svc().to_config()]})
+    config = StackConfig.model_validate({"site": SITE, "models": [MODEL.to_config()], "services": [svc().to_config()]})
     plan = plan_stack(config)
     kinds = {m["kind"] for m in plan.metal}
     assert {"ConfigMap", "Role", "Lease", "PrometheusRule"} <= kinds
@@ -131,9 +144,18 @@ def test_mlx_state_runs_mlx_lm_on_the_fetched_directory():
     service = svc(runtime="mlx", model="qwen-mlx", extraArgs=["--max-tokens", "2048"], engine={"trustRemoteCode": True})
     state = state_of(plan_metal(SiteSpec.model_validate(SITE), [(service, MLX)])).services[0]
     assert state.runtime == "mlx-lm" and state.source == "hf://mlx-community/Qwen3-8B-4bit"
-    assert state.args == ("--model", "{model}", "--host", "{host}", "--port", "{port}", "--trust-remote-code",
-                          "--max-tokens", "2048")
-    assert state.health_path == "/health" and state.memory_estimate_bytes == int(4.3 * 1024 ** 3)
+    assert state.args == (
+        "--model",
+        "{model}",
+        "--host",
+        "{host}",
+        "--port",
+        "{port}",
+        "--trust-remote-code",
+        "--max-tokens",
+        "2048",
+    )
+    assert state.health_path == "/health" and state.memory_estimate_bytes == int(4.3 * 1024**3)
     assert state.service["runtime"] == "mlx"
 
 
@@ -146,19 +168,26 @@ def test_mlx_behind_a_router_is_asked_for_the_one_name_it_serves():
 
 def test_a_native_runtime_is_refused_weights_it_cannot_open():
     site = SiteSpec.model_validate(SITE)
-    with pytest.raises(PlanError, match=r"services\[chat\]\.model.*mlx on metal hosts opens mlx or safetensors "
-                                        r"weights, not gguf"):
+    with pytest.raises(
+        PlanError,
+        match=r"services\[chat\]\.model.*mlx on metal hosts opens mlx or safetensors "
+        r"weights, not gguf",
+    ):
         plan_metal(site, [(svc(runtime="mlx"), MODEL)])
     with pytest.raises(PlanError, match=r"llamacpp on metal hosts opens gguf weights, not safetensors"):
         plan_metal(site, [(svc(model="qwen-mlx"), MLX)])
 
 
 def test_metal_services_with_mlx_plan_through_the_whole_stack():
-    config = StackConfig.model_validate({"site": SITE, "models": [MLX.to_config()],
-                                         "services": [svc(runtime="mlx", model="qwen-mlx").to_config()]})
+    config = StackConfig.model_validate(
+        {"site": SITE, "models": [MLX.to_config()], "services": [svc(runtime="mlx", model="qwen-mlx").to_config()]}
+    )
     plan = plan_stack(config)
-    states = [DesiredState.model_validate(json.loads(m["data"][DESIRED_STATE_KEY]))
-              for m in plan.metal if m["kind"] == "ConfigMap"]
+    states = [
+        DesiredState.model_validate(json.loads(m["data"][DESIRED_STATE_KEY]))
+        for m in plan.metal
+        if m["kind"] == "ConfigMap"
+    ]
     assert [s.services[0].runtime for s in states] == ["mlx-lm", "mlx-lm"]
     assert all(m["metadata"]["labels"]["llmkube.dev/vendor"] == "metal" for m in plan.metal)
     assert "qwen-mlx" not in plan.models  # the agents fetch it; no download Job in the cluster
@@ -171,8 +200,12 @@ def test_metal_cache_entry_follows_the_pinned_commit():
 
     svc = InferenceServiceSpec.model_validate({"name": "chat", "model": "m", "accelerator": {"vendor": "metal"}})
     base = "hf://Qwen/Q-GGUF{}/q.gguf"
-    keys = [service_state(svc, ModelSpec(name="m", source=base.format(rev))).cache_key
-            for rev in ("", "@main", "@" + "ab" * 20, "@" + "cd" * 20)]
+    keys = [
+        service_state(svc, ModelSpec(name="m", source=base.format(rev))).cache_key
+        for rev in ("", "@main", "@" + "ab" * 20, "@" + "cd" * 20)
+    ]
     assert keys[:2] == ["m/unpinned", "m/unpinned"] and keys[2] == "m/" + "ab" * 8 and keys[3] == "m/" + "cd" * 8
-    assert service_state(svc, ModelSpec(name="m", source=base.format("@" + "ab" * 20), sha256="e" * 64)).cache_key \
+    assert (
+        service_state(svc, ModelSpec(name="m", source=base.format("@" + "ab" * 20), sha256="e" * 64)).cache_key
         == "m/" + "e" * 16
+    )

@@ -1,4 +1,5 @@
 """One owner per name: an inline model's object name and the served model name, everywhere they appear."""
+
 from __future__ import annotations
 
 import json
@@ -9,16 +10,22 @@ from llmkube_iac.plan.stack import plan_stack, stack_models
 from llmkube_iac.spec import load_stack_config
 from llmkube_iac.spec.priority import PRIORITIES, PRIORITY_RANK, priority_class_name
 
-ROUTER = {"name": "gw", "masterKeySecret": {"name": "gw-keys", "key": "master"},
-          "backends": [{"name": "local", "service": "chat"}], "modelGroups": [{"name": "chat", "backends": ["local"]}]}
+ROUTER = {
+    "name": "gw",
+    "masterKeySecret": {"name": "gw-keys", "key": "master"},
+    "backends": [{"name": "local", "service": "chat"}],
+    "modelGroups": [{"name": "chat", "backends": ["local"]}],
+}
 
 
 def _stack(**service):
-    return load_stack_config({
-        "site": {"name": "lab", "jurisdiction": "DE"},
-        "services": [{"name": "chat", "model": {"source": "hf://org/tiny-GGUF/tiny-Q4_K_M.gguf"}, **service}],
-        "routers": [ROUTER],
-    })
+    return load_stack_config(
+        {
+            "site": {"name": "lab", "jurisdiction": "DE"},
+            "services": [{"name": "chat", "model": {"source": "hf://org/tiny-GGUF/tiny-Q4_K_M.gguf"}, **service}],
+            "routers": [ROUTER],
+        }
+    )
 
 
 def _router_model(plan) -> str:
@@ -46,16 +53,21 @@ def test_unnamed_inline_model_is_service_model_everywhere():
 
 def test_served_model_name_overrides_runtime_and_router_alike():
     plan = plan_stack(_stack(engine={"servedModelName": "qwen-chat"}))
-    args = next(m for m in plan.services["chat"].manifests if m["kind"] == "Deployment")[
-        "spec"]["template"]["spec"]["containers"][0]["args"]
+    args = next(m for m in plan.services["chat"].manifests if m["kind"] == "Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ][0]["args"]
     assert args[args.index("--alias") + 1] == "qwen-chat" and _router_model(plan) == "openai/qwen-chat"
     assert "chat-model" in plan.models  # the object name is unchanged
 
 
 def test_priorities_come_from_one_table():
-    config = load_stack_config({"site": {"name": "lab", "jurisdiction": "DE"},
-                                "models": [{"name": "m", "source": "pvc://models/m.gguf"}],
-                                "services": [{"name": p, "model": "m", "priority": p} for p in PRIORITIES]})
+    config = load_stack_config(
+        {
+            "site": {"name": "lab", "jurisdiction": "DE"},
+            "models": [{"name": "m", "source": "pvc://models/m.gguf"}],
+            "services": [{"name": p, "model": "m", "priority": p} for p in PRIORITIES],
+        }
+    )
     plan = plan_stack(config)
     classes = {m["metadata"]["name"]: m for m in plan.site if m["kind"] == "PriorityClass"}
     assert set(classes) == {priority_class_name(p) for p in PRIORITIES}
@@ -73,13 +85,24 @@ def test_priorities_come_from_one_table():
 def test_metal_hosts_serve_the_name_the_router_asks_for():
     """A metal host's runtime answers to the same served name as a Kubernetes one, and caches under the
     model's object name."""
-    config = load_stack_config({
-        "site": {"name": "edge", "jurisdiction": "DE",
-                 "metalHosts": [{"name": "mac", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "10.0.0.9"}]},
-        "services": [{"name": "chat", "runtime": "ollama", "accelerator": {"vendor": "metal"},
-                      "model": {"source": "hf://org/tiny-GGUF/tiny-Q4_K_M.gguf"}}],
-        "routers": [ROUTER],
-    })
+    config = load_stack_config(
+        {
+            "site": {
+                "name": "edge",
+                "jurisdiction": "DE",
+                "metalHosts": [{"name": "mac", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "10.0.0.9"}],
+            },
+            "services": [
+                {
+                    "name": "chat",
+                    "runtime": "ollama",
+                    "accelerator": {"vendor": "metal"},
+                    "model": {"source": "hf://org/tiny-GGUF/tiny-Q4_K_M.gguf"},
+                }
+            ],
+            "routers": [ROUTER],
+        }
+    )
     plan = plan_stack(config)
     cm = next(m for m in plan.metal if m["kind"] == "ConfigMap")
     state = json.loads(cm["data"]["desired-state.json"])["services"][0]

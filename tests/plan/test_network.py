@@ -1,21 +1,30 @@
 """NetworkPolicy peers come from plan/network: DNS, namespaces and ports spelled once for every planner."""
+
 from __future__ import annotations
 
 from llmkube_iac.plan.network import CLUSTER_DNS_POD_LABELS, dns_egress, namespace_peer
 from llmkube_iac.plan.stack import plan_stack
 from llmkube_iac.spec import load_stack_config
 
-ROUTER = {"name": "gw", "masterKeySecret": {"name": "gw-keys", "key": "master"},
-          "backends": [{"name": "local", "service": "chat"}], "modelGroups": [{"name": "chat", "backends": ["local"]}]}
+ROUTER = {
+    "name": "gw",
+    "masterKeySecret": {"name": "gw-keys", "key": "master"},
+    "backends": [{"name": "local", "service": "chat"}],
+    "modelGroups": [{"name": "chat", "backends": ["local"]}],
+}
 
 
 def _plan(**network):
-    return plan_stack(load_stack_config({
-        "site": {"name": "lab", "jurisdiction": "DE", "network": {"defaultDenyEgress": True, **network}},
-        "models": [{"name": "m", "source": "pvc://models/m.gguf"}],
-        "services": [{"name": "chat", "model": "m", "network": {"allowedNamespaces": ["apps"]}}],
-        "routers": [ROUTER],
-    }))
+    return plan_stack(
+        load_stack_config(
+            {
+                "site": {"name": "lab", "jurisdiction": "DE", "network": {"defaultDenyEgress": True, **network}},
+                "models": [{"name": "m", "source": "pvc://models/m.gguf"}],
+                "services": [{"name": "chat", "model": "m", "network": {"allowedNamespaces": ["apps"]}}],
+                "routers": [ROUTER],
+            }
+        )
+    )
 
 
 def _policy(manifests, name):
@@ -36,8 +45,9 @@ def test_site_dns_egress_names_the_cluster_dns_pods_in_the_dns_namespace():
     plan = _plan(dnsNamespace="dns-system")
     deny = _policy(plan.site, "default-deny-egress")
     rule = deny["spec"]["egress"][0]
-    site = load_stack_config({"site": {"name": "lab", "jurisdiction": "DE",
-                                       "network": {"dnsNamespace": "dns-system"}}}).site
+    site = load_stack_config(
+        {"site": {"name": "lab", "jurisdiction": "DE", "network": {"dnsNamespace": "dns-system"}}}
+    ).site
     assert rule == dns_egress(site)
     peer = rule["to"][0]
     assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "dns-system"}
@@ -46,10 +56,15 @@ def test_site_dns_egress_names_the_cluster_dns_pods_in_the_dns_namespace():
 
 
 def test_download_job_dns_egress_is_the_sites_rule():
-    plan = plan_stack(load_stack_config({
-        "site": {"name": "lab", "jurisdiction": "DE", "network": {"defaultDenyEgress": True}},
-        "models": [{"name": "m", "source": "https://models.lab.local/m.gguf"}],
-        "services": [{"name": "chat", "model": "m"}]}))
+    plan = plan_stack(
+        load_stack_config(
+            {
+                "site": {"name": "lab", "jurisdiction": "DE", "network": {"defaultDenyEgress": True}},
+                "models": [{"name": "m", "source": "https://models.lab.local/m.gguf"}],
+                "services": [{"name": "chat", "model": "m"}],
+            }
+        )
+    )
     site_dns = _policy(plan.site, "default-deny-egress")["spec"]["egress"][0]
     job_policy = next(m for m in plan.models["m"][1] if m["kind"] == "NetworkPolicy")
     assert job_policy["spec"]["egress"][0] == site_dns

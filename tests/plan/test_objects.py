@@ -1,4 +1,5 @@
 """plan/objects: what a registered resource is, as the renderer, the rules and registration read it."""
+
 from __future__ import annotations
 
 from collections import UserDict, UserList
@@ -17,12 +18,23 @@ from llmkube_iac.plan.objects import (
 )
 
 
-@pytest.mark.parametrize("api_version, builtin", [
-    ("v1", True), ("apps/v1", True), ("batch/v1", True), ("policy/v1", True), ("autoscaling/v2", True),
-    ("networking.k8s.io/v1", True), ("rbac.authorization.k8s.io/v1", True), ("coordination.k8s.io/v1", True),
-    ("keda.sh/v1alpha1", False), ("monitoring.coreos.com/v1", False), ("cert-manager.io/v1", False),
-    ("llmkube.dev/v1", False),
-])
+@pytest.mark.parametrize(
+    "api_version, builtin",
+    [
+        ("v1", True),
+        ("apps/v1", True),
+        ("batch/v1", True),
+        ("policy/v1", True),
+        ("autoscaling/v2", True),
+        ("networking.k8s.io/v1", True),
+        ("rbac.authorization.k8s.io/v1", True),
+        ("coordination.k8s.io/v1", True),
+        ("keda.sh/v1alpha1", False),
+        ("monitoring.coreos.com/v1", False),
+        ("cert-manager.io/v1", False),
+        ("llmkube.dev/v1", False),
+    ],
+)
 def test_builtin_api_groups(api_version, builtin):
     assert is_builtin_api(api_version) is builtin
 
@@ -56,13 +68,28 @@ def test_site_of_own_declaration_then_ancestors():
     site = R("u:site", SITE_TYPE, {"spec": {"name": "edge"}})
     model = R("u:model", "llmkube:index:Model", {"spec": {}, "site": "edge"}, "u:site")
     chart = R("u:chart", CHART_TYPES[0], {"chart": "keda"}, "u:site")
-    job = R("u:job", "kubernetes:batch/v1:Job", {"kind": "Job", "metadata": {"labels": {"llmkube.dev/site": "dc"}}},
-            "u:model")
-    pvc = R("u:pvc", "kubernetes:core/v1:PersistentVolumeClaim", {"kind": "PersistentVolumeClaim", "metadata": {}},
-            "u:model")
+    job = R(
+        "u:job",
+        "kubernetes:batch/v1:Job",
+        {"kind": "Job", "metadata": {"labels": {"llmkube.dev/site": "dc"}}},
+        "u:model",
+    )
+    pvc = R(
+        "u:pvc",
+        "kubernetes:core/v1:PersistentVolumeClaim",
+        {"kind": "PersistentVolumeClaim", "metadata": {}},
+        "u:model",
+    )
     orphan = R("u:orphan", "kubernetes:core/v1:ConfigMap", {"kind": "ConfigMap"}, "u:gone")
     loop = R("u:loop", "kubernetes:core/v1:ConfigMap", {"kind": "ConfigMap"}, "u:loop")
     by_urn = {r.urn: r for r in (site, model, chart, job, pvc, orphan, loop)}
-    assert [site_of(r, by_urn.get) for r in (site, model, chart, job, pvc, orphan, loop)] == \
-        ["edge", "edge", "edge", "dc", "edge", None, None]
+    assert [site_of(r, by_urn.get) for r in (site, model, chart, job, pvc, orphan, loop)] == [
+        "edge",
+        "edge",
+        "edge",
+        "dc",
+        "edge",
+        None,
+        None,
+    ]
     assert own_site("kubernetes:core/v1:ConfigMap", {"metadata": {"labels": ["not", "a", "map"]}}) is None

@@ -1,4 +1,5 @@
 """Router planner and generated config: zones, secrets by reference, egress, schema validity."""
+
 from __future__ import annotations
 
 import json
@@ -19,16 +20,31 @@ from tests.support.k8s_schema import validate_manifest
 SITE = SiteSpec(name="dc", jurisdiction="DE", region="eu-central")
 SERVICES = [InferenceServiceSpec.model_validate({"name": n, "model": "qwen"}) for n in ("chat-a", "chat-b")]
 ROUTER = {
-    "name": "gw", "masterKeySecret": {"name": "gw-keys", "key": "master"},
-    "backends": [{"name": "local-a", "service": "chat-a"}, {"name": "local-b", "service": "chat-b"},
-                 {"name": "oai", "provider": "openai", "model": "gpt-4o-mini", "region": "eu-west-1",
-                  "jurisdiction": "IE", "apiKeySecret": {"name": "gw-keys", "key": "openai"}}],
-    "modelGroups": [{"name": "chat", "backends": ["local-a", "local-b"], "fallbacks": ["cloud"]},
-                    {"name": "cloud", "backends": ["oai"]}],
-    "teams": [{"name": "app", "keySecret": {"name": "gw-keys", "key": "app"}, "rpm": 10,
-               "zones": ["sovereign", "external"]},
-              {"name": "lab", "keySecret": {"name": "gw-keys", "key": "lab"}}],
+    "name": "gw",
+    "masterKeySecret": {"name": "gw-keys", "key": "master"},
+    "backends": [
+        {"name": "local-a", "service": "chat-a"},
+        {"name": "local-b", "service": "chat-b"},
+        {
+            "name": "oai",
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "region": "eu-west-1",
+            "jurisdiction": "IE",
+            "apiKeySecret": {"name": "gw-keys", "key": "openai"},
+        },
+    ],
+    "modelGroups": [
+        {"name": "chat", "backends": ["local-a", "local-b"], "fallbacks": ["cloud"]},
+        {"name": "cloud", "backends": ["oai"]},
+    ],
+    "teams": [
+        {"name": "app", "keySecret": {"name": "gw-keys", "key": "app"}, "rpm": 10, "zones": ["sovereign", "external"]},
+        {"name": "lab", "keySecret": {"name": "gw-keys", "key": "lab"}},
+    ],
 }
+
+
 def _plan(site=SITE, **changes):
     return plan_router(site, RouterSpec.model_validate({**ROUTER, **changes}), SERVICES)
 
@@ -43,8 +59,10 @@ def _validate(m):
 
 def test_every_object_validates_with_and_without_tls():
     site_tls = SITE.model_copy(update={"cert_issuer": "internal-ca"})
-    for ms in (_plan(), _plan(site_tls, autoscaling={"minReplicas": 2, "maxReplicas": 5},
-                              audit={"volumeClaim": "audit-log"})):
+    for ms in (
+        _plan(),
+        _plan(site_tls, autoscaling={"minReplicas": 2, "maxReplicas": 5}, audit={"volumeClaim": "audit-log"}),
+    ):
         kinds = sorted({m["kind"] for m in ms})
         assert {"ConfigMap", "Deployment", "Service", "NetworkPolicy", "PodMonitor"} <= set(kinds)
         for m in ms:
@@ -87,8 +105,14 @@ def test_external_zone_config_and_rules():
     assert config["litellm_settings"]["callbacks"] == ["llmkube_guard.guard"]
     rules = json.loads(cm["data"]["llmkube_router.json"])
     oai = next(d for d in rules["deployments"] if d["backend"] == "oai")
-    assert oai == {**oai, "locality": "external", "maxClass": "public", "jurisdiction": "IE",
-                   "apiBase": "https://api.openai.com/v1", "apiBaseEnv": "LLMKUBE_UPSTREAM_OAI"}
+    assert oai == {
+        **oai,
+        "locality": "external",
+        "maxClass": "public",
+        "jurisdiction": "IE",
+        "apiBase": "https://api.openai.com/v1",
+        "apiBaseEnv": "LLMKUBE_UPSTREAM_OAI",
+    }
     assert not any(p.startswith("/openai") for p in rules["allowedPaths"])
     for name, source in hook_sources().items():
         assert cm["data"][name] == source
@@ -108,8 +132,12 @@ def test_egress_sovereign_only_to_inference_pods_and_dns():
     ms = _plan()
     sov = _get(ms, "NetworkPolicy", "gw")["spec"]["egress"]
     assert not any("ipBlock" in peer for rule in sov for peer in rule["to"])
-    targets = [peer["podSelector"]["matchExpressions"][0]["values"] for rule in sov for peer in rule["to"]
-               if "podSelector" in peer and "namespaceSelector" not in peer]  # in-namespace pods (not DNS)
+    targets = [
+        peer["podSelector"]["matchExpressions"][0]["values"]
+        for rule in sov
+        for peer in rule["to"]
+        if "podSelector" in peer and "namespaceSelector" not in peer
+    ]  # in-namespace pods (not DNS)
     assert targets == [["chat-a", "chat-b"]]
     ext = _get(ms, "NetworkPolicy", "gw-external")["spec"]["egress"]
     blocks = [peer["ipBlock"] for rule in ext for peer in rule["to"] if "ipBlock" in peer]
@@ -122,26 +150,46 @@ def test_unknown_service_and_bad_specs_name_the_field():
     with pytest.raises(ValueError, match="unknown backend 'nope'"):
         RouterSpec.model_validate({**ROUTER, "modelGroups": [{"name": "chat", "backends": ["nope"]}]})
     with pytest.raises(ValueError, match="openai-compatible needs apiBase"):
-        RouterSpec.model_validate({**ROUTER, "backends": [{"name": "x", "provider": "openai-compatible", "model": "m",
-                                   "region": "r", "jurisdiction": "US", "apiKeySecret": {"name": "s", "key": "k"}}]})
+        RouterSpec.model_validate(
+            {
+                **ROUTER,
+                "backends": [
+                    {
+                        "name": "x",
+                        "provider": "openai-compatible",
+                        "model": "m",
+                        "region": "r",
+                        "jurisdiction": "US",
+                        "apiKeySecret": {"name": "s", "key": "k"},
+                    }
+                ],
+            }
+        )
     with pytest.raises(ValueError, match="pass-through"):
         RouterSpec.model_validate({**ROUTER, "allowedPaths": ["/v1/chat/completions", "/anthropic/v1/messages"]})
     with pytest.raises(ValueError, match="no external zone"):
-        RouterSpec.model_validate({**ROUTER, "backends": ROUTER["backends"][:2],
-                                   "modelGroups": [{"name": "chat", "backends": ["local-a"]}]})
+        RouterSpec.model_validate(
+            {**ROUTER, "backends": ROUTER["backends"][:2], "modelGroups": [{"name": "chat", "backends": ["local-a"]}]}
+        )
 
 
 def test_stack_config_checks_router_references():
     with pytest.raises(SpecError, match=r"routers\[0\]\.backends\[1\]\.service: unknown service 'chat-b'"):
-        load_stack_config({"site": {"name": "dc", "jurisdiction": "DE"},
-                           "services": [{"name": "chat-a", "model": {"name": "m", "source": "hf://o/r/m.gguf"}}],
-                           "routers": [{**ROUTER, "teams": []}]})
+        load_stack_config(
+            {
+                "site": {"name": "dc", "jurisdiction": "DE"},
+                "services": [{"name": "chat-a", "model": {"name": "m", "source": "hf://o/r/m.gguf"}}],
+                "routers": [{**ROUTER, "teams": []}],
+            }
+        )
 
 
 def test_zone_urls():
     router = RouterSpec.model_validate(ROUTER)
-    assert zone_urls(SITE, router) == {"sovereign": "http://gw.llmkube.svc.cluster.local:4000/v1",
-                                       "external": "http://gw-external.llmkube.svc.cluster.local:4000/v1"}
+    assert zone_urls(SITE, router) == {
+        "sovereign": "http://gw.llmkube.svc.cluster.local:4000/v1",
+        "external": "http://gw-external.llmkube.svc.cluster.local:4000/v1",
+    }
 
 
 def test_example_renders_both_zones(tmp_path):

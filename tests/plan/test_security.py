@@ -4,6 +4,7 @@ Device isolation, /slots, who may reach a model port, what a model server may re
 agents, the gateway's priority and identity, download Jobs. Scanner-level checks (checkov over every
 render) live in tests/render/test_checkov.py.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -14,8 +15,13 @@ from llmkube_iac.spec import load_stack_config
 from tests.conftest import minimal_stack
 
 # What the vendors' device plugins set for the devices they allocate: a pod's own env would override them.
-PLUGIN_ENV = {"NVIDIA_VISIBLE_DEVICES", "HABANA_VISIBLE_DEVICES", "HABANA_VISIBLE_MODULES", "HL_VISIBLE_DEVICES",
-              "HL_VISIBLE_DEVICES_UUID"}
+PLUGIN_ENV = {
+    "NVIDIA_VISIBLE_DEVICES",
+    "HABANA_VISIBLE_DEVICES",
+    "HABANA_VISIBLE_MODULES",
+    "HL_VISIBLE_DEVICES",
+    "HL_VISIBLE_DEVICES_UUID",
+}
 
 
 def by_kind(manifests, kind):
@@ -57,11 +63,25 @@ def _router_stack(classification="restricted", external=True) -> dict:
     backends = [{"name": "local", "service": "chat"}]
     groups = [{"name": "chat", "backends": ["local"]}]
     if external:
-        backends.append({"name": "cloud", "provider": "openai", "model": "gpt-4o-mini", "region": "eu-west-1",
-                         "jurisdiction": "IE", "apiKeySecret": {"name": "gw-provider", "key": "openai"}})
+        backends.append(
+            {
+                "name": "cloud",
+                "provider": "openai",
+                "model": "gpt-4o-mini",
+                "region": "eu-west-1",
+                "jurisdiction": "IE",
+                "apiKeySecret": {"name": "gw-provider", "key": "openai"},
+            }
+        )
         groups.append({"name": "cloud", "backends": ["cloud"]})
-    raw["routers"] = [{"name": "gw", "masterKeySecret": {"name": "gw-keys", "key": "master"}, "backends": backends,
-                       "modelGroups": groups}]
+    raw["routers"] = [
+        {
+            "name": "gw",
+            "masterKeySecret": {"name": "gw-keys", "key": "master"},
+            "backends": backends,
+            "modelGroups": groups,
+        }
+    ]
     return raw
 
 
@@ -73,8 +93,10 @@ def test_model_port_admits_each_routing_zone_by_router_and_zone_never_the_generi
     plan = plan_stack(load_stack_config(_router_stack()))
     peers = _policy(plan, "chat")["ingress"][0]["from"]
     routers = [p["podSelector"]["matchLabels"] for p in peers if "llmkube.dev/role" in p["podSelector"]["matchLabels"]]
-    assert routers == [{"llmkube.dev/role": "router", "llmkube.dev/router": "gw", "llmkube.dev/zone": "sovereign"},
-                       {"llmkube.dev/role": "router", "llmkube.dev/router": "gw", "llmkube.dev/zone": "external"}]
+    assert routers == [
+        {"llmkube.dev/role": "router", "llmkube.dev/router": "gw", "llmkube.dev/zone": "sovereign"},
+        {"llmkube.dev/role": "router", "llmkube.dev/router": "gw", "llmkube.dev/zone": "external"},
+    ]
     # the labels admitted are the labels the zones' pods carry
     for zone in ("gw", "gw-external"):
         deploy = next(m for m in plan.routers["gw"] if m["kind"] == "Deployment" and m["metadata"]["name"] == zone)
@@ -89,8 +111,12 @@ def test_metrics_port_admits_only_prometheus_pods_of_the_monitoring_namespace():
     raw = _router_stack()
     plan = plan_stack(load_stack_config(raw))
     scrape = _policy(plan, "chat")["ingress"][1]["from"]
-    assert scrape == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
-                       "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}]
+    assert scrape == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        }
+    ]
     router_np = next(m for m in plan.routers["gw"] if m["kind"] == "NetworkPolicy")["spec"]
     assert router_np["ingress"][1]["from"] == scrape
     raw["site"]["monitoring"] = {"prometheusPodLabels": {"prometheus": "k8s"}}
@@ -98,8 +124,9 @@ def test_metrics_port_admits_only_prometheus_pods_of_the_monitoring_namespace():
     assert scrape[0]["podSelector"] == {"matchLabels": {"prometheus": "k8s"}}
 
 
-@pytest.mark.parametrize("classification, denied", [("public", False), ("internal", False), ("confidential", True),
-                                                     ("restricted", True)])
+@pytest.mark.parametrize(
+    "classification, denied", [("public", False), ("internal", False), ("confidential", True), ("restricted", True)]
+)
 def test_confidential_and_restricted_model_servers_may_reach_nothing(classification, denied):
     spec = _policy(plan_stack(load_stack_config(_router_stack(classification))), "chat")
     if denied:
@@ -123,8 +150,9 @@ def test_routers_run_above_every_inference_priority_under_their_own_identity_per
     accounts = {m["metadata"]["name"] for m in by_kind(plan.routers["gw"], "ServiceAccount")}
     assert accounts == {"gw", "gw-external"}
     # no router, no gateway class
-    assert "llmkube-gateway" not in {m["metadata"]["name"] for m in by_kind(plan_stack(
-        load_stack_config(minimal_stack())).site, "PriorityClass")}
+    assert "llmkube-gateway" not in {
+        m["metadata"]["name"] for m in by_kind(plan_stack(load_stack_config(minimal_stack())).site, "PriorityClass")
+    }
 
 
 def _download(raw):
@@ -165,19 +193,36 @@ def test_download_job_egress_is_dns_and_the_stores_port_only():
     assert _egress_ports(policy) == [[53, 53]]
 
 
-METAL_SITE = {"name": "edge", "jurisdiction": "DE", "metalHosts": [
-    {"name": "studio-1", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "10.0.0.11"}]}
+METAL_SITE = {
+    "name": "edge",
+    "jurisdiction": "DE",
+    "metalHosts": [{"name": "studio-1", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "10.0.0.11"}],
+}
 
 
 def _metal_stack(runtime="llamacpp", key_secret=None) -> dict:
-    service = {"name": "chat", "model": "tiny", "runtime": runtime, "accelerator": {"vendor": "metal"},
-               "classification": "confidential"}
+    service = {
+        "name": "chat",
+        "model": "tiny",
+        "runtime": runtime,
+        "accelerator": {"vendor": "metal"},
+        "classification": "confidential",
+    }
     if key_secret:
         service["endpoint"] = {"apiKeySecret": key_secret}
-    return {"site": METAL_SITE, "models": minimal_stack()["models"], "services": [service],
-            "routers": [{"name": "gw", "masterKeySecret": {"name": "gw-keys", "key": "master"},
-                         "backends": [{"name": "macs", "service": "chat"}],
-                         "modelGroups": [{"name": "chat", "backends": ["macs"]}]}]}
+    return {
+        "site": METAL_SITE,
+        "models": minimal_stack()["models"],
+        "services": [service],
+        "routers": [
+            {
+                "name": "gw",
+                "masterKeySecret": {"name": "gw-keys", "key": "master"},
+                "backends": [{"name": "macs", "service": "chat"}],
+                "modelGroups": [{"name": "chat", "backends": ["macs"]}],
+            }
+        ],
+    }
 
 
 def _desired(plan):
@@ -197,8 +242,9 @@ def test_metal_llama_server_demands_a_key_only_the_router_and_the_hosts_agent_ma
     assert args[args.index("--host") + 1] == "{host}"  # the host's declared address, never a wildcard
     assert (state.api_key_secret.name, state.api_key_secret.key) == ("chat-api-key", "api-key")
     role = next(m for m in plan.metal if m["kind"] == "Role")
-    assert {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["chat-api-key"],
-            "verbs": ["get"]} in role["rules"]
+    assert {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["chat-api-key"], "verbs": ["get"]} in role[
+        "rules"
+    ]
     # the router sends it: LiteLLM reads it from an env var backed by that Secret, in every zone routing there
     import yaml
 
@@ -226,8 +272,11 @@ def test_metal_runtimes_without_key_support_carry_no_key_and_the_router_sends_no
     role = next(m for m in plan.metal if m["kind"] == "Role")
     assert not [r for r in role["rules"] if r["resources"] == ["secrets"]]
     deploy = next(m for m in plan.routers["gw"] if m["kind"] == "Deployment")
-    assert not [e for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]
-                if e["name"].startswith("LLMKUBE_BACKEND_KEY_")]
+    assert not [
+        e
+        for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]
+        if e["name"].startswith("LLMKUBE_BACKEND_KEY_")
+    ]
 
 
 DIGEST = "sha256:" + "3f" * 32
@@ -278,8 +327,14 @@ def test_tag_only_images_carry_the_pin_workflow_skip_only_where_pinning_is_advis
         assert all("@sha256:" in i for i in _images(m)) and not {"CKV_K8S_43", "CKV_K8S_15"} & set(_skips(m))
 
 
-@pytest.mark.parametrize("digests", [{"ghcr.io/a/b:1": "sha256:abc"}, {"ghcr.io/a/b:1@sha256:" + "0" * 64: DIGEST},
-                                     {"ghcr.io/a/b:1": "md5:" + "0" * 64}])
+@pytest.mark.parametrize(
+    "digests",
+    [
+        {"ghcr.io/a/b:1": "sha256:abc"},
+        {"ghcr.io/a/b:1@sha256:" + "0" * 64: DIGEST},
+        {"ghcr.io/a/b:1": "md5:" + "0" * 64},
+    ],
+)
 def test_image_digests_are_refused_unless_well_formed(digests):
     from llmkube_iac.spec import SpecError
 

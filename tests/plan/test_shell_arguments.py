@@ -3,6 +3,7 @@
 Each `/bin/sh -c` step is run for real with a hostile value: the value arrives intact and nothing
 in it is executed.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -43,8 +44,12 @@ def test_every_shell_step_keeps_config_values_out_of_the_script(runtime):
 def test_verify_step_reports_a_hostile_source_without_running_it(tmp_path):
     canary = tmp_path / "pwned"
     source = HOSTILE.format(canary=canary)
-    proc = subprocess.run(["/bin/sh", "-c", VERIFY_SCRIPT, "verify-model", str(tmp_path / "missing"), "", source,
-                           "job-x"], capture_output=True, text=True, timeout=10)
+    proc = subprocess.run(
+        ["/bin/sh", "-c", VERIFY_SCRIPT, "verify-model", str(tmp_path / "missing"), "", source, "job-x"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert proc.returncode == 1 and source in proc.stdout and not canary.exists()
     marker = tmp_path / "marker.json"
     marker.write_text('{"sha256": "' + "a" * 64 + '"}')
@@ -58,14 +63,16 @@ def test_ollama_step_passes_path_and_name_as_arguments(tmp_path):
     """A stand-in `ollama` on PATH records what it was asked to create: the name arrives verbatim."""
     canary = tmp_path / "pwned"
     (tmp_path / "ollama").write_text(
-        "#!/bin/sh\ncase \"$1\" in\n  serve) exit 0;;\n  list) exit 0;;\n"
-        f"  create) printf '%s\\n' \"$2\" > {tmp_path}/created; cp \"$4\" {tmp_path}/modelfile; exit 0;;\n"
-        "esac\n")
+        '#!/bin/sh\ncase "$1" in\n  serve) exit 0;;\n  list) exit 0;;\n'
+        f'  create) printf \'%s\\n\' "$2" > {tmp_path}/created; cp "$4" {tmp_path}/modelfile; exit 0;;\n'
+        "esac\n"
+    )
     (tmp_path / "ollama").chmod(0o755)
     name = f"x'; touch {canary}; echo '"
     env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "TMPDIR": str(tmp_path)}
-    proc = subprocess.run([*COMMAND, "/models/m $(touch x).gguf", name], env=env, capture_output=True, text=True,
-                          timeout=20)
+    proc = subprocess.run(
+        [*COMMAND, "/models/m $(touch x).gguf", name], env=env, capture_output=True, text=True, timeout=20
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "created").read_text().strip() == name and not canary.exists()
     assert (tmp_path / "modelfile").read_text() == "FROM /models/m $(touch x).gguf\n"

@@ -1,4 +1,5 @@
 """Planners: vendor dispatch, runtime arguments, security, autoscaling, mirrors (pure, no Pulumi)."""
+
 from __future__ import annotations
 
 import pytest
@@ -45,17 +46,47 @@ def test_cpu_llamacpp_service_is_complete_and_valid():
 
 
 VENDOR_CASES = [
-    ("nvidia", "vllm", "nvidia.com/gpu", {"nvidia.com/gpu.present": "true"}, "vllm/vllm-openai",
-     "NVIDIA_DRIVER_CAPABILITIES"),
+    (
+        "nvidia",
+        "vllm",
+        "nvidia.com/gpu",
+        {"nvidia.com/gpu.present": "true"},
+        "vllm/vllm-openai",
+        "NVIDIA_DRIVER_CAPABILITIES",
+    ),
     ("amd", "vllm", "amd.com/gpu", {"feature.node.kubernetes.io/amd-gpu": "true"}, "rocm/vllm", "HIP_VISIBLE_DEVICES"),
-    ("intel-gaudi", "vllm", "habana.ai/gaudi", {"habana.ai/gaudi": "true"}, "habanalabs",
-     "OMPI_MCA_btl_vader_single_copy_mechanism"),
-    ("intel-xpu", "llamacpp", "gpu.intel.com/i915", {"intel.feature.node.kubernetes.io/gpu": "true"},
-     "server-intel", "ONEAPI_DEVICE_SELECTOR"),
-    ("nvidia", "llamacpp", "nvidia.com/gpu", {"nvidia.com/gpu.present": "true"}, "server-cuda",
-     "NVIDIA_DRIVER_CAPABILITIES"),
-    ("amd", "llamacpp", "amd.com/gpu", {"feature.node.kubernetes.io/amd-gpu": "true"}, "server-rocm",
-     "HIP_VISIBLE_DEVICES"),
+    (
+        "intel-gaudi",
+        "vllm",
+        "habana.ai/gaudi",
+        {"habana.ai/gaudi": "true"},
+        "habanalabs",
+        "OMPI_MCA_btl_vader_single_copy_mechanism",
+    ),
+    (
+        "intel-xpu",
+        "llamacpp",
+        "gpu.intel.com/i915",
+        {"intel.feature.node.kubernetes.io/gpu": "true"},
+        "server-intel",
+        "ONEAPI_DEVICE_SELECTOR",
+    ),
+    (
+        "nvidia",
+        "llamacpp",
+        "nvidia.com/gpu",
+        {"nvidia.com/gpu.present": "true"},
+        "server-cuda",
+        "NVIDIA_DRIVER_CAPABILITIES",
+    ),
+    (
+        "amd",
+        "llamacpp",
+        "amd.com/gpu",
+        {"feature.node.kubernetes.io/amd-gpu": "true"},
+        "server-rocm",
+        "HIP_VISIBLE_DEVICES",
+    ),
 ]
 
 
@@ -89,15 +120,39 @@ def test_gaudi_multi_device_env_and_vllm_tensor_parallel():
 
 def test_llamacpp_engine_flags_in_fixed_order():
     raw = minimal_stack()
-    raw["services"][0].update(accelerator={"vendor": "nvidia", "count": 2}, contextSize=16384, parallelSlots=4,
-                              flashAttention=True, kvCacheTypeK="q8_0", kvCacheTypeV="q8_0",
-                              sharding={"mode": "row", "splitRatios": [3, 1]}, moeCpuOffload={"layers": 10},
-                              mode="chat", extraArgs=["--no-webui"])
+    raw["services"][0].update(
+        accelerator={"vendor": "nvidia", "count": 2},
+        contextSize=16384,
+        parallelSlots=4,
+        flashAttention=True,
+        kvCacheTypeK="q8_0",
+        kvCacheTypeV="q8_0",
+        sharding={"mode": "row", "splitRatios": [3, 1]},
+        moeCpuOffload={"layers": 10},
+        mode="chat",
+        extraArgs=["--no-webui"],
+    )
     args = container(deployment(raw)[0])["args"]
     flags = [a for a in args if a.startswith("--")]
-    assert flags == ["--model", "--host", "--port", "--alias", "--ctx-size", "--parallel", "--n-gpu-layers",
-                     "--split-mode", "--tensor-split", "--flash-attn", "--jinja", "--cache-type-k", "--cache-type-v",
-                     "--n-cpu-moe", "--metrics", "--no-slots", "--no-webui"]
+    assert flags == [
+        "--model",
+        "--host",
+        "--port",
+        "--alias",
+        "--ctx-size",
+        "--parallel",
+        "--n-gpu-layers",
+        "--split-mode",
+        "--tensor-split",
+        "--flash-attn",
+        "--jinja",
+        "--cache-type-k",
+        "--cache-type-v",
+        "--n-cpu-moe",
+        "--metrics",
+        "--no-slots",
+        "--no-webui",
+    ]
     assert args[args.index("--tensor-split") + 1] == "3,1"
     assert args[args.index("--flash-attn") + 1] == "on"
     # the same spec always plans the same arguments
@@ -176,8 +231,13 @@ def test_download_job_and_init_step_for_remote_sources():
     init = plan.services["chat"].manifests[1]["spec"]["template"]["spec"]["initContainers"][0]
     script, *argv = init["command"][2:]
     assert "not in the cache" in script and "ab" * 32 not in script  # values are arguments, not script text
-    assert argv == ["verify-model", f"/models/sha256-{'ab' * 16}/.llmkube-verified.json", "ab" * 32,
-                    "hf://org/tiny-GGUF/tiny-Q4_K_M.gguf", job["metadata"]["name"]]
+    assert argv == [
+        "verify-model",
+        f"/models/sha256-{'ab' * 16}/.llmkube-verified.json",
+        "ab" * 32,
+        "hf://org/tiny-GGUF/tiny-Q4_K_M.gguf",
+        job["metadata"]["name"],
+    ]
     validate_manifest(job)
 
 
@@ -203,9 +263,17 @@ def test_file_source_is_refused_on_kubernetes():
 
 def test_product_selects_pool_and_unknown_product_is_refused():
     raw = minimal_stack()
-    raw["site"]["accelerators"] = [{"name": "l4", "vendor": "nvidia", "product": "NVIDIA L4", "memoryGiB": 24,
-                                    "devicesPerNode": 2, "nodeLabels": {"pool": "l4"},
-                                    "taints": [{"key": "dedicated", "value": "llm"}]}]
+    raw["site"]["accelerators"] = [
+        {
+            "name": "l4",
+            "vendor": "nvidia",
+            "product": "NVIDIA L4",
+            "memoryGiB": 24,
+            "devicesPerNode": 2,
+            "nodeLabels": {"pool": "l4"},
+            "taints": [{"key": "dedicated", "value": "llm"}],
+        }
+    ]
     raw["services"][0].update(accelerator={"vendor": "nvidia", "product": "L4"})
     deploy, _ = deployment(raw)
     pod = deploy["spec"]["template"]["spec"]
@@ -219,8 +287,10 @@ def test_product_selects_pool_and_unknown_product_is_refused():
 
 def test_registry_mirror_rewrites_every_image():
     raw = minimal_stack()
-    raw["site"].update(airGapped=True, registryMirrors=[{"source": "ghcr.io", "mirror": "harbor.local/ghcr"},
-                                                        {"mirror": "harbor.local/proxy"}])
+    raw["site"].update(
+        airGapped=True,
+        registryMirrors=[{"source": "ghcr.io", "mirror": "harbor.local/ghcr"}, {"mirror": "harbor.local/proxy"}],
+    )
     plan = plan_stack(load_stack_config(raw))
     images = []
     for m in plan.all_manifests():
@@ -230,11 +300,14 @@ def test_registry_mirror_rewrites_every_image():
     assert any(n["kind"] == "NetworkPolicy" and n["metadata"]["name"] == "default-deny-egress" for n in plan.site)
 
 
-@pytest.mark.parametrize("image, expected", [
-    ("ghcr.io/ggml-org/llama.cpp:server", "m.local/ghcr.io/ggml-org/llama.cpp:server"),
-    ("vllm/vllm-openai:v1", "m.local/docker.io/vllm/vllm-openai:v1"),
-    ("busybox", "m.local/docker.io/library/busybox"),
-    ("m.local/already/there:1", "m.local/already/there:1"),
-])
+@pytest.mark.parametrize(
+    "image, expected",
+    [
+        ("ghcr.io/ggml-org/llama.cpp:server", "m.local/ghcr.io/ggml-org/llama.cpp:server"),
+        ("vllm/vllm-openai:v1", "m.local/docker.io/vllm/vllm-openai:v1"),
+        ("busybox", "m.local/docker.io/library/busybox"),
+        ("m.local/already/there:1", "m.local/already/there:1"),
+    ],
+)
 def test_rewrite_image_wildcard(image, expected):
     assert rewrite_image(image, (RegistryMirror(mirror="m.local"),)) == expected

@@ -1,6 +1,7 @@
 """The pack as the Pulumi engine runs it: `python policy/__main__.py` serves the analyzer gRPC API on
 127.0.0.1; we speak that protocol (Analyze per resource, AnalyzeStack, Configure) with the same
 plans and compare its verdicts with the in-process path. Plus levels, config and the table."""
+
 from __future__ import annotations
 
 import subprocess
@@ -25,8 +26,9 @@ LEVEL = {0: "advisory", 1: "mandatory", 2: "disabled", 3: "remediate"}
 
 @pytest.fixture(scope="module")
 def analyzer():
-    proc = subprocess.Popen([sys.executable, "__main__.py"], cwd=ROOT / "policy", stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "__main__.py"], cwd=ROOT / "policy", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         port = int(proc.stdout.readline().strip() or 0)
         assert port, f"the pack did not start: {proc.stderr.read() if proc.poll() is not None else ''}"
@@ -52,16 +54,22 @@ def _via_grpc(stub, resources, config: dict | None = None) -> list[tuple[str, st
         entry = dict((config or {}).get(name) or {})
         level = entry.pop("enforcementLevel", None) or next(r.level for r in RULES if r.name == name)
         policy_config[name] = analyzer_pb2.PolicyConfig(
-            enforcementLevel=getattr(analyzer_pb2, level.upper()), properties=_struct(entry))
+            enforcementLevel=getattr(analyzer_pb2, level.upper()), properties=_struct(entry)
+        )
     stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=policy_config))
     out = []
     for r in resources:
-        resp = stub.Analyze(analyzer_pb2.AnalyzeRequest(type=r.type, properties=_struct(r.props), urn=r.urn,
-                                                        name=r.name))
+        resp = stub.Analyze(
+            analyzer_pb2.AnalyzeRequest(type=r.type, properties=_struct(r.props), urn=r.urn, name=r.name)
+        )
         out += [(d.policyName, LEVEL[d.enforcementLevel], d.message) for d in resp.diagnostics]
         assert all(d.urn in ("", r.urn) for d in resp.diagnostics)
-    stack = [analyzer_pb2.AnalyzerResource(type=r.type, properties=_struct(r.props), urn=r.urn, name=r.name,
-                                           parent=r.parent or "") for r in resources]
+    stack = [
+        analyzer_pb2.AnalyzerResource(
+            type=r.type, properties=_struct(r.props), urn=r.urn, name=r.name, parent=r.parent or ""
+        )
+        for r in resources
+    ]
     resp = stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack))
     out += [(d.policyName, LEVEL[d.enforcementLevel], d.message) for d in resp.diagnostics]
     # the analyzer prefixes each message with the policy's description, as the CLI prints it
@@ -100,13 +108,18 @@ def test_policy_objects_match_rules():
 def test_image_pinning_is_advisory_by_default_and_mandatory_in_air_gapped_sites():
     tag = lambda c: _set(svc(c), image="registry.edge.internal/ghcr/ggml-org/llama.cpp:b1")  # noqa: E731
     gapped = [r.level for r in evaluate(plan(tag)) if r.rule == "image-pinning"]
-    open_site = [r.level for r in evaluate(plan(lambda c: (tag(c), _set(c["site"], airGapped=False))))
-                 if r.rule == "image-pinning"]
+    open_site = [
+        r.level
+        for r in evaluate(plan(lambda c: (tag(c), _set(c["site"], airGapped=False))))
+        if r.rule == "image-pinning"
+    ]
     assert gapped and set(gapped) == {"mandatory"}
     assert open_site and set(open_site) == {"advisory"}
-    production = [r.level for r in evaluate(plan(lambda c: (tag(c), _set(c["site"], airGapped=False,
-                                                                          production=True))))
-                  if r.rule == "image-pinning"]
+    production = [
+        r.level
+        for r in evaluate(plan(lambda c: (tag(c), _set(c["site"], airGapped=False, production=True))))
+        if r.rule == "image-pinning"
+    ]
     assert production and set(production) == {"mandatory"}
 
 
@@ -159,14 +172,26 @@ def _keda_operator(urn: str):
     """An object as a chart renders it (KEDA's operator mounts its token: not restricted-compliant)."""
     from llmkube_iac.render.resources import RenderedResource
 
-    m = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "keda-operator", "namespace": "keda"},
-         "spec": {"template": {"spec": {"automountServiceAccountToken": True, "containers": [
-             {"name": "keda-operator", "image": "ghcr.io/kedacore/keda:2.17.2"}]}}}}
+    m = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "keda-operator", "namespace": "keda"},
+        "spec": {
+            "template": {
+                "spec": {
+                    "automountServiceAccountToken": True,
+                    "containers": [{"name": "keda-operator", "image": "ghcr.io/kedacore/keda:2.17.2"}],
+                }
+            }
+        },
+    }
     return RenderedResource(urn, "kubernetes:apps/v1:Deployment", urn.rsplit("::", 1)[1], m)
 
 
-CHART_CHILD = ("urn:pulumi:test::fixture::llmkube:index:Site$llmkube:index:AddOn$kubernetes:helm.sh/v4:Chart"
-               "$kubernetes:apps/v1:Deployment::edge-keda-keda/keda-operator")
+CHART_CHILD = (
+    "urn:pulumi:test::fixture::llmkube:index:Site$llmkube:index:AddOn$kubernetes:helm.sh/v4:Chart"
+    "$kubernetes:apps/v1:Deployment::edge-keda-keda/keda-operator"
+)
 AUTHORED = "urn:pulumi:test::fixture::llmkube:index:Site$kubernetes:apps/v1:Deployment::edge-deployment-keda-operator"
 
 
@@ -197,12 +222,15 @@ def test_pack_requirements_survive_publish():
     covers what the pack uses (Policy tags / remediation_steps arrived in 1.18)."""
     import tomllib
 
-    lines = [ln.strip() for ln in (ROOT / "policy" / "requirements.txt").read_text().splitlines()
-             if ln.strip() and not ln.startswith("#")]
+    lines = [
+        ln.strip()
+        for ln in (ROOT / "policy" / "requirements.txt").read_text().splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert lines == ["pulumi-policy>=1.18,<2", "--find-links wheels", f"llmkube-iac=={version}"]
     assert not any(".." in ln or ln.startswith("-e") for ln in lines)
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert "pulumi-policy>=1.18,<2" in deps
     script = (ROOT / "scripts" / "publish-policy-pack").read_text()
-    assert "pip wheel" in script and "--wheel-dir \"$root/policy/wheels\"" in script and "policy publish" in script
+    assert "pip wheel" in script and '--wheel-dir "$root/policy/wheels"' in script and "policy publish" in script

@@ -1,5 +1,6 @@
 """examples/fleet: every stack passes every rule; mutated, placement refuses what only a foreign site
 could host (exit 2, naming each site's reason), and a stack cannot set its own site."""
+
 from __future__ import annotations
 
 import shutil
@@ -34,8 +35,11 @@ def test_each_stack_applies_only_its_share():
         placed[stack] = sorted(services[stack])
         record = next(r for r in result.resources if r.type == "llmkube:index:Placement")
         assert {p["service"]: p["site"] for p in record.props["placements"]}[placed[stack][0]] == stack
-    assert placed == {"dc": ["chat-general", "chat-large"], "edge-l4": ["chat-confidential"],
-                      "edge-metal": ["assistant"]}
+    assert placed == {
+        "dc": ["chat-general", "chat-large"],
+        "edge-l4": ["chat-confidential"],
+        "edge-metal": ["assistant"],
+    }
 
 
 def _mutated(tmp_path: Path, change) -> Path:

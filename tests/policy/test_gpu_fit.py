@@ -1,4 +1,5 @@
 """gpu-fit covers Apple Silicon services: the model must fit the usable unified memory of its hosts."""
+
 from __future__ import annotations
 
 import json

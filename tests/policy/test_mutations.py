@@ -1,5 +1,6 @@
 """The mutation test: examples/airgapped-edge passes every rule; each injected violation is caught
 by the rule that owns it, and `llmkube-iac check` exits 1."""
+
 from __future__ import annotations
 
 import shutil
@@ -16,7 +17,7 @@ from llmkube_iac.render.engine import render_program
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "airgapped-edge"
 
 # A Pulumi stack transformation: the one way to get a privileged pod, since the spec cannot say it.
-PRIVILEGED = '''
+PRIVILEGED = """
 import pulumi
 
 
@@ -29,7 +30,7 @@ def _privileged(args):
 
 
 pulumi.runtime.register_stack_transformation(_privileged)
-'''
+"""
 
 
 def _copy(tmp_path: Path) -> tuple[Path, dict]:
@@ -64,8 +65,12 @@ def confidential_abroad(doc, dest):
 
 def does_not_fit(doc, dest):
     doc["config"]["llmkube:models"][0].update(
-        source="https://models.edge.internal/qwen/Qwen3-235B-A22B-Q4_K_M.gguf", totalParametersB=235,
-        activeParametersB=22, architecture="MoE", sizeGiB=133)
+        source="https://models.edge.internal/qwen/Qwen3-235B-A22B-Q4_K_M.gguf",
+        totalParametersB=235,
+        activeParametersB=22,
+        architecture="MoE",
+        sizeGiB=133,
+    )
 
 
 def too_many_gpus(doc, dest):
@@ -96,8 +101,12 @@ MUTATIONS = [
 def test_clean_example_has_zero_violations_and_exits_0():
     result = render_program(EXAMPLE, "edge")
     assert result.policy_results == []
-    proc = subprocess.run([sys.executable, "-m", "llmkube_iac.cli", "check", str(EXAMPLE), "--stack", "edge"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmkube_iac.cli", "check", str(EXAMPLE), "--stack", "edge"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

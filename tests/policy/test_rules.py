@@ -2,6 +2,7 @@
 
 Each case is checked through `evaluate` (the pack's pulumi_policy objects, in-process) and, rule by
 rule, against the pure rule function itself: both paths must report the very same messages."""
+
 from __future__ import annotations
 
 import importlib
@@ -20,9 +21,12 @@ from .fixtures import edge_config, find, resources_for
 
 FIT = importlib.util.find_spec("llmkube_iac.modelinfo.fit") is not None
 PYRRA = {"monitoring": True, "pyrra": True}
-ROUTER = {"name": "gw", "backends": [{"name": "chat", "service": "chat"}],
-          "modelGroups": [{"name": "chat", "backends": ["chat"]}],
-          "masterKeySecret": {"name": "gw-keys", "key": "master"}}
+ROUTER = {
+    "name": "gw",
+    "backends": [{"name": "chat", "service": "chat"}],
+    "modelGroups": [{"name": "chat", "backends": ["chat"]}],
+    "masterKeySecret": {"name": "gw-keys", "key": "master"},
+}
 
 
 def cfg_with(mutate):
@@ -53,11 +57,15 @@ def _set(obj, **kv):
 def _configmap(value: str):
     from llmkube_iac.render.resources import RenderedResource
 
-    m = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "leak", "namespace": "llmkube",
-                                                                "labels": {"llmkube.dev/site": "edge"}},
-         "data": {"settings.env": f"HF_TOKEN={value}\n"}}
-    return RenderedResource("urn:pulumi:test::fixture::kubernetes:core/v1:ConfigMap::leak",
-                            "kubernetes:core/v1:ConfigMap", "leak", m)
+    m = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "leak", "namespace": "llmkube", "labels": {"llmkube.dev/site": "edge"}},
+        "data": {"settings.env": f"HF_TOKEN={value}\n"},
+    }
+    return RenderedResource(
+        "urn:pulumi:test::fixture::kubernetes:core/v1:ConfigMap::leak", "kubernetes:core/v1:ConfigMap", "leak", m
+    )
 
 
 def _undeclared_chart(rs):
@@ -66,168 +74,499 @@ def _undeclared_chart(rs):
 
     site = next(r for r in rs if r.type == "llmkube:index:Site")
     t = "kubernetes:helm.sh/v4:Chart"
-    rs.append(RenderedResource(f"urn:pulumi:test::fixture::{t}::extra", t, "extra",
-                               {"chart": "oci://registry.edge.internal/charts/extra"}, site.urn, custom=False,
-                               remote=True))
+    rs.append(
+        RenderedResource(
+            f"urn:pulumi:test::fixture::{t}::extra",
+            t,
+            "extra",
+            {"chart": "oci://registry.edge.internal/charts/extra"},
+            site.urn,
+            custom=False,
+            remote=True,
+        )
+    )
 
 
 CASES = {
     "airgap-images": (
         [("clean", plan())],
-        [("service image from quay.io", plan(lambda c: _set(svc(c), image="quay.io/x/llama:1@sha256:" + "b" * 64))),
-         ("init container from docker.io", plan(objects=lambda rs: _set(pod(rs)["initContainers"][0],
-                                                                         image="docker.io/library/busybox:1.36"))),
-         ("add-on image values from an unmirrored registry",
-          plan(lambda c: c["site"]["registryMirrors"].pop())),  # NFD's registry.k8s.io
-         ("add-on whose image values are unknown", plan(lambda c: c["site"]["accelerators"].append(
-             {"name": "gaudi", "vendor": "intel-gaudi", "memoryGiB": 128, "devicesPerNode": 8, "nodeCount": 1})))]),
+        [
+            ("service image from quay.io", plan(lambda c: _set(svc(c), image="quay.io/x/llama:1@sha256:" + "b" * 64))),
+            (
+                "init container from docker.io",
+                plan(objects=lambda rs: _set(pod(rs)["initContainers"][0], image="docker.io/library/busybox:1.36")),
+            ),
+            (
+                "add-on image values from an unmirrored registry",
+                plan(lambda c: c["site"]["registryMirrors"].pop()),
+            ),  # NFD's registry.k8s.io
+            (
+                "add-on whose image values are unknown",
+                plan(
+                    lambda c: c["site"]["accelerators"].append(
+                        {
+                            "name": "gaudi",
+                            "vendor": "intel-gaudi",
+                            "memoryGiB": 128,
+                            "devicesPerNode": 8,
+                            "nodeCount": 1,
+                        }
+                    )
+                ),
+            ),
+        ],
+    ),
     "airgap-model-sources": (
-        [("clean", plan()),
-         ("hf through the internal mirror", plan(lambda c: (_set(c["site"], hfEndpoint="https://hf.edge.internal"),
-                                                           _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"))))],
-        [("hf without mirror", plan(lambda c: _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"))),
-         ("https on an outside host", plan(lambda c: _set(c["models"][0], source="https://huggingface.co/q/q.gguf"))),
-         ("hfEndpoint is the public hub", plan(lambda c: (_set(c["site"], hfEndpoint="https://huggingface.co"),
-                                                         _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"))))]),
+        [
+            ("clean", plan()),
+            (
+                "hf through the internal mirror",
+                plan(
+                    lambda c: (
+                        _set(c["site"], hfEndpoint="https://hf.edge.internal"),
+                        _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"),
+                    )
+                ),
+            ),
+        ],
+        [
+            ("hf without mirror", plan(lambda c: _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"))),
+            (
+                "https on an outside host",
+                plan(lambda c: _set(c["models"][0], source="https://huggingface.co/q/q.gguf")),
+            ),
+            (
+                "hfEndpoint is the public hub",
+                plan(
+                    lambda c: (
+                        _set(c["site"], hfEndpoint="https://huggingface.co"),
+                        _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"),
+                    )
+                ),
+            ),
+        ],
+    ),
     "model-revision-pinning": (
-        [("no hf sources", plan()),
-         ("hf source at a commit", plan(lambda c: (_set(c["site"], hfEndpoint="https://hf.edge.internal"),
-                                                  _set(c["models"][0], source=f"hf://Qwen/Q-GGUF@{'c' * 40}/q.gguf")))),
-         ("branch at a connected site", plan(lambda c: (_set(c["site"], airGapped=False),
-                                                       _set(c["models"][0], source="hf://Qwen/Q-GGUF@main/q.gguf"))))],
-        [("branch main through the mirror", plan(lambda c: (_set(c["site"], hfEndpoint="https://hf.edge.internal"),
-                                                            _set(c["models"][0], source="hf://Qwen/Q-GGUF@main/q.gguf")))),
-         ("no revision in an inline service model", plan(lambda c: (
-             _set(c["site"], hfEndpoint="https://hf.edge.internal"),
-             _set(svc(c, "embed"), model={"name": "embed-inline", "source": "hf://Qwen/E-GGUF/e.gguf",
-                                          "format": "gguf", "sizeGiB": 0.6}))))]),
+        [
+            ("no hf sources", plan()),
+            (
+                "hf source at a commit",
+                plan(
+                    lambda c: (
+                        _set(c["site"], hfEndpoint="https://hf.edge.internal"),
+                        _set(c["models"][0], source=f"hf://Qwen/Q-GGUF@{'c' * 40}/q.gguf"),
+                    )
+                ),
+            ),
+            (
+                "branch at a connected site",
+                plan(
+                    lambda c: (
+                        _set(c["site"], airGapped=False),
+                        _set(c["models"][0], source="hf://Qwen/Q-GGUF@main/q.gguf"),
+                    )
+                ),
+            ),
+        ],
+        [
+            (
+                "branch main through the mirror",
+                plan(
+                    lambda c: (
+                        _set(c["site"], hfEndpoint="https://hf.edge.internal"),
+                        _set(c["models"][0], source="hf://Qwen/Q-GGUF@main/q.gguf"),
+                    )
+                ),
+            ),
+            (
+                "no revision in an inline service model",
+                plan(
+                    lambda c: (
+                        _set(c["site"], hfEndpoint="https://hf.edge.internal"),
+                        _set(
+                            svc(c, "embed"),
+                            model={
+                                "name": "embed-inline",
+                                "source": "hf://Qwen/E-GGUF/e.gguf",
+                                "format": "gguf",
+                                "sizeGiB": 0.6,
+                            },
+                        ),
+                    )
+                ),
+            ),
+        ],
+    ),
     "airgap-charts": (
         [("clean", plan())],
-        [("no chart registry", plan(lambda c: c["site"]["operators"].pop("chartRegistry"))),
-         ("oci chart on an outside registry", plan(objects=lambda rs: next(
-             r for r in rs if r.type == ADDON_TYPE).props.update(chart="oci://ghcr.io/nvidia/gpu-operator"))),
-         ("a chart not declared as an add-on", plan(objects=_undeclared_chart))]),
+        [
+            ("no chart registry", plan(lambda c: c["site"]["operators"].pop("chartRegistry"))),
+            (
+                "oci chart on an outside registry",
+                plan(
+                    objects=lambda rs: next(r for r in rs if r.type == ADDON_TYPE).props.update(
+                        chart="oci://ghcr.io/nvidia/gpu-operator"
+                    )
+                ),
+            ),
+            ("a chart not declared as an add-on", plan(objects=_undeclared_chart)),
+        ],
+    ),
     "airgap-egress": (
         [("clean", plan())],
-        [("default-deny removed", plan(objects=lambda rs: rs.remove(next(
-             r for r in rs
-             if r.props.get("kind") == "NetworkPolicy" and r.props["metadata"]["name"] == "default-deny-egress")))),
-         ("allow-all rule", plan(objects=lambda rs: find(rs, "NetworkPolicy", "default-deny-egress")["spec"]["egress"]
-                                 .append({}))),
-         ("0.0.0.0/0 allowed", plan(objects=lambda rs: find(rs, "NetworkPolicy", "default-deny-egress")
-                                    ["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]})))]),
+        [
+            (
+                "default-deny removed",
+                plan(
+                    objects=lambda rs: rs.remove(
+                        next(
+                            r
+                            for r in rs
+                            if r.props.get("kind") == "NetworkPolicy"
+                            and r.props["metadata"]["name"] == "default-deny-egress"
+                        )
+                    )
+                ),
+            ),
+            (
+                "allow-all rule",
+                plan(objects=lambda rs: find(rs, "NetworkPolicy", "default-deny-egress")["spec"]["egress"].append({})),
+            ),
+            (
+                "0.0.0.0/0 allowed",
+                plan(
+                    objects=lambda rs: find(rs, "NetworkPolicy", "default-deny-egress")["spec"]["egress"].append(
+                        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}
+                    )
+                ),
+            ),
+        ],
+    ),
     "data-residency": (
-        [("clean", plan()),
-         ("public service abroad", plan(lambda c: (_set(c["site"], jurisdiction="US"),
-                                                   [_set(s, classification="public") for s in c["services"]])))],
-        [("confidential in the US", plan(lambda c: _set(c["site"], jurisdiction="US"))),
-         ("restricted in Switzerland", plan(lambda c: (_set(c["site"], jurisdiction="CH"),
-                                                      _set(svc(c, "embed"), classification="restricted")))),
-         ("router sends confidential data to an external provider", plan(lambda c: (
-             _set(c["site"], airGapped=False),
-             c.setdefault("routers", []).append({**ROUTER, "backends": ROUTER["backends"] + [
-                 {"name": "openai", "provider": "openai", "model": "gpt-4o-mini", "region": "us-east-1",
-                  "jurisdiction": "US", "apiKeySecret": {"name": "gw-keys", "key": "openai"},
-                  "maxClassification": "confidential"}]}))))]),
+        [
+            ("clean", plan()),
+            (
+                "public service abroad",
+                plan(
+                    lambda c: (
+                        _set(c["site"], jurisdiction="US"),
+                        [_set(s, classification="public") for s in c["services"]],
+                    )
+                ),
+            ),
+        ],
+        [
+            ("confidential in the US", plan(lambda c: _set(c["site"], jurisdiction="US"))),
+            (
+                "restricted in Switzerland",
+                plan(
+                    lambda c: (_set(c["site"], jurisdiction="CH"), _set(svc(c, "embed"), classification="restricted"))
+                ),
+            ),
+            (
+                "router sends confidential data to an external provider",
+                plan(
+                    lambda c: (
+                        _set(c["site"], airGapped=False),
+                        c.setdefault("routers", []).append(
+                            {
+                                **ROUTER,
+                                "backends": ROUTER["backends"]
+                                + [
+                                    {
+                                        "name": "openai",
+                                        "provider": "openai",
+                                        "model": "gpt-4o-mini",
+                                        "region": "us-east-1",
+                                        "jurisdiction": "US",
+                                        "apiKeySecret": {"name": "gw-keys", "key": "openai"},
+                                        "maxClassification": "confidential",
+                                    }
+                                ],
+                            }
+                        ),
+                    )
+                ),
+            ),
+        ],
+    ),
     "capacity": (
-        [("clean", plan()),
-         ("teams within the inventory and their quotas", plan(lambda c: (
-             c.update(teams=[{"name": "search", "devices": [{"vendor": "nvidia", "pool": "l4", "count": 2}]},
-                             {"name": "ops", "devices": [{"vendor": "nvidia", "count": 1}]}]),
-             _set(svc(c), team="search"), _set(svc(c, "embed"), team="ops"))))],
-        [("maxReplicas beyond the pool", plan(lambda c: _set(svc(c)["autoscaling"], maxReplicas=5))),
-         ("two services overbook the pool", plan(lambda c: (_set(svc(c)["autoscaling"], maxReplicas=3),
-                                                            _set(svc(c, "embed"), replicas=2)))),
-         ("no pool of the vendor", plan(lambda c: _set(c["site"], accelerators=[
-             {"name": "mi", "vendor": "amd", "memoryGiB": 192, "devicesPerNode": 8, "nodeCount": 1}]))),
-         ("team quotas beyond the inventory", plan(lambda c: c.update(teams=[
-             {"name": "search", "devices": [{"vendor": "nvidia", "count": 2}]},
-             {"name": "ops", "devices": [{"vendor": "nvidia", "pool": "l4", "count": 2}]}]))),
-         ("a team's services beyond its quota", plan(lambda c: (
-             c.update(teams=[{"name": "search", "borrowing": False, "devices": [{"vendor": "nvidia", "count": 1}]}]),
-             _set(svc(c), team="search"))))]),
+        [
+            ("clean", plan()),
+            (
+                "teams within the inventory and their quotas",
+                plan(
+                    lambda c: (
+                        c.update(
+                            teams=[
+                                {"name": "search", "devices": [{"vendor": "nvidia", "pool": "l4", "count": 2}]},
+                                {"name": "ops", "devices": [{"vendor": "nvidia", "count": 1}]},
+                            ]
+                        ),
+                        _set(svc(c), team="search"),
+                        _set(svc(c, "embed"), team="ops"),
+                    )
+                ),
+            ),
+        ],
+        [
+            ("maxReplicas beyond the pool", plan(lambda c: _set(svc(c)["autoscaling"], maxReplicas=5))),
+            (
+                "two services overbook the pool",
+                plan(lambda c: (_set(svc(c)["autoscaling"], maxReplicas=3), _set(svc(c, "embed"), replicas=2))),
+            ),
+            (
+                "no pool of the vendor",
+                plan(
+                    lambda c: _set(
+                        c["site"],
+                        accelerators=[
+                            {"name": "mi", "vendor": "amd", "memoryGiB": 192, "devicesPerNode": 8, "nodeCount": 1}
+                        ],
+                    )
+                ),
+            ),
+            (
+                "team quotas beyond the inventory",
+                plan(
+                    lambda c: c.update(
+                        teams=[
+                            {"name": "search", "devices": [{"vendor": "nvidia", "count": 2}]},
+                            {"name": "ops", "devices": [{"vendor": "nvidia", "pool": "l4", "count": 2}]},
+                        ]
+                    )
+                ),
+            ),
+            (
+                "a team's services beyond its quota",
+                plan(
+                    lambda c: (
+                        c.update(
+                            teams=[
+                                {"name": "search", "borrowing": False, "devices": [{"vendor": "nvidia", "count": 1}]}
+                            ]
+                        ),
+                        _set(svc(c), team="search"),
+                    )
+                ),
+            ),
+        ],
+    ),
     "slo-metrics": (
-        [("clean", plan()),
-         ("SLO switched off on llama.cpp", plan(lambda c: (_set(c["site"], addons=PYRRA),
-                                                         _set(svc(c), slo={"enabled": False}))))],
-        [("availability SLO on llama.cpp", plan(lambda c: (_set(c["site"], addons=PYRRA), _set(svc(c), slo={})))),
-         ("availability-only SLO on llama.cpp", plan(lambda c: (_set(c["site"], addons=PYRRA),
-                                                              _set(svc(c, "embed"), slo={"latency": None}))))]),
+        [
+            ("clean", plan()),
+            (
+                "SLO switched off on llama.cpp",
+                plan(lambda c: (_set(c["site"], addons=PYRRA), _set(svc(c), slo={"enabled": False}))),
+            ),
+        ],
+        [
+            ("availability SLO on llama.cpp", plan(lambda c: (_set(c["site"], addons=PYRRA), _set(svc(c), slo={})))),
+            (
+                "availability-only SLO on llama.cpp",
+                plan(lambda c: (_set(c["site"], addons=PYRRA), _set(svc(c, "embed"), slo={"latency": None}))),
+            ),
+        ],
+    ),
     "security-baseline": (
-        [("clean", plan()),
-         ("declared multi-GPU host access", plan(lambda c: (_set(svc(c)["accelerator"], count=2),
-                                                            _set(c["site"]["accelerators"][0], devicesPerNode=2),
-                                                            _set(svc(c)["autoscaling"], maxReplicas=1)),
-                                                 lambda rs: (_set(pod(rs), hostIPC=True),
-                                                             find(rs, "Deployment", "chat")["metadata"].setdefault(
-                                                                 "annotations", {}).update(
-                                                                 {"llmkube.dev/host-access": "multi-gpu"}))))],
-        [("privileged container", plan(objects=lambda rs: _set(pod(rs)["containers"][0]["securityContext"],
-                                                               privileged=True))),
-         ("hostNetwork", plan(objects=lambda rs: _set(pod(rs), hostNetwork=True))),
-         ("token automount", plan(objects=lambda rs: pod(rs).pop("automountServiceAccountToken"))),
-         ("hostPath without a declared need", plan(objects=lambda rs: pod(rs)["volumes"].append(
-             {"name": "dev", "hostPath": {"path": "/dev"}})))]),
+        [
+            ("clean", plan()),
+            (
+                "declared multi-GPU host access",
+                plan(
+                    lambda c: (
+                        _set(svc(c)["accelerator"], count=2),
+                        _set(c["site"]["accelerators"][0], devicesPerNode=2),
+                        _set(svc(c)["autoscaling"], maxReplicas=1),
+                    ),
+                    lambda rs: (
+                        _set(pod(rs), hostIPC=True),
+                        find(rs, "Deployment", "chat")["metadata"]
+                        .setdefault("annotations", {})
+                        .update({"llmkube.dev/host-access": "multi-gpu"}),
+                    ),
+                ),
+            ),
+        ],
+        [
+            (
+                "privileged container",
+                plan(objects=lambda rs: _set(pod(rs)["containers"][0]["securityContext"], privileged=True)),
+            ),
+            ("hostNetwork", plan(objects=lambda rs: _set(pod(rs), hostNetwork=True))),
+            ("token automount", plan(objects=lambda rs: pod(rs).pop("automountServiceAccountToken"))),
+            (
+                "hostPath without a declared need",
+                plan(objects=lambda rs: pod(rs)["volumes"].append({"name": "dev", "hostPath": {"path": "/dev"}})),
+            ),
+        ],
+    ),
     "image-pinning": (
         [("clean", plan())],
-        [("service image by tag",
-          plan(lambda c: _set(svc(c), image="registry.edge.internal/ghcr/ggml-org/llama.cpp:b1"))),
-         ("tools image by tag", plan(lambda c: _set(c["site"], toolsImage="registry.edge.internal/ghcr/t:1")))]),
+        [
+            (
+                "service image by tag",
+                plan(lambda c: _set(svc(c), image="registry.edge.internal/ghcr/ggml-org/llama.cpp:b1")),
+            ),
+            ("tools image by tag", plan(lambda c: _set(c["site"], toolsImage="registry.edge.internal/ghcr/t:1"))),
+        ],
+    ),
     "secrets-hygiene": (
-        [("clean", plan()),
-         ("key from a Secret", plan(objects=lambda rs: pod(rs)["containers"][0]["env"].append(
-             {"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": "k", "key": "v"}}})))],
-        [("literal API key in env", plan(lambda c: _set(svc(c), env={"OPENAI_API_KEY": "sk-proj-" + "A1b2C3d4" * 4}))),
-         ("--api-key literal argument", plan(lambda c: _set(svc(c), extraArgs=["--api-key", "hunter2-prod-key"]))),
-         ("HF token in a ConfigMap", plan(objects=lambda rs: rs.append(_configmap("hf_" + "x" * 34))))]),
+        [
+            ("clean", plan()),
+            (
+                "key from a Secret",
+                plan(
+                    objects=lambda rs: pod(rs)["containers"][0]["env"].append(
+                        {"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": "k", "key": "v"}}}
+                    )
+                ),
+            ),
+        ],
+        [
+            (
+                "literal API key in env",
+                plan(lambda c: _set(svc(c), env={"OPENAI_API_KEY": "sk-proj-" + "A1b2C3d4" * 4})),
+            ),
+            ("--api-key literal argument", plan(lambda c: _set(svc(c), extraArgs=["--api-key", "hunter2-prod-key"]))),
+            ("HF token in a ConfigMap", plan(objects=lambda rs: rs.append(_configmap("hf_" + "x" * 34)))),
+        ],
+    ),
     "router-tls": (
-        [("no router", plan()),
-         ("router at a site with a certificate issuer", plan(lambda c: (_set(c["site"], certIssuer="edge-ca"),
-                                                                        c.setdefault("routers", []).append(ROUTER))))],
-        [("router without an issuer", plan(lambda c: c.setdefault("routers", []).append(ROUTER))),
-         ("two routers without an issuer", plan(lambda c: c.setdefault("routers", []).extend(
-             [ROUTER, {**ROUTER, "name": "gw2"}])))]),
+        [
+            ("no router", plan()),
+            (
+                "router at a site with a certificate issuer",
+                plan(lambda c: (_set(c["site"], certIssuer="edge-ca"), c.setdefault("routers", []).append(ROUTER))),
+            ),
+        ],
+        [
+            ("router without an issuer", plan(lambda c: c.setdefault("routers", []).append(ROUTER))),
+            (
+                "two routers without an issuer",
+                plan(lambda c: c.setdefault("routers", []).extend([ROUTER, {**ROUTER, "name": "gw2"}])),
+            ),
+        ],
+    ),
     "timeout-nesting": (
-        [("router above the runtime bound", plan(lambda c: (_set(c["site"], airGapped=False),
-                                                            _set(svc(c), extraArgs=["--timeout", "300"]),
-                                                            c.setdefault("routers", []).append(ROUTER))))],
-        [("runtime bound above the router", plan(lambda c: (_set(c["site"], airGapped=False),
-                                                            _set(svc(c), extraArgs=["--timeout", "900"]),
-                                                            c.setdefault("routers", []).append(ROUTER)))),
-         ("stream timeout below the runtime", plan(lambda c: (_set(c["site"], airGapped=False),
-                                                              _set(svc(c), extraArgs=["--timeout=700"]),
-                                                              c.setdefault("routers", []).append(
-                                                                  {**ROUTER, "timeouts": {"requestSeconds": 800,
-                                                                                          "streamSeconds": 600}}))))]),
+        [
+            (
+                "router above the runtime bound",
+                plan(
+                    lambda c: (
+                        _set(c["site"], airGapped=False),
+                        _set(svc(c), extraArgs=["--timeout", "300"]),
+                        c.setdefault("routers", []).append(ROUTER),
+                    )
+                ),
+            )
+        ],
+        [
+            (
+                "runtime bound above the router",
+                plan(
+                    lambda c: (
+                        _set(c["site"], airGapped=False),
+                        _set(svc(c), extraArgs=["--timeout", "900"]),
+                        c.setdefault("routers", []).append(ROUTER),
+                    )
+                ),
+            ),
+            (
+                "stream timeout below the runtime",
+                plan(
+                    lambda c: (
+                        _set(c["site"], airGapped=False),
+                        _set(svc(c), extraArgs=["--timeout=700"]),
+                        c.setdefault("routers", []).append(
+                            {**ROUTER, "timeouts": {"requestSeconds": 800, "streamSeconds": 600}}
+                        ),
+                    )
+                ),
+            ),
+        ],
+    ),
 }
 if FIT:
     CASES["gpu-fit"] = (
         [("clean", plan())],
-        [("235B on one L4", plan(lambda c: _set(c["models"][0], totalParametersB=235, activeParametersB=22,
-                                                architecture="MoE", sizeGiB=133))),
-         ("70B dense on one L4", plan(lambda c: _set(c["models"][0], totalParametersB=70, sizeGiB=40))),
-         ("35B FP8 MoE on vLLM on one L4", plan(lambda c: (
-             _set(c["site"], airGapped=False),
-             _set(c["models"][0], source="hf://Qwen/Qwen3.6-35B-A3B-FP8", format="safetensors", quantization="FP8",
-                  architecture="MoEThinking", totalParametersB=35, activeParametersB=3, sizeGiB=None),
-             c["models"][0].pop("sizeGiB"),
-             _set(svc(c), runtime="vllm", contextSize=65536)))),
-         ("unjudged fit at an air-gapped site", plan(lambda c: _set(
-             c["models"][0], source="https://models.edge.internal/q/Mystery-7B-Q4_K_M.gguf"))),
-         ("unknown product", plan(lambda c: (_set(c["site"]["accelerators"][0], product="NVIDIA Q9000", memoryGiB=None),
-                                            c["site"]["accelerators"][0].pop("memoryGiB"))))])
-
+        [
+            (
+                "235B on one L4",
+                plan(
+                    lambda c: _set(
+                        c["models"][0], totalParametersB=235, activeParametersB=22, architecture="MoE", sizeGiB=133
+                    )
+                ),
+            ),
+            ("70B dense on one L4", plan(lambda c: _set(c["models"][0], totalParametersB=70, sizeGiB=40))),
+            (
+                "35B FP8 MoE on vLLM on one L4",
+                plan(
+                    lambda c: (
+                        _set(c["site"], airGapped=False),
+                        _set(
+                            c["models"][0],
+                            source="hf://Qwen/Qwen3.6-35B-A3B-FP8",
+                            format="safetensors",
+                            quantization="FP8",
+                            architecture="MoEThinking",
+                            totalParametersB=35,
+                            activeParametersB=3,
+                            sizeGiB=None,
+                        ),
+                        c["models"][0].pop("sizeGiB"),
+                        _set(svc(c), runtime="vllm", contextSize=65536),
+                    )
+                ),
+            ),
+            (
+                "unjudged fit at an air-gapped site",
+                plan(lambda c: _set(c["models"][0], source="https://models.edge.internal/q/Mystery-7B-Q4_K_M.gguf")),
+            ),
+            (
+                "unknown product",
+                plan(
+                    lambda c: (
+                        _set(c["site"]["accelerators"][0], product="NVIDIA Q9000", memoryGiB=None),
+                        c["site"]["accelerators"][0].pop("memoryGiB"),
+                    )
+                ),
+            ),
+        ],
+    )
 
     CASES["gpu-fit-unknown"] = (
-        [("catalog facts for both models", plan()),
-         ("air-gapped: gpu-fit refuses instead", plan(lambda c: _set(c["models"][0], source=(
-             "https://models.edge.internal/q/Mystery-7B-Q4_K_M.gguf"))))],
-        [("model the catalog does not know", plan(lambda c: (_set(c["site"], airGapped=False), _set(
-            c["models"][0], source="https://models.edge.internal/q/Mystery-7B-Q4_K_M.gguf")))),
-         ("no device memory known", plan(lambda c: (_set(c["site"], airGapped=False),
-                                                   _set(c["site"]["accelerators"][0], product=None, memoryGiB=None),
-                                                   c["site"]["accelerators"][0].pop("product"),
-                                                   c["site"]["accelerators"][0].pop("memoryGiB"))))])
+        [
+            ("catalog facts for both models", plan()),
+            (
+                "air-gapped: gpu-fit refuses instead",
+                plan(lambda c: _set(c["models"][0], source=("https://models.edge.internal/q/Mystery-7B-Q4_K_M.gguf"))),
+            ),
+        ],
+        [
+            (
+                "model the catalog does not know",
+                plan(
+                    lambda c: (
+                        _set(c["site"], airGapped=False),
+                        _set(c["models"][0], source="https://models.edge.internal/q/Mystery-7B-Q4_K_M.gguf"),
+                    )
+                ),
+            ),
+            (
+                "no device memory known",
+                plan(
+                    lambda c: (
+                        _set(c["site"], airGapped=False),
+                        _set(c["site"]["accelerators"][0], product=None, memoryGiB=None),
+                        c["site"]["accelerators"][0].pop("product"),
+                        c["site"]["accelerators"][0].pop("memoryGiB"),
+                    )
+                ),
+            ),
+        ],
+    )
 
 
 def _params():
@@ -283,16 +622,27 @@ def test_each_rule_lives_in_a_module_named_after_it():
 def test_revision_pinning_names_why_the_source_stayed_unpinned():
     """The reason recorded on the Model component (modelinfo.revisions) is in the message; a record
     claiming a commit does not help a source that is not at it (the source is what gets fetched)."""
+
     def unpinned(rs):
         model = next(r for r in rs if r.type == "llmkube:index:Model" and "chat-9b" in r.name)
-        model.props["revision"] = {"source": "hf://Qwen/Q-GGUF/q.gguf", "requested": "main",
-                                   "unpinned_reason": "the mirror lookup failed: HTTP 404 (RevisionNotFound)"}
-    rs = plan(lambda c: (_set(c["site"], hfEndpoint="https://hf.edge.internal"),
-                         _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf")), unpinned)
+        model.props["revision"] = {
+            "source": "hf://Qwen/Q-GGUF/q.gguf",
+            "requested": "main",
+            "unpinned_reason": "the mirror lookup failed: HTTP 404 (RevisionNotFound)",
+        }
+
+    rs = plan(
+        lambda c: (
+            _set(c["site"], hfEndpoint="https://hf.edge.internal"),
+            _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"),
+        ),
+        unpinned,
+    )
     (hit,) = [r for r in evaluate(rs) if r.rule == "model-revision-pinning"]
     assert "RevisionNotFound" in hit.message and "main (none written)" in hit.message
     assert hit.level == "mandatory" and "chat-9b" in hit.resource_name
-    on_all = evaluate(plan(lambda c: (_set(c["site"], airGapped=False),
-                                      _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"))),
-                      {"model-revision-pinning": {"allSites": True}})
+    on_all = evaluate(
+        plan(lambda c: (_set(c["site"], airGapped=False), _set(c["models"][0], source="hf://Qwen/Q-GGUF/q.gguf"))),
+        {"model-revision-pinning": {"allSites": True}},
+    )
     assert [r.rule for r in on_all if r.rule == "model-revision-pinning"] == ["model-revision-pinning"]

@@ -5,6 +5,7 @@ Every stack and example is rendered offline into one directory and scanned with 
 that cannot pass is skipped only by an annotation in the manifest itself whose reason is one the
 planner owns (plan/scanner.py) and docs/security.md lists.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,15 @@ from llmkube_iac.render.engine import render_program
 from tests.conftest import ROOT
 
 CHECKOV_VERSION = "3.3.30"  # keep in step with scripts/install-checkov
-PROGRAMS = [("stacks", "dev"), ("stacks", "dc"), ("examples/quickstart", None), ("examples/multi-vendor", None),
-            ("examples/router", None), ("examples/airgapped-edge", None), ("examples/metal-edge", None)]
+PROGRAMS = [
+    ("stacks", "dev"),
+    ("stacks", "dc"),
+    ("examples/quickstart", None),
+    ("examples/multi-vendor", None),
+    ("examples/router", None),
+    ("examples/airgapped-edge", None),
+    ("examples/metal-edge", None),
+]
 COMMAND = ["--framework", "kubernetes", "--output", "json", "--compact", "--quiet", "--skip-download"]
 
 
@@ -37,8 +45,9 @@ def checkov_binary() -> Path:
 def rendered(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("renders")
     for program, stack in PROGRAMS:
-        render_program(ROOT / program, stack, out / f"{program.replace('/', '_')}-{stack or 'default'}",
-                       evaluate_policies=False)
+        render_program(
+            ROOT / program, stack, out / f"{program.replace('/', '_')}-{stack or 'default'}", evaluate_policies=False
+        )
     return out
 
 
@@ -51,8 +60,10 @@ def test_checkov_finds_no_failure_in_any_render(rendered):
     (report,) = [r for r in reports if r.get("check_type") == "kubernetes"]
     summary = report["summary"]
     assert summary["checkov_version"] == CHECKOV_VERSION
-    failed = [f"{f['check_id']} {f['resource']} ({f['file_path']}): {f['check_name']}"
-              for f in report["results"]["failed_checks"]]
+    failed = [
+        f"{f['check_id']} {f['resource']} ({f['file_path']}): {f['check_name']}"
+        for f in report["results"]["failed_checks"]
+    ]
     assert summary["failed"] == 0 and not failed, "\n".join(failed)
     assert summary["parsing_errors"] == 0
     assert summary["passed"] > 1000 and summary["resource_count"] > 100  # it did scan the renders
@@ -62,7 +73,7 @@ def test_every_skip_in_a_manifest_is_one_the_planner_owns(rendered):
     owned = {(check, reason) for checks in ALL_SKIPS.values() for check, reason in checks.items()}
     seen = set()
     for path in rendered.glob("*/*/1-manifest/*.yaml"):
-        notes = (yaml.safe_load(path.read_text())["metadata"].get("annotations") or {})
+        notes = yaml.safe_load(path.read_text())["metadata"].get("annotations") or {}
         for key, value in notes.items():
             if key.startswith(PREFIX):
                 check, _, reason = value.partition("=")

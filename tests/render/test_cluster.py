@@ -1,4 +1,5 @@
 """The cluster model of the offline engine: what a cluster would refuse, found before `pulumi up`."""
+
 from __future__ import annotations
 
 import copy
@@ -15,8 +16,15 @@ from llmkube_iac.render import cluster as cluster_model
 from llmkube_iac.render.engine import render_program, run_callable
 from tests.conftest import ROOT, minimal_stack
 
-PROGRAMS = [("stacks", "dev"), ("stacks", "dc"), ("examples/quickstart", None), ("examples/multi-vendor", None),
-            ("examples/router", None), ("examples/airgapped-edge", None), ("examples/metal-edge", None)]
+PROGRAMS = [
+    ("stacks", "dev"),
+    ("stacks", "dc"),
+    ("examples/quickstart", None),
+    ("examples/multi-vendor", None),
+    ("examples/router", None),
+    ("examples/airgapped-edge", None),
+    ("examples/metal-edge", None),
+]
 
 
 def model(build, **kw) -> cluster_model.ClusterModel:
@@ -56,8 +64,10 @@ def test_add_on_needing_cert_manager_is_refused_until_declared():
 
     amd = stack(accelerators=[{"name": "a", "vendor": "amd"}], operators={"gpuOperators": True})
     messages = [m for _, m in checks(model(lambda: Site("t", amd)))]
-    assert messages == ["add-on amd-gpu-operator needs the cert-manager.io API, which no add-on in cluster test "
-                        "installs and site.clusterProvides does not declare"]
+    assert messages == [
+        "add-on amd-gpu-operator needs the cert-manager.io API, which no add-on in cluster test "
+        "installs and site.clusterProvides does not declare"
+    ]
     amd["site"]["clusterProvides"].append("cert-manager.io")
     assert checks(model(lambda: Site("t", amd))) == []
 
@@ -67,11 +77,15 @@ def test_object_in_a_namespace_nothing_creates_is_refused():
 
     def build():
         site = Site("t", stack())
-        k8s.core.v1.ConfigMap("stray", metadata={"name": "stray", "namespace": "nowhere"},
-                              opts=pulumi.ResourceOptions(provider=site.provider))
+        k8s.core.v1.ConfigMap(
+            "stray",
+            metadata={"name": "stray", "namespace": "nowhere"},
+            opts=pulumi.ResourceOptions(provider=site.provider),
+        )
 
-    assert checks(model(build)) == [("namespace", "ConfigMap nowhere/stray goes into namespace nowhere, which "
-                                                  "nothing in cluster test creates")]
+    assert checks(model(build)) == [
+        ("namespace", "ConfigMap nowhere/stray goes into namespace nowhere, which nothing in cluster test creates")
+    ]
 
 
 def test_object_that_may_race_its_namespace_is_refused():
@@ -80,11 +94,15 @@ def test_object_that_may_race_its_namespace_is_refused():
     def build(depend: bool):
         site = Site("t", stack())
         deps = [site.resources["t-namespace-llmkube"]] if depend else []
-        k8s.core.v1.ConfigMap("late", metadata={"name": "late", "namespace": "llmkube"},
-                              opts=pulumi.ResourceOptions(provider=site.provider, depends_on=deps))
+        k8s.core.v1.ConfigMap(
+            "late",
+            metadata={"name": "late", "namespace": "llmkube"},
+            opts=pulumi.ResourceOptions(provider=site.provider, depends_on=deps),
+        )
 
-    assert checks(model(lambda: build(False))) == [("order", "ConfigMap llmkube/late may be applied before "
-                                                             "Namespace llmkube")]
+    assert checks(model(lambda: build(False))) == [
+        ("order", "ConfigMap llmkube/late may be applied before Namespace llmkube")
+    ]
     assert checks(model(lambda: build(True))) == []
 
 
@@ -110,13 +128,16 @@ def test_names_the_api_server_rejects():
 
     def build():
         site = Site("t", stack())
-        k8s.core.v1.Service("long", metadata={"name": "s" * 64, "namespace": "llmkube"},
-                            spec={"ports": [{"port": 80}]},
-                            opts=pulumi.ResourceOptions(provider=site.provider,
-                                                        depends_on=[site.resources["t-namespace-llmkube"]]))
+        k8s.core.v1.Service(
+            "long",
+            metadata={"name": "s" * 64, "namespace": "llmkube"},
+            spec={"ports": [{"port": 80}]},
+            opts=pulumi.ResourceOptions(provider=site.provider, depends_on=[site.resources["t-namespace-llmkube"]]),
+        )
 
-    assert checks(model(build)) == [("name", f"Service llmkube/{'s' * 64}: the name must be a DNS label of at most "
-                                             "63 characters (it has 64)")]
+    assert checks(model(build)) == [
+        ("name", f"Service llmkube/{'s' * 64}: the name must be a DNS label of at most 63 characters (it has 64)")
+    ]
 
 
 def test_check_exits_1_and_plan_json_lists_the_findings(tmp_path, capsys):

@@ -1,4 +1,5 @@
 """docs/configuration.md is generated from the spec models and must match them."""
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,8 @@ DOC = ROOT / "docs" / "configuration.md"
 def test_committed_reference_is_current():
     assert DOC.is_file(), f"docs/configuration.md is missing; generate it: {REGENERATE}"
     assert DOC.read_text(encoding="utf-8") == configuration_markdown(), (
-        f"docs/configuration.md is stale (a spec field, default or description changed); regenerate it: {REGENERATE}")
+        f"docs/configuration.md is stale (a spec field, default or description changed); regenerate it: {REGENERATE}"
+    )
 
 
 def test_generation_is_deterministic():
@@ -57,5 +59,7 @@ def test_enums_defaults_and_constraints_are_shown():
 
 
 def test_prose_is_literal_markdown():
-    assert _markdown("ConfigMap <host>-metal-desired, `<kept>`, airgap-* rules") == \
-        "ConfigMap &lt;host&gt;-metal-desired, `<kept>`, airgap-\\* rules"
+    assert (
+        _markdown("ConfigMap <host>-metal-desired, `<kept>`, airgap-* rules")
+        == "ConfigMap &lt;host&gt;-metal-desired, `<kept>`, airgap-\\* rules"
+    )

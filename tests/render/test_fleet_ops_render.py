@@ -1,6 +1,7 @@
 """The datacenter stack with every fleet add-on, SLOs and teams, rendered through the real components:
 cert-manager registers as the provider-side CertManager component, everything validates, objects
 wait for the add-on that provides their CRDs, and plan.json lists each add-on with its site."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,10 @@ from tests.conftest import ROOT
 from tests.support.k8s_schema import validate_manifest
 
 ADDONS = {"certManager": True, "monitoring": True, "pyrra": True, "kueue": True, "metricsExporters": True}
-TEAMS = [{"name": "search", "devices": [{"vendor": "nvidia", "pool": "h100", "count": 8}], "priority": "high"},
-         {"name": "research", "devices": [{"vendor": "amd", "count": 8}]}]
+TEAMS = [
+    {"name": "search", "devices": [{"vendor": "nvidia", "pool": "h100", "count": 8}], "priority": "high"},
+    {"name": "research", "devices": [{"vendor": "amd", "count": 8}]},
+]
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +45,29 @@ def test_manifests_validate(rendered):
     for f in files:
         validate_manifest(yaml.safe_load(f.read_text()))
     kinds = {m["kind"] for m in result.manifests}
-    assert {"ServiceLevelObjective", "ClusterQueue", "LocalQueue", "ResourceFlavor", "ResourceQuota",
-            "PrometheusRule"} <= kinds
+    assert {
+        "ServiceLevelObjective",
+        "ClusterQueue",
+        "LocalQueue",
+        "ResourceFlavor",
+        "ResourceQuota",
+        "PrometheusRule",
+    } <= kinds
 
 
 def test_cert_manager_is_the_provider_side_component_listed_with_its_site(rendered):
     result, out = rendered
     plan = json.loads((out / "plan.json").read_text())
     side = {c["chart"]["chart"]: c for c in plan["providerSideComponents"]}
-    assert {"cert-manager", "kube-prometheus-stack", "pyrra", "oci://registry.k8s.io/kueue/charts/kueue",
-            "device-metrics-exporter-charts", "gpu-operator", "keda"} <= set(side)
+    assert {
+        "cert-manager",
+        "kube-prometheus-stack",
+        "pyrra",
+        "oci://registry.k8s.io/kueue/charts/kueue",
+        "device-metrics-exporter-charts",
+        "gpu-operator",
+        "keda",
+    } <= set(side)
     cm = side["cert-manager"]
     assert cm["type"] == "kubernetes-cert-manager:index:CertManager" and cm["site"] == "dc"
     assert cm["chart"]["version"] == "v1.18.2" and cm["chart"]["namespace"] == "cert-manager"
@@ -90,7 +106,12 @@ def test_objects_wait_for_the_addon_providing_their_crd(rendered):
 def test_names_are_stable_and_the_plan_passes_the_rules(rendered):
     result, _ = rendered
     names = {r.name for r in result.resources}
-    assert {"dc-namespace-llmkube", "dc-namespace-cert-manager", "dc-clusterqueue-search",
-            "dc-localqueue-llmkube-search", "dc-servicelevelobjective-llmkube-gateway-availability"} <= names
+    assert {
+        "dc-namespace-llmkube",
+        "dc-namespace-cert-manager",
+        "dc-clusterqueue-search",
+        "dc-localqueue-llmkube-search",
+        "dc-servicelevelobjective-llmkube-gateway-availability",
+    } <= names
     mandatory = [p for p in result.policy_results if getattr(p, "level", None) == "mandatory"]
     assert not [p for p in mandatory if getattr(p, "rule", "") in ("capacity", "slo-metrics")], mandatory

@@ -5,6 +5,7 @@ plan-time facts off, every policy rule. Exit 0/1: every object written is valid 
 server; exit 2: one line per problem, each naming a field (a config path, the file and line, an
 option or the program); never another exit code, never a traceback.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,8 +45,11 @@ def assert_contract(tmp: Path, rc: int, err: str) -> None:
         assert_valid_for_the_api_server(yaml.safe_load(f.read_text()))
 
 
-@settings(max_examples=60, deadline=15000,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
+@settings(
+    max_examples=60,
+    deadline=15000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
 @given(text=stack_files())
 def test_mutated_stack_files_keep_the_cli_contract(tmp_path_factory, monkeypatch, capsys, text):
     monkeypatch.setenv("LLMKUBE_PLAN_TIME_FACTS", "off")

@@ -1,4 +1,5 @@
 """Stack files are read with the Pulumi CLI's YAML rules (go-yaml v3, YAML 1.2 core schema), within bounds."""
+
 from __future__ import annotations
 
 import time
@@ -11,15 +12,39 @@ from llmkube_iac.spec.errors import SpecError
 
 # plain scalar -> value, as go-yaml v3 resolves it (resolve.go); YAML 1.1 words stay strings
 RESOLVED = [
-    ("NO", "NO"), ("yes", "yes"), ("on", "on"), ("Off", "Off"), ("y", "y"),
-    ("true", True), ("True", True), ("FALSE", False),
-    ("~", None), ("null", None), ("Null", None),
-    ("1", 1), ("+1", 1), ("-12", -12), ("1_000", 1000), ("0x1F", 31), ("0o17", 15), ("0777", 511), ("0b101", 5),
-    ("08", 8.0), ("1e3", 1000.0), ("1.", 1.0), (".5", 0.5), ("3.14", 3.14),
+    ("NO", "NO"),
+    ("yes", "yes"),
+    ("on", "on"),
+    ("Off", "Off"),
+    ("y", "y"),
+    ("true", True),
+    ("True", True),
+    ("FALSE", False),
+    ("~", None),
+    ("null", None),
+    ("Null", None),
+    ("1", 1),
+    ("+1", 1),
+    ("-12", -12),
+    ("1_000", 1000),
+    ("0x1F", 31),
+    ("0o17", 15),
+    ("0777", 511),
+    ("0b101", 5),
+    ("08", 8.0),
+    ("1e3", 1000.0),
+    ("1.", 1.0),
+    (".5", 0.5),
+    ("3.14", 3.14),
     ("18446744073709551615", 2**64 - 1),  # uint64
-    ("9" * 400, "9" * 400), ("1e400", "1e400"),  # beyond float64: go-yaml keeps the text
-    ("2024-01-01", "2024-01-01"), ("2024-01-01T10:00:00Z", "2024-01-01T10:00:00Z"),  # dates stay text
-    ("12:30", "12:30"), ("1.2.3", "1.2.3"), ("+inf", "+inf"), ("inf", "inf"),
+    ("9" * 400, "9" * 400),
+    ("1e400", "1e400"),  # beyond float64: go-yaml keeps the text
+    ("2024-01-01", "2024-01-01"),
+    ("2024-01-01T10:00:00Z", "2024-01-01T10:00:00Z"),  # dates stay text
+    ("12:30", "12:30"),
+    ("1.2.3", "1.2.3"),
+    ("+inf", "+inf"),
+    ("inf", "inf"),
 ]
 
 
@@ -56,14 +81,19 @@ REFUSED = [
 def test_hostile_documents_are_refused_with_file_line_and_path(text, where, message):
     with pytest.raises(SpecError) as err:
         loads(text, "f.yaml")
-    (path, msg), = err.value.problems
+    ((path, msg),) = err.value.problems
     assert path.startswith(where) and message in msg, (path, msg)
 
 
 def test_merge_keys_anchors_and_plain_values():
     doc = loads("base: &b {x: 1, y: 2}\nd: {<<: *b, y: 3}\nq: {'<<': 1}\nl: [*b, *b]\ne:\n", "f.yaml")
-    assert doc == {"base": {"x": 1, "y": 2}, "d": {"x": 1, "y": 3}, "q": {"<<": 1}, "l": [{"x": 1, "y": 2}] * 2,
-                   "e": None}
+    assert doc == {
+        "base": {"x": 1, "y": 2},
+        "d": {"x": 1, "y": 3},
+        "q": {"<<": 1},
+        "l": [{"x": 1, "y": 2}] * 2,
+        "e": None,
+    }
     assert loads("", "f.yaml") is None
 
 

@@ -1,4 +1,5 @@
 """The offline engine on every stack and example: layout, plan.json, schema validity."""
+
 from __future__ import annotations
 
 import json
@@ -12,10 +13,19 @@ from llmkube_iac.render.project import SECRET_PLACEHOLDER, load_project
 from tests.conftest import ROOT
 from tests.support.k8s_schema import validate_manifest
 
-PROGRAMS = [("stacks", "dev"), ("stacks", "dc"), ("examples/quickstart", None), ("examples/multi-vendor", None),
-            ("examples/router", None), ("examples/airgapped-edge", None), ("examples/metal-edge", None),
-            ("examples/fleet", "dc"), ("examples/fleet", "edge-l4"), ("examples/fleet", "edge-metal"),
-            ("examples/fleet", "all")]
+PROGRAMS = [
+    ("stacks", "dev"),
+    ("stacks", "dc"),
+    ("examples/quickstart", None),
+    ("examples/multi-vendor", None),
+    ("examples/router", None),
+    ("examples/airgapped-edge", None),
+    ("examples/metal-edge", None),
+    ("examples/fleet", "dc"),
+    ("examples/fleet", "edge-l4"),
+    ("examples/fleet", "edge-metal"),
+    ("examples/fleet", "all"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +69,9 @@ def test_workloads_wait_for_namespace_and_operator_charts(renders):
     services = [r for r in result.resources if r.type == "llmkube:index:InferenceService"]
     assert len(addons) == 4 and {c.parent for c in result.charts} == addons
     assert services and all(charts <= set(r.dependencies) for r in services)
-    assert all(any(d.endswith("$kubernetes:core/v1:Namespace::dc-namespace-llmkube") for d in r.dependencies)
-               for r in services)
+    assert all(
+        any(d.endswith("$kubernetes:core/v1:Namespace::dc-namespace-llmkube") for d in r.dependencies) for r in services
+    )
 
 
 def test_numbers_are_ints_again(renders):
@@ -90,8 +101,12 @@ def test_dc_lists_operator_charts_as_provider_side(renders):
 MULTI_VENDOR = {
     "gemma-moe-amd": ("amd.com/gpu", "feature.node.kubernetes.io/amd-gpu", "rocm/vllm", "HIP_VISIBLE_DEVICES"),
     "qwen-moe-gaudi": ("habana.ai/gaudi", "habana.ai/gaudi", "habanalabs", "PT_HPU_ENABLE_LAZY_COLLECTIVES"),
-    "gemma-dense-nvidia": ("nvidia.com/gpu", "nvidia.com/gpu.present", "vllm/vllm-openai",
-                           "NVIDIA_DRIVER_CAPABILITIES"),
+    "gemma-dense-nvidia": (
+        "nvidia.com/gpu",
+        "nvidia.com/gpu.present",
+        "vllm/vllm-openai",
+        "NVIDIA_DRIVER_CAPABILITIES",
+    ),
     "qwen-cpu": (None, None, "llama.cpp:server-b", None),
 }
 
@@ -117,8 +132,9 @@ def test_multi_vendor_render(renders, service):
 def test_secure_config_values_are_opaque(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
     (tmp_path / "__main__.py").write_text("")
-    (tmp_path / "Pulumi.s.yaml").write_text("config:\n  p:token:\n    secure: AAABADEADBEEF\n  p:plain: 3\n"
-                                            "  aws:config:region: eu-west-1\n")
+    (tmp_path / "Pulumi.s.yaml").write_text(
+        "config:\n  p:token:\n    secure: AAABADEADBEEF\n  p:plain: 3\n  aws:config:region: eu-west-1\n"
+    )
     project = load_project(tmp_path, "s")
     assert project.config == {"p:token": SECRET_PLACEHOLDER, "p:plain": "3", "aws:region": "eu-west-1"}
     assert project.secret_keys == ["p:token"]
@@ -128,7 +144,8 @@ def test_nested_secure_values_are_opaque_and_mark_their_key(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
     (tmp_path / "__main__.py").write_text("")
     (tmp_path / "Pulumi.s.yaml").write_text(
-        "config:\n  p:site:\n    name: a\n    kubernetes:\n      kubeconfig:\n        secure: AAAB\n")
+        "config:\n  p:site:\n    name: a\n    kubernetes:\n      kubeconfig:\n        secure: AAAB\n"
+    )
     project = load_project(tmp_path, "s")
     assert json.loads(project.config["p:site"]) == {"name": "a", "kubernetes": {"kubeconfig": SECRET_PLACEHOLDER}}
     assert project.secret_keys == ["p:site"]
@@ -140,7 +157,8 @@ def test_program_runs_in_its_main_directory(tmp_path):
     (tmp_path / "prog").mkdir()
     (tmp_path / "prog" / "__main__.py").write_text(
         "import os, pulumi\npulumi.export('cwd', os.getcwd())\n"
-        "pulumi.CustomResource('test:index:R', 'r', {'cwd': os.getcwd()})\n")
+        "pulumi.CustomResource('test:index:R', 'r', {'cwd': os.getcwd()})\n"
+    )
     (tmp_path / "Pulumi.s.yaml").write_text("config: {}\n")
     result = render_program(tmp_path, "s", None, evaluate_policies=False)
     assert next(r for r in result.resources if r.name == "r").props["cwd"] == str((tmp_path / "prog").resolve())
@@ -166,5 +184,6 @@ def test_renderer_and_policies_see_the_same_objects_and_sites(renders, program, 
         if r.manifest is not None:
             assert view.site_of(res) == r.site, r.urn
     per_site = {name: {o.urn for o in s.objects} for name, s in view.sites.items()}
-    assert per_site == {site: {r.urn for r in result.resources if r.manifest is not None and r.site == site}
-                        for site in per_site}
+    assert per_site == {
+        site: {r.urn for r in result.resources if r.manifest is not None and r.site == site} for site in per_site
+    }

@@ -1,5 +1,6 @@
 """report.html: one self-contained, valid page (no URL, no script) naming every service, with the
 placement, fit and cost sections the fleet example needs."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The manifest YAML emitter reads back as exactly the data it was given."""
+
 from __future__ import annotations
 
 import yaml
@@ -7,12 +8,46 @@ from hypothesis import strategies as st
 
 from llmkube_iac.render.yaml_emit import dump
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-                    st.text(max_size=20), st.sampled_from(["yes", "no", "on", "off", "~", "null", "1e3", "0x10",
-                                                           "0o17", "12:30", "- a", "a: b", "#x", "*a", "&a", "!t",
-                                                           "", " lead", "trail ", "1.0", ".5", "true", "y", "N"]))
-data = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)), max_leaves=25)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+    st.sampled_from(
+        [
+            "yes",
+            "no",
+            "on",
+            "off",
+            "~",
+            "null",
+            "1e3",
+            "0x10",
+            "0o17",
+            "12:30",
+            "- a",
+            "a: b",
+            "#x",
+            "*a",
+            "&a",
+            "!t",
+            "",
+            " lead",
+            "trail ",
+            "1.0",
+            ".5",
+            "true",
+            "y",
+            "N",
+        ]
+    ),
+)
+data = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    max_leaves=25,
+)
 
 
 @settings(max_examples=400)

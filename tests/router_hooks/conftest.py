@@ -1,4 +1,5 @@
 """One Router stack (both zones' real LiteLLM proxies and the loopback upstreams) per test session."""
+
 from __future__ import annotations
 
 import pytest

@@ -6,6 +6,7 @@ dict) and the env its Deployment sets, with in-cluster URLs replaced by the loop
 Secret values by test keys. The fakes keep every request they receive (path, headers, body), so
 a test can look for protected payloads and secrets in what reached each upstream.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -63,6 +64,7 @@ class FakeUpstream:
 
         class Handler(JsonHandler):
             protocol_version = "HTTP/1.1"
+
             def _keep(self, raw: bytes) -> None:
                 head = f"{self.command} {self.path}\n{self.headers}".encode("latin-1", "replace")
                 with upstream.lock:
@@ -87,23 +89,47 @@ class FakeUpstream:
                 if path.endswith("/chat/completions"):
                     if body.get("stream"):
                         return self._stream(body)
-                    return self.send_json(200, {
-                        "id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
-                        "model": body.get("model", "m"), "usage": usage,
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": f"hello from {upstream.name}"}}]})
+                    return self.send_json(
+                        200,
+                        {
+                            "id": "chatcmpl-1",
+                            "object": "chat.completion",
+                            "created": int(time.time()),
+                            "model": body.get("model", "m"),
+                            "usage": usage,
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": f"hello from {upstream.name}"},
+                                }
+                            ],
+                        },
+                    )
                 if path.endswith("/completions"):
                     if body.get("stream"):
                         return self._stream_text(body)
-                    return self.send_json(200, {"id": "cmpl-1", "object": "text_completion",
-                                                "created": int(time.time()),
-                                            "model": body.get("model", "m"), "usage": usage,
-                                            "choices": [{"index": 0, "text": f"hi from {upstream.name}",
-                                                         "finish_reason": "stop"}]})
+                    return self.send_json(
+                        200,
+                        {
+                            "id": "cmpl-1",
+                            "object": "text_completion",
+                            "created": int(time.time()),
+                            "model": body.get("model", "m"),
+                            "usage": usage,
+                            "choices": [{"index": 0, "text": f"hi from {upstream.name}", "finish_reason": "stop"}],
+                        },
+                    )
                 if path.endswith("/embeddings"):
-                    return self.send_json(200, {"object": "list", "model": body.get("model", "m"),
-                                            "usage": {"prompt_tokens": 2, "total_tokens": 2},
-                                            "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}]})
+                    return self.send_json(
+                        200,
+                        {
+                            "object": "list",
+                            "model": body.get("model", "m"),
+                            "usage": {"prompt_tokens": 2, "total_tokens": 2},
+                            "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+                        },
+                    )
                 if path.endswith("/responses"):
                     if body.get("stream"):
                         return self._stream_response(body)
@@ -112,12 +138,26 @@ class FakeUpstream:
 
             def _response(self, body: dict, status: str = "completed") -> dict:
                 return {
-                    "id": "resp_1", "object": "response", "created_at": int(time.time()), "status": status,
-                    "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "top_p": 1.0,
-                    "model": body.get("model", "m"), "output": [{
-                        "type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
-                        "content": [{"type": "output_text", "text": f"hi from {upstream.name}", "annotations": []}]}],
-                    "usage": {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}}
+                    "id": "resp_1",
+                    "object": "response",
+                    "created_at": int(time.time()),
+                    "status": status,
+                    "parallel_tool_calls": True,
+                    "tool_choice": "auto",
+                    "tools": [],
+                    "top_p": 1.0,
+                    "model": body.get("model", "m"),
+                    "output": [
+                        {
+                            "type": "message",
+                            "id": "msg_1",
+                            "status": "completed",
+                            "role": "assistant",
+                            "content": [{"type": "output_text", "text": f"hi from {upstream.name}", "annotations": []}],
+                        }
+                    ],
+                    "usage": {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8},
+                }
 
             def _sse(self, events: list[tuple[str | None, dict]], done: bool) -> None:
                 self.send_response(200)
@@ -133,24 +173,49 @@ class FakeUpstream:
                 self.close_connection = True
 
             def _stream_text(self, body: dict) -> None:
-                base = {"id": "cmpl-s", "object": "text_completion", "created": int(time.time()),
-                        "model": body.get("model", "m")}
-                chunks = [{**base, "choices": [{"index": 0, "text": piece, "finish_reason": None}]}
-                          for piece in ("hi ", "from ", upstream.name)]
-                chunks.append({**base, "choices": [{"index": 0, "text": "", "finish_reason": "stop"}],
-                               "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}})
+                base = {
+                    "id": "cmpl-s",
+                    "object": "text_completion",
+                    "created": int(time.time()),
+                    "model": body.get("model", "m"),
+                }
+                chunks = [
+                    {**base, "choices": [{"index": 0, "text": piece, "finish_reason": None}]}
+                    for piece in ("hi ", "from ", upstream.name)
+                ]
+                chunks.append(
+                    {
+                        **base,
+                        "choices": [{"index": 0, "text": "", "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+                    }
+                )
                 self._sse([(None, c) for c in chunks], done=True)
 
             def _stream_response(self, body: dict) -> None:
                 started = {**self._response(body, "in_progress"), "output": [], "usage": None}
-                events = [("response.created", {"type": "response.created", "sequence_number": 0,
-                                                "response": started})]
+                events = [("response.created", {"type": "response.created", "sequence_number": 0, "response": started})]
                 for i, piece in enumerate(("hi ", "from ", upstream.name)):
-                    events.append(("response.output_text.delta", {
-                        "type": "response.output_text.delta", "sequence_number": i + 1, "item_id": "msg_1",
-                        "output_index": 0, "content_index": 0, "delta": piece, "logprobs": []}))
-                events.append(("response.completed", {"type": "response.completed", "sequence_number": 9,
-                                                      "response": self._response(body)}))
+                    events.append(
+                        (
+                            "response.output_text.delta",
+                            {
+                                "type": "response.output_text.delta",
+                                "sequence_number": i + 1,
+                                "item_id": "msg_1",
+                                "output_index": 0,
+                                "content_index": 0,
+                                "delta": piece,
+                                "logprobs": [],
+                            },
+                        )
+                    )
+                events.append(
+                    (
+                        "response.completed",
+                        {"type": "response.completed", "sequence_number": 9, "response": self._response(body)},
+                    )
+                )
                 self._sse(events, done=False)
 
             def _stream(self, body: dict) -> None:
@@ -158,13 +223,20 @@ class FakeUpstream:
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")
                 self.end_headers()
-                base = {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": int(time.time()),
-                        "model": body.get("model", "m")}
+                base = {
+                    "id": "chatcmpl-s",
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": body.get("model", "m"),
+                }
                 for piece in ("hello ", "from ", upstream.name):
                     chunk = {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                end = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-                       "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}}
+                end = {
+                    **base,
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+                }
                 self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
                 self.wfile.flush()
                 self.close_connection = True
@@ -249,8 +321,22 @@ class Proxy:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_PROXY": "*", **self.env}
         self.fh = open(self.log, "w")
         self.proc = subprocess.Popen(
-            [str(litellm_bin()), "--config", str(self.config), "--host", "127.0.0.1", "--port", str(self.port),
-             "--num_workers", "1"], env=env, stdout=self.fh, stderr=subprocess.STDOUT, cwd=self.config.parent)
+            [
+                str(litellm_bin()),
+                "--config",
+                str(self.config),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--num_workers",
+                "1",
+            ],
+            env=env,
+            stdout=self.fh,
+            stderr=subprocess.STDOUT,
+            cwd=self.config.parent,
+        )
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -277,8 +363,11 @@ class Proxy:
         """The zone's Prometheus text, as {'name{labels}': value}."""
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
             text = r.read().decode()
-        return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
-                for line in text.splitlines() if line and not line.startswith("#")}
+        return {
+            line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line and not line.startswith("#")
+        }
 
     def audit_lines(self) -> list[dict]:
         out = []
@@ -292,8 +381,9 @@ class Proxy:
         return out
 
 
-def send(port: int, method: str, path: str, headers: list[tuple[str, str]], body: bytes | None = None,
-         timeout: float = 60) -> tuple[int, dict[str, str], bytes]:
+def send(
+    port: int, method: str, path: str, headers: list[tuple[str, str]], body: bytes | None = None, timeout: float = 60
+) -> tuple[int, dict[str, str], bytes]:
     """One raw HTTP request to 127.0.0.1 (headers as sent, duplicates included): status, headers, body."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:

@@ -4,6 +4,7 @@ Two local services and one external provider as fakes, plus an attacker host tha
 ever reach. Started once per test session (conftest.py) and shared by the leak test and the
 adversarial suite: starting a LiteLLM proxy costs ~15 s of CPU on two cores.
 """
+
 from __future__ import annotations
 
 import threading
@@ -16,32 +17,65 @@ from llmkube_iac.spec.router import RouterSpec
 
 from .harness import FakeUpstream, Proxy, deployment_env, litellm_bin, write_configmap
 
-SECRETS = {("gw-keys", "master"): "sk-master-0", ("gw-keys", "app"): "sk-app-1", ("gw-keys", "slow"): "sk-slow-2",
-           ("gw-keys", "bot"): "sk-bot-3", ("gw-keys", "ext"): "sk-provider-4", ("gw-keys", "narrow"): "sk-narrow-5",
-           ("gw-keys", "tight"): "sk-tight-7"}
-KEYS = {"app": "sk-app-1", "bot": "sk-bot-3", "slow": "sk-slow-2", "narrow": "sk-narrow-5", "tight": "sk-tight-7",
-        "master": "sk-master-0"}
+SECRETS = {
+    ("gw-keys", "master"): "sk-master-0",
+    ("gw-keys", "app"): "sk-app-1",
+    ("gw-keys", "slow"): "sk-slow-2",
+    ("gw-keys", "bot"): "sk-bot-3",
+    ("gw-keys", "ext"): "sk-provider-4",
+    ("gw-keys", "narrow"): "sk-narrow-5",
+    ("gw-keys", "tight"): "sk-tight-7",
+}
+KEYS = {
+    "app": "sk-app-1",
+    "bot": "sk-bot-3",
+    "slow": "sk-slow-2",
+    "narrow": "sk-narrow-5",
+    "tight": "sk-tight-7",
+    "master": "sk-master-0",
+}
 PROVIDER_KEY = SECRETS[("gw-keys", "ext")]
 # Never to be seen by any upstream: the master key and every team key.
 CLIENT_SECRETS = tuple(v for k, v in KEYS.items())
 ROUTER = {
-    "name": "gw", "masterKeySecret": {"name": "gw-keys", "key": "master"},
-    "backends": [{"name": "local-a", "service": "chat-a"}, {"name": "local-b", "service": "chat-b"},
-                 {"name": "ext", "provider": "openai-compatible", "model": "gpt-x",
-                  "apiBase": "https://api.example.com/v1",
-                  "region": "us-east-1", "jurisdiction": "US", "apiKeySecret": {"name": "gw-keys", "key": "ext"},
-                  "maxClassification": "public"}],
-    "modelGroups": [{"name": "chat", "backends": ["local-a", "local-b"], "fallbacks": ["chat-ext"]},
-                    {"name": "chat-ext", "backends": ["ext"]}],
+    "name": "gw",
+    "masterKeySecret": {"name": "gw-keys", "key": "master"},
+    "backends": [
+        {"name": "local-a", "service": "chat-a"},
+        {"name": "local-b", "service": "chat-b"},
+        {
+            "name": "ext",
+            "provider": "openai-compatible",
+            "model": "gpt-x",
+            "apiBase": "https://api.example.com/v1",
+            "region": "us-east-1",
+            "jurisdiction": "US",
+            "apiKeySecret": {"name": "gw-keys", "key": "ext"},
+            "maxClassification": "public",
+        },
+    ],
+    "modelGroups": [
+        {"name": "chat", "backends": ["local-a", "local-b"], "fallbacks": ["chat-ext"]},
+        {"name": "chat-ext", "backends": ["ext"]},
+    ],
     "timeouts": {"numRetries": 0, "requestSeconds": 10, "allowedFails": 0, "cooldownSeconds": 2},
-    "teams": [{"name": "app", "keySecret": {"name": "gw-keys", "key": "app"}, "zones": ["sovereign", "external"]},
-              {"name": "bot", "keySecret": {"name": "gw-keys", "key": "bot"}, "zones": ["external"],
-               "classification": "public"},
-              {"name": "slow", "keySecret": {"name": "gw-keys", "key": "slow"}, "rpm": 3,
-               "zones": ["sovereign", "external"]},
-              {"name": "narrow", "keySecret": {"name": "gw-keys", "key": "narrow"}, "models": ["chat"],
-               "zones": ["sovereign", "external"]},
-              {"name": "tight", "keySecret": {"name": "gw-keys", "key": "tight"}, "tpm": 10}],
+    "teams": [
+        {"name": "app", "keySecret": {"name": "gw-keys", "key": "app"}, "zones": ["sovereign", "external"]},
+        {
+            "name": "bot",
+            "keySecret": {"name": "gw-keys", "key": "bot"},
+            "zones": ["external"],
+            "classification": "public",
+        },
+        {"name": "slow", "keySecret": {"name": "gw-keys", "key": "slow"}, "rpm": 3, "zones": ["sovereign", "external"]},
+        {
+            "name": "narrow",
+            "keySecret": {"name": "gw-keys", "key": "narrow"},
+            "models": ["chat"],
+            "zones": ["sovereign", "external"],
+        },
+        {"name": "tight", "keySecret": {"name": "gw-keys", "key": "tight"}, "tpm": 10},
+    ],
 }
 
 
@@ -66,15 +100,24 @@ class Stack:
 def start_stack(tmp: Path) -> Stack:
     litellm_bin()  # fails with the install hint when the venv is missing
     manifests = plan()
-    ups = {"local-a": FakeUpstream("local-a").start(), "local-b": FakeUpstream("local-b").start(),
-           "ext": FakeUpstream("external").start(), "attacker": FakeUpstream("attacker").start()}
-    urls = {"LLMKUBE_UPSTREAM_LOCAL_A": ups["local-a"].base_url, "LLMKUBE_UPSTREAM_LOCAL_B": ups["local-b"].base_url,
-            "LLMKUBE_UPSTREAM_EXT": ups["ext"].base_url}
+    ups = {
+        "local-a": FakeUpstream("local-a").start(),
+        "local-b": FakeUpstream("local-b").start(),
+        "ext": FakeUpstream("external").start(),
+        "attacker": FakeUpstream("attacker").start(),
+    }
+    urls = {
+        "LLMKUBE_UPSTREAM_LOCAL_A": ups["local-a"].base_url,
+        "LLMKUBE_UPSTREAM_LOCAL_B": ups["local-b"].base_url,
+        "LLMKUBE_UPSTREAM_EXT": ups["ext"].base_url,
+    }
     attacker_root = ups["attacker"].base_url.removesuffix("/v1")
     # provider defaults point at the attacker: anything LiteLLM sent to a provider's own default
     # (pass-through routes, a provider-prefixed model) would be counted there
-    ambient = {f"{p}_API_BASE": attacker_root for p in ("OPENAI", "ANTHROPIC", "GEMINI", "COHERE", "MISTRAL",
-                                                        "AZURE", "VLLM", "ASSEMBLYAI", "HOSTED_VLLM")}
+    ambient = {
+        f"{p}_API_BASE": attacker_root
+        for p in ("OPENAI", "ANTHROPIC", "GEMINI", "COHERE", "MISTRAL", "AZURE", "VLLM", "ASSEMBLYAI", "HOSTED_VLLM")
+    }
     ambient.update({f"{p}_API_KEY": "sk-ambient-6" for p in ("OPENAI", "ANTHROPIC", "GEMINI", "COHERE", "MISTRAL")})
     ambient["LANGFUSE_HOST"] = attacker_root
     proxies = {}

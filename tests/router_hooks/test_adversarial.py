@@ -7,6 +7,7 @@ the external one the provider key, and every request exactly one audit line unde
 the proxy returned. `{attacker}` and `{ext}` in a row stand for the loopback URLs of those hosts.
 Adding a vector is adding a row.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,13 +31,33 @@ BASE = {
 }
 CHAT = "/v1/chat/completions"
 IMG = "data:image/png;base64,iVBORw0KGgo="
-TOOL = {"type": "function", "function": {"name": "fetch", "description": "d", "parameters": {
-    "type": "object", "properties": {"url": {"type": "string"}, "api_base": {"type": "string"}}}}}
-USER_CONFIG = {"model_list": [{"model_name": "chat", "litellm_params": {"model": "openai/x", "api_base": "{attacker}",
-                                                                          "api_key": "os.environ/LITELLM_MASTER_KEY"},
-                               "model_info": {"id": "chat.local-a"}}]}
-UPGRADE = (("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13"),
-           ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="))
+TOOL = {
+    "type": "function",
+    "function": {
+        "name": "fetch",
+        "description": "d",
+        "parameters": {"type": "object", "properties": {"url": {"type": "string"}, "api_base": {"type": "string"}}},
+    },
+}
+USER_CONFIG = {
+    "model_list": [
+        {
+            "model_name": "chat",
+            "litellm_params": {
+                "model": "openai/x",
+                "api_base": "{attacker}",
+                "api_key": "os.environ/LITELLM_MASTER_KEY",
+            },
+            "model_info": {"id": "chat.local-a"},
+        }
+    ]
+}
+UPGRADE = (
+    ("Upgrade", "websocket"),
+    ("Connection", "Upgrade"),
+    ("Sec-WebSocket-Version", "13"),
+    ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+)
 DROP = object()  # a `body` value that removes the field
 
 
@@ -58,20 +79,68 @@ class V(NamedTuple):
     pause: float = 0.0  # seconds to wait first (lets a success callback count the previous row's tokens)
 
 
-BASE_URL_ROUTES = [V(f"base_url+api_key on {p}{' stream' if s else ''}", 400, "refused",
-                     {"base_url": "{attacker}", "api_key": "sk-attacker", **({"stream": True} if s else {})}, p, z)
-                   for p in BASE for s in (False, True) if not (s and p == "/v1/embeddings")
-                   for z in ("sovereign", "external")]
-PAGES = ["/openapi.json", "/ui/", "/sso/key/generate", "/debug/asyncio-tasks", "/.well-known/litellm-ui-config",
-         "/docs", "/redoc", "/metrics", "/health", "/health/services", "/routes", "/key/info", "/v1/model/info",
-         "/model_group/info", "/global/spend", "/swagger/", "/v1/realtime", "/mcp/", "/v1/files", "/v1/batches",
-         "/openai/v1/models", "/v1/chat/completions/", "/V1/chat/completions", "//v1/chat/completions"]
-PASSTHROUGH = ["/openai/v1/chat/completions", "/anthropic/v1/messages", "/gemini/v1beta/models/x:generateContent",
-               "/langfuse/api/public/ingestion", "/openai_passthrough/v1/chat/completions", "/key/generate",
-               "/model/new", "/config/update", "/v1/images/generations", "/v1/audio/speech", "/v1/rerank",
-               "/utils/token_counter", "/v1/moderations", "/v1/vector_stores", "/v1/batches",
-               "/engines/chat-ext/chat/completions", "/openai/deployments/chat-ext/chat/completions",
-               "/v1/engines/chat/completions", "/v1/messages/count_tokens", "/v1/responses/compact"]
+BASE_URL_ROUTES = [
+    V(
+        f"base_url+api_key on {p}{' stream' if s else ''}",
+        400,
+        "refused",
+        {"base_url": "{attacker}", "api_key": "sk-attacker", **({"stream": True} if s else {})},
+        p,
+        z,
+    )
+    for p in BASE
+    for s in (False, True)
+    if not (s and p == "/v1/embeddings")
+    for z in ("sovereign", "external")
+]
+PAGES = [
+    "/openapi.json",
+    "/ui/",
+    "/sso/key/generate",
+    "/debug/asyncio-tasks",
+    "/.well-known/litellm-ui-config",
+    "/docs",
+    "/redoc",
+    "/metrics",
+    "/health",
+    "/health/services",
+    "/routes",
+    "/key/info",
+    "/v1/model/info",
+    "/model_group/info",
+    "/global/spend",
+    "/swagger/",
+    "/v1/realtime",
+    "/mcp/",
+    "/v1/files",
+    "/v1/batches",
+    "/openai/v1/models",
+    "/v1/chat/completions/",
+    "/V1/chat/completions",
+    "//v1/chat/completions",
+]
+PASSTHROUGH = [
+    "/openai/v1/chat/completions",
+    "/anthropic/v1/messages",
+    "/gemini/v1beta/models/x:generateContent",
+    "/langfuse/api/public/ingestion",
+    "/openai_passthrough/v1/chat/completions",
+    "/key/generate",
+    "/model/new",
+    "/config/update",
+    "/v1/images/generations",
+    "/v1/audio/speech",
+    "/v1/rerank",
+    "/utils/token_counter",
+    "/v1/moderations",
+    "/v1/vector_stores",
+    "/v1/batches",
+    "/engines/chat-ext/chat/completions",
+    "/openai/deployments/chat-ext/chat/completions",
+    "/v1/engines/chat/completions",
+    "/v1/messages/count_tokens",
+    "/v1/responses/compact",
+]
 
 VECTORS: list[V] = [
     # first, inside one rate window: a reused request id changes nothing; tpm counts the team's tokens
@@ -88,22 +157,63 @@ VECTORS: list[V] = [
     V("embeddings", 200, "ok", path="/v1/embeddings"),
     V("anthropic messages", 200, "ok", path="/v1/messages"),
     V("anthropic messages stream", 200, "ok", {"stream": True}, "/v1/messages"),
-    V("anthropic messages with x-api-key", 200, "ok", path="/v1/messages", team=None,
-      headers=(("x-api-key", KEYS["app"]),)),
+    V(
+        "anthropic messages with x-api-key",
+        200,
+        "ok",
+        path="/v1/messages",
+        team=None,
+        headers=(("x-api-key", KEYS["app"]),),
+    ),
     V("responses", 200, "ok", path="/v1/responses"),
     V("models list", 200, "ok", path="/v1/models", method="GET", ctype=None),
-    V("inline image", 200, "ok", {"messages": [{"role": "user", "content": [
-        {"type": "text", "text": "rid={rid}"}, {"type": "image_url", "image_url": {"url": IMG}}]}]}),
+    V(
+        "inline image",
+        200,
+        "ok",
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "rid={rid}"},
+                        {"type": "image_url", "image_url": {"url": IMG}},
+                    ],
+                }
+            ]
+        },
+    ),
     V("tool whose schema names url and api_base", 200, "ok", {"tools": [TOOL], "tool_choice": "auto"}),
-    V("json schema format", 200, "ok", {"response_format": {"type": "json_schema", "json_schema": {
-        "name": "x", "schema": {"type": "object", "properties": {"base_url": {"type": "string"}}}}}}),
+    V(
+        "json schema format",
+        200,
+        "ok",
+        {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "x",
+                    "schema": {"type": "object", "properties": {"base_url": {"type": "string"}}},
+                },
+            }
+        },
+    ),
     V("public to the provider", 200, "ok", {"model": "chat-ext"}, zone="external", cls="public"),
     V("bound public team, no header", 200, "ok", {"model": "chat-ext"}, zone="external", team="bot", cls=None),
     V("confidential stays local in the external zone", 200, "ok", zone="external", cls="confidential"),
-    V("LiteLLM control headers are dropped", 200, "ok", headers=(
-        ("x-litellm-tags", "external"), ("x-litellm-timeout", "0.001"), ("x-litellm-num-retries", "9"),
-        ("x-litellm-spend-logs-metadata", '{"a": 1}'), ("User-Agent", "claude-cli/1.0"),
-        ("x-litellm-model-id", "chat-ext.ext"))),
+    V(
+        "LiteLLM control headers are dropped",
+        200,
+        "ok",
+        headers=(
+            ("x-litellm-tags", "external"),
+            ("x-litellm-timeout", "0.001"),
+            ("x-litellm-num-retries", "9"),
+            ("x-litellm-spend-logs-metadata", '{"a": 1}'),
+            ("User-Agent", "claude-cli/1.0"),
+            ("x-litellm-model-id", "chat-ext.ext"),
+        ),
+    ),
     V("responses stream", 200, "ok", {"stream": True}, "/v1/responses"),
     V("client call id is replaced", 200, "ok", headers=(("x-litellm-call-id", "chosen-by-client"),)),
     V("client call id reused", 200, "ok", headers=(("x-litellm-call-id", "chosen-by-client"),)),
@@ -114,11 +224,21 @@ VECTORS: list[V] = [
     *BASE_URL_ROUTES,
     V("api_base", 400, "refused", {"api_base": "{attacker}"}),
     V("base_url to the provider, restricted", 400, "refused", {"base_url": "{ext}"}, zone="external"),
-    V("base_url public key", 400, "refused", {"base_url": "{attacker}", "model": "chat-ext"}, zone="external",
-      team="bot", cls="public"),
-    V("client fallbacks with base_url", 400, "refused", {"fallbacks": [{"model": "chat", "base_url": "{attacker}",
-                                                                        "api_key": "x"}],
-                                                         "mock_testing_fallbacks": True}),
+    V(
+        "base_url public key",
+        400,
+        "refused",
+        {"base_url": "{attacker}", "model": "chat-ext"},
+        zone="external",
+        team="bot",
+        cls="public",
+    ),
+    V(
+        "client fallbacks with base_url",
+        400,
+        "refused",
+        {"fallbacks": [{"model": "chat", "base_url": "{attacker}", "api_key": "x"}], "mock_testing_fallbacks": True},
+    ),
     V("client fallbacks to the provider group", 400, "refused", {"fallbacks": ["chat-ext"]}, zone="external"),
     V("context window fallbacks", 400, "refused", {"context_window_fallbacks": [{"chat": ["chat-ext"]}]}),
     V("mock_testing_fallbacks", 400, "refused", {"mock_testing_fallbacks": True}, zone="external"),
@@ -142,56 +262,159 @@ VECTORS: list[V] = [
     V("custom_llm_provider", 400, "refused", {"custom_llm_provider": "openai"}),
     V("api_version", 400, "refused", {"api_version": "2024-01-01"}),
     V("timeout and retries", 400, "refused", {"timeout": 0.001, "num_retries": 9}),
-    V("image by URL", 400, "refused", {"messages": [{"role": "user", "content": [
-        {"type": "image_url", "image_url": {"url": "{attacker}/rid={rid}.png"}}]}]}),
-    V("image by URL, string form", 400, "refused", {"messages": [{"role": "user", "content": [
-        {"type": "image_url", "image_url": "{attacker}/x.png"}]}]}),
-    V("anthropic image by URL", 400, "refused", {"messages": [{"role": "user", "content": [
-        {"type": "image", "source": {"type": "url", "url": "{attacker}/x.png"}}]}]}, "/v1/messages"),
-    V("file by id", 400, "refused", {"messages": [{"role": "user", "content": [
-        {"type": "file", "file": {"file_id": "bGl0ZWxsbV9wcm94eTptb2RlbF9pZDpjaGF0LWV4dC5leHQ"}}]}]}),
+    V(
+        "image by URL",
+        400,
+        "refused",
+        {
+            "messages": [
+                {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "{attacker}/rid={rid}.png"}}]}
+            ]
+        },
+    ),
+    V(
+        "image by URL, string form",
+        400,
+        "refused",
+        {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "{attacker}/x.png"}]}]},
+    ),
+    V(
+        "anthropic image by URL",
+        400,
+        "refused",
+        {
+            "messages": [
+                {"role": "user", "content": [{"type": "image", "source": {"type": "url", "url": "{attacker}/x.png"}}]}
+            ]
+        },
+        "/v1/messages",
+    ),
+    V(
+        "file by id",
+        400,
+        "refused",
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "file", "file": {"file_id": "bGl0ZWxsbV9wcm94eTptb2RlbF9pZDpjaGF0LWV4dC5leHQ"}}
+                    ],
+                }
+            ]
+        },
+    ),
     V("responses web search tool", 400, "refused", {"tools": [{"type": "web_search_preview"}]}, "/v1/responses"),
-    V("responses mcp tool", 400, "refused", {"tools": [{"type": "mcp", "server_label": "x",
-                                                          "server_url": "{attacker}"}]}, "/v1/responses"),
-    V("responses previous_response_id", 400, "refused", {"previous_response_id": "resp_bGl0ZWxsbTpjaGF0LWV4dC5leHQ"},
-      "/v1/responses"),
-    V("responses input file by URL", 400, "refused", {"input": [{"role": "user", "content": [
-        {"type": "input_file", "file_url": "{attacker}/x.pdf"}]}]}, "/v1/responses"),
+    V(
+        "responses mcp tool",
+        400,
+        "refused",
+        {"tools": [{"type": "mcp", "server_label": "x", "server_url": "{attacker}"}]},
+        "/v1/responses",
+    ),
+    V(
+        "responses previous_response_id",
+        400,
+        "refused",
+        {"previous_response_id": "resp_bGl0ZWxsbTpjaGF0LWV4dC5leHQ"},
+        "/v1/responses",
+    ),
+    V(
+        "responses input file by URL",
+        400,
+        "refused",
+        {"input": [{"role": "user", "content": [{"type": "input_file", "file_url": "{attacker}/x.pdf"}]}]},
+        "/v1/responses",
+    ),
     V("prompt field on chat", 400, "refused", {"prompt": "x"}),
     V("embeddings stream", 400, "refused", {"stream": True}, "/v1/embeddings"),
     # what it carries: server-side secret references anywhere
-    V("api_key os.environ master key", 400, "refused", {"base_url": "{attacker}",
-                                                          "api_key": "os.environ/LITELLM_MASTER_KEY"}),
-    V("api_key os.environ provider key, public key", 400, "refused",
-      {"model": "chat-ext", "api_key": "os.environ/LLMKUBE_PROVIDER_KEY_EXT"}, zone="external", team="bot",
-      cls="public"),
+    V(
+        "api_key os.environ master key",
+        400,
+        "refused",
+        {"base_url": "{attacker}", "api_key": "os.environ/LITELLM_MASTER_KEY"},
+    ),
+    V(
+        "api_key os.environ provider key, public key",
+        400,
+        "refused",
+        {"model": "chat-ext", "api_key": "os.environ/LLMKUBE_PROVIDER_KEY_EXT"},
+        zone="external",
+        team="bot",
+        cls="public",
+    ),
     V("api_key os.environ team key only", 400, "refused", {"api_key": "os.environ/LLMKUBE_TEAM_KEY_APP"}),
     V("user os.environ", 400, "refused", {"user": "os.environ/LITELLM_MASTER_KEY"}),
     V("oidc file reference", 400, "refused", {"user": "oidc/file//etc/passwd"}),
-    V("message os.environ", 400, "refused", {"messages": [{"role": "user",
-                                                             "content": " os.environ/LITELLM_MASTER_KEY"}]}),
+    V(
+        "message os.environ",
+        400,
+        "refused",
+        {"messages": [{"role": "user", "content": " os.environ/LITELLM_MASTER_KEY"}]},
+    ),
     # bodies LiteLLM's parsers could read differently
     V("array body", 400, "refused", raw='[{"model": "chat"}]'),
     V("malformed JSON", 400, "refused", raw='{"model": "chat", '),
-    V("duplicate model key", 400, "refused", raw='{"model": "chat", "model": "chat-ext", "messages": []}',
-      zone="external"),
-    V("NaN", 400, "refused", raw='{"model": "chat", "temperature": NaN, "messages": [{"role": "user", "content": "'
-                                 'x"}]}'),
-    V("form body", 415, "refused", raw="model=chat&api_base=http%3A%2F%2F127.0.0.1%3A9&messages=x",
-      ctype="application/x-www-form-urlencoded"),
-    V("JSON that is also a form", 415, "refused", raw='{"model":"chat","x":"&api_base=http://127.0.0.1:9&"}',
-      ctype="application/x-www-form-urlencoded"),
+    V(
+        "duplicate model key",
+        400,
+        "refused",
+        raw='{"model": "chat", "model": "chat-ext", "messages": []}',
+        zone="external",
+    ),
+    V(
+        "NaN",
+        400,
+        "refused",
+        raw='{"model": "chat", "temperature": NaN, "messages": [{"role": "user", "content": "x"}]}',
+    ),
+    V(
+        "form body",
+        415,
+        "refused",
+        raw="model=chat&api_base=http%3A%2F%2F127.0.0.1%3A9&messages=x",
+        ctype="application/x-www-form-urlencoded",
+    ),
+    V(
+        "JSON that is also a form",
+        415,
+        "refused",
+        raw='{"model":"chat","x":"&api_base=http://127.0.0.1:9&"}',
+        ctype="application/x-www-form-urlencoded",
+    ),
     V("text/plain body", 415, "refused", ctype="text/plain"),
     V("not UTF-8", 400, "refused", raw='{"model": "chat", "user": "\udcff"}'),
     V("model ?query", 400, "refused", path=CHAT + "?model=chat-ext", team="narrow", zone="external", cls="public"),
     V("key ?query", 400, "refused", path=CHAT + "?key=sk-master-0", team=None),
     # who and which class: one key source, one class line
-    V("two class lines, unbound key", 400, "refused", {"model": "chat-ext"}, zone="external", cls=None,
-      headers=(("x-llmkube-classification", "public"), ("x-llmkube-classification", "restricted"))),
-    V("two class lines, bound key", 400, "refused", {"model": "chat-ext"}, zone="external", team="bot", cls=None,
-      headers=(("x-llmkube-classification", "public"), ("x-llmkube-classification", "public"))),
-    V("class list in one line means restricted", 503, "fail_closed", {"model": "chat-ext"}, zone="external",
-      cls="public, restricted"),
+    V(
+        "two class lines, unbound key",
+        400,
+        "refused",
+        {"model": "chat-ext"},
+        zone="external",
+        cls=None,
+        headers=(("x-llmkube-classification", "public"), ("x-llmkube-classification", "restricted")),
+    ),
+    V(
+        "two class lines, bound key",
+        400,
+        "refused",
+        {"model": "chat-ext"},
+        zone="external",
+        team="bot",
+        cls=None,
+        headers=(("x-llmkube-classification", "public"), ("x-llmkube-classification", "public")),
+    ),
+    V(
+        "class list in one line means restricted",
+        503,
+        "fail_closed",
+        {"model": "chat-ext"},
+        zone="external",
+        cls="public, restricted",
+    ),
     V("restricted to the provider group", 503, "fail_closed", {"model": "chat-ext"}, zone="external"),
     V("internal to the provider group", 503, "fail_closed", {"model": "chat-ext"}, zone="external", cls="internal"),
     V("x-litellm-api-key over Authorization", 400, "refused", headers=(("x-litellm-api-key", "Bearer sk-master-0"),)),
@@ -206,8 +429,15 @@ VECTORS: list[V] = [
     V("wrong key", 401, "refused", team=None, headers=(("Authorization", "Bearer sk-wrong"),)),
     V("team outside its zone (its key is unknown here)", 401, "refused", team="bot", cls="public"),
     V("team model allowlist", 403, "refused", {"model": "chat-ext"}, team="narrow", zone="external", cls="public"),
-    V("team model allowlist via fallbacks", 400, "refused", {"fallbacks": ["chat-ext"]}, team="narrow",
-      zone="external", cls="public"),
+    V(
+        "team model allowlist via fallbacks",
+        400,
+        "refused",
+        {"fallbacks": ["chat-ext"]},
+        team="narrow",
+        zone="external",
+        cls="public",
+    ),
     # where it is sent: one route table, nothing else answers
     *[V(f"page {p}", 404, "refused", path=p, method="GET", team=None, ctype=None) for p in PAGES],
     *[V(f"pass-through {p}", 404, "refused", {"model": "chat"}, p) for p in PASSTHROUGH],
@@ -273,7 +503,7 @@ def test_vectors(stack, capsys):
     deadline = time.time() + 15  # ok lines are written once LiteLLM's success callback has run
     while time.time() < deadline and any(len(p.audit_lines()) < expected_lines[z] for z, p in proxies.items()):
         time.sleep(0.2)
-    lines = {z: p.audit_lines()[before[z]:] for z, p in proxies.items()}
+    lines = {z: p.audit_lines()[before[z] :] for z, p in proxies.items()}
     by_call = {}
     for zone_lines in lines.values():
         for line in zone_lines:
@@ -286,8 +516,9 @@ def test_vectors(stack, capsys):
             found = by_call.get(call_id, [])
         got = found[0]["outcome"] if len(found) == 1 else f"{len(found)} audit lines"
         if status != v.status or got != v.outcome:
-            failures.append(f"{v.name}: status {status} (want {v.status}), audit {got} (want {v.outcome}); "
-                            f"{payload[:160]!r}")
+            failures.append(
+                f"{v.name}: status {status} (want {v.status}), audit {got} (want {v.outcome}); {payload[:160]!r}"
+            )
         if call_id in ("chosen-by-client",):
             failures.append(f"{v.name}: the client chose the call id")
     extra = {z: len(lines[z]) - sum(1 for r in results if r[1].zone == z) for z in proxies}
@@ -298,11 +529,13 @@ def test_vectors(stack, capsys):
     ambient = sum(u.containing("sk-ambient-6") for u in ups.values())
     with capsys.disabled():
         served = sum(1 for r in results if r[3] == 200)
-        print(f"\nrouter adversarial suite: {len(VECTORS)} vectors ({served} served, {len(VECTORS) - served} refused); "
-              f"attacker host requests {ups['attacker'].total}; protected payloads at the provider {len(leaked)}; "
-              f"client/master keys at upstreams {sum(secrets.values())}; provider key outside the provider "
-              f"{sum(provider_key.values())}; audit lines {sum(len(x) for x in lines.values())} for {len(results)} "
-              f"requests (extra {sum(extra.values())}); mismatches {len(failures)}")
+        print(
+            f"\nrouter adversarial suite: {len(VECTORS)} vectors ({served} served, {len(VECTORS) - served} refused); "
+            f"attacker host requests {ups['attacker'].total}; protected payloads at the provider {len(leaked)}; "
+            f"client/master keys at upstreams {sum(secrets.values())}; provider key outside the provider "
+            f"{sum(provider_key.values())}; audit lines {sum(len(x) for x in lines.values())} for {len(results)} "
+            f"requests (extra {sum(extra.values())}); mismatches {len(failures)}"
+        )
     assert not failures, "\n".join(failures)
     assert ups["attacker"].total == 0, ups["attacker"].seen[:3]
     assert not leaked, f"protected payloads reached the provider: {leaked}"

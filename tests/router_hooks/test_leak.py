@@ -7,6 +7,7 @@ reaches the external upstream; public requests fall back to it when the locals a
 every request has exactly one audit line with the right outcome; an rpm limit yields 429; each
 zone's Prometheus counters equal its audit lines. The targeted vectors are in test_adversarial.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -29,24 +30,60 @@ pytestmark = pytest.mark.router
 
 CLASSES = ("public", "internal", "confidential", "restricted")
 # header value -> what it must mean (missing, malformed and unknown mean restricted)
-HEADERS = {"public": "public", "internal": "internal", "confidential": "confidential", "restricted": "restricted",
-           None: "restricted", "": "restricted", "PUBLIC": "public", "publicc": "restricted", "pub lic": "restricted",
-           "public,restricted": "restricted", "secret": "restricted", "0": "restricted", "p\xfcblic": "restricted"}
-PASSTHROUGH = ("/openai/v1/chat/completions", "/anthropic/v1/messages", "/gemini/v1beta/models/x:generateContent",
-               "/vertex_ai/v1/projects/p/locations/l/publishers/google/models/m:generateContent",
-               "/bedrock/model/m/invoke", "/cohere/v1/chat", "/mistral/v1/chat/completions",
-               "/azure/openai/deployments/d/chat/completions", "/vllm/v1/chat/completions",
-               "/langfuse/api/public/ingestion",
-               "/assemblyai/v2/transcript", "/openai_passthrough/v1/chat/completions", "/key/generate", "/model/new",
-               "/config/update", "/v1/files", "/v1/batches", "/v1/images/generations", "/v1/audio/speech")
-SERVED = ("/v1/chat/completions", "/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses",
-          "/v1/messages")
+HEADERS = {
+    "public": "public",
+    "internal": "internal",
+    "confidential": "confidential",
+    "restricted": "restricted",
+    None: "restricted",
+    "": "restricted",
+    "PUBLIC": "public",
+    "publicc": "restricted",
+    "pub lic": "restricted",
+    "public,restricted": "restricted",
+    "secret": "restricted",
+    "0": "restricted",
+    "p\xfcblic": "restricted",
+}
+PASSTHROUGH = (
+    "/openai/v1/chat/completions",
+    "/anthropic/v1/messages",
+    "/gemini/v1beta/models/x:generateContent",
+    "/vertex_ai/v1/projects/p/locations/l/publishers/google/models/m:generateContent",
+    "/bedrock/model/m/invoke",
+    "/cohere/v1/chat",
+    "/mistral/v1/chat/completions",
+    "/azure/openai/deployments/d/chat/completions",
+    "/vllm/v1/chat/completions",
+    "/langfuse/api/public/ingestion",
+    "/assemblyai/v2/transcript",
+    "/openai_passthrough/v1/chat/completions",
+    "/key/generate",
+    "/model/new",
+    "/config/update",
+    "/v1/files",
+    "/v1/batches",
+    "/v1/images/generations",
+    "/v1/audio/speech",
+)
+SERVED = (
+    "/v1/chat/completions",
+    "/chat/completions",
+    "/v1/completions",
+    "/v1/embeddings",
+    "/v1/responses",
+    "/v1/messages",
+)
 
 
 def _call(base: str, path: str, body: dict | None, headers: dict) -> tuple[int, bytes]:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json", **headers},
-                                 method="POST" if data is not None else "GET")
+    req = urllib.request.Request(
+        base + path,
+        data=data,
+        headers={"Content-Type": "application/json", **headers},
+        method="POST" if data is not None else "GET",
+    )
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
             return r.status, r.read()
@@ -101,8 +138,19 @@ def _requests(phase: str, n: int, seed: int) -> list[dict]:
         cls = HEADERS[header]
         if team == "bot":  # bound to public: a header may raise the class, never lower it
             cls = HEADERS[header] if header is not None and _understood(header) else "public"
-        out.append({"rid": rid, "zone": zone, "team": team, "path": path, "model": model, "stream": stream,
-                    "headers": headers, "class": cls, "body": _body(path, model, rid, stream, rng)})
+        out.append(
+            {
+                "rid": rid,
+                "zone": zone,
+                "team": team,
+                "path": path,
+                "model": model,
+                "stream": stream,
+                "headers": headers,
+                "class": cls,
+                "body": _body(path, model, rid, stream, rng),
+            }
+        )
     return out
 
 
@@ -135,8 +183,17 @@ def _expected(r: dict) -> str | None:
 
 
 def _brief(r: dict) -> tuple:
-    return (r["rid"], r["zone"], r["team"], r["path"], r["model"], r["class"], r["stream"], r.get("status"),
-            r.get("response", b"")[:120])
+    return (
+        r["rid"],
+        r["zone"],
+        r["team"],
+        r["path"],
+        r["model"],
+        r["class"],
+        r["stream"],
+        r.get("status"),
+        r.get("response", b"")[:120],
+    )
 
 
 def test_no_protected_request_leaks(stack, capsys):
@@ -149,12 +206,24 @@ def test_no_protected_request_leaks(stack, capsys):
     try:
         down = _requests("down", 500, seed=7)
         # team narrow may call chat but not chat-ext: the configured fallback may not take it there
-        down += [{"rid": f"narrow-{i}", "zone": "external", "team": "narrow", "path": "/v1/chat/completions",
-                  "model": "chat", "stream": False, "class": "public",
-                  "headers": {"x-request-id": f"narrow-{i}", "Authorization": f"Bearer {KEYS['narrow']}",
-                              "x-llmkube-classification": "public"},
-                  "body": {"model": "chat", "messages": [{"role": "user", "content": f"rid=narrow-{i}"}]}}
-                 for i in range(5)]
+        down += [
+            {
+                "rid": f"narrow-{i}",
+                "zone": "external",
+                "team": "narrow",
+                "path": "/v1/chat/completions",
+                "model": "chat",
+                "stream": False,
+                "class": "public",
+                "headers": {
+                    "x-request-id": f"narrow-{i}",
+                    "Authorization": f"Bearer {KEYS['narrow']}",
+                    "x-llmkube-classification": "public",
+                },
+                "body": {"model": "chat", "messages": [{"role": "user", "content": f"rid=narrow-{i}"}]},
+            }
+            for i in range(5)
+        ]
         _drive(proxies, down)
     finally:
         ups["local-a"].start()
@@ -163,10 +232,12 @@ def test_no_protected_request_leaks(stack, capsys):
     burst = []
     for i in range(10):
         rid = f"rpm-{i}"
-        status, _ = _call(proxies["external"].url, "/v1/chat/completions",
-                          {"model": "chat-ext", "messages": [{"role": "user", "content": f"rid={rid}"}]},
-                          {"Authorization": f"Bearer {KEYS['slow']}", "x-request-id": rid,
-                           "x-llmkube-classification": "public"})
+        status, _ = _call(
+            proxies["external"].url,
+            "/v1/chat/completions",
+            {"model": "chat-ext", "messages": [{"role": "user", "content": f"rid={rid}"}]},
+            {"Authorization": f"Bearer {KEYS['slow']}", "x-request-id": rid, "x-llmkube-classification": "public"},
+        )
         burst.append({"rid": rid, "status": status, "zone": "external"})
     allreqs = up + down
     sent = {z: sum(1 for r in allreqs + burst if r["zone"] == z) for z in proxies}
@@ -178,10 +249,13 @@ def test_no_protected_request_leaks(stack, capsys):
     sovereign = {r["rid"] for r in allreqs if r["zone"] == "sovereign"}
     leaked = ext_rids & protected
     leaked_sovereign = ext_rids & sovereign
-    public_fallback = [r for r in down if r["zone"] == "external" and r["rid"] in ext_rids and r["model"] == "chat"
-                       and r["status"] == 200]
+    public_fallback = [
+        r
+        for r in down
+        if r["zone"] == "external" and r["rid"] in ext_rids and r["model"] == "chat" and r["status"] == 200
+    ]
     everything = {z: p.audit_lines() for z, p in proxies.items()}
-    audits = {z: lines[before[z]:] for z, lines in everything.items()}
+    audits = {z: lines[before[z] :] for z, lines in everything.items()}
     per_rid: dict[str, list[dict]] = {}
     for lines in audits.values():
         for line in lines:
@@ -194,8 +268,19 @@ def test_no_protected_request_leaks(stack, capsys):
         line = (per_rid.get(r["rid"]) or [{}])[0]
         want = _expected(r)
         if want and line.get("outcome") != want:
-            wrong.append((r["rid"], r["zone"], r["team"], r["path"], r["model"], r["class"], want, line.get("outcome"),
-                          r["status"]))
+            wrong.append(
+                (
+                    r["rid"],
+                    r["zone"],
+                    r["team"],
+                    r["path"],
+                    r["model"],
+                    r["class"],
+                    want,
+                    line.get("outcome"),
+                    r["status"],
+                )
+            )
         if not want and (line.get("outcome") == "ok") != (r["status"] == 200):
             wrong.append((r["rid"], "ok-vs-status", line.get("outcome"), r["status"]))
         if line.get("outcome") == "ok" and line.get("classification") != r["class"]:
@@ -206,17 +291,25 @@ def test_no_protected_request_leaks(stack, capsys):
     limited = [b for b in burst if b["status"] == 429]
     limited_audited = [b for b in limited if (per_rid.get(b["rid"]) or [{}])[0].get("outcome") == "refused"]
     with capsys.disabled():
-        print(f"\nrouter leak test: {len(allreqs) + len(burst)} requests "
-              f"({len(up)} with locals up, {len(down)} with locals killed, {len(burst)} rpm burst); "
-              f"streaming {sum(r['stream'] for r in allreqs)}, pass-through/unserved paths "
-              f"{sum(r['path'] in PASSTHROUGH for r in allreqs)}, protected {len(protected)}")
-        print(f"  upstream requests: local-a {ups['local-a'].total}, local-b {ups['local-b'].total}, "
-              f"external {ups['ext'].total}")
-        print(f"  protected requests reaching external: {len(leaked)}; sovereign-zone requests reaching external: "
-              f"{len(leaked_sovereign)}; public fallbacks to external with locals down: {len(public_fallback)}")
-        print(f"  audit lines: {sum(len(v) for v in audits.values())} for {len(allreqs) + len(burst)} requests; "
-              f"missing {len(missing)}, duplicated {len(duplicated)}, without a request {len(extra)}, "
-              f"wrong outcome {len(wrong)}; outcomes {outcomes}")
+        print(
+            f"\nrouter leak test: {len(allreqs) + len(burst)} requests "
+            f"({len(up)} with locals up, {len(down)} with locals killed, {len(burst)} rpm burst); "
+            f"streaming {sum(r['stream'] for r in allreqs)}, pass-through/unserved paths "
+            f"{sum(r['path'] in PASSTHROUGH for r in allreqs)}, protected {len(protected)}"
+        )
+        print(
+            f"  upstream requests: local-a {ups['local-a'].total}, local-b {ups['local-b'].total}, "
+            f"external {ups['ext'].total}"
+        )
+        print(
+            f"  protected requests reaching external: {len(leaked)}; sovereign-zone requests reaching external: "
+            f"{len(leaked_sovereign)}; public fallbacks to external with locals down: {len(public_fallback)}"
+        )
+        print(
+            f"  audit lines: {sum(len(v) for v in audits.values())} for {len(allreqs) + len(burst)} requests; "
+            f"missing {len(missing)}, duplicated {len(duplicated)}, without a request {len(extra)}, "
+            f"wrong outcome {len(wrong)}; outcomes {outcomes}"
+        )
         print(f"  rpm burst (limit 3/min): {len(limited)} x 429, {len(limited_audited)} audited as refused")
     assert not leaked, f"protected requests reached the external upstream: {sorted(leaked)[:10]}"
     assert not leaked_sovereign, f"sovereign requests reached the external upstream: {sorted(leaked_sovereign)[:10]}"

@@ -1,5 +1,6 @@
 """The router sends a metal service's API key: the real LiteLLM proxy, planned as the stack plans it, in
 front of the loopback stand-in for llama-server started with --api-key-file (it refuses any other key)."""
+
 from __future__ import annotations
 
 import json
@@ -18,15 +19,23 @@ from .harness import Proxy, deployment_env, send, write_configmap
 pytestmark = pytest.mark.router
 KEY, TEAM = "k-metal-5eb1", "sk-team-8c2"
 STACK = {
-    "site": {"name": "edge", "jurisdiction": "DE", "metalHosts": [
-        {"name": "studio-1", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "10.20.0.11"}]},
+    "site": {
+        "name": "edge",
+        "jurisdiction": "DE",
+        "metalHosts": [{"name": "studio-1", "chip": "M3 Ultra", "unifiedMemoryGiB": 192, "address": "10.20.0.11"}],
+    },
     "models": [{"name": "qwen", "source": "hf://Qwen/Qwen3-8B-GGUF/Qwen3-8B-Q4_K_M.gguf", "sizeGiB": 5}],
     "services": [{"name": "chat", "model": "qwen", "accelerator": {"vendor": "metal"}}],
-    "routers": [{"name": "gw", "masterKeySecret": {"name": "gw-keys", "key": "master"},
-                 "backends": [{"name": "macs", "service": "chat"}],
-                 "modelGroups": [{"name": "chat", "backends": ["macs"]}],
-                 "timeouts": {"numRetries": 0, "requestSeconds": 10, "allowedFails": 0},
-                 "teams": [{"name": "app", "keySecret": {"name": "gw-keys", "key": "app"}}]}],
+    "routers": [
+        {
+            "name": "gw",
+            "masterKeySecret": {"name": "gw-keys", "key": "master"},
+            "backends": [{"name": "macs", "service": "chat"}],
+            "modelGroups": [{"name": "chat", "backends": ["macs"]}],
+            "timeouts": {"numRetries": 0, "requestSeconds": 10, "allowedFails": 0},
+            "teams": [{"name": "app", "keySecret": {"name": "gw-keys", "key": "app"}}],
+        }
+    ],
 }
 
 
@@ -36,8 +45,21 @@ def llama_server(tmp_path):
     key_file = tmp_path / "chat.key"
     key_file.write_text(KEY + "\n")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, fake_runtime.__file__, "--host", "127.0.0.1", "--port", str(port),
-                             "--alias", "chat", "--no-slots", "--api-key-file", str(key_file)])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            fake_runtime.__file__,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--alias",
+            "chat",
+            "--no-slots",
+            "--api-key-file",
+            str(key_file),
+        ]
+    )
     yield f"http://127.0.0.1:{port}/v1"
     proc.terminate()
     proc.wait(10)
@@ -54,9 +76,17 @@ def _zone(tmp_path, upstream: str, key: str) -> Proxy:
 
 def _chat(proxy: Proxy) -> tuple[int, bytes]:
     body = json.dumps({"model": "chat", "messages": [{"role": "user", "content": "hi"}]}).encode()
-    status, _, raw = send(proxy.port, "POST", "/v1/chat/completions",
-                          [("Authorization", f"Bearer {TEAM}"), ("Content-Type", "application/json"),
-                           ("x-llmkube-classification", "confidential")], body)
+    status, _, raw = send(
+        proxy.port,
+        "POST",
+        "/v1/chat/completions",
+        [
+            ("Authorization", f"Bearer {TEAM}"),
+            ("Content-Type", "application/json"),
+            ("x-llmkube-classification", "confidential"),
+        ],
+        body,
+    )
     return status, raw
 
 

@@ -1,5 +1,6 @@
 """The front's request tables and checks (llmkube_policy), without a proxy: fast, and exhaustive where
 hypothesis can be. The same module runs inside the proxy; test_adversarial drives it there."""
+
 from __future__ import annotations
 
 import json
@@ -32,39 +33,91 @@ def test_tables_are_consistent():
 
 
 def test_ordinary_bodies_pass():
-    policy.check_body("chat", {**CHAT, "stream": True, "stream_options": {"include_usage": True}, "temperature": 0,
-                               "tools": [{"type": "function", "function": {"name": "f", "parameters": {
-                                   "type": "object", "properties": {"url": {"type": "string"}}}}}],
-                               "messages": [{"role": "user", "content": [
-                                   {"type": "text", "text": "look"},
-                                   {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}}]}]})
-    policy.check_body("messages", {"model": "m", "max_tokens": 5, "system": "s", "messages": [
-        {"role": "user", "content": [{"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}}]}]})
+    policy.check_body(
+        "chat",
+        {
+            **CHAT,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "temperature": 0,
+            "tools": [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "f",
+                        "parameters": {"type": "object", "properties": {"url": {"type": "string"}}},
+                    },
+                }
+            ],
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "look"},
+                        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}},
+                    ],
+                }
+            ],
+        },
+    )
+    policy.check_body(
+        "messages",
+        {
+            "model": "m",
+            "max_tokens": 5,
+            "system": "s",
+            "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}}]}
+            ],
+        },
+    )
     policy.check_body("embedding", {"model": "m", "input": ["a", "b"], "encoding_format": "float"})
 
 
-@pytest.mark.parametrize("body, field", [
-    ({**CHAT, "base_url": "http://x"}, "base_url"),
-    ({**CHAT, "fallbacks": ["chat-ext"]}, "fallbacks"),
-    ({**CHAT, "stream": "yes"}, "stream"),
-    ({**CHAT, "n": True}, "n"),
-    ({**CHAT, "user": "os.environ/LITELLM_MASTER_KEY"}, "user"),
-    ({**CHAT, "messages": [{"role": "user", "content": [
-        {"type": "image_url", "image_url": {"url": "http://x/a.png"}}]}]},
-     "messages[0].content[0].image_url.url"),
-    ({**CHAT, "messages": [{"role": "user", "content": "x", "api_base": "http://x"}]}, "messages[0].api_base"),
-    ({**CHAT, "tools": [{"type": "web_search"}]}, "tools[0].type"),
-    ({**CHAT, "response_format": {"type": "json_schema", "json_schema": {"schema": {"x": "oidc/file//etc/passwd"}}}},
-     "response_format.json_schema.schema.x"),
-    ({"model": "chat"}, "messages"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({**CHAT, "base_url": "http://x"}, "base_url"),
+        ({**CHAT, "fallbacks": ["chat-ext"]}, "fallbacks"),
+        ({**CHAT, "stream": "yes"}, "stream"),
+        ({**CHAT, "n": True}, "n"),
+        ({**CHAT, "user": "os.environ/LITELLM_MASTER_KEY"}, "user"),
+        (
+            {
+                **CHAT,
+                "messages": [
+                    {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/a.png"}}]}
+                ],
+            },
+            "messages[0].content[0].image_url.url",
+        ),
+        ({**CHAT, "messages": [{"role": "user", "content": "x", "api_base": "http://x"}]}, "messages[0].api_base"),
+        ({**CHAT, "tools": [{"type": "web_search"}]}, "tools[0].type"),
+        (
+            {
+                **CHAT,
+                "response_format": {"type": "json_schema", "json_schema": {"schema": {"x": "oidc/file//etc/passwd"}}},
+            },
+            "response_format.json_schema.schema.x",
+        ),
+        ({"model": "chat"}, "messages"),
+    ],
+)
 def test_refusals_name_the_field(body, field):
     assert _refused("chat", body).field == field
 
 
 def test_parse_body_refuses_what_parsers_disagree_on():
-    for raw in (b'{"model": "a", "model": "b"}', b'{"t": NaN}', b'{"t": Infinity}', b"[1]", b'"x"', b"\xff",
-                b'{"model": ', b"{" * 5000 + b"}" * 5000):
+    for raw in (
+        b'{"model": "a", "model": "b"}',
+        b'{"t": NaN}',
+        b'{"t": Infinity}',
+        b"[1]",
+        b'"x"',
+        b"\xff",
+        b'{"model": ',
+        b"{" * 5000 + b"}" * 5000,
+    ):
         with pytest.raises(Refusal):
             policy.parse_body(raw)
     assert policy.parse_body(json.dumps(CHAT).encode()) == CHAT
@@ -88,16 +141,22 @@ def test_headers_one_key_one_class():
 
 
 def test_allowed_paths_must_be_routes_the_front_checks():
-    base = {"name": "gw", "masterKeySecret": {"name": "k", "key": "m"}, "backends": [{"name": "l", "service": "s"}],
-            "modelGroups": [{"name": "chat", "backends": ["l"]}]}
+    base = {
+        "name": "gw",
+        "masterKeySecret": {"name": "k", "key": "m"},
+        "backends": [{"name": "l", "service": "s"}],
+        "modelGroups": [{"name": "chat", "backends": ["l"]}],
+    }
     assert RouterSpec.model_validate({**base, "allowedPaths": ["/v1/chat/completions"]})
     with pytest.raises(ValueError, match="not routes the router can check"):
         RouterSpec.model_validate({**base, "allowedPaths": ["/v1/chat/completions", "/v1/images/generations"]})
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-                    max_leaves=12)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)
 
 
 @given(key=st.text(min_size=1, max_size=20).filter(lambda k: k not in policy.FIELDS["chat"]), value=JSON)
@@ -105,12 +164,18 @@ def test_any_other_top_level_field_is_refused(key, value):
     assert _refused("chat", {**CHAT, key: value}).field == key
 
 
-@given(value=JSON, prefix=st.sampled_from(["os.environ/", "OS.ENVIRON/", " oidc/", "os.environ/"]),
-       where=st.sampled_from(["user", "messages", "tools", "tool_choice", "response_format"]))
+@given(
+    value=JSON,
+    prefix=st.sampled_from(["os.environ/", "OS.ENVIRON/", " oidc/", "os.environ/"]),
+    where=st.sampled_from(["user", "messages", "tools", "tool_choice", "response_format"]),
+)
 def test_a_secret_reference_anywhere_is_refused(value, prefix, where):
     secret = prefix + "LITELLM_MASTER_KEY"
-    nested = {"user": secret, "messages": [{"role": "user", "content": [{"type": "text", "text": secret}]}],
-              "tools": [{"type": "function", "function": {"name": "f", "parameters": {"d": [value, secret]}}}],
-              "tool_choice": {"type": "function", "function": {"name": secret}},
-              "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"k": secret}}}}
+    nested = {
+        "user": secret,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": secret}]}],
+        "tools": [{"type": "function", "function": {"name": "f", "parameters": {"d": [value, secret]}}}],
+        "tool_choice": {"type": "function", "function": {"name": secret}},
+        "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"k": secret}}},
+    }
     assert _refused("chat", {**CHAT, where: nested[where]}).field.startswith(where)

@@ -5,6 +5,7 @@ going through stack config. Whatever it passes, the answer is a pydantic Validat
 SpecError (both ValueError) whose problems name fields; never a TypeError, an OverflowError or a
 RecursionError from deep inside, and nothing is registered when the input is refused.
 """
+
 from __future__ import annotations
 
 import copy

@@ -4,6 +4,7 @@ Whatever the mutation, `load_stack_config` + `plan_stack` (what the Site compone
 registers anything) either refuse it with field paths, or produce only objects the API server
 accepts. CI runs it derandomized (the "ci" profile in tests/conftest.py).
 """
+
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings

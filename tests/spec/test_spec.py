@@ -1,4 +1,5 @@
 """Spec validation: defaults, camelCase, and errors that name the field path."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,28 +25,47 @@ def test_defaults_are_production_safe():
     assert cfg.model_for(svc).name == "tiny"
 
 
-@pytest.mark.parametrize("mutate, path, words", [
-    (lambda c: c["services"][0].update(accelerator={"vendor": "tpu"}), "services[0].accelerator.vendor", "nvidia"),
-    (lambda c: c["services"][0].update(runtime="llamacpp", accelerator={"vendor": "intel-gaudi"}),
-     "services[0].accelerator", "valid runtimes for intel-gaudi: vllm, tgi"),
-    (lambda c: c["services"][0].update(replicas=-1), "services[0].replicas", "greater than or equal to 0"),
-    (lambda c: c["models"][0].update(source="hf:/org/x.gguf"), "models[0].source", "expected one of"),
-    (lambda c: c["models"][0].update(source="ftp://host/x.gguf"), "models[0].source", "unsupported source scheme"),
-    (lambda c: c["services"][0].update(model="missing"), "services[0].model", "unknown model 'missing'"),
-    (lambda c: c["services"][0].update(contextSise=4), "services[0].contextSise", "unknown field"),
-    (lambda c: c["site"].update(jurisdiction="Germany"), "site.jurisdiction", "ISO 3166"),
-    (lambda c: c["services"][0].update(runtime="vllm"), "services[0].accelerator", "opt-in"),
-    (lambda c: c["services"][0].update(kvCacheTypeK="q9_9"), "services[0].kvCacheTypeK", "valid: f32"),
-    (lambda c: c["services"][0].update(autoscaling={"minReplicas": 3, "maxReplicas": 2}),
-     "services[0].autoscaling", "exceeds maxReplicas"),
-    (lambda c: c["models"][0].update(sha256="abc"), "models[0].sha256", "64 hexadecimal"),
-    (lambda c: c["services"].append({"name": "chat", "model": "tiny"}), "services", "duplicate service name"),
-    (lambda c: c["site"].update(airGapped=True), "site", "registryMirrors"),
-    (lambda c: c["services"][0].update(accelerator={"vendor": "nvidia", "count": 2}, sharding={"mode": "tensor"}),
-     "services[0]", "llamacpp shards by layer or row, not tensor; set sharding.mode accordingly or use runtime vllm"),
-    (lambda c: c["services"][0].update(runtime="vllm", accelerator={"vendor": "nvidia"}, moeCpuOffload={"layers": 4}),
-     "services[0]", "moeCpuOffload keeps experts in host RAM with llamacpp only"),
-])
+@pytest.mark.parametrize(
+    "mutate, path, words",
+    [
+        (lambda c: c["services"][0].update(accelerator={"vendor": "tpu"}), "services[0].accelerator.vendor", "nvidia"),
+        (
+            lambda c: c["services"][0].update(runtime="llamacpp", accelerator={"vendor": "intel-gaudi"}),
+            "services[0].accelerator",
+            "valid runtimes for intel-gaudi: vllm, tgi",
+        ),
+        (lambda c: c["services"][0].update(replicas=-1), "services[0].replicas", "greater than or equal to 0"),
+        (lambda c: c["models"][0].update(source="hf:/org/x.gguf"), "models[0].source", "expected one of"),
+        (lambda c: c["models"][0].update(source="ftp://host/x.gguf"), "models[0].source", "unsupported source scheme"),
+        (lambda c: c["services"][0].update(model="missing"), "services[0].model", "unknown model 'missing'"),
+        (lambda c: c["services"][0].update(contextSise=4), "services[0].contextSise", "unknown field"),
+        (lambda c: c["site"].update(jurisdiction="Germany"), "site.jurisdiction", "ISO 3166"),
+        (lambda c: c["services"][0].update(runtime="vllm"), "services[0].accelerator", "opt-in"),
+        (lambda c: c["services"][0].update(kvCacheTypeK="q9_9"), "services[0].kvCacheTypeK", "valid: f32"),
+        (
+            lambda c: c["services"][0].update(autoscaling={"minReplicas": 3, "maxReplicas": 2}),
+            "services[0].autoscaling",
+            "exceeds maxReplicas",
+        ),
+        (lambda c: c["models"][0].update(sha256="abc"), "models[0].sha256", "64 hexadecimal"),
+        (lambda c: c["services"].append({"name": "chat", "model": "tiny"}), "services", "duplicate service name"),
+        (lambda c: c["site"].update(airGapped=True), "site", "registryMirrors"),
+        (
+            lambda c: c["services"][0].update(
+                accelerator={"vendor": "nvidia", "count": 2}, sharding={"mode": "tensor"}
+            ),
+            "services[0]",
+            "llamacpp shards by layer or row, not tensor; set sharding.mode accordingly or use runtime vllm",
+        ),
+        (
+            lambda c: c["services"][0].update(
+                runtime="vllm", accelerator={"vendor": "nvidia"}, moeCpuOffload={"layers": 4}
+            ),
+            "services[0]",
+            "moeCpuOffload keeps experts in host RAM with llamacpp only",
+        ),
+    ],
+)
 def test_invalid_input_names_the_field(mutate, path, words):
     raw = minimal_stack()
     mutate(raw)
@@ -60,8 +80,14 @@ def test_inline_model_errors_are_under_the_service():
 
 def test_sharding_ratios_must_match_devices():
     with pytest.raises(ValueError, match="one ratio per device"):
-        InferenceServiceSpec.model_validate({"name": "a", "model": "m", "accelerator": {"vendor": "nvidia", "count": 2},
-                                             "sharding": {"mode": "layer", "splitRatios": [1, 1, 1]}})
+        InferenceServiceSpec.model_validate(
+            {
+                "name": "a",
+                "model": "m",
+                "accelerator": {"vendor": "nvidia", "count": 2},
+                "sharding": {"mode": "layer", "splitRatios": [1, 1, 1]},
+            }
+        )
 
 
 def test_moe_active_cannot_exceed_total():
@@ -69,9 +95,20 @@ def test_moe_active_cannot_exceed_total():
         ModelSpec(source="hf://a/b/c.gguf", totalParametersB=3, activeParametersB=4)
 
 
-@given(st.sampled_from(["hf://org/repo/file.gguf", "hf://org/repo@main/sub/file.gguf", "s3://bucket-1/key/x.gguf",
-                        "https://models.internal/a/b.gguf", "pvc://claim/path/x.gguf", "file:///srv/x.gguf",
-                        "oci://registry.local:5000/models/x:1.0", "hf://org/repo"]))
+@given(
+    st.sampled_from(
+        [
+            "hf://org/repo/file.gguf",
+            "hf://org/repo@main/sub/file.gguf",
+            "s3://bucket-1/key/x.gguf",
+            "https://models.internal/a/b.gguf",
+            "pvc://claim/path/x.gguf",
+            "file:///srv/x.gguf",
+            "oci://registry.local:5000/models/x:1.0",
+            "hf://org/repo",
+        ]
+    )
+)
 def test_source_normalisation_is_idempotent(uri):
     once = parse_source(uri)
     assert parse_source(once.uri) == once

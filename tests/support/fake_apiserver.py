@@ -6,6 +6,7 @@ brings it back on the same port with the same objects, like an API server restar
 address. Given Role `rules`, it authorizes every request the way Kubernetes RBAC does (verb from
 the method, resourceNames from the URL or a watch's metadata.name field selector) and answers 403.
 """
+
 from __future__ import annotations
 
 import copy
@@ -17,8 +18,11 @@ from urllib.parse import parse_qs, urlparse
 
 from tests.support.loopback import JsonHandler
 
-_PREFIXES = {("api", "v1"): {"configmaps", "events", "services", "secrets"},
-             ("apis", "coordination.k8s.io", "v1"): {"leases"}, ("apis", "discovery.k8s.io", "v1"): {"endpointslices"}}
+_PREFIXES = {
+    ("api", "v1"): {"configmaps", "events", "services", "secrets"},
+    ("apis", "coordination.k8s.io", "v1"): {"leases"},
+    ("apis", "discovery.k8s.io", "v1"): {"endpointslices"},
+}
 _GROUPS = {"leases": "coordination.k8s.io", "endpointslices": "discovery.k8s.io"}  # others: the core group ""
 
 
@@ -86,8 +90,9 @@ class FakeApiServer:
 
     def list_objects(self, plural: str, namespace: str) -> list[dict]:
         with self.cond:
-            return [copy.deepcopy(o) for (p, ns, _), o in sorted(self.objects.items())
-                    if p == plural and ns == namespace]
+            return [
+                copy.deepcopy(o) for (p, ns, _), o in sorted(self.objects.items()) if p == plural and ns == namespace
+            ]
 
     def allowed(self, method: str, plural: str, name: str | None, query: dict) -> bool:
         """RBAC: does some rule grant this verb on this resource (and name, where the rule names some)?"""
@@ -97,9 +102,12 @@ class FakeApiServer:
         else:
             verb = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[method]
         for rule in self.rules:
-            if _GROUPS.get(plural, "") in rule.get("apiGroups", []) and plural in rule.get("resources", []) \
-                    and verb in rule.get("verbs", []) \
-                    and ("resourceNames" not in rule or (name and name in rule["resourceNames"])):
+            if (
+                _GROUPS.get(plural, "") in rule.get("apiGroups", [])
+                and plural in rule.get("resources", [])
+                and verb in rule.get("verbs", [])
+                and ("resourceNames" not in rule or (name and name in rule["resourceNames"]))
+            ):
                 return True
         self.forbidden.append((verb, plural, name or None))
         return False
@@ -119,8 +127,14 @@ class FakeApiServer:
 
 
 def _status(code: int, reason: str, message: str) -> dict:
-    return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code, "reason": reason,
-            "message": message}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "code": code,
+        "reason": reason,
+        "message": message,
+    }
 
 
 class _Handler(JsonHandler):
@@ -132,10 +146,18 @@ class _Handler(JsonHandler):
         parts = [p for p in url.path.split("/") if p]
         for prefix, plurals in _PREFIXES.items():
             n = len(prefix)
-            if tuple(parts[:n]) == prefix and len(parts) in (n + 3, n + 4) and parts[n] == "namespaces" \
-                    and parts[n + 2] in plurals:
-                return parts[n + 2], parts[n + 1], (parts[n + 3] if len(parts) == n + 4 else None), \
-                    {k: v[-1] for k, v in parse_qs(url.query).items()}
+            if (
+                tuple(parts[:n]) == prefix
+                and len(parts) in (n + 3, n + 4)
+                and parts[n] == "namespaces"
+                and parts[n + 2] in plurals
+            ):
+                return (
+                    parts[n + 2],
+                    parts[n + 1],
+                    (parts[n + 3] if len(parts) == n + 4 else None),
+                    {k: v[-1] for k, v in parse_qs(url.query).items()},
+                )
         return None
 
     def _handle(self, method: str) -> None:
@@ -162,8 +184,9 @@ class _Handler(JsonHandler):
             current = api.objects.get(key)
             if method == "GET" and name is None:
                 items = [o for (p, n, _), o in sorted(api.objects.items()) if p == plural and n == ns]
-                return self.send_json(200, {"kind": "List", "metadata": {"resourceVersion": str(api.rv)},
-                                            "items": items})
+                return self.send_json(
+                    200, {"kind": "List", "metadata": {"resourceVersion": str(api.rv)}, "items": items}
+                )
             if method == "GET":
                 if current:
                     return self.send_json(200, current)
@@ -177,8 +200,14 @@ class _Handler(JsonHandler):
                     return self.send_json(404, _status(404, "NotFound", f"{key}"))
                 sent = body.get("metadata", {}).get("resourceVersion")
                 if sent and sent != current["metadata"]["resourceVersion"]:
-                    return self.send_json(409, _status(409, "Conflict", "the object has been modified; please apply "
-                                                                    "your changes to the latest version"))
+                    return self.send_json(
+                        409,
+                        _status(
+                            409,
+                            "Conflict",
+                            "the object has been modified; please apply your changes to the latest version",
+                        ),
+                    )
                 return self.send_json(200, api._store(key, body, "MODIFIED"))
             if method == "DELETE":
                 if not current:
@@ -201,8 +230,14 @@ class _Handler(JsonHandler):
         try:
             while time.monotonic() < deadline:
                 with api.cond:
-                    events = [e for e in api.log if e[0] > since and e[1] == plural and e[2] == ns
-                              and (name is None or e[4]["metadata"]["name"] == name)]
+                    events = [
+                        e
+                        for e in api.log
+                        if e[0] > since
+                        and e[1] == plural
+                        and e[2] == ns
+                        and (name is None or e[4]["metadata"]["name"] == name)
+                    ]
                     if not events and not api.down:
                         api.cond.wait(0.25)
                     if api.down:

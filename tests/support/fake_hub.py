@@ -7,6 +7,7 @@ revision -> 404 with `X-Error-Code` RepoNotFound / RevisionNotFound, as the Hub 
 real client is run against it in the tests, so the protocol is checked, not assumed. Faults: a delay,
 a drip-fed body, a redirect elsewhere, a malformed `sha`, an oversized body. Binds 127.0.0.1 only.
 """
+
 from __future__ import annotations
 
 import json
@@ -69,8 +70,11 @@ class FakeHub:
                 sha = commit if hub.sha_override is None else hub.sha_override
                 body = {"_id": "0" * 24, "id": repo, "modelId": repo, "sha": sha}
                 if query.get("expand") != ["sha"]:  # the full answer, as without `expand`
-                    body.update(private=False, tags=[], siblings=[{"rfilename": f} for (r, c, f) in hub.files
-                                                                     if (r, c) == (repo, commit)])
+                    body.update(
+                        private=False,
+                        tags=[],
+                        siblings=[{"rfilename": f} for (r, c, f) in hub.files if (r, c) == (repo, commit)],
+                    )
                 if hub.pad_body:
                     body["padding"] = "x" * hub.pad_body
                 self._send(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
@@ -86,7 +90,7 @@ class FakeHub:
                     a, _, b = rng[6:].partition("-")
                     start, end = int(a), min(int(b), len(data) - 1) if b else len(data) - 1
                     extra["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-                    return self._send(206, data[start:end + 1], extra)
+                    return self._send(206, data[start : end + 1], extra)
                 self._send(200, data, extra)
 
             def _send(self, code, body: bytes, headers: dict):
@@ -100,7 +104,7 @@ class FakeHub:
                         self.wfile.write(body)
                         return
                     for i in range(len(body)):
-                        self.wfile.write(body[i:i + 1])
+                        self.wfile.write(body[i : i + 1])
                         self.wfile.flush()
                         time.sleep(hub.drip)
                 except OSError:  # the client gave up: fine

@@ -1,5 +1,6 @@
 """A stand-in for the `ollama` CLI (no Ollama here): `serve` answers the HTTP routes the agent and the
 wrapper use, `list` probes the server, `create NAME -f Modelfile` registers a model from its FROM path."""
+
 import json
 import os
 import sys

@@ -8,6 +8,7 @@ credentials it knows. Knobs: `omit_head_digest` (a registry that leaves the head
 `lie_digest` (a header that does not match the bytes), `token_field` (token or access_token),
 `realm_host` (a token service named by another host).
 """
+
 from __future__ import annotations
 
 import base64
@@ -82,8 +83,11 @@ class _Handler(JsonHandler):
     def _token(self, query: dict) -> None:
         if self.reg.users is not None:
             auth = self.headers.get("Authorization", "")
-            user, _, password = base64.b64decode(auth.removeprefix("Basic ") or b"").decode().partition(":") \
-                if auth.startswith("Basic ") else ("", "", "")
+            user, _, password = (
+                base64.b64decode(auth.removeprefix("Basic ") or b"").decode().partition(":")
+                if auth.startswith("Basic ")
+                else ("", "", "")
+            )
             if self.reg.users.get(user) != password or not user:
                 return self.send_json(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]})
         if query.get("service") != self.reg.service:
@@ -128,7 +132,7 @@ class _Handler(JsonHandler):
         if url.path in ("/v2/", "/v2"):
             return self._challenge(None)
         if url.path.startswith("/v2/") and "/manifests/" in url.path:
-            name, _, reference = url.path[len("/v2/"):].rpartition("/manifests/")
+            name, _, reference = url.path[len("/v2/") :].rpartition("/manifests/")
             return self._manifest(name, reference)
         return self.send_json(404, {"errors": [{"code": "NOT_FOUND", "message": url.path}]})
 

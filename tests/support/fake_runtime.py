@@ -3,6 +3,7 @@
 Accepts llama-server's flags (unknown ones ignored; --api-key-file is enforced). Test knobs: --load-seconds (time before
 /health answers 200), --exit-after (seconds, then exit 1), --fail-on-start (exit 3 at once).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,17 @@ def main(argv: list[str] | None = None) -> int:
                 return None
             if self.path != "/v1/chat/completions":
                 return self.send_json(404, {"error": "not found"})
-            self.send_json(200, {"id": "chatcmpl-fake", "object": "chat.completion", "model": name, "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]})
+            self.send_json(
+                200,
+                {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion",
+                    "model": name,
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
+                    ],
+                },
+            )
 
     httpd = ThreadingHTTPServer((args.host, args.port), Handler)
     if args.exit_after is not None:

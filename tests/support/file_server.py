@@ -4,6 +4,7 @@ Why real HTTP: the fetcher and the remote header reader are exercised through re
 exactly as in production; faults (a dropped connection, a truncated body) happen on the wire.
 Binds 127.0.0.1 only.
 """
+
 from __future__ import annotations
 
 import os

@@ -10,6 +10,7 @@ valid for the API server (kubernetes-validate's strict schema plus the name/labe
 limits below, written independently of the code under test), or refused with one problem per
 line, each naming a field path; nothing else (no other exception, no traceback).
 """
+
 from __future__ import annotations
 
 import copy
@@ -49,6 +50,7 @@ def _python_seeds() -> list[dict]:
         def site(name, config, *args, captured=captured, **kwargs):
             captured.append(config)
             return mock.MagicMock()
+
         env = {"Site": site, "pulumi": mock.MagicMock(), "__name__": "__main__"}
         exec(compile(text, str(main), "exec"), env)  # noqa: S102 — the repository's own examples
         out += captured
@@ -58,27 +60,116 @@ def _python_seeds() -> list[dict]:
 SEEDS = _yaml_seeds() + _python_seeds()
 
 HOSTILE_TEXT = [
-    "", " ", "Chat", "-a", "a-", "a.b", "a_b", "a" * 64, "x" * 300, "ü", "名前", "😀", "a\nb", "a\tb", "\x00", "\x7f",
-    "NO", "yes", "on", "null", "true", "1e400", "9" * 400, ".inf", "-1", "0", "2024-01-01",
-    "../../etc/shadow", "/models/../x", "$(id)", "`id`", "'; id; '", "a b", "%2e%2e",
-    "hf://o/r/../x.gguf", "hf://o/r/m$(id).gguf", "https://h.example:99999/x", "https://u:p@h.example/x",
-    "pvc://c/../../x", "s3://bucket/../x", "file:///etc/../x", "oci://r.example:0/x:1",
-    "10.0.0.0/33", "256.1.1.1", "lots", "16Gi", "-4", "500m", "1e3", "DE", "ZZ", "metal", "nvidia", "vllm", "ollama",
-    "queue", "cpu", "chat", "tiny", "gw", "gw-external", "m1-metal-agent", "llmkube", "kube-system",
+    "",
+    " ",
+    "Chat",
+    "-a",
+    "a-",
+    "a.b",
+    "a_b",
+    "a" * 64,
+    "x" * 300,
+    "ü",
+    "名前",
+    "😀",
+    "a\nb",
+    "a\tb",
+    "\x00",
+    "\x7f",
+    "NO",
+    "yes",
+    "on",
+    "null",
+    "true",
+    "1e400",
+    "9" * 400,
+    ".inf",
+    "-1",
+    "0",
+    "2024-01-01",
+    "../../etc/shadow",
+    "/models/../x",
+    "$(id)",
+    "`id`",
+    "'; id; '",
+    "a b",
+    "%2e%2e",
+    "hf://o/r/../x.gguf",
+    "hf://o/r/m$(id).gguf",
+    "https://h.example:99999/x",
+    "https://u:p@h.example/x",
+    "pvc://c/../../x",
+    "s3://bucket/../x",
+    "file:///etc/../x",
+    "oci://r.example:0/x:1",
+    "10.0.0.0/33",
+    "256.1.1.1",
+    "lots",
+    "16Gi",
+    "-4",
+    "500m",
+    "1e3",
+    "DE",
+    "ZZ",
+    "metal",
+    "nvidia",
+    "vllm",
+    "ollama",
+    "queue",
+    "cpu",
+    "chat",
+    "tiny",
+    "gw",
+    "gw-external",
+    "m1-metal-agent",
+    "llmkube",
+    "kube-system",
 ]
-NUMBERS = [0, -1, 1, 2, 63, 64, 3600, 3601, 65535, 65536, 2**31 - 1, 2**31, 2**53, 2**53 + 1, 2**63, 10**400,
-           0.5, -0.0, 1e-300, 1e308, float("inf"), float("nan")]
+NUMBERS = [
+    0,
+    -1,
+    1,
+    2,
+    63,
+    64,
+    3600,
+    3601,
+    65535,
+    65536,
+    2**31 - 1,
+    2**31,
+    2**53,
+    2**53 + 1,
+    2**63,
+    10**400,
+    0.5,
+    -0.0,
+    1e-300,
+    1e308,
+    float("inf"),
+    float("nan"),
+]
 
 
 def hostile_values(depth: int = 1):
     scalars = st.one_of(
-        st.sampled_from(HOSTILE_TEXT), st.text(max_size=40), st.sampled_from(NUMBERS),
-        st.integers(min_value=-(2**70), max_value=2**70), st.floats(), st.booleans(), st.none())
+        st.sampled_from(HOSTILE_TEXT),
+        st.text(max_size=40),
+        st.sampled_from(NUMBERS),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(),
+        st.booleans(),
+        st.none(),
+    )
     if depth <= 0:
         return scalars
-    return st.one_of(scalars, st.lists(hostile_values(depth - 1), max_size=3),
-                     st.dictionaries(st.sampled_from(["name", "x", "source", "vendor", "1", "a b"]),
-                                     hostile_values(depth - 1), max_size=2))
+    return st.one_of(
+        scalars,
+        st.lists(hostile_values(depth - 1), max_size=3),
+        st.dictionaries(
+            st.sampled_from(["name", "x", "source", "vendor", "1", "a b"]), hostile_values(depth - 1), max_size=2
+        ),
+    )
 
 
 def _same_type(value):
@@ -89,8 +180,11 @@ def _same_type(value):
     if isinstance(value, float):
         return st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from([0.001, 1e15, 1e300]))
     if isinstance(value, str):
-        return st.one_of(st.sampled_from(HOSTILE_TEXT), st.text(max_size=40),
-                         st.sampled_from([value + "x" * 60, value.upper(), value + "-" + value, value[:1]]))
+        return st.one_of(
+            st.sampled_from(HOSTILE_TEXT),
+            st.text(max_size=40),
+            st.sampled_from([value + "x" * 60, value.upper(), value + "-" + value, value[:1]]),
+        )
     if isinstance(value, list):
         return st.permutations(value) if value else st.just(value)
     return hostile_values()
@@ -119,8 +213,9 @@ def mutated_configs(draw, max_mutations: int = 3) -> dict:
         if not slots:
             break
         container, key = draw(st.sampled_from(slots))
-        op = draw(st.sampled_from(["replace", "replace", "tweak", "tweak", "tweak", "delete", "duplicate", "add",
-                                   "copy"]))
+        op = draw(
+            st.sampled_from(["replace", "replace", "tweak", "tweak", "tweak", "delete", "duplicate", "add", "copy"])
+        )
         if op == "tweak":  # a value of the same type: passes type checks, probes the rules behind them
             container[key] = draw(_same_type(container[key]))
         elif op == "replace":
@@ -130,8 +225,9 @@ def mutated_configs(draw, max_mutations: int = 3) -> dict:
         elif op == "duplicate" and isinstance(container, list):
             container.append(copy.deepcopy(container[key]))
         elif op == "add" and isinstance(container[key], dict):
-            container[key][draw(st.sampled_from(["extra", "name", "x y", "replicas", "source"]))] = \
-                draw(hostile_values(0))
+            container[key][draw(st.sampled_from(["extra", "name", "x y", "replicas", "source"]))] = draw(
+                hostile_values(0)
+            )
         elif op == "copy":  # another field's value here (names, sources, whole objects)
             other_container, other_key = draw(st.sampled_from(slots))
             container[key] = copy.deepcopy(other_container[other_key])
@@ -144,8 +240,18 @@ _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a
 _LABEL_KEY_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 _SHORT_NAMES = {"Service", "Namespace", "Job"}  # DNS labels: at most 63 characters
-_INT32 = {"replicas", "minReplicas", "maxReplicas", "minReplicaCount", "maxReplicaCount", "cooldownPeriod",
-          "averageUtilization", "containerPort", "port", "stabilizationWindowSeconds"}
+_INT32 = {
+    "replicas",
+    "minReplicas",
+    "maxReplicas",
+    "minReplicaCount",
+    "maxReplicaCount",
+    "cooldownPeriod",
+    "averageUtilization",
+    "containerPort",
+    "port",
+    "stabilizationWindowSeconds",
+}
 
 
 def _labels_ok(labels: dict, where: str) -> None:
@@ -175,8 +281,10 @@ def assert_valid_for_the_api_server(manifest: dict) -> None:
     """kubernetes-validate (strict, newest schema) plus the limits its schemas do not encode."""
     if manifest["apiVersion"] == "llmkube.dev/v1":  # a Helm chart reference, registered as helm.v4.Chart
         return
-    validate_manifest(manifest, versions=LATEST) if (manifest["apiVersion"], manifest["kind"]) not in CRD_SCHEMAS \
-        else validate_manifest(manifest)
+    validate_manifest(manifest, versions=LATEST) if (
+        manifest["apiVersion"],
+        manifest["kind"],
+    ) not in CRD_SCHEMAS else validate_manifest(manifest)
     meta = manifest["metadata"]
     where = f"{manifest['kind']} {meta.get('name')!r}"
     name = meta["name"]
@@ -195,20 +303,54 @@ def assert_problems_name_fields(problems, roots=TOP_LEVEL) -> None:
 
 # --- stack files as text (the CLI fuzzer) ----------------------------------------------------------------
 
+
 def seed_stack_texts() -> list[str]:
     """The stacks' own YAML files, and the Python examples' configs written as stack files."""
-    texts = [(ROOT / p).read_text() for p in ("stacks/Pulumi.dev.yaml", "stacks/Pulumi.dc.yaml",
-                                               "examples/airgapped-edge/Pulumi.edge.yaml")]
-    texts += [yaml.safe_dump({"config": {f"llmkube:{k}": v for k, v in raw.items()}}, sort_keys=False)
-              for raw in _python_seeds()]
+    texts = [
+        (ROOT / p).read_text()
+        for p in ("stacks/Pulumi.dev.yaml", "stacks/Pulumi.dc.yaml", "examples/airgapped-edge/Pulumi.edge.yaml")
+    ]
+    texts += [
+        yaml.safe_dump({"config": {f"llmkube:{k}": v for k, v in raw.items()}}, sort_keys=False)
+        for raw in _python_seeds()
+    ]
     return texts
 
 
 YAML_SNIPPETS = [
-    ".inf", "-.inf", ".nan", "9" * 400, "1e400", "0x7fffffffffffffff", "0o777", "NO", "yes", "off", "~", "2024-01-01",
-    "!!binary aGVsbG8=", "!!python/object/apply:os.system [id]", "!Ref x", "*undefined", "&a [*a]",
-    "{secure: v1:AAAA}", "[" * 80 + "]" * 80, '"\\u0000"', '"a\\nb"', "'" + "x" * 2000 + "'", "{}", "[]", "null",
-    "&x {a: 1}", "*x", "<<: {a: 1}", "'名前'", "\t", "- - -", "{a: 1, a: 2}", "? [a]\n  : b",
+    ".inf",
+    "-.inf",
+    ".nan",
+    "9" * 400,
+    "1e400",
+    "0x7fffffffffffffff",
+    "0o777",
+    "NO",
+    "yes",
+    "off",
+    "~",
+    "2024-01-01",
+    "!!binary aGVsbG8=",
+    "!!python/object/apply:os.system [id]",
+    "!Ref x",
+    "*undefined",
+    "&a [*a]",
+    "{secure: v1:AAAA}",
+    "[" * 80 + "]" * 80,
+    '"\\u0000"',
+    '"a\\nb"',
+    "'" + "x" * 2000 + "'",
+    "{}",
+    "[]",
+    "null",
+    "&x {a: 1}",
+    "*x",
+    "<<: {a: 1}",
+    "'名前'",
+    "\t",
+    "- - -",
+    "{a: 1, a: 2}",
+    "? [a]\n  : b",
 ]
 
 
@@ -235,16 +377,20 @@ def mutated_stack_texts(draw) -> str:
             lines[i], lines[j] = lines[j], lines[i]
         elif op == "insert":
             indent = len(lines[i]) - len(lines[i].lstrip())
-            lines.insert(i, " " * indent + draw(st.sampled_from(["x: " + s for s in YAML_SNIPPETS] +
-                                                                 ["---", "\ufeffa: 1", "llmkube:service: []"])))
+            lines.insert(
+                i,
+                " " * indent
+                + draw(
+                    st.sampled_from(["x: " + s for s in YAML_SNIPPETS] + ["---", "\ufeffa: 1", "llmkube:service: []"])
+                ),
+            )
         elif op == "cut":
             lines = lines[:i]
     return "\n".join(lines) + "\n"
 
 
 def as_stack_text(raw: dict) -> str:
-    return yaml.safe_dump({"config": {f"llmkube:{k}": v for k, v in raw.items()}}, sort_keys=False,
-                          allow_unicode=True)
+    return yaml.safe_dump({"config": {f"llmkube:{k}": v for k, v in raw.items()}}, sort_keys=False, allow_unicode=True)
 
 
 def stack_files():

@@ -1,6 +1,7 @@
 """What the loopback stand-ins share: a free port, and a quiet JSON request handler without
 Nagle delays (the real servers set TCP_NODELAY; without it every reply gains ~40 ms). Not named
 http.py: fake_runtime.py runs as a script from this directory and would shadow the stdlib."""
+
 from __future__ import annotations
 
 import json

@@ -8,14 +8,21 @@ a recurrent state, KV on every 4th layer), Gemma 4 (per-layer head sizes and KV 
 layers, KV shared by the tail layers, per-layer embeddings) and MLA (deepseek2: compressed latent).
 Needs numpy and gguf (imported lazily; not used by the runtime paths).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
 SHAPES = ("llama", "moe", "gemma3", "qwen35", "gemma4", "deepseek2")
-ARCH = {"llama": "llama", "moe": "llama", "gemma3": "gemma3", "qwen35": "qwen35", "gemma4": "gemma4",
-        "deepseek2": "deepseek2"}
+ARCH = {
+    "llama": "llama",
+    "moe": "llama",
+    "gemma3": "gemma3",
+    "qwen35": "qwen35",
+    "gemma4": "gemma4",
+    "deepseek2": "deepseek2",
+}
 
 
 @dataclass(frozen=True)

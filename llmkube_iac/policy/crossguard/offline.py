@@ -2,6 +2,7 @@
 engine recorded, constructing ResourceValidationArgs / StackValidationArgs the way the CrossGuard
 analyzer does, so `llmkube-iac check` and `pulumi preview --policy-pack` give the same verdicts.
 Reporting the results (the table, the exit decision) is pure and lives in `policy/report.py`."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,9 +27,15 @@ from .pack import build_policies
 
 
 def _opts(parent: str | None) -> PolicyResourceOptions:
-    return PolicyResourceOptions(protect=False, ignore_changes=[], delete_before_replace=None, aliases=[],
-                                 custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[],
-                                 parent=parent)
+    return PolicyResourceOptions(
+        protect=False,
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+        parent=parent,
+    )
 
 
 def _provider(r, by_urn: dict) -> PolicyProviderResource | None:
@@ -76,8 +83,10 @@ def _run(result: Any) -> None:
 
 def _reporter(found: list[tuple[str, str | None]], own: str | None = None) -> Callable[[str, str | None], None]:
     """A report_violation recording into `found`; a resource policy's findings are its own resource's (`own`)."""
+
     def report(message: str, urn: str | None = None) -> None:
         found.append((message, own if own is not None else urn))
+
     return report
 
 
@@ -108,25 +117,30 @@ def evaluate(resources: list, config: dict | None = None) -> list[PolicyResult]:
         try:
             if isinstance(policy, ResourceValidationPolicy):
                 for r in resources:
-                    args = ResourceValidationArgs(r.type, r.props, r.urn, r.name, _opts(r.parent),
-                                                  _provider(r, by_urn), props)
+                    args = ResourceValidationArgs(
+                        r.type, r.props, r.urn, r.name, _opts(r.parent), _provider(r, by_urn), props
+                    )
                     _run(policy.validate(args, _reporter(found, r.urn)))
             else:
-                _run(policy.validate(StackValidationArgs(stack_resources, props),
-                                     _reporter(found)))
+                _run(policy.validate(StackValidationArgs(stack_resources, props), _reporter(found)))
         except Exception as exc:
             raise RuntimeError(f"policy {policy.name} failed: {type(exc).__name__}: {exc}") from exc
         rule = RULES_BY_NAME[policy.name]
         for message, urn in found:
             r = by_urn.get(urn) if urn else None
-            results.append(PolicyResult(policy.name, level, message, rule.remediation, urn,
-                                        r.type if r else None, r.name if r else None))
+            results.append(
+                PolicyResult(
+                    policy.name, level, message, rule.remediation, urn, r.type if r else None, r.name if r else None
+                )
+            )
     return results
 
 
 def _policy_resources(resources: list, by_urn: dict) -> list[PolicyResource]:
-    out = {r.urn: PolicyResource(r.type, r.props, r.urn, r.name, _opts(r.parent), _provider(r, by_urn), None, [], {})
-           for r in resources}
+    out = {
+        r.urn: PolicyResource(r.type, r.props, r.urn, r.name, _opts(r.parent), _provider(r, by_urn), None, [], {})
+        for r in resources
+    }
     for r in resources:
         if r.parent in out:
             out[r.urn].parent = out[r.parent]

@@ -4,6 +4,7 @@
 offline evaluator (`offline.py`) calls the very same objects in-process. Imports pulumi_policy (the
 policy SDK, which itself imports the pulumi SDK): hence its place outside the pure rule modules.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -46,6 +47,7 @@ def _resource_validate(rule: Rule):
         res = Res(args.urn, args.resource_type, args.name, _plain_once(args.props), parent)
         for message in rule.check(res, rule.settings(args.get_config())):
             report_violation(message, None)
+
     validate.__name__ = f"validate_{rule.name.replace('-', '_')}"
     return validate
 
@@ -72,8 +74,11 @@ _last_view: list = [None, None]  # (the resources, their view): stack policies r
 def _view(resources) -> StackView:
     """One StackView (specs validated once) shared by every stack policy over the same resources."""
     items = list(resources)
-    if _last_view[0] is not None and len(_last_view[0]) == len(items) and all(
-            a is b for a, b in zip(_last_view[0], items, strict=True)):
+    if (
+        _last_view[0] is not None
+        and len(_last_view[0]) == len(items)
+        and all(a is b for a, b in zip(_last_view[0], items, strict=True))
+    ):
         return _last_view[1]
     view = StackView([_stack_resource(r) for r in items])
     _last_view[0], _last_view[1] = items, view
@@ -87,6 +92,7 @@ def _stack_validate(rule: Rule):
             report_violation(f"{rule.name} cannot judge this plan: {message}", urn)
         for v in rule.check(view, rule.settings(args.get_config())):
             report_violation(v.message, v.urn)
+
     validate.__name__ = f"validate_{rule.name.replace('-', '_')}"
     return validate
 

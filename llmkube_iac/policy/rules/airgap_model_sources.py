@@ -1,6 +1,7 @@
 """airgap-model-sources: in an air-gapped site model weights come only from internal stores, so no
 model download reaches the internet. Each source scheme is judged against what the site declares
 internal (mirrors, modelStores, hfEndpoint); an unknown scheme is refused, not guessed at."""
+
 from __future__ import annotations
 
 from ...modelinfo.sources import is_public_hub, parse_source
@@ -20,8 +21,9 @@ def check_model_sources(view: StackView, cfg: dict):
             seen.add((res.urn, model.source))
             why = source_problem_at(site.spec, model.source, cfg)
             if why:
-                yield Violation(f"{res.describe()} (site {site.spec.name}, air-gapped): model source {model.source} "
-                                f"{why}", res.urn)
+                yield Violation(
+                    f"{res.describe()} (site {site.spec.name}, air-gapped): model source {model.source} {why}", res.urn
+                )
 
 
 def source_problem_at(site: SiteSpec, source: str, cfg: dict | None = None) -> str | None:
@@ -43,31 +45,47 @@ def _source_problem(source: str, stores: set, mirror_hosts: set, buckets: set, h
     if src.scheme in ("pvc", "file"):
         return None
     if src.scheme == "oci":
-        return None if (src.host or "").lower() in mirror_hosts | stores else \
-            f"is on registry {src.host}, not on the site's mirrors ({', '.join(sorted(mirror_hosts)) or 'none'})"
+        return (
+            None
+            if (src.host or "").lower() in mirror_hosts | stores
+            else f"is on registry {src.host}, not on the site's mirrors ({', '.join(sorted(mirror_hosts)) or 'none'})"
+        )
     if src.scheme in ("http", "https"):
-        return None if (src.host or "").lower() in stores else \
-            f"is on host {src.host}, not one of the site's modelStores ({', '.join(sorted(stores)) or 'none declared'})"
+        return (
+            None
+            if (src.host or "").lower() in stores
+            else f"is on host {src.host}, not one of the site's modelStores "
+            f"({', '.join(sorted(stores)) or 'none declared'})"
+        )
     if src.scheme == "s3":
-        return None if src.location in buckets else \
-            f"is in bucket {src.location}, not a declared internal bucket (modelStores s3://... entries)"
+        return (
+            None
+            if src.location in buckets
+            else f"is in bucket {src.location}, not a declared internal bucket (modelStores s3://... entries)"
+        )
     if src.scheme == "hf":
         if not hf_host:
-            return ("is a Hugging Face repo but the site has no hfEndpoint (an internal HF mirror): "
-                    "it would reach huggingface.co")
+            return (
+                "is a Hugging Face repo but the site has no hfEndpoint (an internal HF mirror): "
+                "it would reach huggingface.co"
+            )
         if is_public_hub(hf_host):
             return f"would be fetched from {hf_host}, the public Hub, not an internal mirror"
         return None
     return f"has scheme {src.scheme}, which this rule does not know to be internal"
 
 
-RULE = (
-    Rule("airgap-model-sources", "In an air-gapped site model weights come only from internal stores: pvc://, "
-         "file://, oci:// on a mirror, http(s) on the site's modelStores, hf:// only through the site's hfEndpoint.",
-         "mandatory",
-         "Copy the weights to an internal store and point `source` at it (pvc://claim/path, "
-         "https://<modelStore>/..., oci://<mirror>/...), or set site.hfEndpoint to the internal Hugging Face mirror.",
-         "stack", check_model_sources,
-         {"allowedHosts": {"type": "array", "items": {"type": "string"}, "default": []},
-          "allowedBuckets": {"type": "array", "items": {"type": "string"}, "default": []}})
+RULE = Rule(
+    "airgap-model-sources",
+    "In an air-gapped site model weights come only from internal stores: pvc://, "
+    "file://, oci:// on a mirror, http(s) on the site's modelStores, hf:// only through the site's hfEndpoint.",
+    "mandatory",
+    "Copy the weights to an internal store and point `source` at it (pvc://claim/path, "
+    "https://<modelStore>/..., oci://<mirror>/...), or set site.hfEndpoint to the internal Hugging Face mirror.",
+    "stack",
+    check_model_sources,
+    {
+        "allowedHosts": {"type": "array", "items": {"type": "string"}, "default": []},
+        "allowedBuckets": {"type": "array", "items": {"type": "string"}, "default": []},
+    },
 )

@@ -4,6 +4,7 @@ It reads the site's inventory (`accelerators` pools), the one thing an admission
 sees: per service against its matching pools, per shared pool set, and per vendor; and the stack's
 team quotas: the quotas fit the inventory, and a team's services fit its quota (plus, when it may
 borrow, its cohort's)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -24,8 +25,11 @@ def check_capacity(view: StackView, cfg: dict):
             declared = site.spec.pools_for(acc.vendor)
             if not declared:
                 if cfg.get("requireInventory", True):
-                    yield Violation(f"service {spec.name} needs {need} {acc.vendor} device(s) at max replicas but site "
-                                    f"{site.spec.name} declares no {acc.vendor} accelerator pool", svc.res.urn)
+                    yield Violation(
+                        f"service {spec.name} needs {need} {acc.vendor} device(s) at max replicas but site "
+                        f"{site.spec.name} declares no {acc.vendor} accelerator pool",
+                        svc.res.urn,
+                    )
                 continue
             pools = matching_pools(site.spec, spec)
             have = device_total(pools)
@@ -33,7 +37,9 @@ def check_capacity(view: StackView, cfg: dict):
                 yield Violation(
                     f"service {spec.name} needs {spec.device_count} x {spec.max_replicas} = {need} {acc.vendor} "
                     f"device(s) at max replicas; its matching pools ({', '.join(p.name for p in pools) or 'none'}) "
-                    f"have {have}", svc.res.urn)
+                    f"have {have}",
+                    svc.res.urn,
+                )
             demand_by_vendor[acc.vendor].append((spec.name, need))
             if pools:
                 by_pool_set[tuple(sorted(p.name for p in pools))].append((spec.name, need))
@@ -41,14 +47,19 @@ def check_capacity(view: StackView, cfg: dict):
             total = sum(n for _, n in users)
             have = device_total([p for p in site.spec.accelerators if p.name in group])
             if len(users) > 1 and total > have:
-                yield Violation(f"site {site.spec.name}: pool(s) {', '.join(group)} have {have} device(s) but "
-                                f"{', '.join(f'{s} ({n})' for s, n in users)} need {total} at max replicas",
-                                site.res.urn)
+                yield Violation(
+                    f"site {site.spec.name}: pool(s) {', '.join(group)} have {have} device(s) but "
+                    f"{', '.join(f'{s} ({n})' for s, n in users)} need {total} at max replicas",
+                    site.res.urn,
+                )
         for v, users in demand_by_vendor.items():
             total, have = sum(n for _, n in users), device_total(site.spec.pools_for(v))
             if len(users) > 1 and total > have:
-                yield Violation(f"site {site.spec.name}: {total} {v} device(s) requested at max replicas "
-                                f"({', '.join(f'{s}: {n}' for s, n in users)}) but the site has {have}", site.res.urn)
+                yield Violation(
+                    f"site {site.spec.name}: {total} {v} device(s) requested at max replicas "
+                    f"({', '.join(f'{s}: {n}' for s, n in users)}) but the site has {have}",
+                    site.res.urn,
+                )
         yield from check_team_quotas(site)
 
 
@@ -58,6 +69,7 @@ def check_team_quotas(site) -> list[Violation]:
     teams = {t.name: t for t in site.teams}
     if not teams:
         return out
+
     def quota(team, v: str) -> int:
         return sum(d.count for d in team.devices if d.vendor == v)
 
@@ -72,13 +84,23 @@ def check_team_quotas(site) -> list[Violation]:
         have = device_total(site.spec.pools_for(v))
         if total > have:
             parts = ", ".join(f"{t.name}: {quota(t, v)}" for t in teams.values() if quota(t, v))
-            out.append(Violation(f"site {site.spec.name}: team quotas promise {total} {v} device(s) ({parts}) but "
-                                 f"the site has {have}", site.res.urn))
+            out.append(
+                Violation(
+                    f"site {site.spec.name}: team quotas promise {total} {v} device(s) ({parts}) but "
+                    f"the site has {have}",
+                    site.res.urn,
+                )
+            )
     for pool, total in sorted(quota_by_pool.items()):
         have = device_total([p for p in site.spec.accelerators if p.name == pool])
         if total > have:
-            out.append(Violation(f"site {site.spec.name}: team quotas on pool {pool} total {total} device(s) but "
-                                 f"the pool has {have}", site.res.urn))
+            out.append(
+                Violation(
+                    f"site {site.spec.name}: team quotas on pool {pool} total {total} device(s) but "
+                    f"the pool has {have}",
+                    site.res.urn,
+                )
+            )
 
     demand: dict[tuple[str, str], list] = defaultdict(list)
     for svc in accelerated_services(site):
@@ -92,20 +114,32 @@ def check_team_quotas(site) -> list[Violation]:
             limit = sum(quota(t, v) for t in teams.values() if t.cohort == team.cohort)
         if need > limit:
             how = f"its cohort {team.cohort}'s" if team.borrowing else "its"
-            out.append(Violation(f"team {name}'s services ({', '.join(s.spec.name for s in svcs)}) need {need} {v} "
-                                 f"device(s) at max replicas but {how} quota is {limit}", svcs[0].res.urn))
+            out.append(
+                Violation(
+                    f"team {name}'s services ({', '.join(s.spec.name for s in svcs)}) need {need} {v} "
+                    f"device(s) at max replicas but {how} quota is {limit}",
+                    svcs[0].res.urn,
+                )
+            )
     return out
 
 
-RULE = (
-    Rule("capacity", "The accelerators a site's services request at max replicas fit the site's declared "
-         "inventory (per service, per pool and per vendor); team quotas fit the inventory and each team's services "
-         "fit its quota (or its cohort's, when it may borrow).", "mandatory",
-         "Lower replicas/autoscaling.maxReplicas or accelerator.count, move a service to another site, or declare "
-         "the nodes you really have in site.accelerators; lower teams[].devices[].count to what the site has, or "
-         "raise the team's quota.",
-         "stack", check_capacity,
-         {"requireInventory": {"type": "boolean", "default": True,
-                               "description": "An accelerated service at a site without a pool of its vendor "
-                                              "violates"}})
+RULE = Rule(
+    "capacity",
+    "The accelerators a site's services request at max replicas fit the site's declared "
+    "inventory (per service, per pool and per vendor); team quotas fit the inventory and each team's services "
+    "fit its quota (or its cohort's, when it may borrow).",
+    "mandatory",
+    "Lower replicas/autoscaling.maxReplicas or accelerator.count, move a service to another site, or declare "
+    "the nodes you really have in site.accelerators; lower teams[].devices[].count to what the site has, or "
+    "raise the team's quota.",
+    "stack",
+    check_capacity,
+    {
+        "requireInventory": {
+            "type": "boolean",
+            "default": True,
+            "description": "An accelerated service at a site without a pool of its vendor violates",
+        }
+    },
 )

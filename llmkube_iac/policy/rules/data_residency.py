@@ -5,6 +5,7 @@ Defaults: public and internal anywhere; confidential and restricted only in the 
 area). A deployment outside it lists its own jurisdictions in the pack config. The router check is
 structural, not behavioural: the guard enforces the same ceilings at run time, this refuses
 configurations that would even permit a leak."""
+
 from __future__ import annotations
 
 from ...spec import CLASSIFICATION_ORDER, SiteSpec
@@ -12,8 +13,38 @@ from ...spec.router import ExternalBackend, RouterSpec, class_rank
 from ..base import Rule, Violation
 from ..view import StackView
 
-EU_EEA = ("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
-          "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO")
+EU_EEA = (
+    "AT",
+    "BE",
+    "BG",
+    "HR",
+    "CY",
+    "CZ",
+    "DK",
+    "EE",
+    "FI",
+    "FR",
+    "DE",
+    "GR",
+    "HU",
+    "IE",
+    "IT",
+    "LV",
+    "LT",
+    "LU",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SK",
+    "SI",
+    "ES",
+    "SE",
+    "IS",
+    "LI",
+    "NO",
+)
 DEFAULT_ALLOWED = {"public": ["*"], "internal": ["*"], "confidential": list(EU_EEA), "restricted": list(EU_EEA)}
 PROTECTED = ("confidential", "restricted")  # classes no external provider may receive
 
@@ -42,7 +73,9 @@ def check_residency(view: StackView, cfg: dict):
             if not jurisdiction_allowed(where, cls, allowed):
                 yield Violation(
                     f"service {svc.spec.name} serves {cls} data at site {site.spec.name} (jurisdiction {where}); "
-                    f"{cls} data is allowed only in {', '.join(allowed[cls]) or 'no jurisdiction'}", svc.res.urn)
+                    f"{cls} data is allowed only in {', '.join(allowed[cls]) or 'no jurisdiction'}",
+                    svc.res.urn,
+                )
         if site.routers:
             bounded = {cls: codes for cls, codes in allowed.items() if "*" not in codes}  # "*": no constraint
             for res, router in site.routers:
@@ -51,11 +84,12 @@ def check_residency(view: StackView, cfg: dict):
 
 
 def _classes_up_to(ceiling: str) -> tuple[str, ...]:
-    return CLASSIFICATION_ORDER[:class_rank(ceiling) + 1]
+    return CLASSIFICATION_ORDER[: class_rank(ceiling) + 1]
 
 
-def routing_residency_violations(site: SiteSpec, router: RouterSpec,
-                                 allowed_jurisdictions: dict[str, list[str]] | None = None) -> list[tuple[str, str]]:
+def routing_residency_violations(
+    site: SiteSpec, router: RouterSpec, allowed_jurisdictions: dict[str, list[str]] | None = None
+) -> list[tuple[str, str]]:
     """Problems with a Router's routes as (field path, message) pairs, reported like spec errors;
     `allowed_jurisdictions` maps a class to the countries it may go to.
 
@@ -68,33 +102,55 @@ def routing_residency_violations(site: SiteSpec, router: RouterSpec,
     allowed = {k.lower(): [j.upper() for j in v] for k, v in (allowed_jurisdictions or {}).items()}
     where = f"routers[{router.name}]"
     if site.air_gapped and (router.has_external_zone or router.external_backends):
-        out.append((f"{where}.externalZone", f"site {site.name} is air-gapped: the router may have no external zone "
-                    "and no external backends (remove them or set externalZone: false)"))
+        out.append(
+            (
+                f"{where}.externalZone",
+                f"site {site.name} is air-gapped: the router may have no external zone "
+                "and no external backends (remove them or set externalZone: false)",
+            )
+        )
     for i, b in enumerate(router.backends):
         path = f"{where}.backends[{i}]"
         if isinstance(b, ExternalBackend):
             ceiling, jurisdiction = b.max_classification, b.jurisdiction
             if ceiling in PROTECTED:
-                out.append((f"{path}.maxClassification", f"external backend {b.name} ({b.provider}, {b.jurisdiction}) "
-                            f"would receive {ceiling} data: external providers may receive public or internal only"))
+                out.append(
+                    (
+                        f"{path}.maxClassification",
+                        f"external backend {b.name} ({b.provider}, {b.jurisdiction}) "
+                        f"would receive {ceiling} data: external providers may receive public or internal only",
+                    )
+                )
         else:
             ceiling, jurisdiction = "restricted", site.jurisdiction
         for cls in _classes_up_to(ceiling):
             if cls in allowed and jurisdiction not in allowed[cls]:
-                out.append((f"{path}", f"backend {b.name} is in {jurisdiction} but {cls} data may only be processed in "
-                            f"{', '.join(allowed[cls]) or 'no jurisdiction'}"))
+                out.append(
+                    (
+                        f"{path}",
+                        f"backend {b.name} is in {jurisdiction} but {cls} data may only be processed in "
+                        f"{', '.join(allowed[cls]) or 'no jurisdiction'}",
+                    )
+                )
     return out
 
 
-RULE = (
-    Rule("data-residency", "A service may serve a data class (public < internal < confidential < restricted) only "
-         "at a site whose jurisdiction is allowed for that class; routers may only send a class to backends "
-         "allowed for it.", "mandatory",
-         "Serve the data from a site in an allowed jurisdiction, lower the service's classification if the data "
-         "really is less sensitive, or (with your DPO) add the jurisdiction to allowedJurisdictions.<class>.",
-         "stack", check_residency,
-         {"allowedJurisdictions": {
-             "type": "object", "default": DEFAULT_ALLOWED,
-             "description": "Per class, ISO 3166-1 alpha-2 codes where it may be processed ('*' = anywhere)",
-             "properties": {c: {"type": "array", "items": {"type": "string"}} for c in CLASSIFICATION_ORDER}}})
+RULE = Rule(
+    "data-residency",
+    "A service may serve a data class (public < internal < confidential < restricted) only "
+    "at a site whose jurisdiction is allowed for that class; routers may only send a class to backends "
+    "allowed for it.",
+    "mandatory",
+    "Serve the data from a site in an allowed jurisdiction, lower the service's classification if the data "
+    "really is less sensitive, or (with your DPO) add the jurisdiction to allowedJurisdictions.<class>.",
+    "stack",
+    check_residency,
+    {
+        "allowedJurisdictions": {
+            "type": "object",
+            "default": DEFAULT_ALLOWED,
+            "description": "Per class, ISO 3166-1 alpha-2 codes where it may be processed ('*' = anywhere)",
+            "properties": {c: {"type": "array", "items": {"type": "string"}} for c in CLASSIFICATION_ORDER},
+        }
+    },
 )

@@ -4,6 +4,7 @@ nobody can look the facts up later (elsewhere `gpu-fit-unknown` reports it).
 
 Like capacity it reads the site's inventory (`accelerators` pools, metal hosts), the one thing an
 admission controller never sees, plus the header facts recorded on the Model component."""
+
 from __future__ import annotations
 
 from ...hardware import vendor
@@ -50,9 +51,11 @@ def _fit_candidates(site: SiteView):
     yield from (svc for svc in site.services if not vendor(svc.spec.accelerator.vendor).schedulable)
 
 
-HOW_TO_SUPPLY = ("name the model as in the catalog (`llmkube-iac catalog`) or make its header readable at "
-                 "plan time (a file/pvc source, a store in site.modelStores, or site.hfEndpoint for hf:// "
-                 "sources); sizeGiB gives the weights, accelerator.product or the pool's memoryGiB the device")
+HOW_TO_SUPPLY = (
+    "name the model as in the catalog (`llmkube-iac catalog`) or make its header readable at "
+    "plan time (a file/pvc source, a store in site.modelStores, or site.hfEndpoint for hf:// "
+    "sources); sizeGiB gives the weights, accelerator.product or the pool's memoryGiB the device"
+)
 
 
 def _fits(view: StackView):
@@ -74,18 +77,23 @@ def _fits(view: StackView):
             weights = report.breakdown.get("weights", 0)
             if verdict == "unknown" and memory and weights > memory * GIB * report.devices:
                 verdict = "does-not-fit"  # the weights alone exceed every device together: no KV facts needed
-                summary = (f"does-not-fit: the weights alone ({weights / 2**30:.2f} GiB) exceed {report.devices} x "
-                           f"{memory:g} GiB; use a smaller model or quantization, or more/larger devices "
-                           f"({summary})")
+                summary = (
+                    f"does-not-fit: the weights alone ({weights / 2**30:.2f} GiB) exceed {report.devices} x "
+                    f"{memory:g} GiB; use a smaller model or quantization, or more/larger devices "
+                    f"({summary})"
+                )
             device = f"{report.devices} x {product or svc.spec.accelerator.vendor}"
             yield site, svc, verdict, summary, report.missing, device
 
 
 def _unknown_message(where: str, missing: list[str], airgapped: bool) -> str:
-    why = (" (air-gapped site: nobody can look the facts up later, so an unjudged service is refused)"
-           if airgapped else "")
-    return (f"{where}: the fit cannot be judged{why}: the estimator lacks {', '.join(missing) or 'facts'}; "
-            f"to supply them, {HOW_TO_SUPPLY}")
+    why = (
+        " (air-gapped site: nobody can look the facts up later, so an unjudged service is refused)" if airgapped else ""
+    )
+    return (
+        f"{where}: the fit cannot be judged{why}: the estimator lacks {', '.join(missing) or 'facts'}; "
+        f"to supply them, {HOW_TO_SUPPLY}"
+    )
 
 
 def check_fit(view: StackView, cfg: dict):
@@ -101,14 +109,26 @@ def check_fit(view: StackView, cfg: dict):
             yield Violation(f"{where}: {verdict} on {device}: {summary}", svc.res.urn)
 
 
-RULE = (
-    Rule("gpu-fit", "Every accelerated service's model (weights + KV cache at its context and slots + runtime "
-         "overhead) fits its device per the fit estimator.", "mandatory",
-         "Pick a smaller quantization, a shorter contextSize or fewer parallelSlots, quantize the KV cache, add "
-         "devices (accelerator.count with sharding) or choose a pool with more memory; the message has the breakdown.",
-         "stack", check_fit,
-         {"refuse": {"type": "array", "items": {"type": "string", "enum": ["does-not-fit", "marginal", "unknown"]},
-                     "default": ["does-not-fit"], "description": "Fit verdicts that count as violations"},
-          "unknownAtAirGappedSites": {"type": "boolean", "default": True,
-                                      "description": "An unjudged fit at an air-gapped site is a violation"}})
+RULE = Rule(
+    "gpu-fit",
+    "Every accelerated service's model (weights + KV cache at its context and slots + runtime "
+    "overhead) fits its device per the fit estimator.",
+    "mandatory",
+    "Pick a smaller quantization, a shorter contextSize or fewer parallelSlots, quantize the KV cache, add "
+    "devices (accelerator.count with sharding) or choose a pool with more memory; the message has the breakdown.",
+    "stack",
+    check_fit,
+    {
+        "refuse": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["does-not-fit", "marginal", "unknown"]},
+            "default": ["does-not-fit"],
+            "description": "Fit verdicts that count as violations",
+        },
+        "unknownAtAirGappedSites": {
+            "type": "boolean",
+            "default": True,
+            "description": "An unjudged fit at an air-gapped site is a violation",
+        },
+    },
 )

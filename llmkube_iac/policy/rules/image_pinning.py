@@ -1,6 +1,7 @@
 """image-pinning: every image a pod references is pinned by digest, so what runs is what was
 reviewed and mirrored. Advisory by default; the evaluator makes it mandatory when a site is air-gapped
 or says production: true (SiteSpec.requires_pinned_images)."""
+
 from __future__ import annotations
 
 import re
@@ -20,11 +21,13 @@ def check_pinning(res: Res, cfg: dict):
             yield f"{res.describe()}: image {image} is not pinned by digest (@sha256:...)"
 
 
-RULE = (
-    Rule("image-pinning", "Every image is pinned by digest (advisory by default; mandatory at air-gapped and "
-         "production sites).",
-         "advisory",
-         "Run `llmkube-iac pin <program> --stack <stack>`: it resolves every image of the stack to its digest "
-         "against the registry or mirror the site pulls from and writes them to site.imageDigests.",
-         "resource", check_pinning, {})
+RULE = Rule(
+    "image-pinning",
+    "Every image is pinned by digest (advisory by default; mandatory at air-gapped and production sites).",
+    "advisory",
+    "Run `llmkube-iac pin <program> --stack <stack>`: it resolves every image of the stack to its digest "
+    "against the registry or mirror the site pulls from and writes them to site.imageDigests.",
+    "resource",
+    check_pinning,
+    {},
 )

@@ -1,6 +1,7 @@
 """secrets-hygiene: no secret-looking literal in env values, container args/commands or ConfigMaps;
 secrets come from Secrets by reference. Known token shapes are caught anywhere; secret-named env
 vars, flags and assignments must not carry a literal value (references and placeholders pass)."""
+
 from __future__ import annotations
 
 import re
@@ -22,16 +23,23 @@ TOKEN_PATTERNS = {
 _TOKENS = [(what, re.compile(p)) for what, p in TOKEN_PATTERNS.items()]
 _SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY)", re.I)
 _SECRET_FLAG = re.compile(r"^--?(api-key|api_key|apikey|token|hf-token|password|secret|master-key)(=(.+))?$", re.I)
-_SECRET_ASSIGN = re.compile(r"\b(api_?key|api-key|apikey|password|secret|secret_key|access_key|auth_token|"
-                            r"master_key|hf_token)\b\s*[:=]\s*[\"']?([^\s\"',}]+)", re.I)
+_SECRET_ASSIGN = re.compile(
+    r"\b(api_?key|api-key|apikey|password|secret|secret_key|access_key|auth_token|"
+    r"master_key|hf_token)\b\s*[:=]\s*[\"']?([^\s\"',}]+)",
+    re.I,
+)
 _CODE_SUFFIXES = (".py", ".js", ".ts", ".sh", ".lua", ".go")
 _REFERENCE = ("os.environ/", "$(", "${", "<", "secretKeyRef")
 
 
 def _is_literal_secret(value: str, cfg: dict) -> bool:
     v = value.strip()
-    return bool(v) and v not in cfg.get("allowedLiterals", []) and not v.startswith(_REFERENCE) \
+    return (
+        bool(v)
+        and v not in cfg.get("allowedLiterals", [])
+        and not v.startswith(_REFERENCE)
         and v.lower() not in ("true", "false", "none", "null", "")
+    )
 
 
 def _token_in(text: str, cfg: dict) -> str | None:
@@ -62,7 +70,7 @@ def check_secrets(res: Res, cfg: dict):
         for i, word in enumerate(words):
             token = _token_in(word, cfg)
             m = _SECRET_FLAG.match(word)
-            value = (m.group(3) if m and m.group(3) else words[i + 1] if m and i + 1 < len(words) else None)
+            value = m.group(3) if m and m.group(3) else words[i + 1] if m and i + 1 < len(words) else None
             if token:
                 yield f"{name}: argument {i} holds {token} as a literal"
             elif m and value is not None and _is_literal_secret(value, cfg):
@@ -83,12 +91,21 @@ def check_secrets(res: Res, cfg: dict):
                         break
 
 
-RULE = (
-    Rule("secrets-hygiene", "No secret-looking literal in env values, container args/commands or ConfigMaps: "
-         "secrets come from Secrets by reference.", "mandatory",
-         "Store the value in a Kubernetes Secret and reference it (env valueFrom.secretKeyRef, or the spec's "
-         "*Secret fields such as hfTokenSecret / apiKeySecret); rotate the leaked key.",
-         "resource", check_secrets,
-         {"allowedLiterals": {"type": "array", "items": {"type": "string"}, "default": ["sk-llmkube-local"],
-                              "description": "Known non-secret placeholders"}})
+RULE = Rule(
+    "secrets-hygiene",
+    "No secret-looking literal in env values, container args/commands or ConfigMaps: "
+    "secrets come from Secrets by reference.",
+    "mandatory",
+    "Store the value in a Kubernetes Secret and reference it (env valueFrom.secretKeyRef, or the spec's "
+    "*Secret fields such as hfTokenSecret / apiKeySecret); rotate the leaked key.",
+    "resource",
+    check_secrets,
+    {
+        "allowedLiterals": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": ["sk-llmkube-local"],
+            "description": "Known non-secret placeholders",
+        }
+    },
 )

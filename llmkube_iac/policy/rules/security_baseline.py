@@ -1,6 +1,7 @@
 """security-baseline: every pod meets the Pod Security "restricted" baseline. A CrossGuard resource
 policy: it needs nothing but the manifest, so it runs on every object under either engine, Helm-free
 objects included. Host access is allowed only for a declared multi-GPU need."""
+
 from __future__ import annotations
 
 from ...hardware import VENDORS
@@ -82,13 +83,18 @@ def check_security(res: Res, cfg: dict):
                 yield f"{name}: no resource limits for {', '.join(missing)}"
 
 
-RULE = (
-    Rule("security-baseline", "Pods meet Pod Security 'restricted': non-root, no privilege escalation, all "
-         "capabilities dropped, seccomp, no host namespaces/hostPath/hostPort (unless a declared multi-GPU need), "
-         "limits set, no service-account token automount.", "mandatory",
-         "Use the planners' security contexts (plan/security.py) instead of raw manifests; if a multi-GPU "
-         f"workload truly needs host access, request >1 device and annotate it {HOST_ACCESS_ANNOTATION}: multi-gpu.",
-         "resource", check_security,
-         {"allowMultiGpuHostAccess": {"type": "boolean", "default": True},
-          "requireLimits": {"type": "array", "items": {"type": "string"}, "default": ["memory"]}})
+RULE = Rule(
+    "security-baseline",
+    "Pods meet Pod Security 'restricted': non-root, no privilege escalation, all "
+    "capabilities dropped, seccomp, no host namespaces/hostPath/hostPort (unless a declared multi-GPU need), "
+    "limits set, no service-account token automount.",
+    "mandatory",
+    "Use the planners' security contexts (plan/security.py) instead of raw manifests; if a multi-GPU "
+    f"workload truly needs host access, request >1 device and annotate it {HOST_ACCESS_ANNOTATION}: multi-gpu.",
+    "resource",
+    check_security,
+    {
+        "allowMultiGpuHostAccess": {"type": "boolean", "default": True},
+        "requireLimits": {"type": "array", "items": {"type": "string"}, "default": ["memory"]},
+    },
 )

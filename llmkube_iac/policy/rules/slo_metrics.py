@@ -4,6 +4,7 @@ Pyrra evaluates whatever PromQL it is given: an objective over a series that nev
 100% and never alerts. The runtime table (`Runtime.metrics`) says which series each runtime exports;
 a service that asks for an objective (`slo`) its runtime cannot measure is refused here, where the
 planner would otherwise leave it out silently."""
+
 from __future__ import annotations
 
 from ...hardware import vendor
@@ -19,22 +20,34 @@ def check_slo_metrics(view: StackView, cfg: dict):
             if slo is None or not slo.enabled:
                 continue
             if not vendor(spec.accelerator.vendor).schedulable:
-                yield Violation(f"service {spec.name} asks for an SLO but runs on {spec.accelerator.vendor} hosts, "
-                                "which Prometheus does not scrape per request", svc.res.urn)
+                yield Violation(
+                    f"service {spec.name} asks for an SLO but runs on {spec.accelerator.vendor} hosts, "
+                    "which Prometheus does not scrape per request",
+                    svc.res.urn,
+                )
                 continue
             m = runtime(spec.runtime).metrics
             if not m.availability:
-                yield Violation(f"service {spec.name} asks for an availability SLO but runtime {spec.runtime} exports "
-                                "no request counter with failed requests", svc.res.urn)
+                yield Violation(
+                    f"service {spec.name} asks for an availability SLO but runtime {spec.runtime} exports "
+                    "no request counter with failed requests",
+                    svc.res.urn,
+                )
             if slo.latency is not None and not m.latency:
-                yield Violation(f"service {spec.name} asks for a latency SLO but runtime {spec.runtime} exports no "
-                                "request latency histogram", svc.res.urn)
+                yield Violation(
+                    f"service {spec.name} asks for a latency SLO but runtime {spec.runtime} exports no "
+                    "request latency histogram",
+                    svc.res.urn,
+                )
 
 
-RULE = (
-    Rule("slo-metrics", "A service's SLOs are measured by series its runtime exports (the runtime table's metrics).",
-         "mandatory",
-         "Remove the service's `slo` (or set slo.enabled false, or slo.latency null), or serve it with a runtime "
-         "that exports request and latency metrics (e.g. vllm); put a Router in front to measure it there.",
-         "stack", check_slo_metrics, {})
+RULE = Rule(
+    "slo-metrics",
+    "A service's SLOs are measured by series its runtime exports (the runtime table's metrics).",
+    "mandatory",
+    "Remove the service's `slo` (or set slo.enabled false, or slo.latency null), or serve it with a runtime "
+    "that exports request and latency metrics (e.g. vllm); put a Router in front to measure it there.",
+    "stack",
+    check_slo_metrics,
+    {},
 )

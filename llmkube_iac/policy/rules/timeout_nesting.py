@@ -1,5 +1,6 @@
 """timeout-nesting: client > router > runtime. A layer that gives up while the layer below is still
 working retries (or reports) work that is still running: duplicate GPU load and confusing errors."""
+
 from __future__ import annotations
 
 from ..base import Rule, Violation
@@ -39,7 +40,9 @@ def check_timeouts(view: StackView, cfg: dict):
             if client is not None and not client > budget:
                 yield Violation(
                     f"router {router.name}: clients give up after {client:g}s but the router may work "
-                    f"{t.request_seconds:g}s x {t.num_retries + 1} attempt(s) = {budget:g}s", res.urn)
+                    f"{t.request_seconds:g}s x {t.num_retries + 1} attempt(s) = {budget:g}s",
+                    res.urn,
+                )
             for backend in router.local_backends:
                 svc = services.get(backend.service)
                 if svc is None:
@@ -52,20 +55,32 @@ def check_timeouts(view: StackView, cfg: dict):
                         yield Violation(
                             f"router {router.name}: timeouts.{label} {value:g}s is not above service "
                             f"{svc.name}'s runtime timeout {rt:g}s ({svc.runtime}): the router would retry a "
-                            "request the runtime is still working on", res.urn)
+                            "request the runtime is still working on",
+                            res.urn,
+                        )
                         break
 
 
-RULE = (
-    Rule("timeout-nesting", "Request timeouts nest: client > router (x attempts) > runtime, so no layer retries "
-         "work a lower layer is still doing.", "mandatory",
-         "Raise the router's timeouts.requestSeconds above the runtime's bound (extraArgs [--timeout, N] or "
-         "runtimeTimeouts), or lower that bound; keep the client timeout above requestSeconds x "
-         "(numRetries + 1).",
-         "stack", check_timeouts,
-         {"clientTimeoutSeconds": {"type": ["number", "null"], "default": None,
-                                   "description": "Your clients' timeout; unset: the client check is skipped"},
-          "runtimeTimeouts": {"type": "object", "default": DEFAULT_RUNTIME_TIMEOUTS,
-                              "description": "Request bound per runtime when the service sets none "
-                                             "(none by default)"}})
+RULE = Rule(
+    "timeout-nesting",
+    "Request timeouts nest: client > router (x attempts) > runtime, so no layer retries "
+    "work a lower layer is still doing.",
+    "mandatory",
+    "Raise the router's timeouts.requestSeconds above the runtime's bound (extraArgs [--timeout, N] or "
+    "runtimeTimeouts), or lower that bound; keep the client timeout above requestSeconds x "
+    "(numRetries + 1).",
+    "stack",
+    check_timeouts,
+    {
+        "clientTimeoutSeconds": {
+            "type": ["number", "null"],
+            "default": None,
+            "description": "Your clients' timeout; unset: the client check is skipped",
+        },
+        "runtimeTimeouts": {
+            "type": "object",
+            "default": DEFAULT_RUNTIME_TIMEOUTS,
+            "description": "Request bound per runtime when the service sets none (none by default)",
+        },
+    },
 )
