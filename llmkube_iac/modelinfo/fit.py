@@ -17,6 +17,15 @@ from typing import Literal
 from ..units import GIB as GiB
 from .accelerators import lookup_accelerator
 from .info import ModelInfo
+from .kv_terms import (
+    GGUF_RUNTIMES,
+    KV_BYTES,
+    KV_PAD,
+    LLAMA_UBATCH,
+    kv_cache_bytes,
+    llamacpp_compute_bytes,
+    recurrent_state_bytes,
+)
 from .paged_pool import (
     BATCHED_TOKENS,
     GPU_MEMORY_UTILIZATION,
@@ -26,27 +35,6 @@ from .paged_pool import (
     vllm_overhead_bytes,
 )
 
-KV_PAD = 256  # llama.cpp pads KV cells to 256
-LLAMA_UBATCH = 512
-# bytes per element of a KV cache type (llama.cpp block sizes; vLLM fp8 = 1 byte)
-KV_BYTES = {
-    "f32": 4.0,
-    "f16": 2.0,
-    "bf16": 2.0,
-    "q8_0": 34 / 32,
-    "q4_0": 18 / 32,
-    "q4_1": 20 / 32,
-    "iq4_nl": 18 / 32,
-    "q5_0": 22 / 32,
-    "q5_1": 24 / 32,
-    "auto": 2.0,
-    "fp8": 1.0,
-    "fp8_e4m3": 1.0,
-    "fp8_e5m2": 1.0,
-    "fp8_e4m3fn": 1.0,
-    "fp8_inc": 1.0,
-}
-GGUF_RUNTIMES = ("llamacpp", "ollama")
 MARGIN = 0.05  # below 5% headroom is "marginal": fragmentation and driver growth eat it
 
 Verdict = Literal["fits", "marginal", "does-not-fit", "unknown"]
@@ -127,112 +115,6 @@ class FitReport:
         from dataclasses import asdict
 
         return asdict(self)
-
-
-def _pad(n: int, to: int) -> int:
-    return -(-n // to) * to
-
-
-def kv_elem_bytes(kv_type: str | None, runtime: str) -> float:
-    if kv_type is None:
-        return 2.0
-    if kv_type.lower() not in KV_BYTES:
-        raise ValueError(f"unknown KV cache type {kv_type!r}; valid: {', '.join(KV_BYTES)}")
-    return KV_BYTES[kv_type.lower()]
-
-
-def kv_cache_bytes(
-    info: ModelInfo,
-    context: int,
-    parallel: int = 1,
-    type_k: str | None = None,
-    type_v: str | None = None,
-    runtime: str = "llamacpp",
-    ubatch: int = LLAMA_UBATCH,
-) -> int:
-    """KV bytes for `context`: llama.cpp = one shared cache of `context` cells (slots split it);
-    vLLM-style = `parallel` sequences of `context` tokens (`ubatch` is then max_num_batched_tokens).
-    SWA layers hold window cells only; layers
-    without KV (recurrent, Gemma 4's shared tail) hold none; MLA holds the compressed latent (llama.cpp:
-    K only, V is a view of it); sparse attention adds its indexer keys; DeepSeek-V4 keeps a small
-    window of raw K plus K compressed 4x (with indexer keys) or 128x. Recurrent state: see
-    `recurrent_state_bytes`."""
-    bk, bv = kv_elem_bytes(type_k, runtime), kv_elem_bytes(type_v or type_k, runtime)
-    gguf_rt = runtime in GGUF_RUNTIMES
-    n_layer = info.block_count or 0
-    if gguf_rt:
-        full = _pad(context, KV_PAD)
-        swa = min(full, _pad((info.sliding_window or 0) * parallel + ubatch, KV_PAD))
-    else:  # vLLM (kv_cache_interface.py): whole blocks per sequence; a sliding layer holds at most
-        # window - 1 + max_num_batched_tokens tokens (never more than the context) plus one block
-        full = _pad(context, PAGE_TOKENS) * parallel
-        window = info.sliding_window
-        swa = (_pad(min(window - 1 + ubatch, context), PAGE_TOKENS) + PAGE_TOKENS) * parallel if window else full
-    if info.compress_ratios:
-        return _dsv4_kv_bytes(info, context, parallel, bk, swa if gguf_rt else full, gguf_rt)
-    total = 0.0
-    for il in range(n_layer):
-        if not info.has_kv(il):
-            continue
-        cells = swa if info.is_swa(il) else full
-        if info.is_mla:
-            latent = (info.kv_lora_rank or 0) + (info.rope_dim or 0)
-            total += cells * latent * bk
-        else:
-            n_kv = info.head_count_kv[il] if info.head_count_kv and il < len(info.head_count_kv) else 0
-            dk, dv = info.head_dims(il)
-            total += cells * n_kv * (dk * bk + dv * bv)
-        if info.indexer_key_length:
-            total += cells * info.indexer_key_length * bk
-    return int(total)
-
-
-def _dsv4_kv_bytes(info: ModelInfo, context: int, parallel: int, bk: float, window_cells: int, gguf_rt: bool) -> int:
-    """DeepSeek-V4 (llama.cpp llama-kv-cache-dsv4.cpp): per layer a window of raw K, and per CSA
-    layer (ratio 4) K compressed 4x plus lightning-indexer keys, per HCA layer (128) K compressed 128x;
-    one single-head K of head_dim per cell. Compressor states are F32 ring buffers per sequence."""
-    head = info.head_dim_k or 0
-    idx = info.indexer_key_length or 0
-    streams = max(parallel, 1) if gguf_rt else 1
-    seq = _pad(max(context // streams, 1), KV_PAD) if gguf_rt else context
-    if gguf_rt:
-        comp = lambda r: _pad(max(1, -(-seq // r)), KV_PAD)  # noqa: E731
-    else:
-        comp = lambda r: -(-seq // r) * parallel  # noqa: E731
-    total = 0.0
-    for il in range(info.block_count or 0):
-        ratio = info.compress_ratios[il] if info.compress_ratios and il < len(info.compress_ratios) else 0
-        total += window_cells * head * bk
-        if ratio == 4:
-            total += comp(4) * (head + idx) * bk * streams
-            total += streams * 4 * 2 * 8 * (2 * head + 2 * idx)  # CSA + indexer compressor state (kv, score)
-        elif ratio == 128:
-            total += comp(128) * head * bk * streams
-            total += streams * 4 * 2 * 128 * head
-    return int(total)
-
-
-def recurrent_state_bytes(info: ModelInfo, parallel: int = 1) -> int:
-    """Fixed per-sequence state of linear-attention layers (llama.cpp's RS buffer: one F32 cell per
-    sequence, whatever the context)."""
-    return info.recurrent_state_bytes * max(parallel, 0)
-
-
-def llamacpp_compute_bytes(
-    info: ModelInfo, context: int, parallel: int = 1, flash_attn: bool = True, ubatch: int = LLAMA_UBATCH
-) -> int:
-    """llama.cpp's compute buffer (graph reserve at n_ubatch): FFN/logits peak, or the KQ peak
-    without flash attention; calibrated on llama.cpp's own reports (see tests/modelinfo)."""
-    cells = _pad(context, KV_PAD)
-    swa_cells = min(cells, _pad((info.sliding_window or 0) * parallel + ubatch, KV_PAD)) if info.swa_layers else 0
-    vocab, embd = info.vocab_size or 0, info.embedding_length or 0
-    ff = info.feed_forward_length or 4 * embd
-    ff_eff = ff * (info.expert_used_count or 1) if info.is_moe else ff
-    ffn_peak = ubatch * 4 * (vocab + embd + 3 * ff_eff + (embd if info.is_moe else 0))
-    if flash_attn:
-        return ffn_peak + ubatch * 2 * (cells + swa_cells)
-    attn_peak = ubatch * 4 * (cells * ((info.head_count or 1) + 1) + swa_cells + vocab + 3.5 * embd)
-    return int(max(ffn_peak, attn_peak))
 
 
 def _spec_info(model) -> ModelInfo:
@@ -393,25 +275,10 @@ def fit_service(
     max_ctx = _largest(lambda c: fits(c, parallel), KV_PAD, limit) if fits(KV_PAD, parallel) else 0
     per_slot = max(context // parallel, 1)
     max_par = max_ctx // per_slot if max_ctx else 0
-    report = FitReport(
-        verdict,
-        devices,
-        capacity,
-        need,
-        breakdown,
-        headroom,
-        max_ctx,
-        max_par,
-        [],
-        host,
-        context,
-        parallel,
-        acc_name,
-        runtime=service.runtime,
+    return _report(
+        (info, model, service, product, memory_gib, kv_k),
+        (verdict, devices, capacity, need, breakdown, headroom, max_ctx, max_par, host, context, parallel, acc_name),
     )
-    if verdict == "does-not-fit":
-        report.fixes = _fixes(info, model, service, product, memory_gib, max_ctx, kv_k)
-    return report
 
 
 def _pool_report(info, model, service, product, memory_gib, capacity, acc_name, context, limit, fits) -> FitReport:
@@ -425,6 +292,26 @@ def _pool_report(info, model, service, product, memory_gib, capacity, acc_name, 
     max_ctx = _largest(lambda c: fits(c, 1), PAGE_TOKENS, limit) if fits(PAGE_TOKENS, 1) else 0
     max_par = _largest(lambda p: fits(context, p), 1, MAX_SEQUENCES) if headroom >= 0 else 0
     verdict: Verdict = pool_verdict(need, capacity, max_par, parallel, MARGIN)
+    report = _report(
+        (info, model, service, product, memory_gib, kv_k),
+        (verdict, devices, capacity, need, breakdown, headroom, max_ctx, max_par, host, context, parallel, acc_name),
+        kv_pool_bytes=capacity - base,
+    )
+    if verdict != "does-not-fit" and max_par < parallel:
+        all_ctx = _largest(lambda c: fits(c, parallel), PAGE_TOKENS, context) if fits(PAGE_TOKENS, parallel) else 0
+        report.fixes = [f"parallelSlots <= {max_par} (the full-context sequences its KV pool holds)"]
+        if all_ctx >= 1024:
+            report.fixes.append(f"contextSize <= {all_ctx} (every slot at full context)")
+        report.fixes.append("more devices or memory for the KV pool")
+    return report
+
+
+def _report(asked: tuple, figures: tuple, kv_pool_bytes: int | None = None) -> FitReport:
+    """The report of a known verdict (both fit paths), with the fixes when it does not fit. `asked`:
+    (info, model, service, product, memory_gib, kv_k); `figures`: FitReport's fields from `verdict`
+    to `accelerator`, less `missing`."""
+    info, model, service, product, memory_gib, kv_k = asked
+    verdict, devices, capacity, need, breakdown, headroom, max_ctx, max_par, host, context, parallel, acc = figures
     report = FitReport(
         verdict,
         devices,
@@ -438,18 +325,12 @@ def _pool_report(info, model, service, product, memory_gib, capacity, acc_name, 
         host,
         context,
         parallel,
-        acc_name,
-        kv_pool_bytes=capacity - base,
+        acc,
+        kv_pool_bytes=kv_pool_bytes,
         runtime=service.runtime,
     )
     if verdict == "does-not-fit":
         report.fixes = _fixes(info, model, service, product, memory_gib, max_ctx, kv_k)
-    elif max_par < parallel:
-        all_ctx = _largest(lambda c: fits(c, parallel), PAGE_TOKENS, context) if fits(PAGE_TOKENS, parallel) else 0
-        report.fixes = [f"parallelSlots <= {max_par} (the full-context sequences its KV pool holds)"]
-        if all_ctx >= 1024:
-            report.fixes.append(f"contextSize <= {all_ctx} (every slot at full context)")
-        report.fixes.append("more devices or memory for the KV pool")
     return report
 
 
@@ -503,4 +384,11 @@ def _fixes(info, model, service, product, memory_gib, max_ctx, kv_k) -> list[str
     return fixes or ["a larger accelerator or a smaller quantization"]
 
 
-__all__ = ["FitReport", "fit_service", "kv_cache_bytes", "llamacpp_compute_bytes"]
+__all__ = [
+    "GGUF_RUNTIMES",
+    "FitReport",
+    "fit_service",
+    "kv_cache_bytes",
+    "llamacpp_compute_bytes",
+    "recurrent_state_bytes",
+]
