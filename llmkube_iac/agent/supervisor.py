@@ -8,13 +8,11 @@ so a stale report about a replaced process is ignored.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -22,38 +20,16 @@ from pydantic import ValidationError
 
 from ..fetch import FetchError
 from ..runtimes import native_runtime
-from ..spec.metal import DESIRED_STATE_KEY, DesiredState, MetalServiceState
+from ..spec.metal import DESIRED_STATE_KEY, DesiredState
 from ..units import GIB
 from . import exposure, keys
 from . import pressure as mp
 from .config import AgentConfig
 from .preflight import Estimate
-from .process import Child, tail
+from .process import Child
+from .services import ACTIVE, Svc, _connect, _short, _sub, back_off
 
 log = logging.getLogger("llmkube.metal-agent")
-ACTIVE = ("Starting", "Ready", "BackOff", "CrashLoopBackOff", "Unhealthy")  # phases that hold memory
-_gens = itertools.count(1)
-
-
-@dataclass
-class Svc:
-    """What the agent knows about one desired service (replaced wholesale when its version changes)."""
-
-    state: MetalServiceState
-    version: str
-    gen: int = field(default_factory=lambda: next(_gens))
-    phase: str = "Fetching"
-    reason: str = ""
-    child: Child | None = None
-    ready: bool = False
-    restarts: int = 0
-    failures: int = 0
-    exits: list[float] = field(default_factory=list)
-    restart_at: float | None = None
-    model_path: Path | None = None
-    estimate: Estimate | None = None
-    health_failures: int = 0
-    api_key_file: Path | None = None  # where the runtime's API key was written (when it demands one)
 
 
 class Agent:
@@ -328,25 +304,8 @@ class Agent:
             return
         svc.ready = False
         self.on_change()  # out of rotation first, bookkeeping after
-        now = time.monotonic()
-        if now - svc.child.started_at >= self.cfg.stable_seconds:
-            svc.failures = 0
-        svc.failures += 1
-        svc.restarts += 1
-        svc.exits = [t for t in svc.exits if now - t < self.cfg.crashloop_window_seconds] + [now]
-        backoff = min(self.cfg.backoff_base_seconds * 2 ** (svc.failures - 1), self.cfg.backoff_max_seconds)
-        svc.restart_at = now + backoff
-        last = tail(svc.child.log_path)
-        why = f"exited with code {code}" + (f" ({last})" if last else "")
-        if len(svc.exits) >= self.cfg.crashloop_restarts:
-            svc.phase = "CrashLoopBackOff"
-            svc.reason = (
-                f"{why}; {len(svc.exits)} exits in {self.cfg.crashloop_window_seconds:.0f}s, "
-                f"restart {svc.restarts} in {backoff:.1f}s"
-            )
+        if back_off(svc, self.cfg, code):
             self.on_event("Warning", "CrashLoopBackOff", svc.reason, name)
-        else:
-            svc.phase, svc.reason = "BackOff", f"{why}; restarting in {backoff:.1f}s"
 
     # -- memory pressure -------------------------------------------------------------------------
     def _pressure_loop(self) -> None:
@@ -435,17 +394,3 @@ class Agent:
                     for n, s in sorted(self.services.items())
                 },
             }
-
-
-def _sub(text: str, subs: dict[str, str]) -> str:
-    for key, value in subs.items():
-        text = text.replace(key, value)
-    return text
-
-
-def _connect(bind: str) -> str:
-    return "127.0.0.1" if bind in ("0.0.0.0", "") else bind
-
-
-def _short(err: Exception) -> str:
-    return " ".join(str(err).split())[:500]

@@ -13,7 +13,8 @@ from .service import (
     MoeOffloadSpec,
     ShardingSpec,
 )
-from .site import AcceleratorPool, MetalHost, RegistryMirror, SiteSpec
+from .site import SiteSpec
+from .site_parts import AcceleratorPool, MetalHost, RegistryMirror
 from .stack import StackConfig, load_stack_config
 
 __all__ = [
