@@ -9,30 +9,10 @@ from __future__ import annotations
 
 import sys
 
-from llmkube_iac.modelinfo.catalog import catalog_info, load_catalog
+from llmkube_iac.modelinfo.catalog import REFERENCE_TABLE, catalog_info, load_catalog
 from llmkube_iac.modelinfo.fit import GiB, kv_cache_bytes, llamacpp_compute_bytes, recurrent_state_bytes
 
-TABLE = (
-    "gemma-4-e2b",
-    "gemma-4-e4b",
-    "gemma-4-26b-a4b",
-    "gemma-4-31b",
-    "qwen3.5-4b",
-    "qwen3.5-9b",
-    "qwen3.5-27b",
-    "qwen3.5-35b-a3b",
-    "qwen3.6-27b",
-    "qwen3.6-35b-a3b",
-    "llama-4-scout",
-    "llama-4-maverick",
-    "mistral-medium-3.5",
-    "mistral-large-3",
-    "deepseek-v4-flash",
-    "deepseek-v4-pro",
-    "kimi-k2.5",
-    "glm-5.1",
-    "qwen3-next-80b-a3b",
-)
+TABLE = (*REFERENCE_TABLE, "qwen3-next-80b-a3b")
 
 
 def row(name: str, quant: str, ctx: int) -> list[str]:

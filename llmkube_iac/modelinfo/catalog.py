@@ -13,6 +13,29 @@ from pathlib import Path
 from .info import ModelInfo, swa_layers_from_pattern
 from .quant import bits_per_weight
 
+# The VRAM reference table: the models the platform is built to serve. The figures benchmark prints
+# them and the catalog tests require them, so the list has one owner here.
+REFERENCE_TABLE: tuple[str, ...] = (
+    "gemma-4-e2b",
+    "gemma-4-e4b",
+    "gemma-4-26b-a4b",
+    "gemma-4-31b",
+    "qwen3.5-4b",
+    "qwen3.5-9b",
+    "qwen3.5-27b",
+    "qwen3.5-35b-a3b",
+    "qwen3.6-27b",
+    "qwen3.6-35b-a3b",
+    "llama-4-scout",
+    "llama-4-maverick",
+    "mistral-medium-3.5",
+    "mistral-large-3",
+    "deepseek-v4-flash",
+    "deepseek-v4-pro",
+    "kimi-k2.5",
+    "glm-5.1",
+)
+
 
 @lru_cache(maxsize=1)
 def load_catalog() -> dict[str, dict]:

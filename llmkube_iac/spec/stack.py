@@ -6,7 +6,6 @@ complete specs and a bad reference is a field error, not a KeyError.
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
 from pydantic import Field, ValidationError, ValidationInfo, model_validator
@@ -84,7 +83,7 @@ class StackConfig(SpecModel):
 
     def _context_problems(self) -> list[tuple[str, str]]:
         problems = []
-        by_name = {m.name: m for m in self.models if m.name}  # not models_by_name: validation must not cache it
+        by_name = self.models_by_name
         for i, svc in enumerate(self.services):
             model = svc.model if isinstance(svc.model, ModelSpec) else by_name.get(svc.model)
             if model and svc.context_size and model.context_window and svc.context_size > model.context_window:
@@ -152,8 +151,10 @@ class StackConfig(SpecModel):
             return service.model
         return self.models_by_name[service.model]
 
-    @cached_property
+    @property
     def models_by_name(self) -> dict[str, ModelSpec]:
+        """Stack-level models by name. Built on each call, never cached: a cached copy would travel with
+        `model_copy` (the plan pins sources that way) and hand out the unpinned models."""
         return {m.name: m for m in self.models if m.name}
 
 
