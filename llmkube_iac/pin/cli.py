@@ -88,11 +88,10 @@ def cmd_pin(args) -> int:
 
 
 def _stack_file(project) -> Path:
-    """Pulumi.<stack>.yaml in the project's stackConfigDir (where load_project read it)."""
-    import yaml
-
-    proj = yaml.safe_load((project.directory / "Pulumi.yaml").read_text()) or {}
-    return project.directory / proj.get("stackConfigDir", ".") / f"Pulumi.{project.stack}.yaml"
+    """Pulumi.<stack>.yaml exactly where load_project read it (stackConfigDir and its older form included)."""
+    if project.stack_file is None:
+        raise ValueError("the stack's configuration was not read from a Pulumi.<stack>.yaml file: nothing to write")
+    return project.stack_file
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

@@ -29,6 +29,7 @@ class Project:
     stack: str
     config: dict[str, str] = field(default_factory=dict)  # "project:key" -> string value (objects as JSON)
     secret_keys: list[str] = field(default_factory=list)
+    stack_file: Path | None = None  # the Pulumi.<stack>.yaml it was read from (None: config given in code)
 
 
 def _read_mapping(path: Path) -> dict:
@@ -209,4 +210,4 @@ def load_project(directory: str | Path, stack: str | None = None) -> Project:
     config = _project_defaults(name, proj.get("config"))
     stack_config, secrets = _stack_config(stack_file)
     config.update(stack_config)
-    return Project(name, directory, main, stack, config, secrets)
+    return Project(name, directory, main, stack, config, secrets, stack_file)
