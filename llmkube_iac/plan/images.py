@@ -105,7 +105,7 @@ def apply_mirrors(manifests: list[dict], mirrors: tuple[RegistryMirror, ...]) ->
         if spec is None:
             out.append(m)
             continue
-        m = copy.deepcopy(m)
+        m = _copy(m)
         spec = pod_spec_of(m)
         assert spec is not None  # the copy has the pod spec the original has
         for _, c in containers_of(spec):
@@ -129,25 +129,41 @@ def is_pinned(image: str) -> bool:
     return "@sha256:" in image
 
 
+def _copy(value):
+    """A deep copy of JSON-shaped manifest data (several times faster than copy.deepcopy, which keeps a
+    memo for aliasing JSON never has); anything else is handed to copy.deepcopy."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if kind is list:
+        return [_copy(v) for v in value]
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
 def apply_site_images(manifests: list[dict], site: SiteSpec) -> list[dict]:
-    """A copy of the manifests as the site runs them: mirrored, pinned, and the tag-only ones annotated."""
-    out = apply_mirrors(manifests, site.registry_mirrors)
+    """A copy of the manifests as the site runs them: mirrored, pinned, and the tag-only ones annotated
+    (one copy of each workload for both steps)."""
     if not site.image_digests and site.requires_pinned_images:
-        return out
+        return apply_mirrors(manifests, site.registry_mirrors)
+    mirrors, digests = site.registry_mirrors, site.image_digests
     result = []
-    for m in out:
-        spec = pod_spec_of(m)
-        if spec is None:
+    for m in manifests:
+        if is_chart(m):
+            result.append(_mirror_chart(m, mirrors) if mirrors else m)
+            continue
+        if pod_spec_of(m) is None:
             result.append(m)
             continue
-        m = copy.deepcopy(m)
+        m = _copy(m)
         spec = pod_spec_of(m)
         assert spec is not None  # the copy has the pod spec the original has
         for _, c in containers_of(spec):
-            c["image"] = pin_digest(c["image"], site.image_digests)
+            c["image"] = pin_digest(rewrite_image(c["image"], mirrors), digests)
         for v in spec.get("volumes", []):
             if "image" in v:
-                v["image"]["reference"] = pin_digest(v["image"]["reference"], site.image_digests)
+                v["image"]["reference"] = pin_digest(rewrite_image(v["image"]["reference"], mirrors), digests)
         if not site.requires_pinned_images and not all(is_pinned(i) for i in images_of(spec)):
             add_skips(m, TAG_ONLY_IMAGE)
         result.append(m)

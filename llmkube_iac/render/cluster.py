@@ -86,25 +86,38 @@ class _Graph:
             if r.parent:
                 self.children.setdefault(r.parent, []).append(r.urn)
         self._memo: dict[str, frozenset[str]] = {}
+        # many objects wait on the same components (a site's namespace and add-ons, a service's model):
+        # each component's descendants and each resource's direct set are computed once per build
+        self._descendants_memo: dict[str, frozenset[str]] = {}
+        self._direct_memo: dict[str, frozenset[str]] = {}
 
-    def _descendants(self, urn: str) -> set[str]:
-        out, stack = set(), list(self.children.get(urn, ()))
+    def _descendants(self, urn: str) -> frozenset[str]:
+        hit = self._descendants_memo.get(urn)
+        if hit is not None:
+            return hit
+        out: set[str] = set()
+        stack = list(self.children.get(urn, ()))
         while stack:
             u = stack.pop()
             if u not in out:
                 out.add(u)
                 stack += self.children.get(u, ())
-        return out
+        self._descendants_memo[urn] = frozenset(out)
+        return self._descendants_memo[urn]
 
-    def direct(self, r: RenderedResource) -> set[str]:
-        out = set(r.dependencies)
-        if r.parent:
+    def direct(self, r: RenderedResource) -> frozenset[str]:
+        hit = self._direct_memo.get(r.urn)
+        if hit is not None and self.by_urn.get(r.urn) is r:
+            return hit
+        out = {d for d in r.dependencies if d in self.by_urn}
+        if r.parent and r.parent in self.by_urn:
             out.add(r.parent)
-        for d in list(out):
+        for d in r.dependencies:
             dep = self.by_urn.get(d)
             if dep is not None and not dep.custom and d != r.parent:
-                out |= self._descendants(d)  # waiting on a component waits on all it contains
-        return {d for d in out if d in self.by_urn}
+                out |= self._descendants(d)  # waiting on a component waits on all it contains (all recorded)
+        self._direct_memo[r.urn] = frozenset(out)
+        return self._direct_memo[r.urn]
 
     def before(self, urn: str) -> frozenset[str]:
         if urn in self._memo:

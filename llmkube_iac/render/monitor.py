@@ -68,6 +68,7 @@ class RecordingMonitor(MockMonitor):
                 remote=bool(request.remote),
                 dependencies=sorted(request.dependencies),
                 protect=bool(request.protect),
+                plain_props=True,
             )
         )
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=request.object)

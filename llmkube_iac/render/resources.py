@@ -28,6 +28,9 @@ class RenderedResource:
     protect: bool = False  # `protect`: the engine refuses to delete or replace it
     site: str | None = None  # which site's directory the renderer writes it to
     policy_results: list = field(default_factory=list)
+    # props are plain JSON values already (the recording monitor built them with `plain`): the policy
+    # evaluator reads them as they are instead of copying every resource's props again
+    plain_props: bool = field(default=False, compare=False, repr=False)
 
     @property
     def is_kubernetes_object(self) -> bool:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .resources import RenderedResource
-from .yaml_emit import dump
+from .yaml_emit import Memo, dump
 
 PLACEMENT, SITE = "llmkube:index:Placement", "llmkube:index:Site"  # component types plan.json summarises
 
@@ -43,9 +43,10 @@ def write_output(result, out_dir: Path) -> None:
         files.append((out_dir / r.site / sub / manifest_filename(m), m))
     for parent in {path.parent for path, _ in files}:
         parent.mkdir(parents=True, exist_ok=True)
+    memo = Memo()  # this render's keys and strings, as YAML
     # creating thousands of files is latency-bound: overlap it with the YAML generation
     with ThreadPoolExecutor(max_workers=4) as pool:
-        for _ in pool.map(lambda item: item[0].write_text(dump(canonical(item[1]))), files):
+        for _ in pool.map(lambda item: item[0].write_text(dump(canonical(item[1]), memo=memo)), files):
             pass
     (out_dir / "plan.json").write_text(json.dumps(plan_document(result), indent=2, sort_keys=False))
     from .report import report_html

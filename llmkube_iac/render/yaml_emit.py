@@ -29,7 +29,20 @@ def _quote(text: str) -> str:
     return _NOT_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False))
 
 
-def _scalar(value) -> str:
+class Memo:
+    """The YAML text of keys and strings already written: manifests repeat a few hundred keys and
+    values thousands of times. One per render (writer.write_output), never kept across renders;
+    bounded, since names, labels and data are open-ended."""
+
+    __slots__ = ("keys", "strings")
+    LIMIT = 8192
+
+    def __init__(self) -> None:
+        self.keys: dict[str, str] = {}
+        self.strings: dict[str, str] = {}
+
+
+def _scalar(value, memo: Memo) -> str:
     if value is None:
         return "null"
     if value is True:
@@ -49,57 +62,68 @@ def _scalar(value) -> str:
             text = f"{mantissa}.0e{exponent}"
         return text
     text = str(value)
-    if _PLAIN.fullmatch(text) and not _RESERVED.fullmatch(text) and not text.endswith(":"):
-        return text
-    return _quote(text)
+    out = memo.strings.get(text)
+    if out is None:
+        plain = _PLAIN.fullmatch(text) and not _RESERVED.fullmatch(text) and not text.endswith(":")
+        out = text if plain else _quote(text)
+        if len(memo.strings) < Memo.LIMIT:
+            memo.strings[text] = out
+    return out
 
 
-def _key(key) -> str:
+def _key(key, memo: Memo) -> str:
     key = str(key)
-    return key if _PLAIN_KEY.fullmatch(key) and not _RESERVED.fullmatch(key) else _quote(key)
+    text = memo.keys.get(key)
+    if text is None:
+        text = key if _PLAIN_KEY.fullmatch(key) and not _RESERVED.fullmatch(key) else _quote(key)
+        if len(memo.keys) < Memo.LIMIT:
+            memo.keys[key] = text
+    return text
 
 
-def _emit(value, indent: str, out: list[str], sort_keys: bool) -> None:
+def _emit(value, indent: str, out: list[str], sort_keys: bool, memo: Memo) -> None:
     """Append lines for a mapping or sequence value that starts on its own line."""
     if isinstance(value, dict):
         for k, v in sorted(value.items()) if sort_keys else value.items():
             if isinstance(v, (dict, list)) and v:
-                out.append(f"{indent}{_key(k)}:")
-                _emit(v, indent + ("  " if isinstance(v, dict) else ""), out, sort_keys)
+                out.append(f"{indent}{_key(k, memo)}:")
+                _emit(v, indent + ("  " if isinstance(v, dict) else ""), out, sort_keys, memo)
             else:
-                out.append(f"{indent}{_key(k)}: {_inline(v)}")
+                out.append(f"{indent}{_key(k, memo)}: {_inline(v, memo)}")
     else:
         for item in value:
             if isinstance(item, (dict, list)) and item:
                 sub: list[str] = []
-                _emit(item, indent + "  ", sub, sort_keys)
+                _emit(item, indent + "  ", sub, sort_keys, memo)
                 out.append(f"{indent}- {sub[0].lstrip()}")
                 out.extend(sub[1:])
             else:
-                out.append(f"{indent}- {_inline(item)}")
+                out.append(f"{indent}- {_inline(item, memo)}")
 
 
-def _inline(value) -> str:
+def _inline(value, memo: Memo) -> str:
     if isinstance(value, dict):
         return "{}"
     if isinstance(value, list):
         return "[]"
-    return _scalar(value)
+    return _scalar(value, memo)
 
 
-def dump(value, sort_keys: bool = True) -> str:
+def dump(value, sort_keys: bool = True, memo: Memo | None = None) -> str:
     """YAML text for a dict or list; nested keys sorted (the Pulumi wire keeps no key order), the
-    top level in the order given (apiVersion, kind, metadata first for manifests)."""
+    top level in the order given (apiVersion, kind, metadata first for manifests). `memo`: shared by
+    the documents of one render."""
+    memo = memo if memo is not None else Memo()
     if not isinstance(value, (dict, list)) or not value:
-        return _inline(value) + "\n"
+        return _inline(value, memo) + "\n"
     out: list[str] = []
     if isinstance(value, dict):
         for k, v in value.items():
             if isinstance(v, (dict, list)) and v:
-                out.append(f"{_key(k)}:")
-                _emit(v, "  " if isinstance(v, dict) else "", out, sort_keys)
+                out.append(f"{_key(k, memo)}:")
+                _emit(v, "  " if isinstance(v, dict) else "", out, sort_keys, memo)
             else:
-                out.append(f"{_key(k)}: {_inline(v)}")
+                out.append(f"{_key(k, memo)}: {_inline(v, memo)}")
     else:
-        _emit(value, "", out, sort_keys)
+        _emit(value, "", out, sort_keys, memo)
     return "\n".join(out) + "\n"

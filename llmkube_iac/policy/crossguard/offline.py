@@ -20,10 +20,9 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from ..base import ADVISORY, DISABLED, LEVELS, MANDATORY, PolicyResult, Res
+from ..base import ADVISORY, DISABLED, LEVELS, MANDATORY, PolicyResult
 from ..rules import RULES_BY_NAME
-from ..view import StackView
-from .pack import build_policies
+from .pack import build_policies, stack_view, trusting_plain
 
 
 def _opts(parent: str | None) -> PolicyResourceOptions:
@@ -104,9 +103,14 @@ def evaluate(resources: list, config: dict | None = None) -> list[PolicyResult]:
         if key not in RULES_BY_NAME and key != "all":
             raise ValueError(f"policy config names unknown rule {key!r} (rules: {', '.join(RULES_BY_NAME)})")
     by_urn = {r.urn: r for r in resources}
-    view = StackView([Res(r.urn, r.type, r.name, r.props, r.parent) for r in resources])
-    pinned_sites = any(s.spec.requires_pinned_images for s in view.sites.values())
+    with trusting_plain(r.props for r in resources if getattr(r, "plain_props", False)):
+        return _evaluate(resources, config, by_urn)
+
+
+def _evaluate(resources: list, config: dict | None, by_urn: dict) -> list[PolicyResult]:
     stack_resources = _policy_resources(resources, by_urn)
+    # the view the stack policies read (built once, specs validated once) also says which sites pin images
+    pinned_sites = any(s.spec.requires_pinned_images for s in stack_view(stack_resources).sites.values())
     results: list[PolicyResult] = []
     for policy in build_policies():
         level = resolve_level(policy, config, pinned_sites)

@@ -7,6 +7,8 @@ policy SDK, which itself imports the pulumi SDK): hence its place outside the pu
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -37,6 +39,23 @@ def _plain_once(props) -> dict:
     copy = plain(props)
     _plain_props[id(props)] = (props, copy)
     return copy
+
+
+@contextmanager
+def trusting_plain(props_objects: Iterable) -> Iterator[None]:
+    """While evaluating, rules read these props objects themselves: they are plain already (the offline
+    engine's records), so converting them again would copy the whole plan for nothing. Rules never
+    mutate props (tests/policy check it), so sharing them is safe; the seeds are dropped afterwards."""
+    seeded = [p for p in props_objects if isinstance(p, dict)]
+    for p in seeded:
+        _plain_props[id(p)] = (p, p)
+    try:
+        yield
+    finally:
+        for p in seeded:
+            hit = _plain_props.get(id(p))
+            if hit is not None and hit[0] is p:
+                del _plain_props[id(p)]
 
 
 def _resource_validate(rule: Rule):
@@ -71,7 +90,7 @@ def _stack_resource(r) -> Res:
 _last_view: list = [None, None]  # (the resources, their view): stack policies run one after another
 
 
-def _view(resources) -> StackView:
+def stack_view(resources) -> StackView:
     """One StackView (specs validated once) shared by every stack policy over the same resources."""
     items = list(resources)
     if (
@@ -87,7 +106,7 @@ def _view(resources) -> StackView:
 
 def _stack_validate(rule: Rule):
     def validate(args, report_violation):
-        view = _view(args.resources)
+        view = stack_view(args.resources)
         for message, urn in view.blind_spots():
             report_violation(f"{rule.name} cannot judge this plan: {message}", urn)
         for v in rule.check(view, rule.settings(args.get_config())):
