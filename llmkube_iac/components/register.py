@@ -10,6 +10,7 @@ AlreadyExists); objects are registered after what they need (plan/ordering.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -72,13 +73,16 @@ def _with_wait_for(manifest: dict) -> dict:
     return {**manifest, "metadata": meta}
 
 
-def register_manifest(
-    name: str, manifest: dict, opts: pulumi.ResourceOptions, site: str = "", protect: bool = True, component: str = ""
-) -> pulumi.Resource:
+def _constructor(
+    manifest: dict, opts: pulumi.ResourceOptions, site: str = "", protect: bool = True, component: str = ""
+) -> tuple[Callable[..., pulumi.Resource], dict]:
+    """The class that registers one manifest and its keyword arguments (the logical name goes first). The
+    caller constructs it: the SDK walks every frame above a constructor for each resource's source
+    position, so no wrapper frame is added per resource."""
     api_version, kind = manifest["apiVersion"], manifest["kind"]
     if is_chart(manifest):  # the chart's own name prefixes its objects' names: keep it short
         chart_name = f"{component}-{manifest['metadata']['name']}" if component else manifest["metadata"]["name"]
-        return AddOn(name, manifest, site, chart_name=chart_name, opts=opts)
+        return AddOn, {"manifest": manifest, "site": site, "chart_name": chart_name, "opts": opts}
     extra = pulumi.ResourceOptions()
     if kind in TIMEOUTS:
         extra.custom_timeouts = TIMEOUTS[kind]
@@ -89,8 +93,16 @@ def register_manifest(
     cls = resource_class(api_version, kind)
     body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
     if cls is None:
-        return k8s.apiextensions.CustomResource(name, api_version=api_version, kind=kind, opts=opts, **body)
-    return cls(name, opts=opts, **{_snake(k): v for k, v in body.items()})
+        return k8s.apiextensions.CustomResource, {"api_version": api_version, "kind": kind, "opts": opts, **body}
+    return cls, {"opts": opts, **{_snake(k): v for k, v in body.items()}}
+
+
+def register_manifest(
+    name: str, manifest: dict, opts: pulumi.ResourceOptions, site: str = "", protect: bool = True, component: str = ""
+) -> pulumi.Resource:
+    """One manifest as one resource (register_manifests registers a component's list, in order)."""
+    make, args = _constructor(manifest, opts, site, protect, component)
+    return make(name, **args)
 
 
 def register_manifests(
@@ -113,5 +125,6 @@ def register_manifests(
         if deps[i]:
             after = pulumi.ResourceOptions(depends_on=[registered[d] for d in deps[i]])
             own = pulumi.ResourceOptions.merge(base, after)
-        registered[i] = register_manifest(names[i], manifests[i], own, site, protect, component)
+        make, args = _constructor(manifests[i], own, site, protect, component)
+        registered[i] = make(names[i], **args)
     return {names[i]: registered[i] for i in range(len(manifests))}
