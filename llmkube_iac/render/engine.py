@@ -12,6 +12,7 @@ import os
 import runpy
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from ..plan.objects import site_of
@@ -63,6 +64,7 @@ def _run_isolated(project: Project, build=None) -> list[RenderedResource]:
     from pulumi.runtime.stack import run_pulumi_func
 
     from .monitor import RecordingMonitor
+    from .stack_refs import stack_outputs
 
     try:
         previous = asyncio.get_event_loop_policy().get_event_loop()
@@ -72,7 +74,7 @@ def _run_isolated(project: Project, build=None) -> list[RenderedResource]:
     # a failing program leaves tasks and futures behind: its error is reported once, by render_program
     loop.set_exception_handler(lambda _loop, _context: None)
     asyncio.set_event_loop(loop)
-    monitor = RecordingMonitor()
+    monitor = RecordingMonitor(partial(stack_outputs, project))
     pulumi.runtime.set_all_config(project.config, project.secret_keys)
     pulumi.runtime.set_mocks(monitor.mocks, project=project.name, stack=project.stack, preview=True, monitor=monitor)
     settings.SETTINGS.rpc_manager.clear()

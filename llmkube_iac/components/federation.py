@@ -1,0 +1,51 @@
+"""Binding a router plan's peer references to the peer stacks' outputs (Pulumi stack references).
+
+Why here: the peer's URL and addresses are outputs of the peer's own stack (plan/federation.py
+exports them), so only a Pulumi resource can read them. One StackReference per peer stack; each
+reference in the manifests becomes an output of it, checked on arrival (an endpoint the peer does
+not export, a model group it does not serve, a URL that is not HTTPS or an address that is not a
+CIDR is an error naming the fix, never a half-bound object).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pulumi
+
+from ..plan.federation import ADDRESSES, EXPORT, URL, peer_entry
+from ..spec.router import RouterSpec
+
+
+def stack_reference_name(stack: str) -> str:
+    """A bare stack name means this project's stack in this organization (`organization` on DIY backends)."""
+    if "/" in stack:
+        return stack
+    return f"{pulumi.get_organization()}/{pulumi.get_project()}/{stack}"
+
+
+def peer_lookup(parent: pulumi.Resource, name: str, router: RouterSpec) -> Callable[[str, str, str], object]:
+    """lookup(stack, router, field) for bind_peer_refs: outputs of one StackReference per peer stack."""
+    refs: dict[str, pulumi.StackReference] = {}
+    for b in router.peer_backends:
+        if b.stack_name not in refs:
+            full = stack_reference_name(b.stack_name)
+            refs[b.stack_name] = pulumi.StackReference(
+                f"{name}-peer-{b.stack_name.replace('/', '-')}",
+                stack_name=full,
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for b in router.peer_backends:
+        wanted.setdefault((b.stack_name, b.router), []).append(b.model)
+
+    def lookup(stack: str, peer: str, field: str) -> object:
+        full = stack_reference_name(stack)
+        entry = refs[stack].get_output(EXPORT).apply(lambda fed: peer_entry(fed, full, peer, wanted[(stack, peer)]))
+        if field == URL:
+            return entry.apply(lambda e: e[URL])
+        if field == ADDRESSES:
+            return entry.apply(lambda e: [{"ipBlock": {"cidr": c}} for c in e[ADDRESSES]])
+        raise ValueError(f"unknown peer reference field {field!r}")
+
+    return lookup
