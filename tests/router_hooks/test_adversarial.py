@@ -603,7 +603,8 @@ def test_vectors(stack, capsys):
             f"\nrouter adversarial suite: {len(VECTORS)} vectors ({served} served, {len(VECTORS) - served} refused); "
             f"attacker host requests {ups['attacker'].total}; protected payloads at the provider {len(leaked)}; "
             f"client/master keys at upstreams {sum(secrets.values())}; provider key outside the provider "
-            f"{sum(provider_key.values())}; rows served by the peer site {len(at_peer)}; audit lines {sum(len(x) for x in lines.values())} for {len(results)} "
+            f"{sum(provider_key.values())}; rows served by the peer site {len(at_peer)}; "
+            f"audit lines {sum(len(x) for x in lines.values())} for {len(results)} "
             f"requests (extra {sum(extra.values())}); mismatches {len(failures)}"
         )
     assert not failures, "\n".join(failures)
