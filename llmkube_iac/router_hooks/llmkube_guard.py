@@ -151,9 +151,9 @@ class Guard(CustomLogger):
         if rec is not None:
             rec["upstream_called"] = True
             _attribute(rec, dep)  # the attempt's backend; a later success (a fallback) overwrites it
-        if dep["locality"] == "peer":  # replaces any extra_headers: the peer gets ours and no others
+        if dep["locality"] == "peer":  # the peer gets our headers and no others (nor forwarded client headers)
             ours = {policy.CLASS_HEADER: cls, policy.FEDERATED_HEADER: common.RULES["site"]}
-            return {**kwargs, "extra_headers": ours}
+            return {**{k: v for k, v in kwargs.items() if k != "headers"}, "extra_headers": ours}
         return None
 
     async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):

@@ -35,15 +35,18 @@ async def one(case):
     rec = common.open_call(case["id"], classification=case["cls"], from_site=case["from_site"], team="app")
     held = router.model_list[router.model_id_to_deployment_index_map[case["deployment"]]]
     kwargs = {**held["litellm_params"], "model_info": held["model_info"], "litellm_call_id": case["id"],
-              "extra_headers": {"x-llmkube-federated": "spoofed", "x-other": "1"}, "messages": []}
+              "extra_headers": {"x-llmkube-federated": "spoofed", "x-other": "1"}, "headers": {"x-client": "1"},
+              "messages": []}
     try:
         out = await llmkube_guard.guard.async_pre_call_deployment_hook(kwargs, "acompletion")
     except llmkube_guard.FailClosed as exc:
         return {"refused": exc.message, "excluded": rec.get("excluded")}
     if out is None:
         return {"returned": None}
-    return {"extra_headers": out.get("extra_headers"), "same_otherwise": {k: v for k, v in out.items()
-            if k != "extra_headers"} == {k: v for k, v in kwargs.items() if k != "extra_headers"},
+    mine = ("extra_headers", "headers")
+    return {"extra_headers": out.get("extra_headers"), "headers": out.get("headers"),
+            "same_otherwise": {k: v for k, v in out.items() if k not in mine}
+            == {k: v for k, v in kwargs.items() if k not in mine},
             "to_site": rec.get("to_site"), "locality": rec.get("locality")}
 
 async def main():
@@ -92,6 +95,7 @@ def test_a_peer_call_carries_exactly_the_class_and_this_site(results):
     for name, cls in (("peer, confidential", "confidential"), ("peer, public", "public")):
         got = results[name]
         assert got["extra_headers"] == {CLASS_HEADER: cls, FEDERATED_HEADER: SITE}, got  # the caller's are gone
+        assert got["headers"] is None, got  # no forwarded client headers either
         assert got["same_otherwise"] and got["to_site"] == "dc" and got["locality"] == "peer", got
 
 
