@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pulumi
 
 from ..plan.federation import ADDRESSES, EXPORT, URL, peer_entry
+from ..spec.errors import SpecError
 from ..spec.router import RouterSpec
 
 
@@ -39,9 +40,15 @@ def peer_lookup(parent: pulumi.Resource, name: str, router: RouterSpec) -> Calla
     for b in router.peer_backends:
         wanted.setdefault((b.stack_name, b.router), []).append(b.model)
 
+    def entry_of(exported: object, stack: str, peer: str) -> dict:
+        try:
+            return peer_entry(exported, stack_reference_name(stack), peer, wanted[(stack, peer)])
+        except ValueError as exc:  # invalid input: the engine reports it as such, naming the backends
+            names = ", ".join(b.name for b in router.peer_backends if (b.stack_name, b.router) == (stack, peer))
+            raise SpecError([(f"routers[{router.name}].backends[{names}]", str(exc))]) from None
+
     def lookup(stack: str, peer: str, field: str) -> object:
-        full = stack_reference_name(stack)
-        entry = refs[stack].get_output(EXPORT).apply(lambda fed: peer_entry(fed, full, peer, wanted[(stack, peer)]))
+        entry = refs[stack].get_output(EXPORT).apply(lambda fed: entry_of(fed, stack, peer))
         if field == URL:
             return entry.apply(lambda e: e[URL])
         if field == ADDRESSES:
