@@ -48,6 +48,8 @@ def peer_lookup(parent: pulumi.Resource, name: str, router: RouterSpec) -> Calla
             raise SpecError([(f"routers[{router.name}].backends[{names}]", str(exc))]) from None
 
     def lookup(stack: str, peer: str, field: str) -> object:
+        if (stack, peer) not in wanted:  # a reference this router's backends did not write
+            raise SpecError([(f"routers[{router.name}]", f"no peer backend refers to {stack}/{peer}")])
         entry = refs[stack].get_output(EXPORT).apply(lambda fed: entry_of(fed, stack, peer))
         if field == URL:
             return entry.apply(lambda e: e[URL])

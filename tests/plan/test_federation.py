@@ -104,6 +104,8 @@ def test_a_federation_endpoint_is_tls_only_and_open_to_its_clients_only():
         ({"host": "gw.example", "addresses": ["10.0.0.5"], "clients": ["10.9.0.0/16"]}, "prefix length"),
         ({"host": "gw.example", "addresses": ["10.0.0.5/32"], "clients": ["nowhere"]}, "is not a CIDR"),
         ({"host": "gw example", "addresses": ["10.0.0.5/32"], "clients": ["10.9.0.0/16"]}, "neither an IP"),
+        ({"host": "gw.example", "addresses": ["10.0.0.5/32"], "clients": ["::/0"]}, "not every address"),
+        ({"host": "gw.example", "addresses": ["0.0.0.0/0"], "clients": ["10.9.0.0/16"]}, "not every address"),
     ],
 )
 def test_a_bad_federation_spec_names_the_field(federation, message):
@@ -163,6 +165,7 @@ GOOD = {"url": "https://gw.dc.example/v1", "addresses": ["10.0.0.5/32"], "models
         ({"dc-gw": {**GOOD, "url": "https://user@evil.example/v1"}}, "federation is HTTPS only"),
         ({"dc-gw": {**GOOD, "addresses": ["0.0.0.0/0x"]}}, "not CIDRs"),
         ({"dc-gw": {**GOOD, "addresses": "10.0.0.0/8"}}, "not CIDRs"),
+        ({"dc-gw": {**GOOD, "addresses": ["10.0.0.5/32", "0.0.0.0/00"]}}, "every address, /0, is refused"),
         ({"dc-gw": {**GOOD, "addresses": [{"cidr": "10.0.0.0/8"}]}}, "not CIDRs"),
         ({"dc-gw": {**GOOD, "models": ["other"]}}, "serves no model group chat"),
     ],
