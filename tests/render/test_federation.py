@@ -158,3 +158,11 @@ def test_an_air_gapped_site_reaches_no_peer_it_did_not_declare(fleet):
     result = render_program(fleet, "edge-l4")
     found = [p for p in result.policy_results if p.rule == "airgap-egress"]
     assert len(found) == 1 and "reaches 10.10.0.10/32, outside the site's declared reach" in found[0].message
+
+
+def test_the_report_shows_where_each_route_goes(tmp_path):
+    render_program(EXAMPLE, "edge-l4", tmp_path / "out")
+    html = (tmp_path / "out" / "report.html").read_text()
+    routes = html[html.index("<h2>Routes") : html.index("</section>", html.index("<h2>Routes"))]
+    assert "<td>dc</td><td>site dc / dc-gw</td><td>FR</td><td>internal</td>" in routes
+    assert "<td>local</td><td>service chat-confidential</td><td>DE</td><td>restricted</td>" in routes
