@@ -15,6 +15,7 @@ needs a certIssuer), admitted from the peers' declared source CIDRs only.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 
 from ..spec import SiteSpec
@@ -156,10 +157,13 @@ def peer_entry(exported: object, stack: str, router: str, models: Iterable[str] 
     bad = [
         str(a)[:60]
         for a in (addresses if isinstance(addresses, list) else [addresses])
-        if not isinstance(a, str) or check_cidr(a)
+        if not isinstance(a, str) or check_cidr(a) or ipaddress.ip_network(a, strict=False).prefixlen == 0
     ]
     if bad or not isinstance(addresses, list):
-        raise ValueError(f"stack {stack} exports addresses {', '.join(bad)} for router {router}: not CIDRs")
+        raise ValueError(
+            f"stack {stack} exports addresses {', '.join(bad)} for router {router}: not CIDRs of the endpoint "
+            "(every address, /0, is refused)"
+        )
     served = entry.get("models") or []
     missing = [m for m in models if m not in served]
     if missing:

@@ -251,7 +251,10 @@ def plan_zone_config(
         "site": site.name,
         "zone": zone,
         "allowedPaths": list(router.allowed_paths),
-        "deployments": deployments,
+        # a peer's base is bound at deploy time (its stack's output): the guard reads every base from the env
+        "deployments": [
+            {k: v for k, v in d.items() if not (k == "apiBase" and d["locality"] == "peer")} for d in deployments
+        ],
         "groups": [{"name": g.name, "fallbacks": [f for f in g.fallbacks if f in served]} for g in groups],
         "teams": [
             {

@@ -66,6 +66,9 @@ class RecordingMonitor(MockMonitor):
         state = {"name": request.id, "outputs": self.stack_outputs(request.id), "secretOutputNames": []}
         urn = self.make_urn(request.parent, request.type, request.name)
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, request.id, state)
+        self.records.append(
+            RenderedResource(urn=urn, type=request.type, name=request.name, props=state, parent=request.parent or None)
+        )
         props = _sync_await(rpc.serialize_properties(state, {}))
         return resource_pb2.ReadResourceResponse(urn=urn, properties=props)
 

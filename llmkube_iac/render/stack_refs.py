@@ -46,11 +46,14 @@ def stack_outputs(project: Project, name: str) -> dict:
         )
     try:
         other = load_project(project.directory, stack)
+    except SpecError as err:  # the engine: "unknown stack"
+        raise SpecError([(where, f"unknown stack: {m}") for _p, m in err.problems]) from None
+    try:
         raw = _config(other)
         if "fleet" in raw:
             from ..components.fleet_stack import read_fleet
 
-            fleet = read_fleet(str(raw["fleet"]))
+            fleet = read_fleet(str(raw["fleet"]), other.main.parent)
             site = fleet.site(str(raw.get("fleetSite") or stack))
             routers_raw, problems = fill_peer_jurisdictions(
                 {s.name: s.jurisdiction for s in fleet.sites}, raw.get("routers") or []

@@ -94,3 +94,10 @@ class FederationSpec(SpecModel):
         raise ValueError(
             f"{v} is an address: give the DNS name peers call (the certificate names it; addresses go in `addresses`)"
         )
+
+    @field_validator("addresses", "clients")
+    @classmethod
+    def _bounded(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if any(ipaddress.ip_network(c, strict=False).prefixlen == 0 for c in v):
+            raise ValueError("name the peer sites' ranges, not every address (0.0.0.0/0, ::/0)")
+        return v
