@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 from .base import SpecModel, check_dns_label
 from .priority import Priority
 
-_DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d|w|y)$")
+_DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d|w|y)\Z")
 
 
 class AddOns(SpecModel):
