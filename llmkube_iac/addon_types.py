@@ -3,7 +3,8 @@
 Why apart from addons.py: the table is data, one entry per chart, and grows with every add-on; the entry
 type and the handful of reusable conditions ("operators.<flag> is on", "a pool's vendor names this
 add-on", "addons.<flag> is on and the cluster lacks its API groups") and site values (where a vendor's
-device exporter runs) are the vocabulary the entries are written in and change rarely. Everything here is re-exported by addons.py, the one place to import from.
+device exporter runs) are the vocabulary the entries are written in and change rarely. Everything here
+is re-exported by addons.py, the one place to import from.
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 Why generated: the series differ per runtime (vLLM's `vllm:*`, llama.cpp's `llamacpp:*`) and per
 vendor's device exporter (DCGM_FI_*, AMD's gpu_*, Gaudi's habanalabs_*, Intel XPU's hw_*, each in its
-own unit), and hand-written dashboards drift from what a site actually runs. Names come only from the tables (`Runtime.metrics`, `Runtime.queue_metric`,
-`VendorProfile.device_metrics`, the router's exporter constants), so a runtime or vendor added to
-its table shows up here without an edit. The metal-agent's silence alert stays with the metal
-plan (plan/metal.py), which owns the heartbeat metric.
+own unit), and hand-written dashboards drift from what a site actually runs. Names come only from
+the tables (`Runtime.metrics`, `Runtime.queue_metric`, `VendorProfile.device_metrics`, the router's
+exporter constants), so a runtime or vendor added to its table shows up here without an edit. The
+metal-agent's silence alert stays with the metal plan (plan/metal.py), which owns the heartbeat metric.
 """
 
 from __future__ import annotations

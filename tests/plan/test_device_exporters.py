@@ -139,9 +139,9 @@ def test_a_vendor_without_an_exporter_chart_installs_none(pool_vendor):
 
 
 def test_the_xpu_exporter_runs_on_the_vendors_nodes_and_tolerates_its_pools():
-    values = charts(
-        stack("intel-xpu", taints=[{"key": "team", "value": "lab", "effect": "NoSchedule"}], **on())
-    )["intel-xpumd"]["spec"]["values"]
+    values = charts(stack("intel-xpu", taints=[{"key": "team", "value": "lab", "effect": "NoSchedule"}], **on()))[
+        "intel-xpumd"
+    ]["spec"]["values"]
     xpu = vendor("intel-xpu")
     assert values["nodeSelector"] == xpu.node_selector
     assert values["tolerations"] == [
@@ -228,3 +228,30 @@ def test_a_unit_the_dashboard_cannot_convert_is_an_error_naming_the_vendor(monke
     monkeypatch.setitem(VENDORS, "amd", replace(amd, device_metrics={**amd.device_metrics, "memory_unit": "kib"}))
     with pytest.raises(ValueError, match=r"vendor amd: device_metrics memory_unit 'kib' is not one of mbytes, bytes"):
         board("amd")
+
+
+# -- air-gapped sites ---------------------------------------------------------------------------------------------
+def _airgap_charts(config: dict) -> list[str]:
+    from llmkube_iac.policy import evaluate
+    from tests.policy.fixtures import resources_for
+
+    return [p.message for p in evaluate(resources_for(config)) if p.rule == "airgap-charts"]
+
+
+def test_an_exporter_whose_values_schema_loads_outside_definitions_is_refused_air_gapped():
+    from tests.policy.fixtures import edge_config
+
+    c = edge_config()
+    assert not _airgap_charts(c)
+    c["site"]["accelerators"].append({"name": "arc", "vendor": "intel-xpu", "devicesPerNode": 1, "nodeCount": 1})
+    c["site"]["registryMirrors"].append({"source": "quay.io", "mirror": "registry.edge.internal/quay"})
+    c["site"]["registryMirrors"].append({"source": "docker.io", "mirror": "registry.edge.internal/docker"})
+    c["site"]["clusterProvides"] = ["monitoring.coreos.com"]  # the site's own Prometheus scrapes it
+    c["site"]["addons"] = {"metricsExporters": True}
+    messages = _airgap_charts(c)
+    assert len(messages) == 1, messages
+    assert "add-on intel-xpumd (site edge, air-gapped)" in messages[0]
+    assert "raw.githubusercontent.com" in messages[0]
+    # the chart itself comes from the internal registry: the schema is the only reason
+    c["site"]["addons"] = {}
+    assert not _airgap_charts(c)
