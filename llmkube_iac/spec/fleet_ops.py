@@ -38,8 +38,9 @@ class AddOns(SpecModel):
     )
     metrics_exporters: bool = Field(
         False,
-        description="Install each pool vendor's device-metrics exporter (NVIDIA's dcgm-exporter comes with "
-        "its gpu-operator and is then scraped)",
+        description="Install each pool vendor's device-metrics exporter chart where Prometheus runs (AMD's "
+        "device-metrics-exporter, Intel XPU Manager's xpumd); NVIDIA's dcgm-exporter comes with its gpu-operator "
+        "and is then scraped; Gaudi's metric exporter has no chart of its own",
     )
 
 

@@ -121,6 +121,13 @@ class NodeTaint(SpecModel):
     value: LabelValue | None = Field(None, description="Taint value; unset: tolerated with operator Exists (any value)")
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field("NoSchedule", description="Taint effect")
 
+    def toleration(self) -> dict:
+        """The toleration a pod needs to run on the pool's nodes."""
+        tol = {"key": self.key, "operator": "Equal" if self.value else "Exists", "effect": self.effect}
+        if self.value:
+            tol["value"] = self.value
+        return tol
+
 
 class AcceleratorPool(SpecModel):
     """A homogeneous group of nodes: what the capacity rule and the scheduler hints read."""
