@@ -49,7 +49,10 @@ class LatencySlo(SpecModel):
 
     target: float = Field(95.0, gt=0, lt=100, description="Percent of requests faster than thresholdSeconds")
     threshold_seconds: float = Field(
-        10.0, gt=0, description="Latency threshold; must be a bucket bound of the runtime's (or router's) histogram"
+        10.0,
+        gt=0,
+        description="Latency threshold; must be a bucket bound of the runtime's (or router's) histogram. "
+        "Unset: 10 s, or the histogram's next bound above it",
     )
 
 

@@ -87,6 +87,18 @@ def _undeclared_chart(rs):
     )
 
 
+def _tgi_and_sglang_with_slos(c):
+    """A TGI and an SGLang service asking for the default objectives (their runtimes export the series)."""
+    _set(c["site"], addons=PYRRA)
+    c["models"].append(
+        {"name": "st", "source": "pvc://model-store/qwen3-8b", "format": "safetensors", "totalParametersB": 8}
+    )
+    for name, rt in (("tgi", "tgi"), ("sgl", "sglang")):
+        c["services"].append(
+            {"name": name, "model": "st", "runtime": rt, "accelerator": {"vendor": "nvidia", "count": 1}, "slo": {}}
+        )
+
+
 CASES = {
     "airgap-images": (
         [("clean", plan())],
@@ -359,6 +371,7 @@ CASES = {
                 "SLO switched off on llama.cpp",
                 plan(lambda c: (_set(c["site"], addons=PYRRA), _set(svc(c), slo={"enabled": False}))),
             ),
+            ("SLOs on TGI and SGLang", plan(_tgi_and_sglang_with_slos)),
         ],
         [
             ("availability SLO on llama.cpp", plan(lambda c: (_set(c["site"], addons=PYRRA), _set(svc(c), slo={})))),

@@ -37,6 +37,12 @@ def rendered(tmp_path_factory):
     )
     cfg["llmkube:teams"] = TEAMS
     cfg["llmkube:services"][0]["team"] = "search"
+    # a TGI and an SGLang service asking for objectives: their runtimes' series are in the table
+    model = cfg["llmkube:services"][0]["model"]
+    for name, rt in (("tgi-chat", "tgi"), ("sglang-chat", "sglang")):
+        cfg["llmkube:services"].append(
+            {"name": name, "model": model, "runtime": rt, "accelerator": {"vendor": "nvidia", "count": 1}, "slo": {}}
+        )
     (program / "Pulumi.dc.yaml").write_text(yaml.safe_dump(stack))
     out = tmp_path_factory.mktemp("dc-fleet-out")
     return render_program(program, "dc", out, evaluate_policies=True), out
@@ -123,6 +129,10 @@ def test_names_are_stable_and_the_plan_passes_the_rules(rendered):
         "dc-clusterqueue-search",
         "dc-localqueue-llmkube-search",
         "dc-servicelevelobjective-llmkube-gateway-availability",
+        "dc-servicelevelobjective-llmkube-tgi-chat-availability",
+        "dc-servicelevelobjective-llmkube-tgi-chat-latency",
+        "dc-servicelevelobjective-llmkube-sglang-chat-availability",
+        "dc-servicelevelobjective-llmkube-sglang-chat-latency",
     } <= names
     mandatory = [p for p in result.policy_results if getattr(p, "level", None) == "mandatory"]
     assert not [p for p in mandatory if getattr(p, "rule", "") in ("capacity", "slo-metrics")], mandatory
@@ -143,5 +153,10 @@ def test_the_dashboard_reads_every_pool_vendors_device_series(rendered):
         "habanalabs_utilization",
         "hw_memory_usage_bytes) / 1048576",
         "hw_gpu_utilization_ratio) * 100",
+        "tgi_request_generated_tokens_sum",
+        "tgi_queue_size",
+        "sglang:generation_tokens_total",
+        "sglang:time_to_first_token_seconds_bucket",
+        "sglang:token_usage",
     ):
         assert series in text, series
