@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ...hardware import vendor
 from ...plan.errors import PlanError
 from ...plan.quota import admitting_pools, kueue_available
-from ...plan.scheduling import matching_pools
+from ...plan.scheduling import matching_pools, place
 from ..base import Rule, Violation
 from ..inventory import accelerated_services, device_total
 from ..view import StackView
@@ -141,11 +142,13 @@ def _unadmittable(site, team, svc) -> list[Violation]:
     if pools:
         return []
     acc = svc.spec.accelerator
+    where = place(site.spec, svc.spec, vendor(acc.vendor)).pool
     have = sorted({d.pool or f"any {d.vendor} pool" for d in team.devices if d.vendor == acc.vendor})
     return [
         Violation(
-            f"service {svc.spec.name}'s pods would never be admitted by Kueue: team {team.name}'s quota has "
-            f"no {acc.vendor} pool they can be placed on (its {acc.vendor} quota: {', '.join(have) or 'none'})",
+            f"service {svc.spec.name}'s pods would never be admitted by Kueue: they are placed on "
+            f"{f'pool {where.name}' if where else f'{acc.vendor} nodes'} and team {team.name}'s {acc.vendor} "
+            f"quota ({', '.join(have) or 'none'}) has no pool they fit",
             svc.res.urn,
         )
     ]
