@@ -96,7 +96,7 @@ class Site(pulumi.ComponentResource):
         # a service naming a team queues its pods in the team's LocalQueue (where Kueue runs): it exists first
         local_queues = {
             m["metadata"]["name"]: r
-            for m, r in zip(plan.site, self.resources.values())
+            for m, r in zip(plan.site, self.resources.values(), strict=True)
             if m["kind"] == "LocalQueue" and m["metadata"].get("namespace") == site.namespace
         }
         self.services: dict[str, InferenceService] = {}
