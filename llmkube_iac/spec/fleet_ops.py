@@ -34,7 +34,9 @@ class AddOns(SpecModel):
         False, description="Install Pyrra: services and routers then get ServiceLevelObjectives (needs monitoring)"
     )
     kueue: bool = Field(
-        False, description="Install Kueue: `teams` then get ResourceFlavors, ClusterQueues and LocalQueues"
+        False,
+        description="Install Kueue: `teams` then get ResourceFlavors, ClusterQueues and LocalQueues, and the pods "
+        "of services naming a team are admitted through the team's queue (Kueue's pod integration)",
     )
     metrics_exporters: bool = Field(
         False,
