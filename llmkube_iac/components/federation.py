@@ -1,4 +1,5 @@
-"""Binding a router plan's peer references to the peer stacks' outputs (Pulumi stack references).
+"""Binding a router plan's peer references to the peer stacks' outputs (Pulumi stack references), or to
+a sibling site's export when one program builds both (a Fleet).
 
 Why here: the peer's URL and addresses are outputs of the peer's own stack (plan/federation.py
 exports them), so only a Pulumi resource can read them. One StackReference per peer stack; each
@@ -25,11 +26,14 @@ def stack_reference_name(stack: str) -> str:
     return f"{pulumi.get_organization()}/{pulumi.get_project()}/{stack}"
 
 
-def peer_lookup(parent: pulumi.Resource, name: str, router: RouterSpec) -> Callable[[str, str, str], object]:
-    """lookup(stack, router, field) for bind_peer_refs: outputs of one StackReference per peer stack."""
+def peer_lookup(
+    parent: pulumi.Resource, name: str, router: RouterSpec, in_program: dict[str, dict]
+) -> Callable[[str, str, str], object]:
+    """lookup(stack, router, field) for bind_peer_refs: outputs of one StackReference per peer stack, or the
+    export of a site built by the same program (`in_program`, by site name: a Fleet's sibling)."""
     refs: dict[str, pulumi.StackReference] = {}
     for b in router.peer_backends:
-        if b.stack_name not in refs:
+        if b.stack_name not in refs and b.stack_name not in in_program:
             full = stack_reference_name(b.stack_name)
             refs[b.stack_name] = pulumi.StackReference(
                 f"{name}-peer-{b.stack_name.replace('/', '-')}",
@@ -50,7 +54,10 @@ def peer_lookup(parent: pulumi.Resource, name: str, router: RouterSpec) -> Calla
     def lookup(stack: str, peer: str, field: str) -> object:
         if (stack, peer) not in wanted:  # a reference this router's backends did not write
             raise SpecError([(f"routers[{router.name}]", f"no peer backend refers to {stack}/{peer}")])
-        entry = refs[stack].get_output(EXPORT).apply(lambda fed: entry_of(fed, stack, peer))
+        if stack in in_program:
+            entry = pulumi.Output.from_input(entry_of(in_program[stack], stack, peer))
+        else:
+            entry = refs[stack].get_output(EXPORT).apply(lambda fed: entry_of(fed, stack, peer))
         if field == URL:
             return entry.apply(lambda e: e[URL])
         if field == ADDRESSES:

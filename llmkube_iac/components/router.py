@@ -31,15 +31,17 @@ class Router(pulumi.ComponentResource):
         services: Sequence[InferenceServiceSpec],
         opts: pulumi.ResourceOptions | None = None,
         manifests: list[dict] | None = None,
+        peer_exports: dict[str, dict] | None = None,
     ):
-        """`manifests` are the already-planned objects (Site plans the whole stack before registering)."""
+        """`manifests` are the already-planned objects (Site plans the whole stack before registering);
+        `peer_exports` the `federation` exports of sites in the same program, by stack (site) name."""
         spec = spec if isinstance(spec, RouterSpec) else RouterSpec.model_validate(spec)
         if manifests is None:  # raises before registering
             manifests = plan_alone(site, router=(spec, services)).routers[spec.name]
         super().__init__(ROUTER_TYPE, name, {"spec": spec.to_config(), "site": site.name}, opts)
         self.spec = spec
         if spec.peer_backends:  # other sites' URLs and addresses: outputs of their stacks
-            lookup = peer_lookup(self, name, spec)
+            lookup = peer_lookup(self, name, spec, peer_exports or {})
             manifests = [bind_peer_refs(m, lookup) if has_refs(m) else m for m in manifests]
         self.resources = register_manifests(self, name, manifests, site=site.name, protect=site.kubernetes.protect)
         urls = zone_urls(site, spec)

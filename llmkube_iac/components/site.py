@@ -56,7 +56,15 @@ def site_props(site: SiteSpec) -> dict:
 class Site(pulumi.ComponentResource):
     """Outputs: namespace and each service's in-cluster OpenAI base URL."""
 
-    def __init__(self, name: str, config: StackConfig | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        config: StackConfig | dict,
+        opts: pulumi.ResourceOptions | None = None,
+        peer_exports: dict[str, dict] | None = None,
+    ):
+        """`peer_exports`: the `federation` exports of sibling sites in the same program, by site name
+        (Fleet passes them); a peer not among them is read through a stack reference."""
         config = config if isinstance(config, StackConfig) else load_stack_config(config)
         site = config.site
         pins = resolve_revisions(site, stack_models(config))  # hf:// branches/tags -> commits via the mirror
@@ -124,6 +132,7 @@ class Site(pulumi.ComponentResource):
                 site,
                 services,
                 manifests=plan.routers[r.name],
+                peer_exports=peer_exports,
                 opts=pulumi.ResourceOptions.merge(
                     after_ns, pulumi.ResourceOptions(depends_on=list(self.services.values()))
                 ),

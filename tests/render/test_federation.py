@@ -158,3 +158,57 @@ def test_an_air_gapped_site_reaches_no_peer_it_did_not_declare(fleet):
     result = render_program(fleet, "edge-l4")
     found = [p for p in result.policy_results if p.rule == "airgap-egress"]
     assert len(found) == 1 and "reaches 10.10.0.10/32, outside the site's declared reach" in found[0].message
+
+
+def test_the_report_shows_where_each_route_goes(tmp_path):
+    render_program(EXAMPLE, "edge-l4", tmp_path / "out")
+    html = (tmp_path / "out" / "report.html").read_text()
+    routes = html[html.index("<h2>Routes") : html.index("</section>", html.index("<h2>Routes"))]
+    assert "<td>dc</td><td>site dc / dc-gw</td><td>FR</td><td>internal</td>" in routes
+    assert "<td>local</td><td>service chat-confidential</td><td>DE</td><td>restricted</td>" in routes
+
+
+def _site_config(name: str, jurisdiction: str, routers: list) -> dict:
+    from tests.conftest import minimal_stack
+
+    return minimal_stack(site={"name": name, "jurisdiction": jurisdiction, "certIssuer": "fleet-ca"}, routers=routers)
+
+
+KEYS = {"name": "gw-keys", "key": "master"}
+
+
+def test_a_fleet_built_in_one_program_binds_sibling_peers_without_a_stack_reference():
+    from llmkube_iac.components.fleet import Fleet
+    from llmkube_iac.render.engine import run_callable
+
+    dc_router = {
+        "name": "dc-gw",
+        "masterKeySecret": KEYS,
+        "federation": {"host": "gw.dc.example", "addresses": ["10.10.0.10/32"], "clients": ["10.20.0.0/16"]},
+        "backends": [{"name": "local", "service": "chat"}],
+        "modelGroups": [{"name": "chat", "backends": ["local"]}],
+    }
+    peer = {"name": "dc", "site": "dc", "router": "dc-gw", "model": "chat", "keySecret": KEYS}
+    edge_router = {
+        "name": "edge-gw",
+        "masterKeySecret": KEYS,
+        "backends": [{"name": "local", "service": "chat"}, peer],
+        "modelGroups": [{"name": "chat", "backends": ["local", "dc"]}],
+    }
+    sites = [_site_config("dc", "FR", [dc_router]), _site_config("edge", "DE", [edge_router])]
+    records = run_callable(lambda: Fleet("fleet", sites))
+    assert not [r for r in records if r.type == "pulumi:pulumi:StackReference"]
+    deployment = next(
+        r.props for r in records if r.props.get("kind") == "Deployment" and r.props["metadata"]["name"] == "edge-gw"
+    )
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["LLMKUBE_UPSTREAM_DC"] == "https://gw.dc.example/v1"
+    router = next(r for r in records if r.type == "llmkube:index:Router" and r.props["spec"]["name"] == "edge-gw")
+    assert router.props["spec"]["backends"][1]["jurisdiction"] == "FR"  # from the sibling site
+
+    peer["jurisdiction"] = "US"  # contradicts the sibling site: refused, never overwritten
+    with pytest.raises(SpecError) as err:
+        run_callable(
+            lambda: Fleet("fleet", [_site_config("dc", "FR", [dc_router]), _site_config("edge", "DE", [edge_router])])
+        )
+    assert "sites[1].routers[0].backends[1].jurisdiction: US contradicts the fleet definition" in str(err.value)
