@@ -23,11 +23,13 @@ from collections import defaultdict
 
 import yaml
 
-from ..addons import providers_of
+from ..addons import providers_of, site_addons
 from ..hardware import vendor
 from ..spec import SiteSpec
 from ..spec.fleet_ops import TeamQuota
 from ..spec.service import InferenceServiceSpec
+from .apis import SYSTEM_NAMESPACES
+from .errors import PlanError
 from .meta import KUEUE_MANAGED_LABEL, discovery_labels, manifest, metadata, standard_labels
 from .scheduling import place
 
@@ -216,8 +218,18 @@ def plan_quotas(site: SiteSpec, teams: tuple[TeamQuota, ...]) -> list[dict]:
     out: list[dict] = []
     seen = {site.namespace}
     managed = kueue_managed(site, teams)
-    for team in teams:
+    taken: dict[str, str] = {}
+    for a in site_addons(site):
+        taken.setdefault(a.namespace, a.name)  # the first add-on installed there
+    for i, team in enumerate(teams):
         ns = team.team_namespace
+        if ns in SYSTEM_NAMESPACES or ns in taken:
+            whose = f"add-on {taken[ns]}'s namespace" if ns in taken else "a Kubernetes system namespace"
+            raise PlanError(
+                f"teams[{i}].{'namespace' if team.namespace else 'name'}",
+                f"team namespace {ns} is {whose}: the team's namespace gets Pod Security restricted, a "
+                "ResourceQuota and, with Kueue, Kueue's pod webhook; set teams[].namespace to a namespace of its own",
+            )
         if ns not in seen:
             seen.add(ns)
             out.append(

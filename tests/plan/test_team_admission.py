@@ -9,6 +9,7 @@ import copy
 import pytest
 import yaml
 
+from llmkube_iac.plan.errors import PlanError
 from llmkube_iac.plan.meta import KUEUE_MANAGED_LABEL
 from llmkube_iac.plan.quota import QUEUE_LABEL, admitting_pools
 from llmkube_iac.plan.stack import plan_stack
@@ -253,3 +254,18 @@ def test_admitting_pools_follow_kueue_flavor_matching():
 def test_team_named_default_is_refused():
     with pytest.raises(SpecError, match=r"teams\[0\]\.name.*'default' is reserved.*LocalQueue named default"):
         load_stack_config({**copy.deepcopy(DC), "teams": [{"name": "default"}]})
+
+
+@pytest.mark.parametrize(
+    ("team", "path", "why"),
+    [
+        ({"name": "infra", "namespace": "kube-system"}, r"teams\[0\]\.namespace", "a Kubernetes system namespace"),
+        ({"name": "kueue-system"}, r"teams\[0\]\.name", "add-on kueue's namespace"),
+        ({"name": "obs", "namespace": "monitoring"}, r"teams\[0\]\.namespace", "add-on kube-prometheus-stack's"),
+    ],
+)
+def test_a_team_namespace_is_never_a_system_or_addon_namespace(team, path, why):
+    """It would get Pod Security restricted, a ResourceQuota and Kueue's pod webhook (Kueue's own namespace:
+    its pods could no longer be created while it is down)."""
+    with pytest.raises(PlanError, match=rf"{path}.*{why}.*teams\[\]\.namespace"):
+        plan_stack(stack(teams=[team], team=None))
