@@ -269,3 +269,29 @@ def test_a_team_namespace_is_never_a_system_or_addon_namespace(team, path, why):
     its pods could no longer be created while it is down)."""
     with pytest.raises(PlanError, match=rf"{path}.*{why}.*teams\[\]\.namespace"):
         plan_stack(stack(teams=[team], team=None))
+
+
+def test_a_flavor_whose_taint_the_pods_do_not_tolerate_cannot_admit_them():
+    """Pools a (plain) and b (tainted dedicated=b): the pods are placed on a, the first pool that matches;
+    Kueue skips a flavor with a NoSchedule taint they do not tolerate, whatever its labels."""
+    c = copy.deepcopy(DC)
+    c["site"]["accelerators"] = [
+        {"name": "a", "vendor": "nvidia", "devicesPerNode": 8, "nodeCount": 1},
+        {
+            "name": "b",
+            "vendor": "nvidia",
+            "devicesPerNode": 8,
+            "nodeCount": 1,
+            "taints": [{"key": "dedicated", "value": "b", "effect": "NoSchedule"}],
+        },
+    ]
+    c["site"]["clusterProvides"] = ["kueue.x-k8s.io"]
+    c["teams"] = [
+        {"name": "only-b", "devices": [{"vendor": "nvidia", "pool": "b", "count": 1}]},
+        {"name": "anywhere", "devices": [{"vendor": "nvidia", "count": 1}]},
+    ]
+    config = load_stack_config(c)
+    teams = {t.name: t for t in config.teams}
+    chat = config.services[0]
+    assert admitting_pools(config.site, teams["only-b"], chat) == []
+    assert admitting_pools(config.site, teams["anywhere"], chat) == ["a"]
