@@ -133,6 +133,7 @@ def admitting_pools(site: SiteSpec, team: TeamQuota, svc: InferenceServiceSpec) 
 
 
 def _tolerated(taint, tolerations: list[dict]) -> bool:
+    """Kubernetes' toleration match: same effect (or none), same key (or none with Exists), Exists or equal value."""
     for tol in tolerations:
         if tol.get("effect") not in (None, "", taint.effect):
             continue

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 from .base import SpecModel, check_dns_label
 from .priority import Priority
 
-_DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d|w|y)$")
+_DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d|w|y)\Z")
 
 
 class AddOns(SpecModel):
@@ -40,8 +40,9 @@ class AddOns(SpecModel):
     )
     metrics_exporters: bool = Field(
         False,
-        description="Install each pool vendor's device-metrics exporter (NVIDIA's dcgm-exporter comes with "
-        "its gpu-operator and is then scraped)",
+        description="Install each pool vendor's device-metrics exporter chart where Prometheus runs (AMD's "
+        "device-metrics-exporter, Intel XPU Manager's xpumd); NVIDIA's dcgm-exporter comes with its gpu-operator "
+        "and is then scraped; Gaudi's metric exporter has no chart of its own",
     )
 
 

@@ -31,6 +31,10 @@ def rendered(tmp_path_factory):
     cfg["llmkube:site"]["addons"] = ADDONS
     cfg["llmkube:site"].pop("clusterProvides", None)  # the site installs the Prometheus operator and cert-manager
     cfg["llmkube:site"]["certIssuer"] = "internal-ca"
+    # an Intel GPU pool beside the stack's NVIDIA, AMD and Gaudi ones: its exporter is a chart of its own
+    cfg["llmkube:site"]["accelerators"].append(
+        {"name": "arc", "vendor": "intel-xpu", "devicesPerNode": 2, "nodeCount": 1, "nodeLabels": {"pool": "arc"}}
+    )
     cfg["llmkube:teams"] = TEAMS
     cfg["llmkube:services"][0]["team"] = "search"
     (program / "Pulumi.dc.yaml").write_text(yaml.safe_dump(stack))
@@ -65,9 +69,13 @@ def test_cert_manager_is_the_provider_side_component_listed_with_its_site(render
         "pyrra",
         "oci://registry.k8s.io/kueue/charts/kueue",
         "device-metrics-exporter-charts",
+        "oci://ghcr.io/intel/xpumanager/charts/xpumd",
         "gpu-operator",
         "keda",
     } <= set(side)
+    xpumd = side["oci://ghcr.io/intel/xpumanager/charts/xpumd"]
+    assert xpumd["site"] == "dc" and xpumd["chart"]["version"] == "2.0.0"
+    assert xpumd["chart"]["namespace"] == "intel-xpumd"
     cm = side["cert-manager"]
     assert cm["type"] == "kubernetes-cert-manager:index:CertManager" and cm["site"] == "dc"
     assert cm["chart"]["version"] == "v1.18.2" and cm["chart"]["namespace"] == "cert-manager"
@@ -96,9 +104,12 @@ def test_objects_wait_for_the_addon_providing_their_crd(rendered):
     for r in by_type["kubernetes:monitoring.coreos.com/v1:PrometheusRule"]:
         assert waits_for(r, "kube-prometheus-stack")
     assert waits_for(addons["pyrra"], "kube-prometheus-stack")  # Pyrra writes PrometheusRules
+    for exporter in ("amd-device-metrics-exporter", "intel-xpumd"):  # they create ServiceMonitors
+        assert waits_for(addons[exporter], "kube-prometheus-stack"), exporter
     ns = {r.props["metadata"]["name"]: r.urn for r in by_type["kubernetes:core/v1:Namespace"]}
     assert ns["cert-manager"] in cert.dependencies
     assert ns["monitoring"] in addons["kube-prometheus-stack"].dependencies
+    assert ns["intel-xpumd"] in addons["intel-xpumd"].dependencies
     routers = [r for r in result.resources if r.type == "llmkube:index:Router"]
     assert routers and all(waits_for(r, "cert-manager") for r in routers)  # its Certificate needs cert-manager
 
@@ -151,3 +162,22 @@ def test_the_team_service_is_admitted_through_its_team_queue(rendered):
         r for r in result.resources if r.type == "llmkube:index:InferenceService" and r.name == f"dc-{name}"
     )
     assert queue.urn in component.dependencies
+
+
+def test_the_dashboard_reads_every_pool_vendors_device_series(rendered):
+    result, _ = rendered
+    cm = next(
+        m
+        for m in result.manifests
+        if m["kind"] == "ConfigMap" and m["metadata"].get("labels", {}).get("grafana_dashboard") == "1"
+    )
+    text = next(iter(cm["data"].values()))
+    for series in (
+        "DCGM_FI_DEV_FB_USED",
+        "gpu_used_vram",
+        "habanalabs_memory_used_bytes) / 1048576",
+        "habanalabs_utilization",
+        "hw_memory_usage_bytes) / 1048576",
+        "hw_gpu_utilization_ratio) * 100",
+    ):
+        assert series in text, series
