@@ -53,6 +53,13 @@ def _pyrra_values(site: SiteSpec) -> dict:
     return {"prometheusUrl": site.monitoring.prometheus_url}
 
 
+def _kueue_values(site: SiteSpec) -> dict:
+    """Kueue's manager configuration: the pod integration that admits team services (plan/quota.py owns it)."""
+    from .plan.quota import kueue_values
+
+    return kueue_values()
+
+
 NFD_GROUP = "nfd.k8s-sigs.io"
 _NFD_IMAGE = ChartImage("node-feature-discovery.image.repository", "registry.k8s.io/nfd/node-feature-discovery")
 # GPU operators run privileged DaemonSets (driver, toolkit, device plugin): their namespace must allow it
@@ -343,6 +350,7 @@ ADDONS: dict[str, AddOn] = {
             "oci://registry.k8s.io/kueue/charts",
             "kueue-system",
             addons_flag("kueue"),
+            site_values=_kueue_values,
             images=(ChartImage("controllerManager.manager.image.repository", "registry.k8s.io/kueue/kueue"),),
             provides=("kueue.x-k8s.io",),
         ),

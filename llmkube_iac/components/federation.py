@@ -45,11 +45,25 @@ def peer_lookup(
         wanted.setdefault((b.stack_name, b.router), []).append(b.model)
 
     def entry_of(exported: object, stack: str, peer: str) -> dict:
+        backends = [b for b in router.peer_backends if (b.stack_name, b.router) == (stack, peer)]
+        where = f"routers[{router.name}].backends[{', '.join(b.name for b in backends)}]"
         try:
-            return peer_entry(exported, stack_reference_name(stack), peer, wanted[(stack, peer)])
+            entry = peer_entry(exported, stack_reference_name(stack), peer, wanted[(stack, peer)])
         except ValueError as exc:  # invalid input: the engine reports it as such, naming the backends
-            names = ", ".join(b.name for b in router.peer_backends if (b.stack_name, b.router) == (stack, peer))
-            raise SpecError([(f"routers[{router.name}].backends[{names}]", str(exc))]) from None
+            raise SpecError([(where, str(exc))]) from None
+        for b in backends:  # residency was judged on the declared site: the deployed one must be it
+            if entry.get("site") != b.site or (b.jurisdiction and entry.get("jurisdiction") != b.jurisdiction):
+                raise SpecError(
+                    [
+                        (
+                            where,
+                            f"stack {stack_reference_name(stack)} deploys router {peer} at site "
+                            f"{entry.get('site')} ({entry.get('jurisdiction')}), not at {b.site} ({b.jurisdiction}): "
+                            "name the stack that deploys that site, or redeploy the peer with the current fleet",
+                        )
+                    ]
+                )
+        return entry
 
     def lookup(stack: str, peer: str, field: str) -> object:
         if (stack, peer) not in wanted:  # a reference this router's backends did not write

@@ -86,7 +86,7 @@ CLASS_HEADER = "x-llmkube-classification"
 # is served by this site's own backends only (one hop), and its audit line names the calling site.
 FEDERATED_HEADER = "x-llmkube-federated"
 # Site names are DNS-1035 labels (the spec's check_dns_label; test_policy checks the two agree).
-SITE_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+SITE_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 REQUEST_ID_HEADER = "x-request-id"
 CALL_ID_HEADER = "x-litellm-call-id"
 # LiteLLM reads many request headers as controls (x-litellm-tags, -timeout, -num-retries, -call-id,

@@ -34,7 +34,9 @@ class AddOns(SpecModel):
         False, description="Install Pyrra: services and routers then get ServiceLevelObjectives (needs monitoring)"
     )
     kueue: bool = Field(
-        False, description="Install Kueue: `teams` then get ResourceFlavors, ClusterQueues and LocalQueues"
+        False,
+        description="Install Kueue: `teams` then get ResourceFlavors, ClusterQueues and LocalQueues, and the pods "
+        "of services naming a team are admitted through the team's queue (Kueue's pod integration)",
     )
     metrics_exporters: bool = Field(
         False,
@@ -85,7 +87,10 @@ class TeamDevices(SpecModel):
 class TeamQuota(SpecModel):
     """A team: its namespace, the devices it may claim and its scheduling priority."""
 
-    name: str = Field(description="Team name (DNS label): names its ClusterQueue and LocalQueues")
+    name: str = Field(
+        description="Team name (DNS label, not `default`): names its ClusterQueue and LocalQueues; the "
+        "services naming it queue in its LocalQueue where Kueue runs"
+    )
     namespace: str | None = Field(
         None, description="The team's namespace (created, with a ResourceQuota); unset: the team name"
     )
@@ -101,6 +106,12 @@ class TeamQuota(SpecModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
+        if v == "default":  # Kueue (LocalQueueDefaulting, on since 0.12) queues every unlabelled workload there
+            raise ValueError(
+                "team name 'default' is reserved: Kueue sends every workload without a queue label in a "
+                "namespace to the LocalQueue named default, so the site's routers and download Jobs would "
+                "wait in this team's queue; choose another name"
+            )
         return check_dns_label(v, "team name")
 
     @field_validator("namespace", "cohort")

@@ -212,3 +212,12 @@ def test_a_fleet_built_in_one_program_binds_sibling_peers_without_a_stack_refere
             lambda: Fleet("fleet", [_site_config("dc", "FR", [dc_router]), _site_config("edge", "DE", [edge_router])])
         )
     assert "sites[1].routers[0].backends[1].jurisdiction: US contradicts the fleet definition" in str(err.value)
+
+
+def test_a_peer_stack_deploying_another_site_is_refused(fleet, capsys):
+    # the edge-metal stack has no federation router: point the backend at dc's router through the dc stack, but
+    # claim it serves site edge-metal (CH): residency would be judged on the wrong country
+    _edit(fleet / "Pulumi.edge-l4.yaml", lambda c: _peer(c).update(site="edge-metal", stack="dc"))
+    assert main(["check", str(fleet), "--stack", "edge-l4"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "deploys router dc-gw at site dc (FR), not at edge-metal (CH)" in err

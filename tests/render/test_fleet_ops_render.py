@@ -138,6 +138,42 @@ def test_names_are_stable_and_the_plan_passes_the_rules(rendered):
     assert not [p for p in mandatory if getattr(p, "rule", "") in ("capacity", "slo-metrics")], mandatory
 
 
+def test_the_team_service_is_admitted_through_its_team_queue(rendered):
+    """services[0] names team search at a site installing Kueue: its pods queue in the team's LocalQueue, the
+    namespaces holding team queues are the ones Kueue manages, the chart enables the pod integration, the
+    service waits for its queue, and the cluster model finds nothing to refuse."""
+    from llmkube_iac.plan.meta import KUEUE_MANAGED_LABEL
+    from llmkube_iac.plan.quota import QUEUE_LABEL
+
+    result, out = rendered
+    # (the model does not yet count the provider-side CertManager component as installing cert-manager.io)
+    findings = [f for f in result.cluster_findings if "cert-manager.io" not in f.message]
+    assert not findings, findings
+    docs = [yaml.safe_load(f.read_text()) for f in sorted(out.glob("dc/1-manifest/*.yaml"))]
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    queued = {n for n, d in deployments.items() if QUEUE_LABEL in d["spec"]["template"]["metadata"]["labels"]}
+    team_services = {n for n, d in deployments.items() if d["metadata"]["labels"].get("llmkube.dev/team") == "search"}
+    assert queued == team_services and len(queued) == 1
+    (name,) = queued
+    assert deployments[name]["spec"]["template"]["metadata"]["labels"][QUEUE_LABEL] == "search"
+    managed = {
+        d["metadata"]["name"]
+        for d in docs
+        if d["kind"] == "Namespace" and KUEUE_MANAGED_LABEL in d["metadata"]["labels"]
+    }
+    assert managed == {"llmkube", "search", "research"}
+    addon = next(r for r in result.resources if r.props.get("release") == "kueue")
+    chart = next(r for r in result.charts if r.parent == addon.urn)  # the helm.v4.Chart as the engine gets it
+    config = yaml.safe_load(chart.props["values"]["managerConfig"]["controllerManagerConfigYaml"])
+    assert {"pod", "deployment"} <= set(config["integrations"]["frameworks"])
+    assert config["managedJobsNamespaceSelector"] == {"matchLabels": {KUEUE_MANAGED_LABEL: "true"}}
+    queue = next(r for r in result.resources if r.name == "dc-localqueue-llmkube-search")
+    component = next(
+        r for r in result.resources if r.type == "llmkube:index:InferenceService" and r.name == f"dc-{name}"
+    )
+    assert queue.urn in component.dependencies
+
+
 def test_the_dashboard_reads_every_pool_vendors_device_series(rendered):
     result, _ = rendered
     cm = next(
