@@ -2,8 +2,9 @@
 
 Why apart from addons.py: the table is data, one entry per chart, and grows with every add-on; the entry
 type and the handful of reusable conditions ("operators.<flag> is on", "a pool's vendor names this
-add-on", "addons.<flag> is on and the cluster lacks its API groups") are the vocabulary the entries are
-written in and change rarely. Everything here is re-exported by addons.py, the one place to import from.
+add-on", "addons.<flag> is on and the cluster lacks its API groups") and site values (where a vendor's
+device exporter runs) are the vocabulary the entries are written in and change rarely. Everything here
+is re-exported by addons.py, the one place to import from.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class AddOn:
     namespace_labels: dict = field(default_factory=dict)
     site_values: Callable[[SiteSpec], dict] | None = None  # values that depend on the site
     registration: str = "helm"  # "helm" | "cert-manager" (see the module docstring)
+    # hosts the chart's values.schema.json loads `$ref`s from: Helm fetches them whenever it validates the
+    # values, so the chart cannot be rendered without them (an air-gapped site refuses it: airgap-charts)
+    schema_hosts: tuple[str, ...] = ()
 
 
 def vendor_operator(site: SiteSpec, addon: AddOn) -> bool:
@@ -97,3 +101,20 @@ def vendor_exporter(site: SiteSpec, addon: AddOn) -> bool:
         and monitoring_on(site)
         and any(vendor(p.vendor).metrics_exporter == addon.name for p in site.accelerators)
     )
+
+
+def vendor_exporter_placement(site: SiteSpec, exporter: str) -> dict:
+    """nodeSelector and tolerations for a device exporter's DaemonSet: the node labels of the vendors that
+    name it as their exporter and the tolerations their pods get (the vendor's and its pools' taints)."""
+    from .hardware import VENDORS
+
+    selector: dict[str, str] = {}
+    tolerations: list[dict] = []
+    for name, profile in VENDORS.items():
+        if profile.metrics_exporter != exporter:
+            continue
+        selector.update(profile.node_selector)
+        wanted = [dict(t) for t in profile.tolerations]
+        wanted += [taint.toleration() for pool in site.pools_for(name) for taint in pool.taints]
+        tolerations += [t for t in wanted if t not in tolerations]
+    return {k: v for k, v in (("nodeSelector", selector), ("tolerations", tolerations)) if v}

@@ -33,6 +33,7 @@ from .addon_types import (
     monitoring_on,
     operators_flag,
     vendor_exporter,
+    vendor_exporter_placement,
     vendor_operator,
 )
 
@@ -50,6 +51,13 @@ def _gpu_operator_values(site: SiteSpec) -> dict:
 def _pyrra_values(site: SiteSpec) -> dict:
     """Pyrra queries the site's Prometheus (the one KEDA queries too)."""
     return {"prometheusUrl": site.monitoring.prometheus_url}
+
+
+def _kueue_values(site: SiteSpec) -> dict:
+    """Kueue's manager configuration: the pod integration that admits team services (plan/quota.py owns it)."""
+    from .plan.quota import kueue_values
+
+    return kueue_values()
 
 
 NFD_GROUP = "nfd.k8s-sigs.io"
@@ -296,6 +304,30 @@ ADDONS: dict[str, AddOn] = {
             requires=("monitoring.coreos.com",),
             namespace_labels=_PRIVILEGED,
         ),
+        # (Gaudi's metric exporter has no chart of its own: its ClusterPolicy in the Habana operator deploys it)
+        # XPU Manager's xpumd chart (xpumd/charts/xpumd) at 2.0.0, published as an OCI chart whose appVersion (the
+        # image tag) is the release tag. Its DaemonSet runs as root with SYS_ADMIN and hostPath volumes, requests
+        # the GPU plugin's monitoring resource (gpu.intel.com/i915_monitoring with gpuAccess "i915"), and exports
+        # Prometheus metrics only when its collector pipeline lists the prometheus exporter; its values.schema.json
+        # takes Kubernetes definitions from raw.githubusercontent.com, which Helm fetches when it validates values
+        AddOn(
+            "intel-xpumd",
+            "xpumd",
+            "2.0.0",
+            "oci://ghcr.io/intel/xpumanager/charts",
+            "intel-xpumd",
+            vendor_exporter,
+            values={
+                "gpuAccess": "i915",
+                "prometheus": {"monitor": True},
+                "config": {"service": {"pipelines": {"metrics": {"exporters": ["intelxpuinfo", "prometheus"]}}}},
+            },
+            images=(ChartImage("image.repository", "ghcr.io/intel/xpumanager/xpumd"),),
+            requires=("monitoring.coreos.com",),
+            namespace_labels=_PRIVILEGED,
+            site_values=lambda site: vendor_exporter_placement(site, "intel-xpumd"),
+            schema_hosts=("raw.githubusercontent.com",),
+        ),
         # pyrra-dev/helm-charts charts/pyrra/values.yaml at 0.16.0: Pyrra writes PrometheusRules
         AddOn(
             "pyrra",
@@ -318,6 +350,7 @@ ADDONS: dict[str, AddOn] = {
             "oci://registry.k8s.io/kueue/charts",
             "kueue-system",
             addons_flag("kueue"),
+            site_values=_kueue_values,
             images=(ChartImage("controllerManager.manager.image.repository", "registry.k8s.io/kueue/kueue"),),
             provides=("kueue.x-k8s.io",),
         ),
@@ -377,5 +410,6 @@ __all__ = [
     "site_addons",
     "unmet_needs",
     "vendor_exporter",
+    "vendor_exporter_placement",
     "vendor_operator",
 ]

@@ -26,8 +26,9 @@ class VendorProfile:
     metrics_exporter: str | None
     operator: str | None  # name of its device operator in addons.ADDONS (installed with operators.gpuOperators)
     schedulable: bool = True  # False: not a Kubernetes pod (metal hosts run the metal-agent)
-    # series its metrics exporter publishes per device: "memory_used" (bytes or MiB, see "memory_unit"),
-    # "utilisation" (percent); dashboards read them, nothing else names an exporter's metrics
+    # series its metrics exporter publishes per device: "memory_used" in "memory_unit" ("mbytes": MiB, or
+    # "bytes"), "utilisation" in "utilisation_unit" ("percent", the default, or "ratio": 0..1); dashboards
+    # read them (plan/observability.py), nothing else names an exporter's metrics
     device_metrics: dict[str, str] = field(default_factory=dict)
 
     def visible_devices(self, count: int) -> dict[str, str]:
@@ -96,8 +97,14 @@ VENDORS: dict[str, VendorProfile] = {
         visible_devices_env=None,  # the device plugin sets HABANA_VISIBLE_DEVICES to the allocated cards
         needs_shm=True,
         supplemental_groups=(),
+        # the Gaudi metric exporter (deployed by the Habana operator's ClusterPolicy; no Helm chart of its own)
         metrics_exporter="habana-metric-exporter",
         operator="habana-ai-operator",
+        device_metrics={
+            "memory_used": "habanalabs_memory_used_bytes",
+            "memory_unit": "bytes",
+            "utilisation": "habanalabs_utilization",
+        },
     ),
     "intel-xpu": VendorProfile(
         name="intel-xpu",
@@ -111,8 +118,15 @@ VENDORS: dict[str, VendorProfile] = {
         visible_devices_env=None,  # the device plugin exposes only the allocated cards
         needs_shm=True,
         supplemental_groups=(44,),
-        metrics_exporter="xpumanager",
+        metrics_exporter="intel-xpumd",  # XPU Manager's daemon (an OpenTelemetry collector), the add-on
         operator="intel-device-plugins-operator",
+        # OpenTelemetry hw.memory.usage (By) and hw.gpu.utilization (1, one series per engine) as Prometheus names
+        device_metrics={
+            "memory_used": "hw_memory_usage_bytes",
+            "memory_unit": "bytes",
+            "utilisation": "hw_gpu_utilization_ratio",
+            "utilisation_unit": "ratio",
+        },
     ),
     "cpu": VendorProfile(
         name="cpu",

@@ -19,7 +19,7 @@ from ..plan.objects import ADDON_TYPE
 def declaration(manifest: dict, site: str) -> dict:
     """The recorded facts of one chart pseudo-manifest (see plan/charts.py)."""
     spec = manifest["spec"]
-    return {
+    facts = {
         "site": site,
         "release": manifest["metadata"]["name"],
         "namespace": manifest["metadata"].get("namespace"),
@@ -30,6 +30,9 @@ def declaration(manifest: dict, site: str) -> dict:
         "provides": list(spec.get("provides") or ()),
         "requires": list(spec.get("requires") or ()),
     }
+    if spec.get("schemaHosts"):  # only charts that have them: every other declaration stays as it was
+        facts["schemaHosts"] = list(spec["schemaHosts"])
+    return facts
 
 
 def _cert_manager(name: str, facts: dict, spec: dict, opts: pulumi.ResourceOptions) -> pulumi.Resource:

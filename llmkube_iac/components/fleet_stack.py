@@ -21,9 +21,9 @@ from ..spec.fleet import FleetSpec, load_fleet
 PLACEMENT = "llmkube:index:Placement"
 
 
-def read_fleet(value: str) -> FleetSpec:
+def read_fleet(value: str, base: Path | None = None) -> FleetSpec:
     """`llmkube:fleet` is the definition itself (a mapping) or the path of a YAML/JSON file holding it
-    (relative to the program's directory)."""
+    (relative to the program's directory: the working directory of a running program, else `base`)."""
     text = value.strip()
     if text.startswith("{"):
         try:
@@ -34,7 +34,7 @@ def read_fleet(value: str) -> FleetSpec:
             raise SpecError([("llmkube:fleet", f"not a JSON mapping: {str(exc)[:200]}")]) from None
     # read like the stack files (the Pulumi CLI's YAML rules, bounded): NO is a string, duplicate keys,
     # alias bombs and deep nesting are errors with file, line and path
-    path = Path(text)
+    path = Path(text) if base is None else base / text
     if not path.is_file():
         raise SpecError([("llmkube:fleet", f"cannot read the fleet definition {text}: no such file")])
     return load_fleet(load_file(path, label=f"llmkube:fleet {text}"))

@@ -16,6 +16,8 @@ import json
 
 import pulumi
 
+from ..plan.federation import EXPORT as FEDERATION_EXPORT
+from ..plan.federation import federation_exports
 from ..spec import load_stack_config
 from ..spec.errors import SpecError
 from .site import Site
@@ -112,4 +114,6 @@ def run() -> Site:
         site = Site(config.site.name, config)
     pulumi.export("namespace", site.namespace)
     pulumi.export("serviceUrls", site.service_urls)
+    # where this site's federation endpoints answer: other sites' stacks read it through stack references
+    pulumi.export(FEDERATION_EXPORT, federation_exports(site.config.site, site.config.routers))
     return site

@@ -56,7 +56,15 @@ def site_props(site: SiteSpec) -> dict:
 class Site(pulumi.ComponentResource):
     """Outputs: namespace and each service's in-cluster OpenAI base URL."""
 
-    def __init__(self, name: str, config: StackConfig | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        config: StackConfig | dict,
+        opts: pulumi.ResourceOptions | None = None,
+        peer_exports: dict[str, dict] | None = None,
+    ):
+        """`peer_exports`: the `federation` exports of sibling sites in the same program, by site name
+        (Fleet passes them); a peer not among them is read through a stack reference."""
         config = config if isinstance(config, StackConfig) else load_stack_config(config)
         site = config.site
         pins = resolve_revisions(site, stack_models(config))  # hf:// branches/tags -> commits via the mirror
@@ -93,12 +101,20 @@ class Site(pulumi.ComponentResource):
             )
             for mname, (model, manifests) in plan.models.items()
         }
+        # a service naming a team queues its pods in the team's LocalQueue (where Kueue runs): it exists first
+        local_queues = {
+            m["metadata"]["name"]: r
+            for m, r in zip(plan.site, self.resources.values(), strict=True)
+            if m["kind"] == "LocalQueue" and m["metadata"].get("namespace") == site.namespace
+        }
         self.services: dict[str, InferenceService] = {}
         for svc in config.services:
             sp = plan.services[svc.name]
             model = config.model_for(svc)
             mname = svc.model_name
-            deps = [self.models[mname]] if mname in self.models else []
+            deps: list[pulumi.Resource] = [self.models[mname]] if mname in self.models else []
+            if svc.team in local_queues:
+                deps.append(local_queues[svc.team])
             svc_opts = pulumi.ResourceOptions.merge(after_ns, pulumi.ResourceOptions(depends_on=deps))
             self.services[svc.name] = InferenceService(
                 f"{name}-{svc.name}", svc, site, model=model, model_name=mname, plan=sp, opts=svc_opts
@@ -116,6 +132,7 @@ class Site(pulumi.ComponentResource):
                 site,
                 services,
                 manifests=plan.routers[r.name],
+                peer_exports=peer_exports,
                 opts=pulumi.ResourceOptions.merge(
                     after_ns, pulumi.ResourceOptions(depends_on=list(self.services.values()))
                 ),

@@ -24,11 +24,11 @@ _HF_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?", re.ASC
 _HF_REVISION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
 COMMIT = re.compile(r"[0-9a-fA-F]{40}")
 PUBLIC_HUB_HOSTS = ("huggingface.co", "hf.co")
-_S3 = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>.+)$")
-_PVC = re.compile(r"^pvc://(?P<claim>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(/(?P<path>.*))?$")
+_S3 = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>.+)\Z")
+_PVC = re.compile(r"^pvc://(?P<claim>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(/(?P<path>.*))?\Z")
 _OCI = re.compile(
     r"^oci://(?P<registry>[A-Za-z0-9.-]+(:[0-9]{1,5})?)/(?P<repo>[a-z0-9][a-z0-9._/-]*)"
-    r"(?P<ref>:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$"
+    r"(?P<ref>:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})\Z"
 )
 
 EXAMPLES = (
@@ -130,7 +130,7 @@ def _check_host(host: str | None, uri: str) -> None:
         pass
     if (
         not host
-        or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", host)
+        or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z", host)
         or len(host) > 253
     ):
         raise ValueError(f"model source {_shown(uri)} has no valid host name")

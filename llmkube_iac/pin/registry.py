@@ -26,9 +26,9 @@ MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 )
-DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
-_NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}\Z")
+_NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\Z")
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 DOCKER_HUB, DOCKER_HUB_API = "docker.io", "registry-1.docker.io"
 

@@ -65,6 +65,8 @@ def helm_release(chart: AddOn, site: SiteSpec, bundled_nfd: bool = True) -> dict
     }
     if chart.registration != "helm":
         spec["registration"] = chart.registration
+    if chart.schema_hosts:
+        spec["schemaHosts"] = list(chart.schema_hosts)
     if chart.repository.startswith("oci://"):  # an OCI chart is one reference, not a repository
         spec["chart"], spec["repository"] = f"{chart.repository.rstrip('/')}/{chart.chart}", None
     if site.operators.chart_registry:

@@ -22,6 +22,8 @@ def discovery_key(name: str) -> str:
 
 
 SITE_LABEL = discovery_key("site")  # every object a site plans carries it: renderer and policies group by it
+# on the namespaces holding team LocalQueues: the site's Kueue admits workloads there (plan/quota.py, addons.py)
+KUEUE_MANAGED_LABEL = discovery_key("kueue-managed")
 
 
 def label_value(value: object) -> str:

@@ -1,11 +1,11 @@
 """Observability as code: one PrometheusRule and one Grafana dashboard per site.
 
 Why generated: the series differ per runtime (vLLM's `vllm:*`, llama.cpp's `llamacpp:*`) and per
-vendor's device exporter (DCGM_FI_*, AMD's gpu_*), and hand-written dashboards drift from what a
-site actually runs. Names come only from the tables (`Runtime.metrics`, `Runtime.queue_metric`,
-`VendorProfile.device_metrics`, the router's exporter constants), so a runtime or vendor added to
-its table shows up here without an edit. The metal-agent's silence alert stays with the metal
-plan (plan/metal.py), which owns the heartbeat metric.
+vendor's device exporter (DCGM_FI_*, AMD's gpu_*, Gaudi's habanalabs_*, Intel XPU's hw_*, each in its
+own unit), and hand-written dashboards drift from what a site actually runs. Names come only from
+the tables (`Runtime.metrics`, `Runtime.queue_metric`, `VendorProfile.device_metrics`, the router's
+exporter constants), so a runtime or vendor added to its table shows up here without an edit. The
+metal-agent's silence alert stays with the metal plan (plan/metal.py), which owns the heartbeat metric.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from .errors import PlanError
 from .meta import discovery_labels, manifest, metadata, standard_labels
 from .router_config import ROUTER_FAIL_CLOSED, ROUTER_REQUESTS, ROUTER_TOKENS
 
+# what turns a vendor's series into the panel's unit (MiB, percent); a unit not listed is a table error
+MEMORY_TO_MIB = {"mbytes": "", "bytes": " / 1048576"}
+UTILISATION_TO_PERCENT = {"percent": "", "ratio": " * 100"}
 KV_PRESSURE = 0.95  # KV cache this full for 10 minutes: requests are being preempted or queued
 FAIL_CLOSED_RATIO = 0.05  # share of a router's requests refused because a guard could not decide
 
@@ -123,6 +126,14 @@ def _panel(pid: int, title: str, unit: str, targets: list[tuple[str, str]]) -> d
     }
 
 
+def _scale(vendor_name: str, key: str, unit: str, known: dict[str, str]) -> str:
+    if unit not in known:
+        raise ValueError(
+            f"vendor {vendor_name}: device_metrics {key} {unit!r} is not one of {', '.join(known)} (hardware.py)"
+        )
+    return known[unit]
+
+
 def dashboard(site: SiteSpec, services: Sequence[InferenceServiceSpec], routers: Sequence[RouterSpec]) -> dict:
     """The site's Grafana dashboard (JSON model): one query per runtime/vendor the site runs."""
     ns = site.namespace
@@ -159,9 +170,11 @@ def dashboard(site: SiteSpec, services: Sequence[InferenceServiceSpec], routers:
     for v in sorted({p.vendor for p in site.accelerators}):
         dm = vendor(v).device_metrics
         if dm.get("memory_used"):
-            memory.append((f"sum by (instance) ({dm['memory_used']})", f"{v} {{{{instance}}}}"))
+            scale = _scale(v, "memory_unit", dm.get("memory_unit", "mbytes"), MEMORY_TO_MIB)
+            memory.append((f"sum by (instance) ({dm['memory_used']}){scale}", f"{v} {{{{instance}}}}"))
         if dm.get("utilisation"):
-            util.append((f"avg by (instance) ({dm['utilisation']})", f"{v} {{{{instance}}}}"))
+            scale = _scale(v, "utilisation_unit", dm.get("utilisation_unit", "percent"), UTILISATION_TO_PERCENT)
+            util.append((f"avg by (instance) ({dm['utilisation']}){scale}", f"{v} {{{{instance}}}}"))
     panels = [
         ("Generated tokens/s", "short", tokens),
         ("Queue depth", "short", queue),

@@ -32,6 +32,7 @@ from ..runtimes import check_runtime_vendor
 from ..spec import AcceleratorPool, InferenceServiceSpec, MetalHost, SiteSpec
 from ..spec.fleet import FleetServiceSpec, FleetSpec
 from .cost import decode_traffic, estimate_cost
+from .federation import fill_peer_jurisdictions
 from .scheduling import _norm
 
 # the vendor served by hosts outside Kubernetes' scheduler (the metal-agent's), from the vendor table
@@ -311,6 +312,11 @@ def site_share(fleet: FleetSpec, placement: FleetPlacement, site_name: str, loca
             ]
         )
     site = fleet.site(site_name)
+    routers, problems = fill_peer_jurisdictions({s.name: s.jurisdiction for s in fleet.sites}, local.get("routers"))
+    if problems:
+        raise SpecError(problems)
+    if routers is not None:
+        local = {**local, "routers": routers}
     placed = [p.spec for p in placement.for_site(site_name) if p.spec is not None]
     used = {s.model for s in placed if isinstance(s.model, str)}
     models = [m.to_config() for m in fleet.models if m.name in used] + list(local.get("models") or [])

@@ -16,6 +16,7 @@ from ..spec.base import short_digest
 from ..spec.priority import GATEWAY_PRIORITY_CLASS
 from ..spec.router import RouterSpec
 from .endpoints import router_zone_labels, service_host
+from .federation import check_federation, federation_ingress, federation_service, peer_egress
 from .meta import NAME_LABEL, discovery_labels, manifest, metadata, selector_labels, standard_labels
 from .network import any_namespace_peer, dns_egress, namespace_peer, pods_peer, tcp_ports
 from .router_config import (
@@ -36,6 +37,7 @@ from .service import double_cpu
 
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10")
 TLS_DIR = "/etc/litellm-tls"
+PEER_CA_DIR = "/etc/llmkube-peer-ca"  # the CA bundle peers' federation certificates chain to
 
 
 def _labels(site: SiteSpec, router: RouterSpec, zone: ZoneConfig) -> dict:
@@ -53,6 +55,7 @@ def plan_router(
     `costs` ($/token by local service) become the local deployments' LiteLLM price."""
     by_name = {s.name: s for s in services}
     check_backends(router, by_name)
+    check_federation(site, router)
     router_labels = {
         **standard_labels(router.name, router.name, "router"),
         **discovery_labels(site=site.name, router=router.name),
@@ -63,6 +66,13 @@ def plan_router(
         out += _zone_objects(site, router, zone, by_name)
     if site.cert_issuer:
         out.append(_certificate(site, router, zones, router_labels))
+    if router.federation:
+        sovereign = zones[0]
+        out.append(
+            federation_service(
+                site, router, _labels(site, router, sovereign), selector_labels(sovereign.name, router.name)
+            )
+        )
     return out
 
 
@@ -95,6 +105,13 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
         args += ["--ssl_keyfile_path", f"{TLS_DIR}/tls.key", "--ssl_certfile_path", f"{TLS_DIR}/tls.crt"]
         mounts.append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
         volumes.append({"name": "tls", "secret": {"secretName": f"{router.name}-tls"}})
+    if zone.zone == "sovereign" and router.peer_ca_secret:  # LiteLLM's HTTP client verifies peers with it
+        ca = router.peer_ca_secret
+        env.append({"name": "SSL_CERT_FILE", "value": f"{PEER_CA_DIR}/{ca.key}"})
+        mounts.append({"name": "peer-ca", "mountPath": PEER_CA_DIR, "readOnly": True})
+        volumes.append(
+            {"name": "peer-ca", "secret": {"secretName": ca.name, "items": [{"key": ca.key, "path": ca.key}]}}
+        )
     if router.audit.volume_claim:
         mounts.append({"name": "audit", "mountPath": AUDIT_DIR})
         volumes.append({"name": "audit", "persistentVolumeClaim": {"claimName": router.audit.volume_claim}})
@@ -253,6 +270,8 @@ def _network_policy(
                 "ports": tcp_ports(sorted({s.endpoint.port for s in metal})),
             }
         )
+    if zone.zone == "sovereign":
+        egress += peer_egress(router)
     if zone.zone == "external":
         egress.append(
             {
@@ -269,6 +288,7 @@ def _network_policy(
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
                 {"from": clients, "ports": port},
+                *(federation_ingress(router) if zone.zone == "sovereign" else []),
                 {
                     "from": [
                         {
@@ -293,6 +313,8 @@ def _certificate(site: SiteSpec, router: RouterSpec, zones: list[ZoneConfig], la
             f"{z.name}.{site.namespace}.svc",
             service_host(z.name, site.namespace),
         ]
+    if router.federation:
+        names.append(router.federation.host)
     return manifest(
         "cert-manager.io/v1",
         "Certificate",

@@ -13,9 +13,11 @@ import yaml
 
 from ..router_hooks import RULES_FILE, hook_sources
 from ..spec import InferenceServiceSpec, SiteSpec
+from ..spec.federation import PeerBackend
 from ..spec.router import ExternalBackend, LocalBackend, RouterSpec
 from .endpoints import openai_base_url
 from .errors import PlanError
+from .federation import URL, ref
 from .metal_keys import metal_api_key
 
 # Keep in step with scripts/install-litellm (the router tests run exactly this version; that script
@@ -68,6 +70,11 @@ def provider_key_env(backend: str) -> str:
     return env_name("LLMKUBE_PROVIDER_KEY_", backend)
 
 
+def peer_key_env(backend: str) -> str:
+    """The env var holding this router's key at a peer Router (from the backend's keySecret)."""
+    return env_name("LLMKUBE_PEER_KEY_", backend)
+
+
 def backend_key_env(backend: str) -> str:
     """The env var holding the API key a local (metal) backend demands."""
     return env_name("LLMKUBE_BACKEND_KEY_", backend)
@@ -117,6 +124,17 @@ def _deployment(
             params["api_key"] = f"os.environ/{backend_key_env(backend.name)}"
             del rules["apiKey"]
             rules["apiKeyEnv"] = backend_key_env(backend.name)
+    elif isinstance(backend, PeerBackend):  # another site's sovereign zone: its URL is bound from its stack
+        base = ref(backend, URL)
+        params = {"model": f"openai/{backend.model}", "api_key": f"os.environ/{peer_key_env(backend.name)}"}
+        rules = {
+            "locality": "peer",
+            "maxClass": backend.max_classification,
+            "jurisdiction": backend.jurisdiction,
+            "site": backend.site,
+            "router": backend.router,
+            "apiKeyEnv": peer_key_env(backend.name),
+        }
     else:
         base = backend.api_base or PROVIDER_BASES[backend.provider]
         params = {
@@ -155,9 +173,9 @@ def _deployment(
 
 
 def _zone_backends(router: RouterSpec, zone: str) -> set[str]:
-    if zone == "sovereign":
-        return {b.name for b in router.local_backends}
-    return {b.name for b in router.backends}
+    """Sovereign: in-site services and peer sites' sovereign zones; external: in-site services and providers."""
+    kind = PeerBackend if zone == "sovereign" else ExternalBackend
+    return {b.name for b in router.backends if isinstance(b, (LocalBackend, kind))}
 
 
 def zone_services(router: RouterSpec, zone: str) -> set[str]:
@@ -233,7 +251,10 @@ def plan_zone_config(
         "site": site.name,
         "zone": zone,
         "allowedPaths": list(router.allowed_paths),
-        "deployments": deployments,
+        # a peer's base is bound at deploy time (its stack's output): the guard reads every base from the env
+        "deployments": [
+            {k: v for k, v in d.items() if not (k == "apiBase" and d["locality"] == "peer")} for d in deployments
+        ],
         "groups": [{"name": g.name, "fallbacks": [f for f in g.fallbacks if f in served]} for g in groups],
         "teams": [
             {
@@ -259,6 +280,9 @@ def plan_zone_config(
     if zone == "external":
         for b in router.external_backends:
             secret_env[provider_key_env(b.name)] = (b.api_key_secret.name, b.api_key_secret.key)
+    else:
+        for peer in router.peer_backends:
+            secret_env[peer_key_env(peer.name)] = (peer.key_secret.name, peer.key_secret.key)
     for local in router.local_backends:  # metal backends' API keys, for the zones that route to them
         ref = metal_api_key(services[local.service]) if local.name in allowed else None
         if ref:

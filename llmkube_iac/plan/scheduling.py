@@ -50,9 +50,7 @@ def place(site: SiteSpec, service: InferenceServiceSpec, profile: VendorProfile)
     if pool:
         selector.update(pool.node_labels)
         for taint in pool.taints:
-            tol = {"key": taint.key, "operator": "Equal" if taint.value else "Exists", "effect": taint.effect}
-            if taint.value:
-                tol["value"] = taint.value
+            tol = taint.toleration()
             if tol not in tolerations:
                 tolerations.append(tol)
     return Placement(selector, tolerations, pool)

@@ -21,6 +21,7 @@ from .errors import PlanError
 from .meta import manifest, metadata, object_labels, selector_labels
 from .model import MOUNT, ModelPlacement, fetch_job_name, placement, weights_gib
 from .network import namespace_peer, pods_peer, tcp_ports
+from .quota import queue_labels
 from .router_config import zone_services, zones_of
 from .scaling import plan_autoscaler, plan_pdb, plan_pod_monitor
 from .scheduling import place
@@ -216,7 +217,8 @@ def plan_service(
         {
             "selector": {"matchLabels": selector},
             "strategy": strategy,
-            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+            # a service naming a team: its pods wait in the team's LocalQueue where Kueue runs (plan/quota.py)
+            "template": {"metadata": {"labels": {**labels, **queue_labels(site, svc)}}, "spec": pod_spec},
         }
     )
     annotations = {"llmkube.dev/model-source": model.source}

@@ -15,6 +15,7 @@ from ..spec.router import RouterSpec
 from .charts import HELM_API, chart_namespaces, helm_release, site_charts
 from .meta import manifest, metadata, object_labels
 from .network import dns_egress
+from .quota import kueue_managed
 
 __all__ = ["HELM_API", "default_deny_egress", "helm_release", "plan_site_base"]
 
@@ -41,6 +42,7 @@ def plan_site_base(
                     **_labels(site, ns, "namespace"),
                     "pod-security.kubernetes.io/enforce": "restricted",
                     "pod-security.kubernetes.io/enforce-version": "latest",
+                    **kueue_managed(site, teams),  # it holds the teams' LocalQueues (plan/quota.py)
                 },
             ),
         )

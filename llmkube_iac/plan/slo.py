@@ -2,13 +2,17 @@
 
 Why Pyrra: it turns one objective into the multi-window burn-rate alerts and recording rules, so
 the alerts a team gets are the SLO's, not hand-tuned thresholds. Availability is a ratio of the
-runtime's (or router's) failed to all finished requests, latency the share of its histogram under
-a bucket bound. The series come from the runtime table (`Runtime.metrics`) and the router's
-exporter constants: a runtime that exports neither gets no objective, and the `slo-metrics` rule
-refuses one that was asked for.
+runtime's (or router's) failed to finished requests (the failed ones a label selection of the
+request counter, or a counter of their own), latency the share of its histogram under a bucket
+bound, matched by the `le` label Prometheus stores. The series come from the runtime table
+(`Runtime.metrics`) and the router's exporter constants: a runtime that exports neither gets no
+objective, and the `slo-metrics` rule refuses one that was asked for.
 """
 
 from __future__ import annotations
+
+import math
+from decimal import Decimal
 
 from ..addons import providers_of
 from ..runtimes import RuntimeMetrics, runtime
@@ -19,7 +23,16 @@ from .errors import PlanError
 from .meta import discovery_labels, manifest, metadata, standard_labels
 from .router_config import ROUTER_ERRORS, ROUTER_LATENCY, ROUTER_LATENCY_BUCKETS, ROUTER_REQUESTS
 
+# the router's exporter, in the runtimes' shape
+ROUTER_METRICS = RuntimeMetrics(
+    requests_total=ROUTER_REQUESTS,
+    errors_selector=ROUTER_ERRORS,
+    latency_histogram=ROUTER_LATENCY,
+    latency_buckets=tuple(float(b) for b in ROUTER_LATENCY_BUCKETS),
+)
+
 SLO_API = "pyrra.dev/v1alpha1"
+MATCH = 1e-5  # relative: a bound written to 6 significant digits (as the error lists them) is that bound
 
 
 def pyrra_available(site: SiteSpec) -> bool:
@@ -29,6 +42,31 @@ def pyrra_available(site: SiteSpec) -> bool:
 
 def _bound(value: float) -> str:
     return f"{value:g}"
+
+
+def le_label(value: float) -> str:
+    """A bucket bound as Prometheus stores its `le` label: since Prometheus 3 every scraped `le` is
+    rewritten to the OpenMetrics float form (Go's shortest 'g' form, ".0" added to a whole number:
+    "10.0", "0.3", "1e+06"), whatever the exporter wrote, so `le="10"` matches nothing."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"bucket bound {value!r} is not a finite number")
+    if value == 0:
+        return "0.0"
+    sign, digits, exponent = Decimal(repr(float(value))).normalize().as_tuple()
+    assert isinstance(exponent, int)  # finite: checked above
+    text = "".join(map(str, digits))
+    point = len(text) + exponent  # where the decimal point falls in `text`
+    exp10 = point - 1
+    if exp10 < -4 or exp10 >= 6:  # Go's shortest 'g' switches to an exponent outside 1e-4 .. 1e6
+        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+        out = f"{mantissa}e{'-' if exp10 < 0 else '+'}{abs(exp10):02d}"
+    elif point <= 0:
+        out = "0." + "0" * -point + text
+    elif point >= len(text):
+        out = text + "0" * (point - len(text)) + ".0"
+    else:
+        out = text[:point] + "." + text[point:]
+    return ("-" if sign else "") + out
 
 
 def _objective(
@@ -43,21 +81,34 @@ def _objective(
     )
 
 
+def _threshold_bound(slo: SloSpec, metrics: RuntimeMetrics, where: str) -> float:
+    """The bucket bound the latency objective counts under. An explicit thresholdSeconds must be one;
+    the default (unset) is the smallest bound at or above it, so a histogram without a 10 s bound
+    (TGI's) still gets the default objective."""
+    assert slo.latency is not None
+    threshold, buckets = slo.latency.threshold_seconds, metrics.latency_buckets
+    for b in buckets:
+        if math.isclose(threshold, b, rel_tol=MATCH):
+            return b
+    if "threshold_seconds" not in slo.latency.model_fields_set:
+        return next((b for b in buckets if b >= threshold), buckets[-1])
+    raise PlanError(
+        f"{where}.slo.latency.thresholdSeconds",
+        f"{threshold:g} s is not a bucket bound of {metrics.latency_histogram}; use one of "
+        f"{', '.join(_bound(b) for b in buckets)}",
+    )
+
+
 def objectives(
-    site: SiteSpec,
-    owner: str,
-    component: str,
-    slo: SloSpec,
-    selector: str,
-    requests: str | None,
-    errors: str | None,
-    histogram: str | None,
-    buckets: tuple[float, ...],
-    where: str,
+    site: SiteSpec, owner: str, component: str, slo: SloSpec, selector: str, metrics: RuntimeMetrics, where: str
 ) -> list[dict]:
     """The availability and latency objectives of one service or router (names: <owner>-availability/-latency)."""
     out = []
-    if requests and errors:
+    m = metrics
+    if m.availability:
+        assert m.requests_total is not None
+        errors_of = m.errors_total or m.requests_total
+        errors_selector = f"{selector},{m.errors_selector}" if m.errors_selector else selector
         out.append(
             _objective(
                 site,
@@ -69,21 +120,14 @@ def objectives(
                 f"{slo.availability:g}% of {owner}'s requests do not fail over {slo.window}",
                 {
                     "ratio": {
-                        "errors": {"metric": f"{requests}{{{selector},{errors}}}"},
-                        "total": {"metric": f"{requests}{{{selector}}}"},
+                        "errors": {"metric": f"{errors_of}{{{errors_selector}}}"},
+                        "total": {"metric": f"{m.requests_total}{{{selector}}}"},
                     }
                 },
             )
         )
-    if slo.latency is not None and histogram and buckets:
-        threshold = slo.latency.threshold_seconds
-        if not any(abs(threshold - b) < 1e-9 for b in buckets):
-            raise PlanError(
-                f"{where}.slo.latency.thresholdSeconds",
-                f"{threshold:g} s is not a bucket bound of {histogram}; use one of "
-                f"{', '.join(_bound(b) for b in buckets)}",
-            )
-        le = _bound(threshold)
+    if slo.latency is not None and m.latency:
+        bound = _threshold_bound(slo, m, where)
         out.append(
             _objective(
                 site,
@@ -92,11 +136,11 @@ def objectives(
                 component,
                 slo.latency.target,
                 slo.window,
-                f"{slo.latency.target:g}% of {owner}'s requests finish within {le} s over {slo.window}",
+                f"{slo.latency.target:g}% of {owner}'s requests finish within {_bound(bound)} s over {slo.window}",
                 {
                     "latency": {
-                        "success": {"metric": f'{histogram}_bucket{{{selector},le="{le}"}}'},
-                        "total": {"metric": f"{histogram}_count{{{selector}}}"},
+                        "success": {"metric": f'{m.latency_histogram}_bucket{{{selector},le="{le_label(bound)}"}}'},
+                        "total": {"metric": f"{m.latency_histogram}_count{{{selector}}}"},
                     }
                 },
             )
@@ -115,20 +159,8 @@ def service_slos(site: SiteSpec, svc: InferenceServiceSpec, where: str) -> list[
                 "site.clusterProvides), or set slo.enabled false",
             )
         return []
-    m: RuntimeMetrics = runtime(svc.runtime).metrics
     selector = f'namespace="{site.namespace}",service="{svc.name}"'
-    return objectives(
-        site,
-        svc.name,
-        "slo",
-        slo,
-        selector,
-        m.requests_total,
-        m.errors_selector,
-        m.latency_histogram,
-        m.latency_buckets,
-        where,
-    )
+    return objectives(site, svc.name, "slo", slo, selector, runtime(svc.runtime).metrics, where)
 
 
 def router_slos(site: SiteSpec, router: RouterSpec, where: str) -> list[dict]:
@@ -143,15 +175,4 @@ def router_slos(site: SiteSpec, router: RouterSpec, where: str) -> list[dict]:
         return []
     # both zones' PodMonitors (job = <namespace>/<zone Service>)
     selector = f'job=~"{site.namespace}/{router.name}(-external)?"'
-    return objectives(
-        site,
-        router.name,
-        "slo",
-        slo,
-        selector,
-        ROUTER_REQUESTS,
-        ROUTER_ERRORS,
-        ROUTER_LATENCY,
-        tuple(float(b) for b in ROUTER_LATENCY_BUCKETS),
-        where,
-    )
+    return objectives(site, router.name, "slo", slo, selector, ROUTER_METRICS, where)

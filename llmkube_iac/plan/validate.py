@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from ..spec import k8s
 from ..spec.errors import SpecError
+from .federation import REF_PREFIX as PEER_REF_PREFIX
 
 # metadata.name rule per kind (default: DNS-1123 subdomain)
 _NAME_RULES = {
@@ -92,8 +93,8 @@ def _walk(value, path: str) -> Iterable[tuple[str, str]]:
             and not 0 <= item <= k8s.MAX_STABILIZATION_SECONDS
         ):
             reason = f"{item} is outside 0-{k8s.MAX_STABILIZATION_SECONDS} seconds"
-        elif key == "cidr" and isinstance(item, str):
-            reason = k8s.check_cidr(item)
+        elif key == "cidr" and isinstance(item, str):  # a peer's addresses are checked once bound (federation)
+            reason = None if item.startswith(PEER_REF_PREFIX) else k8s.check_cidr(item)
         elif key == "image" and isinstance(item, str):
             reason = k8s.check_image(item)
         elif key == "sizeLimit" and isinstance(item, str):

@@ -21,7 +21,7 @@ from .resources import RenderedResource
 
 ADDON, SITE = ADDON_TYPE, SITE_TYPE
 PROVIDER = "pulumi:providers:kubernetes"
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 # kinds whose names the API server checks as DNS labels (a Job's name becomes its pods' job-name label)
 _LABEL_NAMED = frozenset({"Namespace", "Service", "Job"})
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import os
 import runpy
 import sys
+import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from ..plan.objects import site_of
@@ -63,6 +66,7 @@ def _run_isolated(project: Project, build=None) -> list[RenderedResource]:
     from pulumi.runtime.stack import run_pulumi_func
 
     from .monitor import RecordingMonitor
+    from .stack_refs import stack_outputs
 
     try:
         previous = asyncio.get_event_loop_policy().get_event_loop()
@@ -72,9 +76,17 @@ def _run_isolated(project: Project, build=None) -> list[RenderedResource]:
     # a failing program leaves tasks and futures behind: its error is reported once, by render_program
     loop.set_exception_handler(lambda _loop, _context: None)
     asyncio.set_event_loop(loop)
-    monitor = RecordingMonitor()
+    monitor = RecordingMonitor(partial(stack_outputs, project))
     pulumi.runtime.set_all_config(project.config, project.secret_keys)
-    pulumi.runtime.set_mocks(monitor.mocks, project=project.name, stack=project.stack, preview=True, monitor=monitor)
+    # a DIY backend's organization is "organization" (stack references name it: <org>/<project>/<stack>)
+    pulumi.runtime.set_mocks(
+        monitor.mocks,
+        project=project.name,
+        stack=project.stack,
+        preview=True,
+        monitor=monitor,
+        organization="organization",
+    )
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
     old_cwd, old_path = os.getcwd(), list(sys.path)
@@ -84,11 +96,18 @@ def _run_isolated(project: Project, build=None) -> list[RenderedResource]:
     sys.path.insert(0, str(project.main.parent))
     body = build or (lambda: runpy.run_path(str(project.main), run_name="__main__"))
     try:
-        loop.run_until_complete(run_pulumi_func(body))
+        with warnings.catch_warnings():
+            # a failed program leaves the SDK's output coroutines unawaited: its error is reported, not these
+            warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+            try:
+                loop.run_until_complete(run_pulumi_func(body))
+            finally:
+                _drain(loop)
+                if sys.exc_info()[0] is not None:
+                    gc.collect()  # the unawaited coroutines warn when collected: here, under the filter
     finally:
         os.chdir(old_cwd)
         sys.path[:] = old_path
-        _drain(loop)
         loop.close()
         # callers (tests, a notebook) keep the loop they had
         asyncio.set_event_loop(previous if previous is not None and not previous.is_closed() else None)

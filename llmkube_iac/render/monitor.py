@@ -9,8 +9,10 @@ values are replaced by a placeholder before anything is recorded, so they never 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
-from pulumi.runtime.mocks import MockMonitor, Mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor, Mocks, _sync_await
 from pulumi.runtime.proto import resource_pb2
 
 from ..plan.objects import plain
@@ -80,10 +82,30 @@ def _value(value):
     return None  # null_value, or unset
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
 class RecordingMonitor(MockMonitor):
-    def __init__(self):
+    def __init__(self, stack_outputs: Callable[[str], dict] | None = None):
+        """`stack_outputs(name)`: what a stack reference to `name` reads (render/stack_refs.py)."""
         super().__init__(_NoMocks())
         self.records: list[RenderedResource] = []
+        self.stack_outputs = stack_outputs
+
+    def ReadResource(self, request):
+        """A StackReference reads the referenced stack's outputs (the engine reads them from its state)."""
+        if request.type != STACK_REFERENCE:
+            return super().ReadResource(request)
+        if self.stack_outputs is None:
+            raise ValueError(f"stack reference {request.id}: no project to read stacks from")
+        state = {"name": request.id, "outputs": self.stack_outputs(request.id), "secretOutputNames": []}
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, request.id, state)
+        self.records.append(
+            RenderedResource(urn=urn, type=request.type, name=request.name, props=state, parent=request.parent or None)
+        )
+        props = _sync_await(rpc.serialize_properties(state, {}))
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=props)
 
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)

@@ -17,7 +17,7 @@ from ..spec.errors import SpecError, shorten
 from .pulumi_yaml import load_file
 
 SECRET_PLACEHOLDER = "[secret]"
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")  # Pulumi project and stack names
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}\Z")  # Pulumi project and stack names
 _DECLARATION_KEYS = frozenset({"type", "items", "description", "secret", "default", "value"})
 
 

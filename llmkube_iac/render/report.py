@@ -21,6 +21,7 @@ from ..policy.base import Res
 from ..policy.inventory import device_total
 from ..policy.rules.gpu_fit import _device_memory, _model_info
 from ..policy.view import StackView
+from ..spec.federation import PeerBackend
 from ..spec.router import ExternalBackend
 
 PLACEMENT = "llmkube:index:Placement"
@@ -102,6 +103,7 @@ def report_html(result) -> str:
     out.append(_services(view, costs))
     if placements:
         out.append(_placement(placements))
+    out.append(_routes(view))
     out.append(_economics(view, costs))
     out.append(_governance(view))
     out.append(_policy(verdicts))
@@ -263,6 +265,36 @@ def _economics(view: StackView, costs: dict) -> str:
         "(docs/fleet.md); cost at the site's declared utilisation.</p><table><tr><th>service</th>"
         '<th class="num">tokens/s per replica</th><th class="num">$/hour</th><th class="num">$/1M tokens</th>'
         f"<th>break-even against external providers</th></tr>{''.join(rows)}</table></section>"
+    )
+
+
+def _routes(view: StackView) -> str:
+    """Where each router may send data: in-site services, other sites' routers, providers, with the
+    jurisdiction and the highest class each route may carry (what data-residency judges)."""
+    rows = []
+    for _name, site in sorted(view.sites.items()):
+        for _, router in site.routers:
+            for b in router.backends:
+                if isinstance(b, PeerBackend):
+                    kind, where, ceiling = (
+                        f"site {b.site} / {b.router}",
+                        b.jurisdiction or "unknown",
+                        b.max_classification,
+                    )
+                elif isinstance(b, ExternalBackend):
+                    kind, where, ceiling = f"provider {b.provider}", b.jurisdiction, b.max_classification
+                else:
+                    kind, where, ceiling = f"service {b.service}", site.spec.jurisdiction, "restricted"
+                rows.append(
+                    f'<tr><td>{escape(router.name)}<div class="muted">{escape(site.spec.name)}</div></td>'
+                    f"<td>{escape(b.name)}</td><td>{escape(kind)}</td><td>{escape(where)}</td>"
+                    f"<td>{escape(ceiling)}</td></tr>"
+                )
+    if not rows:
+        return ""
+    return (
+        "<section><h2>Routes</h2><table><tr><th>router</th><th>backend</th><th>reaches</th><th>jurisdiction</th>"
+        f"<th>up to</th></tr>{''.join(rows)}</table></section>"
     )
 
 

@@ -12,12 +12,12 @@ import json
 import re
 
 # plain scalars that YAML 1.1 (PyYAML) or 1.2 would not read back as the same string
-_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./@=+-]*$")
+_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./@=+-]*\Z")
 _RESERVED = re.compile(
     r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|"
-    r"null|Null|NULL|~|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)|_+)$"
+    r"null|Null|NULL|~|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)|_+)\Z"
 )
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*\Z")
 
 
 # characters YAML does not allow raw (outside its printable set), and NEL, a line break in YAML 1.1

@@ -51,6 +51,12 @@ def allowed_for(cls: str, deployment: dict) -> bool:
     return rank(deployment["maxClass"]) >= rank(cls)
 
 
+def cleared(cls: str, deployment: dict, from_site: str | None) -> bool:
+    """Whether a deployment may take the request: its ceiling covers the class, and a request another site's
+    Router federated here (`from_site`) goes to none of this router's peers (federation is one hop)."""
+    return allowed_for(cls, deployment) and not (from_site and deployment.get("locality") == "peer")
+
+
 def base_of(deployment: dict) -> str:
     """The deployment's base URL as the pod's env sets it (the same value LiteLLM resolves)."""
     return norm_url(os.environ.get(deployment["apiBaseEnv"]) or "")

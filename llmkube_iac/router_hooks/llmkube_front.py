@@ -5,7 +5,8 @@ Why a front and not only LiteLLM hooks: LiteLLM answers some requests before any
 own body checks, unknown routes, docs and UI pages), trusts client-chosen ids (`x-litellm-call-id`),
 and turns body fields into call arguments. The front sees every request first and
 - answers the kubelet probes itself; refuses every other path, method and query string;
-- takes the key from exactly one header and the class from exactly one header line;
+- takes the key from exactly one header, the class from exactly one header line and a peer Router's
+  calling site (`x-llmkube-federated`) from at most one;
 - authenticates the team, applies zone, class ceiling, model allowlist and rpm/tpm;
 - admits only the body fields of llmkube_policy's tables, re-serialises the body it checked, and
   passes LiteLLM only the headers it knows, with its own call id as `x-litellm-call-id`;
@@ -71,6 +72,7 @@ def _admit(scope: dict, lines: dict, raw: bytes, rec: dict) -> dict | None:
     policy.check_query(scope.get("query_string", b""))
     key = policy.api_key_of(lines)
     header = policy.class_header(lines)
+    rec["from_site"] = policy.federated_header(lines)  # a peer Router's call: never sent on to another site
     team = common.find_team(key) if key else None
     if team is None:
         raise Refusal(401, "authorization", "unknown or missing API key: send Authorization: Bearer <team key>")
@@ -122,11 +124,11 @@ def outcome_of(rec: dict) -> str:
         return "no_route" if rec.get("no_route") else "refused"
     if rec.get("no_route"):
         return "no_route"
-    if rec.get("excluded"):
-        return "fail_closed"
     status = rec.get("status") or 500
     if status == 200 and not rec.get("failure") and (rec.get("logged") or rec.get("family") == "models"):
-        return "ok"
+        return "ok"  # served by a cleared deployment, even where the guard dropped others of the group
+    if rec.get("excluded"):
+        return "fail_closed"
     if 400 <= status < 500 and status not in (408, 429) and not rec.get("upstream_called"):
         return "refused"  # LiteLLM refused it itself
     return "error"
@@ -143,6 +145,7 @@ def write_audit(rec: dict) -> None:
                  key_alias=rec.get("key_alias"), classification=rec.get("classification"), method=rec.get("method"),
                  path=rec.get("path"), model_group=rec.get("model_group"), backend=rec.get("backend"),
                  locality=rec.get("locality"), region=rec.get("region"), jurisdiction=rec.get("jurisdiction"),
+                 from_site=rec.get("from_site"), to_site=rec.get("to_site"),
                  prompt_tokens=rec.get("prompt_tokens"), completion_tokens=rec.get("completion_tokens"),
                  tokens=rec.get("tokens") or 0, cost=rec.get("cost") or 0.0,
                  latency_ms=round((time.time() - rec["t0"]) * 1000, 1), stream=bool(rec.get("stream")),

@@ -7,7 +7,9 @@
   line says fail_closed);
 - just before the upstream call: the deployment is named by the router (its model_info id, looked
   up in the router itself), and *every* URL-carrying argument of the final call must equal that
-  deployment's own base, cleared for the class, with the deployment's own key;
+  deployment's own base, cleared for the class, with the deployment's own key; a call to a peer
+  site's Router carries exactly two headers of ours (the class and this site's name, which the peer's
+  front reads), and a request a peer federated here is never sent to a peer (one hop);
 - after the call: tokens, cost and backend go into the front's record, which writes the line.
 Health checks carry no call record: they are held to the same base check and are not audited.
 """
@@ -21,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
 
 import llmkube_common as common  # noqa: E402
+import llmkube_policy as policy  # noqa: E402
 
 # Arguments of a LiteLLM call that name where it goes (litellm.main completion/embedding/...).
 URL_ARGS = ("api_base", "base_url", "azure_endpoint", "endpoint", "url", "aws_bedrock_runtime_endpoint")
@@ -71,6 +74,12 @@ def _router_base(model_id: str) -> str | None:
     return common.norm_url(base)
 
 
+def _attribute(rec: dict, dep: dict) -> None:
+    """Where the call went, for its audit line: backend, locality, region, jurisdiction, the peer's site."""
+    rec.update(backend=dep.get("backend"), locality=dep.get("locality"), region=dep.get("region"),
+               jurisdiction=dep.get("jurisdiction"), to_site=dep.get("site") if dep.get("locality") == "peer" else None)
+
+
 class Guard(CustomLogger):
     """One instance per proxy process, named in config.yaml (litellm_settings.callbacks)."""
 
@@ -89,6 +98,7 @@ class Guard(CustomLogger):
                                        parent_otel_span=None):
         rec = _record(request_kwargs or {}) or {}
         cls = rec.get("classification") or "restricted"  # no record: treat as the most protected
+        from_site = rec.get("from_site")
         allowed_models = (common.TEAMS.get(rec.get("team")) or {}).get("models")
         if allowed_models and model not in allowed_models:
             rec["excluded"] = True  # a configured fallback may not take a team to a group it may not call
@@ -96,21 +106,23 @@ class Guard(CustomLogger):
         kept, dropped = [], 0
         for dep in healthy_deployments:
             rules = common.DEPLOYMENTS.get((dep.get("model_info") or {}).get("id"))
-            if rules and common.allowed_for(cls, rules):
+            if rules and common.cleared(cls, rules, from_site):
                 kept.append(dep)
             else:
                 dropped += 1
         configured = [d for d in common.RULES["deployments"] if d["group"] == model]
-        if dropped or (configured and not any(common.allowed_for(cls, d) for d in configured)):
+        if dropped or (configured and not any(common.cleared(cls, d, from_site) for d in configured)):
             rec["excluded"] = True
-        if (not kept and healthy_deployments) or not any(common.allowed_for(cls, d) for d in configured):
+        if (not kept and healthy_deployments) or not any(common.cleared(cls, d, from_site) for d in configured):
             # judged on the group as configured, so a cooled-down deployment cannot hide the reason
-            raise FailClosed(f"no deployment of {model!r} is cleared for {cls} data")
+            hop = f" outside site {from_site}'s peers (a federated request is not sent on)" if from_site else ""
+            raise FailClosed(f"no deployment of {model!r} is cleared for {cls} data{hop}")
         return kept
 
     async def async_pre_call_deployment_hook(self, kwargs, call_type):
         rec = _record(kwargs)
         cls = (rec or {}).get("classification") or "restricted"
+        from_site = (rec or {}).get("from_site")
         model_id = (kwargs.get("model_info") or {}).get("id")
         dep = common.DEPLOYMENTS.get(model_id)
         problem = None
@@ -125,6 +137,8 @@ class Guard(CustomLogger):
                 problem = f"the router holds no deployment {model_id!r} with base {expected or '(unset)'}"
             elif not common.allowed_for(cls, dep):
                 problem = f"deployment {model_id} is not cleared for {cls} data"
+            elif not common.cleared(cls, dep, from_site):
+                problem = f"the request was federated from site {from_site}: not sent on to site {dep.get('site')}"
             elif not urls or any(v != expected for v in urls.values()):
                 wrong = sorted(k for k, v in urls.items() if v != expected) or ["api_base (missing)"]
                 problem = f"upstream arguments {', '.join(wrong)} differ from deployment {model_id}'s base"
@@ -136,6 +150,10 @@ class Guard(CustomLogger):
             raise FailClosed(problem)
         if rec is not None:
             rec["upstream_called"] = True
+            _attribute(rec, dep)  # the attempt's backend; a later success (a fallback) overwrites it
+        if dep["locality"] == "peer":  # the peer gets our headers and no others (nor forwarded client headers)
+            ours = {policy.CLASS_HEADER: cls, policy.FEDERATED_HEADER: common.RULES["site"]}
+            return {**{k: v for k, v in kwargs.items() if k != "headers"}, "extra_headers": ours}
         return None
 
     async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
@@ -148,10 +166,9 @@ class Guard(CustomLogger):
         tokens = int(slo.get("total_tokens") or 0)
         if rec.get("team"):
             common.WINDOWS.add_tokens(rec["team"], tokens)
-        rec.update(logged=True, backend=dep.get("backend"), locality=dep.get("locality"), region=dep.get("region"),
-                   jurisdiction=dep.get("jurisdiction"), prompt_tokens=slo.get("prompt_tokens"),
-                   completion_tokens=slo.get("completion_tokens"), tokens=tokens,
-                   cost=float(slo.get("response_cost") or 0.0))
+        _attribute(rec, dep)
+        rec.update(logged=True, prompt_tokens=slo.get("prompt_tokens"), completion_tokens=slo.get("completion_tokens"),
+                   tokens=tokens, cost=float(slo.get("response_cost") or 0.0))
         rec.pop("failure", None)
         common.signal(rec)
 

@@ -48,7 +48,8 @@ def observe(fields: dict) -> None:
             lat = {"zone": base["zone"], "model_group": base["model_group"], "outcome": fields.get("outcome")}
             for bound in BUCKETS:
                 if seconds <= bound:
-                    _add("llmkube_router_request_seconds_bucket", {**lat, "le": str(bound)}, 1)
+                    # "10.0", not "10": the form Prometheus 3 stores `le` in, so 2.x stores the same
+                    _add("llmkube_router_request_seconds_bucket", {**lat, "le": str(float(bound))}, 1)
             _add("llmkube_router_request_seconds_bucket", {**lat, "le": "+Inf"}, 1)
             _add("llmkube_router_request_seconds_sum", lat, seconds)
             _add("llmkube_router_request_seconds_count", lat, 1)

@@ -12,6 +12,7 @@ proxy's front (llmkube_front) applies the rest, and the unit tests call it direc
 from __future__ import annotations
 
 import json
+import re
 
 # path -> (HTTP method, API family). Only these paths are served; everything else is refused.
 ROUTES: dict[str, tuple[str, str]] = {
@@ -81,6 +82,11 @@ KEY_HEADERS = ("authorization", "x-api-key", "x-litellm-api-key", "api-key", "x-
                "ocp-apim-subscription-key")
 ACCEPTED_KEY_HEADERS = ("authorization", "x-api-key")
 CLASS_HEADER = "x-llmkube-classification"
+# Set by a peer site's Router on a call it federates here: the calling site's name. A federated request
+# is served by this site's own backends only (one hop), and its audit line names the calling site.
+FEDERATED_HEADER = "x-llmkube-federated"
+# Site names are DNS-1035 labels (the spec's check_dns_label; test_policy checks the two agree).
+SITE_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 REQUEST_ID_HEADER = "x-request-id"
 CALL_ID_HEADER = "x-litellm-call-id"
 # LiteLLM reads many request headers as controls (x-litellm-tags, -timeout, -num-retries, -call-id,
@@ -230,6 +236,20 @@ def class_header(lines: dict[str, list[str]]) -> str | None:
     if len(values) > 1:
         raise Refusal(400, CLASS_HEADER, f"{CLASS_HEADER} was sent {len(values)} times: send it once")
     return values[0] if values else None
+
+
+def federated_header(lines: dict[str, list[str]]) -> str | None:
+    """The calling site of a federated request (None: not federated); one line holding one site name."""
+    values = lines.get(FEDERATED_HEADER, [])
+    if len(values) > 1:
+        raise Refusal(400, FEDERATED_HEADER, f"{FEDERATED_HEADER} was sent {len(values)} times: send it once")
+    if not values:
+        return None
+    if not SITE_LABEL.fullmatch(values[0]):
+        shown = repr(values[0][:64])
+        raise Refusal(400, FEDERATED_HEADER, f"{FEDERATED_HEADER} {shown} is not a site name: send the calling "
+                      "site's name (a DNS label: lower-case letters, digits and '-', at most 63 characters)")
+    return values[0]
 
 
 def content_type_ok(lines: dict[str, list[str]]) -> bool:

@@ -71,11 +71,17 @@ class NativeRun:
 @dataclass(frozen=True)
 class RuntimeMetrics:
     """The Prometheus series a runtime exports (None: it does not). SLOs need requests_total with
-    errors_selector (availability) and latency_histogram with its bucket bounds (latency);
-    alerts and dashboards read the rest."""
+    errors_selector and/or errors_total (availability) and latency_histogram with its bucket bounds
+    (latency); alerts and dashboards read the rest.
 
-    requests_total: str | None = None  # counter of finished requests
-    errors_selector: str | None = None  # label matchers on requests_total selecting the failed ones
+    Availability is errors / total, both counters: the failed requests are either a label selection of
+    requests_total (errors_selector alone, vLLM) or a counter of their own (errors_total, optionally
+    narrowed by errors_selector: TGI, SGLang). Pyrra's ratio indicator takes two selectors, which
+    may name different metrics."""
+
+    requests_total: str | None = None  # counter of finished requests: the availability ratio's total
+    errors_selector: str | None = None  # label matchers selecting the failed ones (of errors_total when set)
+    errors_total: str | None = None  # a separate counter of failed requests; None: they are among requests_total
     latency_histogram: str | None = None  # base name of the end-to-end latency histogram (seconds)
     latency_buckets: tuple[float, ...] = ()  # its bucket bounds: a latency SLO threshold must be one
     generated_tokens_total: str | None = None  # counter of generated tokens
@@ -83,9 +89,15 @@ class RuntimeMetrics:
     kv_cache_usage: str | None = None  # gauge, 1 = the KV cache is full
     running: str | None = None  # gauge of requests being served
 
+    def __post_init__(self) -> None:
+        if self.latency_buckets and (
+            any(b <= 0 for b in self.latency_buckets) or list(self.latency_buckets) != sorted(set(self.latency_buckets))
+        ):
+            raise ValueError(f"latency_buckets of {self.latency_histogram} must be positive and strictly increasing")
+
     @property
     def availability(self) -> bool:
-        return bool(self.requests_total and self.errors_selector)
+        return bool(self.requests_total and (self.errors_total or self.errors_selector))
 
     @property
     def latency(self) -> bool:

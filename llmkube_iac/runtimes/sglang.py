@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Runtime, ServeContext, flag
+from .base import Runtime, RuntimeMetrics, ServeContext, flag
 
 VERSION = "v0.5.3"
 QUANTIZATION = {"awq": "awq", "gptq": "gptq", "fp8": "fp8", "w8a8_int8": "w8a8_int8"}
@@ -29,7 +29,7 @@ def _args(ctx: ServeContext) -> list[str]:
     flag(args, "--kv-cache-dtype", svc.kv_cache_type_k)
     flag(args, "--trust-remote-code", eng.trust_remote_code)
     flag(args, "--is-embedding", svc.mode == "embedding")
-    flag(args, "--enable-metrics", True)
+    flag(args, "--enable-metrics", True)  # without it SGLang serves no /metrics
     return args
 
 
@@ -48,4 +48,43 @@ RUNTIME = Runtime(
     build_command=lambda ctx: ["python3", "-m", "sglang.launch_server"],
     build_args=_args,
     sharding_modes=("tensor",),
+    # SGLang's metrics collector (python/sglang/srt/metrics/collector.py) with --enable-metrics: finished
+    # requests and aborted ones (client gone, abort call) as availability's total and errors; one aborted
+    # while running also finishes (in both), one aborted while still queued never does (errors only), so
+    # the ratio errs high. Requests the scheduler ends with a 5xx count as finished only: there is no
+    # counter of them. The e2e latency and TTFT histograms keep their default buckets (no --bucket-* flag
+    # is passed); token_usage is the share of KV-cache tokens in use.
+    metrics=RuntimeMetrics(
+        requests_total="sglang:num_requests_total",
+        errors_total="sglang:num_aborted_requests_total",
+        latency_histogram="sglang:e2e_request_latency_seconds",
+        latency_buckets=(
+            0.1,
+            0.2,
+            0.4,
+            0.6,
+            0.8,
+            1.0,
+            2.0,
+            4.0,
+            6.0,
+            8.0,
+            10.0,
+            20.0,
+            40.0,
+            60.0,
+            80.0,
+            100.0,
+            200.0,
+            400.0,
+            600.0,
+            1200.0,
+            1800.0,
+            2400.0,
+        ),
+        generated_tokens_total="sglang:generation_tokens_total",
+        ttft_histogram="sglang:time_to_first_token_seconds",
+        kv_cache_usage="sglang:token_usage",
+        running="sglang:num_running_reqs",
+    ),
 )

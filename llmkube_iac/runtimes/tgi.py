@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Runtime, ServeContext, flag
+from .base import Runtime, RuntimeMetrics, ServeContext, flag
 
 VERSION = "3.3.6"
 QUANTIZATION = {"awq": "awq", "gptq": "gptq", "fp8": "fp8", "bitsandbytes": "bitsandbytes", "eetq": "eetq"}
@@ -21,6 +21,16 @@ def _args(ctx: ServeContext) -> list[str]:
     flag(args, "--kv-cache-dtype", svc.kv_cache_type_k)
     flag(args, "--trust-remote-code", svc.engine.trust_remote_code)
     return args
+
+
+def _duration_buckets() -> tuple[float, ...]:
+    """The bounds TGI's router gives every `*duration` histogram: 0.0001 multiplied by 1.5 thirty-five
+    times (0.00015 .. 145.6 s), computed the same way in doubles, so each bound is its `le` label exactly."""
+    bounds, value = [], 0.0001
+    for _ in range(35):
+        value *= 1.5
+        bounds.append(value)
+    return tuple(bounds)
 
 
 RUNTIME = Runtime(
@@ -42,4 +52,21 @@ RUNTIME = Runtime(
     build_args=_args,
     sharding_modes=("tensor",),
     build_env=lambda ctx: {"HUGGINGFACE_HUB_CACHE": "/cache/hf"},
+    # TGI's router metrics (router/src/server.rs, infer/mod.rs; served on the API port's /metrics too).
+    # Its tgi_request_count counts an OpenAI-route request twice (the route and the generation it calls
+    # each add one), so availability is failures / successes: within a few hundredths of a percent of
+    # failures / all at the error rates an objective allows. Client errors (422: validation, chat
+    # template) are not failures; overloaded (429), dropped, generation and incomplete are.
+    # tgi_request_duration (whole request, successful ones) has the buckets above; the generated-token
+    # histogram's _sum counts tokens; tgi_batch_current_size is the batch being decoded. No TTFT
+    # histogram and no KV-cache gauge.
+    metrics=RuntimeMetrics(
+        requests_total="tgi_request_success",
+        errors_total="tgi_request_failure",
+        errors_selector='err!~"validation|template"',
+        latency_histogram="tgi_request_duration",
+        latency_buckets=_duration_buckets(),
+        generated_tokens_total="tgi_request_generated_tokens_sum",
+        running="tgi_batch_current_size",
+    ),
 )

@@ -20,8 +20,8 @@ from pydantic_core import core_schema
 
 from .k8s import SAFE_INT_MAX, SecretKey
 
-DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-COUNTRY = re.compile(r"^[A-Z]{2}$")
+DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z")
+COUNTRY = re.compile(r"^[A-Z]{2}\Z")
 
 
 class SpecModel(BaseModel):
@@ -67,7 +67,7 @@ class SecretKeyRef(SpecModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", v):
+        if not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\Z", v):
             raise ValueError(f"secret name {v[:60]!r} must be a DNS-1123 subdomain (e.g. 'router-keys')")
         return v
 

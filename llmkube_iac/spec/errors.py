@@ -16,7 +16,7 @@ from pydantic import ValidationError
 UNION_TAGS = frozenset({"by-name", "inline", "local", "external"})
 MAX_MESSAGE = 2000  # characters of one problem's message: a safety net (values are cut where they are echoed)
 MAX_PART = 60  # characters of one path segment (a key can be arbitrarily long)
-_PLAIN = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
+_PLAIN = re.compile(r"^[A-Za-z0-9_-]{1,60}\Z")
 
 
 def shorten(value: object, limit: int = 60) -> str:

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 from .base import SpecModel, check_dns_label
 from .priority import Priority
 
-_DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d|w|y)$")
+_DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d|w|y)\Z")
 
 
 class AddOns(SpecModel):
@@ -34,12 +34,15 @@ class AddOns(SpecModel):
         False, description="Install Pyrra: services and routers then get ServiceLevelObjectives (needs monitoring)"
     )
     kueue: bool = Field(
-        False, description="Install Kueue: `teams` then get ResourceFlavors, ClusterQueues and LocalQueues"
+        False,
+        description="Install Kueue: `teams` then get ResourceFlavors, ClusterQueues and LocalQueues, and the pods "
+        "of services naming a team are admitted through the team's queue (Kueue's pod integration)",
     )
     metrics_exporters: bool = Field(
         False,
-        description="Install each pool vendor's device-metrics exporter (NVIDIA's dcgm-exporter comes with "
-        "its gpu-operator and is then scraped)",
+        description="Install each pool vendor's device-metrics exporter chart where Prometheus runs (AMD's "
+        "device-metrics-exporter, Intel XPU Manager's xpumd); NVIDIA's dcgm-exporter comes with its gpu-operator "
+        "and is then scraped; Gaudi's metric exporter has no chart of its own",
     )
 
 
@@ -48,7 +51,10 @@ class LatencySlo(SpecModel):
 
     target: float = Field(95.0, gt=0, lt=100, description="Percent of requests faster than thresholdSeconds")
     threshold_seconds: float = Field(
-        10.0, gt=0, description="Latency threshold; must be a bucket bound of the runtime's (or router's) histogram"
+        10.0,
+        gt=0,
+        description="Latency threshold; must be a bucket bound of the runtime's (or router's) histogram. "
+        "Unset: 10 s, or the histogram's next bound above it",
     )
 
 
@@ -81,7 +87,10 @@ class TeamDevices(SpecModel):
 class TeamQuota(SpecModel):
     """A team: its namespace, the devices it may claim and its scheduling priority."""
 
-    name: str = Field(description="Team name (DNS label): names its ClusterQueue and LocalQueues")
+    name: str = Field(
+        description="Team name (DNS label, not `default`): names its ClusterQueue and LocalQueues; the "
+        "services naming it queue in its LocalQueue where Kueue runs"
+    )
     namespace: str | None = Field(
         None, description="The team's namespace (created, with a ResourceQuota); unset: the team name"
     )
@@ -97,6 +106,12 @@ class TeamQuota(SpecModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
+        if v == "default":  # Kueue (LocalQueueDefaulting, on since 0.12) queues every unlabelled workload there
+            raise ValueError(
+                "team name 'default' is reserved: Kueue sends every workload without a queue label in a "
+                "namespace to the LocalQueue named default, so the site's routers and download Jobs would "
+                "wait in this team's queue; choose another name"
+            )
         return check_dns_label(v, "team name")
 
     @field_validator("namespace", "cohort")

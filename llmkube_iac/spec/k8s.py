@@ -27,13 +27,13 @@ MAX_CONFIGMAP_BYTES = 1024 * 1024  # ConfigMap data
 MAX_STABILIZATION_SECONDS = 3600  # HPA behavior.*.stabilizationWindowSeconds
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-DNS1123_LABEL = re.compile(rf"^{_LABEL}$")
-DNS1123_SUBDOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
-DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
-_QUANTITY = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$")
+DNS1123_LABEL = re.compile(rf"^{_LABEL}\Z")
+DNS1123_SUBDOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})*\Z")
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?\Z")
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\Z")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?\Z")
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*\Z")
+_QUANTITY = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?\Z")
 _SCALE = {
     "Ki": 2**10,
     "Mi": 2**20,
@@ -198,7 +198,7 @@ def _rule(check) -> AfterValidator:
 
 
 def _secret_key(value: str) -> str | None:
-    if len(value) > 253 or not re.match(r"^[-._a-zA-Z0-9]+$", value) or value in (".", ".."):
+    if len(value) > 253 or not re.match(r"^[-._a-zA-Z0-9]+\Z", value) or value in (".", ".."):
         return f"{_show(value)} must be a Secret key: letters, digits, '-', '_' and '.' (e.g. api-key)"
     return None
 

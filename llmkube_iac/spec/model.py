@@ -16,7 +16,7 @@ MAX_PARAMETERS_B = 1e5  # 100 trillion parameters
 
 ModelFormat = Literal["gguf", "safetensors", "mlx", "pytorch", "onnx", "ollama"]
 Architecture = Literal["Dense", "MoE", "DenseThinking", "MoEThinking"]
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 class ModelCache(SpecModel):

@@ -1,7 +1,9 @@
-"""RouterSpec: one governed OpenAI endpoint over local InferenceServices and external providers.
+"""RouterSpec: one governed OpenAI endpoint over local InferenceServices, other sites' Routers and
+external providers.
 
 The router is split into trust zones (docs/architecture.md): the *sovereign* zone only ever
-holds in-site backends; the *external* zone may also reach external providers. Classification
+holds in-site backends and other sites' sovereign zones (federation, spec/federation.py); the
+*external* zone holds the in-site backends and external providers. Classification
 rules, team limits and budgets are declared here and compiled into LiteLLM config by
 `plan/router_config.py`.
 """
@@ -15,6 +17,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from ..router_hooks.llmkube_policy import ROUTES
 from .base import SecretKeyRef, SpecModel, check_country, check_dns_label, duplicates
+from .federation import FederationSpec, PeerBackend
 from .fleet_ops import SloSpec
 from .k8s import INT32_MAX, Dns1123Label, Quantity, Subdomain
 from .service import CLASSIFICATION_ORDER, Classification
@@ -97,12 +100,16 @@ class ExternalBackend(SpecModel):
 
 def _backend_tag(value: object) -> str:
     if isinstance(value, dict):
-        return "local" if "service" in value else "external"
-    return "local" if isinstance(value, LocalBackend) else "external"
+        return "local" if "service" in value else "peer" if "site" in value else "external"
+    if isinstance(value, LocalBackend):
+        return "local"
+    return "peer" if isinstance(value, PeerBackend) else "external"
 
 
 Backend = Annotated[
-    Annotated[LocalBackend, Tag("local")] | Annotated[ExternalBackend, Tag("external")],
+    Annotated[LocalBackend, Tag("local")]
+    | Annotated[PeerBackend, Tag("peer")]
+    | Annotated[ExternalBackend, Tag("external")],
     Discriminator(_backend_tag),
 ]
 
@@ -212,7 +219,9 @@ class RouterSpec(SpecModel):
         "zone's is <name>-external"
     )
     backends: tuple[Backend, ...] = Field(
-        min_length=1, description="Local InferenceServices (with `service`) and external providers (with `provider`)"
+        min_length=1,
+        description="Local InferenceServices (with `service`), other sites' Routers (with `site`) and external "
+        "providers (with `provider`)",
     )
     model_groups: tuple[ModelGroup, ...] = Field(
         min_length=1, description="The model names clients ask for, each served by some backends"
@@ -238,6 +247,14 @@ class RouterSpec(SpecModel):
     )
     slo: SloSpec | None = Field(
         None, description="Service level objectives of the router (Pyrra); unset: the defaults where Pyrra is installed"
+    )
+    federation: FederationSpec | None = Field(
+        None, description="Expose the sovereign zone to other sites' Routers (HTTPS LoadBalancer, needs certIssuer)"
+    )
+    peer_ca_secret: SecretKeyRef | None = Field(
+        None,
+        description="Secret key holding the PEM CA bundle that signed the peers' federation certificates; unset: "
+        "the image's public trust store",
     )
 
     @field_validator("name")
@@ -289,6 +306,8 @@ class RouterSpec(SpecModel):
                 problems.append(f"teams[{i}].zones: this router has no external zone")
         if self.external_zone is False and self.external_backends:
             problems.append("externalZone is false but external backends are declared: remove them or the flag")
+        if self.peer_ca_secret and not self.peer_backends:
+            problems.append("peerCaSecret is set but no backend is another site's Router: remove it")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -302,6 +321,11 @@ class RouterSpec(SpecModel):
         return [b for b in self.backends if isinstance(b, LocalBackend)]
 
     @property
+    def peer_backends(self) -> list[PeerBackend]:
+        """Other sites' Routers: served by the sovereign zone only (federation joins sovereign zones)."""
+        return [b for b in self.backends if isinstance(b, PeerBackend)]
+
+    @property
     def has_external_zone(self) -> bool:
         return bool(self.external_backends) if self.external_zone is None else self.external_zone
 
@@ -309,7 +333,7 @@ class RouterSpec(SpecModel):
     def external_name(self) -> str:
         return f"{self.name}-external"
 
-    def backend(self, name: str) -> LocalBackend | ExternalBackend:
+    def backend(self, name: str) -> LocalBackend | PeerBackend | ExternalBackend:
         return next(b for b in self.backends if b.name == name)
 
 

@@ -313,7 +313,11 @@ class InferenceServiceSpec(SpecModel):
         description="Service level objectives (Pyrra); unset: the defaults where Pyrra is installed and the "
         "runtime exports the metrics",
     )
-    team: str | None = Field(None, description="The team (stack `teams`) whose quota the service's devices count in")
+    team: str | None = Field(
+        None,
+        description="The team (stack `teams`) whose quota the service's devices count in; where Kueue runs, its "
+        "pods wait in the team's LocalQueue until Kueue admits them",
+    )
 
     @field_validator("name")
     @classmethod

@@ -109,7 +109,7 @@ def _registry(value: str) -> str | None:
     name, _, port = host.partition(":")
     if port and not (port.isdigit() and 0 < int(port) <= 65535):
         return f"{value[:60]!r}: the registry port must be 1-65535"
-    if check_host(name) or (path and not re.match(r"^[a-z0-9][a-z0-9._/-]*$", path)) or "//" in path:
+    if check_host(name) or (path and not re.match(r"^[a-z0-9][a-z0-9._/-]*\Z", path)) or "//" in path:
         return f"{value[:60]!r} is not a registry host[:port][/path] (e.g. registry.site.local:5000/mirror)"
     return None
 
@@ -120,6 +120,13 @@ class NodeTaint(SpecModel):
     key: QualifiedName = Field(description="Taint key")
     value: LabelValue | None = Field(None, description="Taint value; unset: tolerated with operator Exists (any value)")
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field("NoSchedule", description="Taint effect")
+
+    def toleration(self) -> dict:
+        """The toleration a pod needs to run on the pool's nodes."""
+        tol = {"key": self.key, "operator": "Equal" if self.value else "Exists", "effect": self.effect}
+        if self.value:
+            tol["value"] = self.value
+        return tol
 
 
 class AcceleratorPool(SpecModel):

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError, ValidationInfo, model_validator
 
 from .base import SpecModel, duplicates
 from .errors import SpecError, from_validation_error
+from .federation import PeerBackend
 from .fleet_ops import TeamQuota
 from .model import ModelSpec
 from .router import LocalBackend, RouterSpec
@@ -71,6 +72,8 @@ class StackConfig(SpecModel):
             problems.append(("routers", f"duplicate router name {dup!r}"))
         for i, router in enumerate(self.routers):
             for j, b in enumerate(router.backends):
+                if isinstance(b, PeerBackend):
+                    problems += _peer_problems(f"routers[{i}].backends[{j}]", b, self.site.name)
                 if isinstance(b, LocalBackend) and b.service not in svc_names:
                     known = ", ".join(sorted(svc_names)) or "none declared"
                     problems.append(
@@ -156,6 +159,22 @@ class StackConfig(SpecModel):
         """Stack-level models by name. Built on each call, never cached: a cached copy would travel with
         `model_copy` (the plan pins sources that way) and hand out the unpinned models."""
         return {m.name: m for m in self.models if m.name}
+
+
+def _peer_problems(path: str, backend: PeerBackend, site: str) -> list[tuple[str, str]]:
+    """A cross-site backend names another site, whose jurisdiction is known (the fleet fills it in)."""
+    out = []
+    if backend.site == site:
+        out.append((f"{path}.site", f"{site} is this router's own site: route to its services with `service`"))
+    if backend.jurisdiction is None:
+        out.append(
+            (
+                f"{path}.jurisdiction",
+                f"the jurisdiction of site {backend.site} is unknown: make this stack a fleet stack (llmkube:fleet "
+                "names every site) or declare the peer site's jurisdiction",
+            )
+        )
+    return out
 
 
 def load_stack_config(raw: dict[str, Any]) -> StackConfig:

@@ -165,10 +165,72 @@ def test_vllm_and_router_slos_read_their_own_series():
     latency = slos["chat-latency"]["indicator"]["latency"]
     assert (
         latency["success"]["metric"]
-        == 'vllm:e2e_request_latency_seconds_bucket{namespace="llmkube",service="chat",le="10"}'
+        == 'vllm:e2e_request_latency_seconds_bucket{namespace="llmkube",service="chat",le="10.0"}'
     )
     assert slos["chat-availability"]["target"] == "99.5" and slos["chat-availability"]["window"] == "28d"
     assert 'outcome=~"error|no_route"' in slos["gw-availability"]["indicator"]["ratio"]["errors"]["metric"]
+
+
+TGI_AND_SGLANG = [
+    {"name": "tgi", "model": "m", "runtime": "tgi", "accelerator": {"vendor": "nvidia", "count": 1}},
+    {"name": "sgl", "model": "m", "runtime": "sglang", "accelerator": {"vendor": "nvidia", "count": 1}},
+]
+
+
+def with_tgi_and_sglang(c, tgi=None, sgl=None):
+    """The two services after the DC's two (services[2] and [3]), each with its `slo` when given."""
+    with_addons(c)
+    c["services"] += copy.deepcopy(TGI_AND_SGLANG)
+    for s, slo in zip(c["services"][-2:], (tgi, sgl), strict=True):
+        if slo is not None:
+            s["slo"] = slo
+
+
+def test_tgi_and_sglang_slos_read_their_own_series():
+    plan = plan_stack(config(with_tgi_and_sglang))
+    slos = {m["metadata"]["name"]: m["spec"]["indicator"] for m in kinds(plan.fleet, "ServiceLevelObjective")}
+    sel = 'namespace="llmkube",service='
+    # TGI: failures are a counter of their own, client errors (422) left out; successes are the total
+    assert slos["tgi-availability"]["ratio"] == {
+        "errors": {"metric": f'tgi_request_failure{{{sel}"tgi",err!~"validation|template"}}'},
+        "total": {"metric": f'tgi_request_success{{{sel}"tgi"}}'},
+    }
+    # its duration histogram has no 10 s bound: the default threshold is the next bound up, written as
+    # Prometheus stores the label
+    assert slos["tgi-latency"]["latency"] == {
+        "success": {"metric": f'tgi_request_duration_bucket{{{sel}"tgi",le="12.783403948858936"}}'},
+        "total": {"metric": f'tgi_request_duration_count{{{sel}"tgi"}}'},
+    }
+    assert slos["sgl-availability"]["ratio"] == {
+        "errors": {"metric": f'sglang:num_aborted_requests_total{{{sel}"sgl"}}'},
+        "total": {"metric": f'sglang:num_requests_total{{{sel}"sgl"}}'},
+    }
+    assert slos["sgl-latency"]["latency"] == {
+        "success": {"metric": f'sglang:e2e_request_latency_seconds_bucket{{{sel}"sgl",le="10.0"}}'},
+        "total": {"metric": f'sglang:e2e_request_latency_seconds_count{{{sel}"sgl"}}'},
+    }
+    for indicator in slos.values():  # Pyrra refuses a ratio whose errors and total are the same selector
+        if "ratio" in indicator:
+            assert indicator["ratio"]["errors"] != indicator["ratio"]["total"]
+    # SGLang serves /metrics only when asked to
+    deploy = next(m for m in plan.services["sgl"].manifests if m["kind"] == "Deployment")
+    assert "--enable-metrics" in deploy["spec"]["template"]["spec"]["containers"][0]["args"]
+
+
+def test_an_explicit_threshold_must_be_a_bound_of_the_runtimes_histogram():
+    refused = r"services\[2\]\.slo\.latency\.thresholdSeconds: 10 s .* tgi_request_duration.* 8\.52227, 12\.7834,"
+    with pytest.raises(PlanError, match=refused):
+        plan_stack(config(lambda c: with_tgi_and_sglang(c, tgi={"latency": {"thresholdSeconds": 10}})))
+    # a bound as the error lists it (6 significant digits) is that bound
+    plan = plan_stack(config(lambda c: with_tgi_and_sglang(c, tgi={"latency": {"thresholdSeconds": 28.7627}})))
+    tgi = next(m for m in kinds(plan.fleet, "ServiceLevelObjective") if m["metadata"]["name"] == "tgi-latency")
+    assert 'le="28.76265888493261"' in tgi["spec"]["indicator"]["latency"]["success"]["metric"]
+    # only an unset threshold moves to the next bound: the same 10 s on SGLang is a bound and stays
+    plan = plan_stack(config(lambda c: with_tgi_and_sglang(c, *2 * [{"latency": {"target": 99}}])))
+    specs = {m["metadata"]["name"]: m["spec"] for m in kinds(plan.fleet, "ServiceLevelObjective")}
+    assert specs["tgi-latency"]["target"] == specs["sgl-latency"]["target"] == "99"
+    assert specs["tgi-latency"]["indicator"]["latency"]["success"]["metric"].endswith('le="12.783403948858936"}')
+    assert specs["sgl-latency"]["indicator"]["latency"]["success"]["metric"].endswith('le="10.0"}')
 
 
 def test_slo_errors_name_the_field():
@@ -285,6 +347,27 @@ def test_alert_rules_and_dashboard_per_site():
         "Device memory used (MiB)",
         "Device utilisation",
     ]
+
+
+def test_tgi_and_sglang_alerts_and_panels_read_their_series():
+    plan = plan_stack(config(with_tgi_and_sglang))
+    rules = kinds(plan.fleet, "PrometheusRule")[0]["spec"]["groups"][0]["rules"]
+    exprs = {(r["alert"], r["labels"].get("service")): r["expr"] for r in rules}
+    tgi, sgl = 'namespace="llmkube",service="tgi"', 'namespace="llmkube",service="sgl"'
+    assert exprs[("LLMKubeQueueSaturated", "tgi")] == f"avg(tgi_queue_size{{{tgi}}}) > 1"
+    assert exprs[("LLMKubeQueueSaturated", "sgl")] == f"avg(sglang:num_queue_reqs{{{sgl}}}) > 1"
+    assert exprs[("LLMKubeKVCachePressure", "sgl")] == f"max(sglang:token_usage{{{sgl}}}) > 0.95"
+    assert ("LLMKubeKVCachePressure", "tgi") not in exprs  # TGI exports no KV-cache gauge
+    assert ("LLMKubeRuntimeDown", "tgi") in exprs and ("LLMKubeRuntimeDown", "sgl") in exprs
+    board = json.loads(kinds(plan.fleet, "ConfigMap")[0]["data"]["llmkube-dc.json"])
+    panels = {p["title"]: [t["expr"] for t in p["targets"]] for p in board["panels"]}
+    ns = '{namespace="llmkube"}'
+    assert f"sum by (service) (rate(tgi_request_generated_tokens_sum{ns}[5m]))" in panels["Generated tokens/s"]
+    assert f"sum by (service) (rate(sglang:generation_tokens_total{ns}[5m]))" in panels["Generated tokens/s"]
+    assert f"sum by (service) (tgi_queue_size{ns})" in panels["Queue depth"]
+    assert f"sum by (service) (sglang:num_queue_reqs{ns})" in panels["Queue depth"]
+    assert any("sglang:time_to_first_token_seconds_bucket" in e for e in panels["Time to first token (p95)"])
+    assert f"max by (service) (sglang:token_usage{ns})" in panels["KV-cache usage"]
 
 
 def test_every_fleet_object_validates_and_is_named_uniquely():

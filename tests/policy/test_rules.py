@@ -50,6 +50,26 @@ def pod(rs, name="chat"):
     return find(rs, "Deployment", name)["spec"]["template"]["spec"]
 
 
+def _kueue_teams(c, quota_pool: str):
+    """Kueue provided by the cluster, pools l4 and a10 labelled apart, team search's quota on one of them and the
+    chat service (placed on l4, the first pool that matches it) naming the team."""
+    c["site"]["clusterProvides"] = ["kueue.x-k8s.io"]
+    c["site"]["accelerators"][0]["nodeLabels"] = {"llmkube.dev/pool": "l4"}
+    c["site"]["accelerators"].append(
+        {
+            "name": "a10",
+            "vendor": "nvidia",
+            "devicesPerNode": 1,
+            "nodeCount": 2,
+            "nodeLabels": {"llmkube.dev/pool": "a10"},
+        }
+    )
+    c["teams"] = [
+        {"name": "search", "borrowing": False, "devices": [{"vendor": "nvidia", "pool": quota_pool, "count": 2}]}
+    ]
+    svc(c)["team"] = "search"
+
+
 def _set(obj, **kv):
     obj.update(kv)
 
@@ -85,6 +105,18 @@ def _undeclared_chart(rs):
             remote=True,
         )
     )
+
+
+def _tgi_and_sglang_with_slos(c):
+    """A TGI and an SGLang service asking for the default objectives (their runtimes export the series)."""
+    _set(c["site"], addons=PYRRA)
+    c["models"].append(
+        {"name": "st", "source": "pvc://model-store/qwen3-8b", "format": "safetensors", "totalParametersB": 8}
+    )
+    for name, rt in (("tgi", "tgi"), ("sgl", "sglang")):
+        c["services"].append(
+            {"name": name, "model": "st", "runtime": rt, "accelerator": {"vendor": "nvidia", "count": 1}, "slo": {}}
+        )
 
 
 CASES = {
@@ -308,6 +340,10 @@ CASES = {
                     )
                 ),
             ),
+            (
+                "Kueue admits a team's service on its quota pool",
+                plan(lambda c: _kueue_teams(c, quota_pool="l4")),
+            ),
         ],
         [
             ("maxReplicas beyond the pool", plan(lambda c: _set(svc(c)["autoscaling"], maxReplicas=5))),
@@ -350,6 +386,10 @@ CASES = {
                     )
                 ),
             ),
+            (
+                "Kueue could never admit a team's service: its quota is on another pool",
+                plan(lambda c: _kueue_teams(c, quota_pool="a10")),
+            ),
         ],
     ),
     "slo-metrics": (
@@ -359,6 +399,7 @@ CASES = {
                 "SLO switched off on llama.cpp",
                 plan(lambda c: (_set(c["site"], addons=PYRRA), _set(svc(c), slo={"enabled": False}))),
             ),
+            ("SLOs on TGI and SGLang", plan(_tgi_and_sglang_with_slos)),
         ],
         [
             ("availability SLO on llama.cpp", plan(lambda c: (_set(c["site"], addons=PYRRA), _set(svc(c), slo={})))),
@@ -601,6 +642,18 @@ def test_rule_fixture(rule, resources, violates):
     assert [r.message for r in results] == _pure(rule, resources)
     for r in results:
         assert r.remediation == RULES_BY_NAME[rule].remediation and r.message
+
+
+def test_kueue_admission_is_judged_only_where_kueue_runs():
+    """Without Kueue nothing admits the pods by pool: the quota is counted per vendor, as before."""
+
+    def without_kueue(c):
+        _kueue_teams(c, quota_pool="a10")
+        del c["site"]["clusterProvides"]
+
+    assert not [p for p in evaluate(plan(without_kueue)) if p.rule == "capacity"]
+    (hit,) = [p for p in evaluate(plan(lambda c: _kueue_teams(c, quota_pool="a10"))) if p.rule == "capacity"]
+    assert "placed on pool l4" in hit.message and "quota (a10)" in hit.message and "chat" in hit.resource_name
 
 
 def test_violations_name_their_resource():

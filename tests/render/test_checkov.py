@@ -29,6 +29,9 @@ PROGRAMS = [
     ("examples/router", None),
     ("examples/airgapped-edge", None),
     ("examples/metal-edge", None),
+    ("examples/fleet", "all"),
+    ("examples/fleet", "dc"),  # the router's federation endpoint (a LoadBalancer Service)
+    ("examples/fleet", "edge-l4"),  # a router federating to it
 ]
 COMMAND = ["--framework", "kubernetes", "--output", "json", "--compact", "--quiet", "--skip-download"]
 

@@ -31,8 +31,18 @@ def rendered(tmp_path_factory):
     cfg["llmkube:site"]["addons"] = ADDONS
     cfg["llmkube:site"].pop("clusterProvides", None)  # the site installs the Prometheus operator and cert-manager
     cfg["llmkube:site"]["certIssuer"] = "internal-ca"
+    # an Intel GPU pool beside the stack's NVIDIA, AMD and Gaudi ones: its exporter is a chart of its own
+    cfg["llmkube:site"]["accelerators"].append(
+        {"name": "arc", "vendor": "intel-xpu", "devicesPerNode": 2, "nodeCount": 1, "nodeLabels": {"pool": "arc"}}
+    )
     cfg["llmkube:teams"] = TEAMS
     cfg["llmkube:services"][0]["team"] = "search"
+    # a TGI and an SGLang service asking for objectives: their runtimes' series are in the table
+    model = cfg["llmkube:services"][0]["model"]
+    for name, rt in (("tgi-chat", "tgi"), ("sglang-chat", "sglang")):
+        cfg["llmkube:services"].append(
+            {"name": name, "model": model, "runtime": rt, "accelerator": {"vendor": "nvidia", "count": 1}, "slo": {}}
+        )
     (program / "Pulumi.dc.yaml").write_text(yaml.safe_dump(stack))
     out = tmp_path_factory.mktemp("dc-fleet-out")
     return render_program(program, "dc", out, evaluate_policies=True), out
@@ -65,9 +75,13 @@ def test_cert_manager_is_the_provider_side_component_listed_with_its_site(render
         "pyrra",
         "oci://registry.k8s.io/kueue/charts/kueue",
         "device-metrics-exporter-charts",
+        "oci://ghcr.io/intel/xpumanager/charts/xpumd",
         "gpu-operator",
         "keda",
     } <= set(side)
+    xpumd = side["oci://ghcr.io/intel/xpumanager/charts/xpumd"]
+    assert xpumd["site"] == "dc" and xpumd["chart"]["version"] == "2.0.0"
+    assert xpumd["chart"]["namespace"] == "intel-xpumd"
     cm = side["cert-manager"]
     assert cm["type"] == "kubernetes-cert-manager:index:CertManager" and cm["site"] == "dc"
     assert cm["chart"]["version"] == "v1.18.2" and cm["chart"]["namespace"] == "cert-manager"
@@ -96,9 +110,12 @@ def test_objects_wait_for_the_addon_providing_their_crd(rendered):
     for r in by_type["kubernetes:monitoring.coreos.com/v1:PrometheusRule"]:
         assert waits_for(r, "kube-prometheus-stack")
     assert waits_for(addons["pyrra"], "kube-prometheus-stack")  # Pyrra writes PrometheusRules
+    for exporter in ("amd-device-metrics-exporter", "intel-xpumd"):  # they create ServiceMonitors
+        assert waits_for(addons[exporter], "kube-prometheus-stack"), exporter
     ns = {r.props["metadata"]["name"]: r.urn for r in by_type["kubernetes:core/v1:Namespace"]}
     assert ns["cert-manager"] in cert.dependencies
     assert ns["monitoring"] in addons["kube-prometheus-stack"].dependencies
+    assert ns["intel-xpumd"] in addons["intel-xpumd"].dependencies
     routers = [r for r in result.resources if r.type == "llmkube:index:Router"]
     assert routers and all(waits_for(r, "cert-manager") for r in routers)  # its Certificate needs cert-manager
 
@@ -112,6 +129,70 @@ def test_names_are_stable_and_the_plan_passes_the_rules(rendered):
         "dc-clusterqueue-search",
         "dc-localqueue-llmkube-search",
         "dc-servicelevelobjective-llmkube-gateway-availability",
+        "dc-servicelevelobjective-llmkube-tgi-chat-availability",
+        "dc-servicelevelobjective-llmkube-tgi-chat-latency",
+        "dc-servicelevelobjective-llmkube-sglang-chat-availability",
+        "dc-servicelevelobjective-llmkube-sglang-chat-latency",
     } <= names
     mandatory = [p for p in result.policy_results if getattr(p, "level", None) == "mandatory"]
     assert not [p for p in mandatory if getattr(p, "rule", "") in ("capacity", "slo-metrics")], mandatory
+
+
+def test_the_team_service_is_admitted_through_its_team_queue(rendered):
+    """services[0] names team search at a site installing Kueue: its pods queue in the team's LocalQueue, the
+    namespaces holding team queues are the ones Kueue manages, the chart enables the pod integration, the
+    service waits for its queue, and the cluster model finds nothing to refuse."""
+    from llmkube_iac.plan.meta import KUEUE_MANAGED_LABEL
+    from llmkube_iac.plan.quota import QUEUE_LABEL
+
+    result, out = rendered
+    # (the model does not yet count the provider-side CertManager component as installing cert-manager.io)
+    findings = [f for f in result.cluster_findings if "cert-manager.io" not in f.message]
+    assert not findings, findings
+    docs = [yaml.safe_load(f.read_text()) for f in sorted(out.glob("dc/1-manifest/*.yaml"))]
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    queued = {n for n, d in deployments.items() if QUEUE_LABEL in d["spec"]["template"]["metadata"]["labels"]}
+    team_services = {n for n, d in deployments.items() if d["metadata"]["labels"].get("llmkube.dev/team") == "search"}
+    assert queued == team_services and len(queued) == 1
+    (name,) = queued
+    assert deployments[name]["spec"]["template"]["metadata"]["labels"][QUEUE_LABEL] == "search"
+    managed = {
+        d["metadata"]["name"]
+        for d in docs
+        if d["kind"] == "Namespace" and KUEUE_MANAGED_LABEL in d["metadata"]["labels"]
+    }
+    assert managed == {"llmkube", "search", "research"}
+    addon = next(r for r in result.resources if r.props.get("release") == "kueue")
+    chart = next(r for r in result.charts if r.parent == addon.urn)  # the helm.v4.Chart as the engine gets it
+    config = yaml.safe_load(chart.props["values"]["managerConfig"]["controllerManagerConfigYaml"])
+    assert {"pod", "deployment"} <= set(config["integrations"]["frameworks"])
+    assert config["managedJobsNamespaceSelector"] == {"matchLabels": {KUEUE_MANAGED_LABEL: "true"}}
+    queue = next(r for r in result.resources if r.name == "dc-localqueue-llmkube-search")
+    component = next(
+        r for r in result.resources if r.type == "llmkube:index:InferenceService" and r.name == f"dc-{name}"
+    )
+    assert queue.urn in component.dependencies
+
+
+def test_the_dashboard_reads_every_pool_vendors_device_series(rendered):
+    result, _ = rendered
+    cm = next(
+        m
+        for m in result.manifests
+        if m["kind"] == "ConfigMap" and m["metadata"].get("labels", {}).get("grafana_dashboard") == "1"
+    )
+    text = next(iter(cm["data"].values()))
+    for series in (
+        "DCGM_FI_DEV_FB_USED",
+        "gpu_used_vram",
+        "habanalabs_memory_used_bytes) / 1048576",
+        "habanalabs_utilization",
+        "hw_memory_usage_bytes) / 1048576",
+        "hw_gpu_utilization_ratio) * 100",
+        "tgi_request_generated_tokens_sum",
+        "tgi_queue_size",
+        "sglang:generation_tokens_total",
+        "sglang:time_to_first_token_seconds_bucket",
+        "sglang:token_usage",
+    ):
+        assert series in text, series

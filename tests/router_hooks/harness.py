@@ -1,10 +1,11 @@
 """Loopback harness for the Router: fake OpenAI upstreams and the real LiteLLM proxy.
 
-Used by the leak and adversarial tests and benchmarks/router_overhead.py. Each proxy is started
-with exactly the files its zone's ConfigMap carries (written out from the planner's ConfigMap
-dict) and the env its Deployment sets, with in-cluster URLs replaced by the loopback fakes and
-Secret values by test keys. The fakes keep every request they receive (path, headers, body), so
-a test can look for protected payloads and secrets in what reached each upstream.
+Used by the leak, adversarial and federation tests and benchmarks/router_overhead.py. Each proxy is
+started with exactly the files its zone's ConfigMap carries (written out from the planner's ConfigMap
+dict) and the env its Deployment sets, with in-cluster URLs and peer URLs replaced by the loopback
+fakes, mounted file paths by test files and Secret values by test keys. The fakes keep every request
+they receive (path, headers, body), so a test can look for protected payloads and secrets in what
+reached each upstream; a fake peer Router serves HTTPS with a certificate from a test CA.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -39,10 +41,16 @@ def litellm_bin() -> Path:
 
 
 class FakeUpstream:
-    """An OpenAI-compatible server on 127.0.0.1 that counts every request it receives, by path."""
+    """An OpenAI-compatible server on 127.0.0.1 that counts every request it receives, by path.
 
-    def __init__(self, name: str):
+    With `tls` (a server SSLContext) it serves HTTPS only: each connection's handshake runs first, and a
+    connection whose handshake fails is counted in `handshake_failures` and never read as a request."""
+
+    def __init__(self, name: str, tls: ssl.SSLContext | None = None):
         self.name = name
+        self.tls = tls
+        self.handshake_failures: list[str] = []
+        self.requests: list[dict] = []  # method, path, headers (every line, in order) and body of each request
         self.counts: Counter = Counter()
         self.lock = threading.Lock()
         self.port = free_port()
@@ -53,7 +61,7 @@ class FakeUpstream:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/v1"
 
     @property
     def total(self) -> int:
@@ -70,6 +78,9 @@ class FakeUpstream:
                 with upstream.lock:
                     upstream.counts[self.path] += 1
                     upstream.seen.append(head + b"\n" + raw)
+                    upstream.requests.append(
+                        {"method": self.command, "path": self.path, "headers": self.headers.items(), "body": raw}
+                    )
                     upstream.rids += [m.decode() for m in _RID.findall(raw)]
 
             def do_GET(self):
@@ -249,6 +260,25 @@ class FakeUpstream:
                     upstream.sockets.add(request)
                 super().process_request(request, client_address)
 
+            def finish_request(self, request, client_address):  # in the connection's own thread
+                if upstream.tls is None:
+                    return super().finish_request(request, client_address)
+                request.settimeout(30)
+                try:
+                    wrapped = upstream.tls.wrap_socket(request, server_side=True)
+                except (ssl.SSLError, OSError) as exc:  # e.g. the client does not trust the certificate
+                    with upstream.lock:
+                        upstream.handshake_failures.append(f"{type(exc).__name__}: {exc}")
+                    return None
+                with upstream.lock:
+                    upstream.sockets.add(wrapped)
+                try:
+                    return super().finish_request(wrapped, client_address)
+                finally:
+                    with upstream.lock:
+                        upstream.sockets.discard(wrapped)
+                    wrapped.close()
+
             def shutdown_request(self, request):
                 with upstream.lock:
                     upstream.sockets.discard(request)
@@ -289,7 +319,8 @@ def write_configmap(configmap: dict, directory: Path) -> Path:
 
 
 def deployment_env(deployment: dict, upstream_urls: dict[str, str], secrets: dict[tuple[str, str], str]) -> dict:
-    """The Deployment's container env, with upstream URLs and Secret values replaced for loopback."""
+    """The Deployment's container env, with upstream URLs (and mounted file paths such as SSL_CERT_FILE) and
+    Secret values replaced for loopback. A peer URL the plan leaves to its stack reference must be given."""
     env = {}
     for item in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
         name = item["name"]
@@ -298,6 +329,8 @@ def deployment_env(deployment: dict, upstream_urls: dict[str, str], secrets: dic
             env[name] = secrets[(ref["name"], ref["key"])]
         elif name in upstream_urls:
             env[name] = upstream_urls[name]
+        elif item["value"].startswith("llmkube-peer:"):
+            raise AssertionError(f"{name} is bound from a peer stack ({item['value']}): give its loopback URL")
         else:
             env[name] = item["value"]
     return env

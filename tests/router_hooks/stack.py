@@ -1,8 +1,10 @@
 """The Router under test: one router, both zones' real proxies, and the loopback upstreams around them.
 
-Two local services and one external provider as fakes, plus an attacker host that no request may
-ever reach. Started once per test session (conftest.py) and shared by the leak test and the
-adversarial suite: starting a LiteLLM proxy costs ~15 s of CPU on two cores.
+Two local services and one external provider as fakes, two peer sites' Routers (federation, HTTPS:
+`peer` with a certificate from the CA the sovereign zone trusts, `rogue` from a CA it does not),
+plus an attacker host that no request may ever reach. Started once per test session (conftest.py)
+and shared by the leak test, the adversarial suite and the federation tests: starting a LiteLLM
+proxy costs ~15 s of CPU on two cores, a fake upstream or a test CA next to nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from llmkube_iac.plan.router import plan_router
 from llmkube_iac.spec import InferenceServiceSpec, SiteSpec
 from llmkube_iac.spec.router import RouterSpec
 
+from .certs import Authority
 from .harness import FakeUpstream, Proxy, deployment_env, litellm_bin, write_configmap
 
 SECRETS = {
@@ -25,7 +28,10 @@ SECRETS = {
     ("gw-keys", "ext"): "sk-provider-4",
     ("gw-keys", "narrow"): "sk-narrow-5",
     ("gw-keys", "tight"): "sk-tight-7",
+    ("gw-keys", "peer"): "sk-peer-8",  # this router's key at the peer site's Router
+    ("gw-keys", "rogue"): "sk-rogue-9",
 }
+SITE = "lab"  # this router's site: what it names itself to peers (x-llmkube-federated)
 KEYS = {
     "app": "sk-app-1",
     "bot": "sk-bot-3",
@@ -35,6 +41,7 @@ KEYS = {
     "master": "sk-master-0",
 }
 PROVIDER_KEY = SECRETS[("gw-keys", "ext")]
+PEER_KEY, ROGUE_KEY = SECRETS[("gw-keys", "peer")], SECRETS[("gw-keys", "rogue")]
 # Never to be seen by any upstream: the master key and every team key.
 CLIENT_SECRETS = tuple(v for k, v in KEYS.items())
 ROUTER = {
@@ -53,10 +60,32 @@ ROUTER = {
             "apiKeySecret": {"name": "gw-keys", "key": "ext"},
             "maxClassification": "public",
         },
+        {
+            "name": "peer",
+            "site": "dc",
+            "router": "dc-gw",
+            "model": "chat",
+            "keySecret": {"name": "gw-keys", "key": "peer"},
+            "maxClassification": "confidential",
+            "jurisdiction": "FR",
+        },
+        {
+            "name": "rogue",
+            "site": "dr",
+            "router": "dr-gw",
+            "model": "chat",
+            "keySecret": {"name": "gw-keys", "key": "rogue"},
+            "maxClassification": "confidential",
+            "jurisdiction": "FR",
+        },
     ],
+    "peerCaSecret": {"name": "peer-ca", "key": "ca.crt"},
     "modelGroups": [
         {"name": "chat", "backends": ["local-a", "local-b"], "fallbacks": ["chat-ext"]},
         {"name": "chat-ext", "backends": ["ext"]},
+        {"name": "chat-peer", "backends": ["peer"]},
+        {"name": "chat-mixed", "backends": ["local-a", "peer"]},
+        {"name": "chat-rogue", "backends": ["rogue"]},
     ],
     "timeouts": {"numRetries": 0, "requestSeconds": 10, "allowedFails": 0, "cooldownSeconds": 2},
     "teams": [
@@ -80,7 +109,7 @@ ROUTER = {
 
 
 def plan() -> list[dict]:
-    site = SiteSpec(name="lab", jurisdiction="DE", region="eu-central")
+    site = SiteSpec(name=SITE, jurisdiction="DE", region="eu-central")
     services = [InferenceServiceSpec.model_validate({"name": n, "model": "qwen"}) for n in ("chat-a", "chat-b")]
     return plan_router(site, RouterSpec.model_validate(ROUTER), services)
 
@@ -88,7 +117,7 @@ def plan() -> list[dict]:
 @dataclass
 class Stack:
     proxies: dict[str, Proxy]  # zone -> proxy
-    ups: dict[str, FakeUpstream]  # local-a, local-b, ext, attacker
+    ups: dict[str, FakeUpstream]  # local-a, local-b, ext, peer, rogue, attacker
 
     def stop(self) -> None:
         for p in self.proxies.values():
@@ -100,16 +129,24 @@ class Stack:
 def start_stack(tmp: Path) -> Stack:
     litellm_bin()  # fails with the install hint when the venv is missing
     manifests = plan()
+    certs = tmp / "tls"
+    trusted = Authority.create("peer-ca", certs)  # the bundle peerCaSecret mounts
+    untrusted = Authority.create("other-ca", certs)
     ups = {
         "local-a": FakeUpstream("local-a").start(),
         "local-b": FakeUpstream("local-b").start(),
         "ext": FakeUpstream("external").start(),
+        "peer": FakeUpstream("peer", tls=trusted.server_context("peer", certs)).start(),
+        "rogue": FakeUpstream("rogue", tls=untrusted.server_context("rogue", certs)).start(),
         "attacker": FakeUpstream("attacker").start(),
     }
     urls = {
         "LLMKUBE_UPSTREAM_LOCAL_A": ups["local-a"].base_url,
         "LLMKUBE_UPSTREAM_LOCAL_B": ups["local-b"].base_url,
         "LLMKUBE_UPSTREAM_EXT": ups["ext"].base_url,
+        "LLMKUBE_UPSTREAM_PEER": ups["peer"].base_url,  # the peer stack's federation URL, bound at deploy time
+        "LLMKUBE_UPSTREAM_ROGUE": ups["rogue"].base_url,
+        "SSL_CERT_FILE": str(trusted.ca_file),  # where the pod mounts peerCaSecret
     }
     attacker_root = ups["attacker"].base_url.removesuffix("/v1")
     # provider defaults point at the attacker: anything LiteLLM sent to a provider's own default

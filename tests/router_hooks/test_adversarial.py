@@ -2,10 +2,11 @@
 
 Each row is sent as is (raw headers, duplicates included) and must get its status and audit
 outcome. Across the whole table: the attacker host receives nothing, the external upstream no
-protected or sovereign-zone payload, no upstream a client key or the master key, no upstream but
-the external one the provider key, and every request exactly one audit line under the call id
-the proxy returned. `{attacker}` and `{ext}` in a row stand for the loopback URLs of those hosts.
-Adding a vector is adding a row.
+protected or sovereign-zone payload, the peer site's Router only rows served to it (never a
+federated one), no upstream a client key or the master key, no upstream but the external one the
+provider key and none but the peer this router's key there, and every request exactly one audit
+line under the call id the proxy returned. `{attacker}` and `{ext}` in a row stand for the
+loopback URLs of those hosts. Adding a vector is adding a row.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import NamedTuple
 import pytest
 
 from .harness import send
-from .stack import CLIENT_SECRETS, KEYS, PROVIDER_KEY
+from .stack import CLIENT_SECRETS, KEYS, PEER_KEY, PROVIDER_KEY, ROGUE_KEY
 
 pytestmark = pytest.mark.router
 
@@ -59,6 +60,8 @@ UPGRADE = (
     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
 )
 DROP = object()  # a `body` value that removes the field
+FED = "x-llmkube-federated"
+PEER_GROUPS = ("chat-peer", "chat-mixed")  # model groups with a peer site's Router among their backends
 
 
 class V(NamedTuple):
@@ -446,6 +449,64 @@ VECTORS: list[V] = [
     V("OPTIONS", 405, "refused", method="OPTIONS", ctype=None),
     V("PUT", 405, "refused", method="PUT"),
     V("models ?query", 400, "refused", path="/v1/models?return_wildcard_routes=true", method="GET", ctype=None),
+    # federation: a peer site's Router takes classes up to its ceiling; a federated request goes no further
+    V("confidential to the peer site", 200, "ok", {"model": "chat-peer"}, cls="confidential"),
+    V("restricted to the peer site", 503, "fail_closed", {"model": "chat-peer"}),
+    V("no class to the peer site", 503, "fail_closed", {"model": "chat-peer"}, cls=None),
+    V("peer group in the external zone", 404, "no_route", {"model": "chat-peer"}, zone="external", cls="public"),
+    V(
+        "federated, to the peer site",
+        503,
+        "fail_closed",
+        {"model": "chat-peer"},
+        cls="public",
+        headers=((FED, "edge"),),
+    ),
+    V(
+        "federated, own site's name, to the peer site",
+        503,
+        "fail_closed",
+        {"model": "chat-peer"},
+        cls="confidential",
+        headers=((FED, "lab"),),
+    ),
+    V("federated, mixed group", 200, "ok", {"model": "chat-mixed"}, cls="confidential", headers=((FED, "edge"),)),
+    V("federated, mixed group again", 200, "ok", {"model": "chat-mixed"}, cls="internal", headers=((FED, "dc"),)),
+    V(
+        "federated header twice",
+        400,
+        "refused",
+        {"model": "chat-peer"},
+        cls="confidential",
+        headers=((FED, "edge"), (FED, "edge")),
+    ),
+    V(
+        "federated header twice, two sites",
+        400,
+        "refused",
+        {"model": "chat-peer"},
+        cls="confidential",
+        headers=((FED, "edge"), (FED, "dc")),
+    ),
+    V("federated header, a host name", 400, "refused", {"model": "chat-peer"}, headers=((FED, "edge.example.com"),)),
+    V("federated header, upper case", 400, "refused", {"model": "chat-peer"}, headers=((FED, "EDGE"),)),
+    V("federated header, a list", 400, "refused", {"model": "chat-peer"}, headers=((FED, "edge, dc"),)),
+    V("federated header, empty", 400, "refused", {"model": "chat-peer"}, headers=((FED, ""),)),
+    V("federated header, no key", 400, "refused", team=None, headers=((FED, "edge edge"),)),
+    V(
+        "extra_headers naming the federated header",
+        400,
+        "refused",
+        {"model": "chat-peer", "extra_headers": {FED: "edge"}},
+        cls="confidential",
+    ),
+    V(
+        "extra_headers with another class for the peer",
+        400,
+        "refused",
+        {"model": "chat-peer", "extra_headers": {"x-llmkube-classification": "public"}},
+        cls="confidential",
+    ),
 ]
 
 
@@ -489,6 +550,7 @@ def _protected(v: V) -> bool:
 def test_vectors(stack, capsys):
     proxies, ups = stack.proxies, stack.ups
     before = {z: len(p.audit_lines()) for z, p in proxies.items()}
+    peer_before = len(ups["peer"].rids)
     subs = {"attacker": ups["attacker"].base_url, "ext": ups["ext"].base_url}
     results = []
     if time.time() % 60 > 50:  # the tpm rows must fall into one rate window (windows are wall-clock minutes)
@@ -526,14 +588,23 @@ def test_vectors(stack, capsys):
     leaked = [rid for rid in protected if rid in set(ups["ext"].rids)]
     secrets = {name: sum(u.containing(s) for s in CLIENT_SECRETS) for name, u in ups.items()}
     provider_key = {name: u.containing(PROVIDER_KEY) for name, u in ups.items() if name != "ext"}
+    peer_key = {name: u.containing(PEER_KEY) + u.containing(ROGUE_KEY) for name, u in ups.items() if name != "peer"}
     ambient = sum(u.containing("sk-ambient-6") for u in ups.values())
+    # rows the peer may have received: served, to a group with the peer among its backends, not federated
+    may_reach_peer = {
+        rid
+        for _i, v, rid, status, *_ in results
+        if status == 200 and (v.body or {}).get("model") in PEER_GROUPS and not any(h[0] == FED for h in v.headers)
+    }
+    at_peer = set(ups["peer"].rids[peer_before:])
     with capsys.disabled():
         served = sum(1 for r in results if r[3] == 200)
         print(
             f"\nrouter adversarial suite: {len(VECTORS)} vectors ({served} served, {len(VECTORS) - served} refused); "
             f"attacker host requests {ups['attacker'].total}; protected payloads at the provider {len(leaked)}; "
             f"client/master keys at upstreams {sum(secrets.values())}; provider key outside the provider "
-            f"{sum(provider_key.values())}; audit lines {sum(len(x) for x in lines.values())} for {len(results)} "
+            f"{sum(provider_key.values())}; rows served by the peer site {len(at_peer)}; "
+            f"audit lines {sum(len(x) for x in lines.values())} for {len(results)} "
             f"requests (extra {sum(extra.values())}); mismatches {len(failures)}"
         )
     assert not failures, "\n".join(failures)
@@ -541,4 +612,7 @@ def test_vectors(stack, capsys):
     assert not leaked, f"protected payloads reached the provider: {leaked}"
     assert not any(secrets.values()), f"client or master keys reached upstreams: {secrets}"
     assert not any(provider_key.values()) and not ambient, f"the provider key left for another host: {provider_key}"
+    assert not any(peer_key.values()), f"this router's key at a peer reached another host: {peer_key}"
+    assert at_peer <= may_reach_peer, f"rows that reached the peer site's Router: {sorted(at_peer - may_reach_peer)}"
+    assert at_peer, "no row reached the peer site's Router (the served peer rows did not go there)"
     assert not any(extra.values()), f"audit lines without a request: {extra}"

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from llmkube_iac.router_hooks import llmkube_policy as policy
 from llmkube_iac.router_hooks.llmkube_policy import Refusal
+from llmkube_iac.spec.base import DNS_LABEL
 from llmkube_iac.spec.router import DEFAULT_ALLOWED_PATHS, RouterSpec
 
 CHAT = {"model": "chat", "messages": [{"role": "user", "content": "hi"}]}
@@ -138,6 +139,27 @@ def test_headers_one_key_one_class():
     assert policy.api_key_of({}) is None
     assert policy.content_type_ok({"content-type": ["application/json; charset=utf-8"]})
     assert not policy.content_type_ok({"content-type": ["application/x-www-form-urlencoded"]})
+
+
+def test_federated_header_one_line_one_site_name():
+    assert policy.SITE_LABEL.pattern == DNS_LABEL.pattern  # site names are the spec's DNS labels
+    assert policy.federated_header({}) is None
+    assert policy.federated_header(policy.header_lines([(b"X-LLMKube-Federated", b"edge-1")])) == "edge-1"
+    for values in ([b"edge", b"edge"], [b"Edge"], [b""], [b"edge\n"], [b"e" * 64], [b"edge.example"], [b"1edge"]):
+        with pytest.raises(Refusal) as info:
+            policy.federated_header(policy.header_lines([(b"x-llmkube-federated", v) for v in values]))
+        assert info.value.status == 400 and info.value.field == policy.FEDERATED_HEADER, values
+    assert policy.FEDERATED_HEADER not in policy.KEPT_HEADERS and policy.CLASS_HEADER not in policy.KEPT_HEADERS
+
+
+@given(st.text(max_size=70))
+def test_federated_header_accepts_exactly_site_names(value):
+    lines = {policy.FEDERATED_HEADER: [value]}
+    if DNS_LABEL.fullmatch(value) is None:
+        with pytest.raises(Refusal):
+            policy.federated_header(lines)
+    else:
+        assert policy.federated_header(lines) == value
 
 
 def test_allowed_paths_must_be_routes_the_front_checks():

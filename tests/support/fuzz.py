@@ -22,6 +22,7 @@ import kubernetes_validate
 import yaml
 from hypothesis import strategies as st
 
+from llmkube_iac.plan.federation import bind_peer_refs
 from tests.conftest import ROOT
 from tests.support.k8s_schema import CRD_SCHEMAS, validate_manifest
 
@@ -57,7 +58,23 @@ def _python_seeds() -> list[dict]:
     return out
 
 
-SEEDS = _yaml_seeds() + _python_seeds()
+def _fleet_seeds() -> list[dict]:
+    """The fleet example's federating stacks as their programs see them: the site from the fleet
+    definition, the services placed there, the routers with peer jurisdictions filled in."""
+    from llmkube_iac.plan.placement import place_fleet, site_share
+    from llmkube_iac.spec.fleet import load_fleet
+
+    fleet = load_fleet(yaml.safe_load((ROOT / "examples/fleet/fleet.yaml").read_text()))
+    placement = place_fleet(fleet)
+    out = []
+    for stack in ("dc", "edge-l4"):
+        config = yaml.safe_load((ROOT / f"examples/fleet/Pulumi.{stack}.yaml").read_text())["config"]
+        local = {k.split(":", 1)[1]: v for k, v in config.items() if k.split(":", 1)[1] in TOP_LEVEL}
+        out.append(site_share(fleet, placement, stack, local))
+    return out
+
+
+SEEDS = _yaml_seeds() + _python_seeds() + _fleet_seeds()
 
 HOSTILE_TEXT = [
     "",
@@ -277,10 +294,17 @@ def _numbers_ok(value, where: str) -> None:
         assert value == value and abs(value) != float("inf"), f"{where} = {value}"
 
 
+def _bound(stack: str, router: str, field: str):
+    """What a peer stack's export binds a plan's reference to (plan/federation.py), plausibly."""
+    return "https://gw.peer.example/v1" if field == "url" else [{"ipBlock": {"cidr": "10.10.0.10/32"}}]
+
+
 def assert_valid_for_the_api_server(manifest: dict) -> None:
-    """kubernetes-validate (strict, newest schema) plus the limits its schemas do not encode."""
+    """kubernetes-validate (strict, newest schema) plus the limits its schemas do not encode; a router's
+    peer references are bound first, as the Router component binds them before registering."""
     if manifest["apiVersion"] == "llmkube.dev/v1":  # a Helm chart reference, registered as helm.v4.Chart
         return
+    manifest = bind_peer_refs(manifest, _bound)
     validate_manifest(manifest, versions=LATEST) if (
         manifest["apiVersion"],
         manifest["kind"],

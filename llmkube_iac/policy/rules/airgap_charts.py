@@ -1,5 +1,6 @@
 """airgap-charts: in an air-gapped site Helm charts come only from internal OCI registries or local
-paths; a classic Helm repository or an outside registry would be fetched from the internet.
+paths; a classic Helm repository or an outside registry would be fetched from the internet, and so
+would the outside schema definitions a chart's values schema names (the add-on's `schemaHosts`).
 
 A chart is judged by its add-on's declaration (components/addon.py), which both engines record:
 under `pulumi preview` a helm.v4.Chart carries no input properties, so a chart that was not
@@ -30,6 +31,14 @@ def check_charts(view: StackView, cfg: dict):
             )
         for res in site.addons:
             name = f"add-on {res.props.get('release') or res.name}"
+            schema_hosts = res.props.get("schemaHosts") or []
+            if schema_hosts:
+                yield Violation(
+                    f"{name} (site {site.spec.name}, air-gapped): its chart's values schema loads definitions "
+                    f"from {', '.join(map(str, schema_hosts))} whenever Helm validates its values, so it cannot "
+                    "be rendered without reaching outside",
+                    res.urn,
+                )
             chart = str(res.props.get("chart") or "")
             repo = str(res.props.get("repository") or "")
             ref = f"{repo.rstrip('/')}/{chart}" if repo else chart
@@ -61,7 +70,8 @@ RULE = Rule(
     "mandatory",
     "Push the chart to the internal registry and set site.operators.chartRegistry (charts become "
     "oci://<chartRegistry>/<chart>), or vendor the chart into the repository and use a local path; "
-    "declare every chart as an llmkube add-on.",
+    "declare every chart as an llmkube add-on. An add-on whose values schema loads outside definitions: "
+    "install it out of band (or leave its switch off at air-gapped sites).",
     "stack",
     check_charts,
     {"allowedRegistries": {"type": "array", "items": {"type": "string"}, "default": []}},

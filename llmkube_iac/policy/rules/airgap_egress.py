@@ -1,7 +1,14 @@
 """airgap-egress: every namespace an air-gapped (or default-deny) site uses has a default-deny
-egress NetworkPolicy, and no rule of it allows every destination: a pod must not reach the internet."""
+egress NetworkPolicy, and no rule of it allows every destination: a pod must not reach the internet.
+
+NetworkPolicies are additive, so a workload's own policy could open what the default-deny closes:
+at an air-gapped site every address block any policy lets a pod reach (a peer site's federation
+endpoint, a metal host) must lie inside what the site declared reachable (egressAllowCIDRs, its
+metal hosts)."""
 
 from __future__ import annotations
+
+import ipaddress
 
 from ..base import Rule, Violation
 from ..view import StackView
@@ -19,6 +26,7 @@ def _allow_all(rule: dict) -> bool:
 
 
 def check_egress(view: StackView, cfg: dict):
+    yield from check_declared_blocks(view)
     for site in view.sites.values():
         if not (site.spec.air_gapped or site.spec.deny_egress or cfg.get("allSites")):
             continue
@@ -55,10 +63,46 @@ def check_egress(view: StackView, cfg: dict):
                         )
 
 
+def _blocks(policy) -> list[tuple[int, str]]:
+    out = []
+    for i, rule in enumerate((policy.props.get("spec") or {}).get("egress") or []):
+        for peer in rule.get("to") or []:
+            cidr = (peer.get("ipBlock") or {}).get("cidr") if isinstance(peer, dict) else None
+            if isinstance(cidr, str):
+                out.append((i, cidr))
+    return out
+
+
+def _inside(cidr: str, allowed: list) -> bool:
+    try:
+        net = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False
+    return any(net.version == a.version and net.subnet_of(a) for a in allowed)
+
+
+def check_declared_blocks(view: StackView):
+    for site in view.sites.values():
+        if not site.spec.air_gapped:
+            continue
+        allowed = [ipaddress.ip_network(c, strict=False) for c in site.spec.network.egress_allow_cidrs]
+        allowed += [ipaddress.ip_network(h.cidr, strict=False) for h in site.spec.metal_hosts]
+        for p in (r for r in site.objects if r.kind == "NetworkPolicy"):
+            for i, cidr in _blocks(p):
+                if not _inside(cidr, allowed):
+                    yield Violation(
+                        f"{p.describe()} (site {site.spec.name}, air-gapped) egress[{i}] reaches {cidr}, outside "
+                        f"the site's declared reach ({', '.join(map(str, allowed)) or 'none'}): add it to "
+                        "site.network.egressAllowCIDRs if the site may really reach it",
+                        p.urn,
+                    )
+
+
 RULE = Rule(
     "airgap-egress",
     "Every namespace an air-gapped (or default-deny) site uses has a default-deny egress "
-    "NetworkPolicy whose allowlist names its destinations.",
+    "NetworkPolicy whose allowlist names its destinations, and no policy at an air-gapped site reaches "
+    "an address block outside what the site declared reachable.",
     "mandatory",
     "Keep site.network.defaultDenyEgress on (the default when airGapped) and list internal destinations in "
     "site.network.egressAllowCIDRs instead of allowing 0.0.0.0/0.",

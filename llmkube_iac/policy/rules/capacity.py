@@ -3,13 +3,19 @@
 It reads the site's inventory (`accelerators` pools), the one thing an admission controller never
 sees: per service against its matching pools, per shared pool set, and per vendor; and the stack's
 team quotas: the quotas fit the inventory, and a team's services fit its quota (plus, when it may
-borrow, its cohort's)."""
+borrow, its cohort's). Where Kueue runs, a team's serving pods are admitted by Kueue pod by pod against
+the team's ClusterQueue (plan/quota.py), which counts what this rule counts (devices per pod x
+replicas) per flavor: a service none of whose team's quota pools can hold its pods would wait
+gated for ever, so that is refused here too."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from ...plan.scheduling import matching_pools
+from ...hardware import vendor
+from ...plan.errors import PlanError
+from ...plan.quota import admitting_pools, kueue_available
+from ...plan.scheduling import matching_pools, place
 from ..base import Rule, Violation
 from ..inventory import accelerated_services, device_total
 from ..view import StackView
@@ -103,9 +109,12 @@ def check_team_quotas(site) -> list[Violation]:
             )
 
     demand: dict[tuple[str, str], list] = defaultdict(list)
+    kueue = kueue_available(site.spec)
     for svc in accelerated_services(site):
         if svc.spec.team in teams:
             demand[(svc.spec.team, svc.spec.accelerator.vendor)].append(svc)
+            if kueue:
+                out += _unadmittable(site, teams[svc.spec.team], svc)
     for (name, v), svcs in sorted(demand.items()):
         team = teams[name]
         need = sum(s.spec.device_count * s.spec.max_replicas for s in svcs)
@@ -124,15 +133,37 @@ def check_team_quotas(site) -> list[Violation]:
     return out
 
 
+def _unadmittable(site, team, svc) -> list[Violation]:
+    """Kueue assigns a pod one of the team's flavors (pools) that its node selector and tolerations fit."""
+    try:
+        pools = admitting_pools(site.spec, team, svc.spec)
+    except PlanError:  # the plan itself refuses such a service
+        return []
+    if pools:
+        return []
+    acc = svc.spec.accelerator
+    where = place(site.spec, svc.spec, vendor(acc.vendor)).pool
+    have = sorted({d.pool or f"any {d.vendor} pool" for d in team.devices if d.vendor == acc.vendor})
+    return [
+        Violation(
+            f"service {svc.spec.name}'s pods would never be admitted by Kueue: they are placed on "
+            f"{f'pool {where.name}' if where else f'{acc.vendor} nodes'} and team {team.name}'s {acc.vendor} "
+            f"quota ({', '.join(have) or 'none'}) has no pool they fit",
+            svc.res.urn,
+        )
+    ]
+
+
 RULE = Rule(
     "capacity",
     "The accelerators a site's services request at max replicas fit the site's declared "
     "inventory (per service, per pool and per vendor); team quotas fit the inventory and each team's services "
-    "fit its quota (or its cohort's, when it may borrow).",
+    "fit its quota (or its cohort's, when it may borrow); where Kueue admits a team's services, one of the team's "
+    "quota pools can hold the service's pods.",
     "mandatory",
     "Lower replicas/autoscaling.maxReplicas or accelerator.count, move a service to another site, or declare "
     "the nodes you really have in site.accelerators; lower teams[].devices[].count to what the site has, or "
-    "raise the team's quota.",
+    "raise the team's quota (on a pool the service runs on).",
     "stack",
     check_capacity,
     {

@@ -9,6 +9,7 @@ configurations that would even permit a leak."""
 from __future__ import annotations
 
 from ...spec import CLASSIFICATION_ORDER, SiteSpec
+from ...spec.federation import PeerBackend
 from ...spec.router import ExternalBackend, RouterSpec, class_rank
 from ..base import Rule, Violation
 from ..view import StackView
@@ -95,7 +96,8 @@ def routing_residency_violations(
 
     - no route for confidential/restricted traffic reaches an external provider;
     - no backend receives a class it is not allowed to in its jurisdiction (local backends are in
-      the site's jurisdiction);
+      the site's jurisdiction, another site's Router in that site's: a cross-site route is judged
+      like a provider route, up to its maxClassification, but may carry protected classes);
     - a Router in an air-gapped site has no external zone at all.
     """
     out: list[tuple[str, str]] = []
@@ -121,6 +123,17 @@ def routing_residency_violations(
                         f"would receive {ceiling} data: external providers may receive public or internal only",
                     )
                 )
+        elif isinstance(b, PeerBackend):
+            ceiling, jurisdiction = b.max_classification, b.jurisdiction or ""
+            if not b.jurisdiction:
+                out.append(
+                    (
+                        f"{path}.jurisdiction",
+                        f"backend {b.name} routes to site {b.site}, whose jurisdiction is unknown: refused "
+                        "(a fleet stack fills it from the fleet definition)",
+                    )
+                )
+                continue
         else:
             ceiling, jurisdiction = "restricted", site.jurisdiction
         for cls in _classes_up_to(ceiling):

@@ -9,7 +9,7 @@ import re
 from ...plan.images import images_of, pod_spec_of
 from ..base import Res, Rule
 
-_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}\Z")
 
 
 def check_pinning(res: Res, cfg: dict):

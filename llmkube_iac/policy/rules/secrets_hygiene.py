@@ -22,7 +22,7 @@ TOKEN_PATTERNS = {
 }
 _TOKENS = [(what, re.compile(p)) for what, p in TOKEN_PATTERNS.items()]
 _SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY)", re.I)
-_SECRET_FLAG = re.compile(r"^--?(api-key|api_key|apikey|token|hf-token|password|secret|master-key)(=(.+))?$", re.I)
+_SECRET_FLAG = re.compile(r"^--?(api-key|api_key|apikey|token|hf-token|password|secret|master-key)(=(.+))?\Z", re.I)
 _SECRET_ASSIGN = re.compile(
     r"\b(api_?key|api-key|apikey|password|secret|secret_key|access_key|auth_token|"
     r"master_key|hf_token)\b\s*[:=]\s*[\"']?([^\s\"',}]+)",
