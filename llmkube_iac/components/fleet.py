@@ -29,18 +29,11 @@ class Fleet(pulumi.ComponentResource):
         if dupes:
             raise SpecError([("sites", f"duplicate site name(s): {', '.join(dupes)}")])
         super().__init__(FLEET_TYPE, name, {"sites": names}, opts)
-<<<<<<< HEAD
-        self.sites: dict[str, Site] = {}
-        for c in configs:  # a loop, not a comprehension: one frame less for the SDK to walk per resource
-            self.sites[c.site.name] = Site(c.site.name, c, pulumi.ResourceOptions(parent=self))
-=======
         # sibling sites' federation endpoints are known here: peers among them need no stack reference
         exports = {c.site.name: federation_exports(c.site, c.routers) for c in configs}
-        self.sites = {
-            c.site.name: Site(c.site.name, c, pulumi.ResourceOptions(parent=self), peer_exports=exports)
-            for c in configs
-        }
->>>>>>> main
+        self.sites: dict[str, Site] = {}
+        for c in configs:  # a loop, not a comprehension: one frame less for the SDK to walk per resource
+            self.sites[c.site.name] = Site(c.site.name, c, pulumi.ResourceOptions(parent=self), peer_exports=exports)
         self.register_outputs({"sites": names})
 
 
