@@ -160,7 +160,6 @@ class Stack:
     ups: dict[str, FakeUpstream]  # local-a, local-b, ext, peer, rogue, attacker
     ca: Authority  # the CA the sovereign zone trusts for peers (peerCaSecret)
     hq_port: int  # where the real peer Router (peer_site.py) answers: this router's env names it before it starts
-    tls_dir: Path
 
     def stop(self) -> None:
         for p in self.proxies.values():
@@ -202,7 +201,7 @@ def start_stack(tmp: Path) -> Stack:
         config = write_configmap(cm, tmp / zone)
         env = {**ambient, **deployment_env(dep, urls, SECRETS)}
         proxies[zone] = Proxy(config, env, tmp / f"{zone}.log", deployment=dep)
-    stack = Stack(proxies, ups, trusted, hq_port, certs)
+    stack = Stack(proxies, ups, trusted, hq_port)
     errors: list[str] = []
 
     def start(p: Proxy) -> None:
