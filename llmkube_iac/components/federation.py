@@ -15,8 +15,16 @@ from collections.abc import Callable
 import pulumi
 
 from ..plan.federation import ADDRESSES, EXPORT, URL, peer_entry
-from ..spec.errors import SpecError
 from ..spec.router import RouterSpec
+from .errors import InvalidInput
+
+
+def _reported(err: InvalidInput, resource: pulumi.Resource) -> InvalidInput:
+    """Log the problem on the resource before raising: an error inside an output's apply reaches the language
+    host wrapped by the SDK ("While processing resource ..."), so this diagnostic is what `pulumi up` shows
+    cleanly; the offline engine finds the SpecError in the chain."""
+    pulumi.log.error(str(err), resource)
+    return err
 
 
 def stack_reference_name(stack: str) -> str:
@@ -36,7 +44,7 @@ def peer_lookup(
         if b.stack_name not in refs and b.stack_name not in in_program:
             full = stack_reference_name(b.stack_name)
             refs[b.stack_name] = pulumi.StackReference(
-                f"{name}-peer-{b.stack_name.replace('/', '-')}",
+                f"{name}-peer-{b.stack_name}",  # a bare stack name has no "/": qualified ones never collide with it
                 stack_name=full,
                 opts=pulumi.ResourceOptions(parent=parent),
             )
@@ -50,28 +58,31 @@ def peer_lookup(
         try:
             entry = peer_entry(exported, stack_reference_name(stack), peer, wanted[(stack, peer)])
         except ValueError as exc:  # invalid input: the engine reports it as such, naming the backends
-            raise SpecError([(where, str(exc))]) from None
+            raise _reported(InvalidInput([(where, str(exc))]), parent) from None
+        deployed = f"{entry.get('site')} ({entry.get('jurisdiction')})"
         for b in backends:  # residency was judged on the declared site: the deployed one must be it
             if entry.get("site") != b.site or (b.jurisdiction and entry.get("jurisdiction") != b.jurisdiction):
-                raise SpecError(
-                    [
-                        (
-                            where,
-                            f"stack {stack_reference_name(stack)} deploys router {peer} at site "
-                            f"{entry.get('site')} ({entry.get('jurisdiction')}), not at {b.site} ({b.jurisdiction}): "
-                            "name the stack that deploys that site, or redeploy the peer with the current fleet",
-                        )
-                    ]
+                message = (
+                    f"stack {stack_reference_name(stack)} deploys router {peer} at site {deployed}, not at "
+                    f"{b.site} ({b.jurisdiction}): name the stack that deploys that site, or redeploy the peer"
                 )
+                raise _reported(InvalidInput([(where, message)]), parent)
         return entry
+
+    entries: dict[tuple[str, str], pulumi.Output] = {}  # one checked entry per peer router, however often used
+
+    def entry_output(stack: str, peer: str) -> pulumi.Output:
+        if (stack, peer) not in entries:
+            if stack in in_program:
+                entries[(stack, peer)] = pulumi.Output.from_input(entry_of(in_program[stack], stack, peer))
+            else:
+                entries[(stack, peer)] = refs[stack].get_output(EXPORT).apply(lambda fed: entry_of(fed, stack, peer))
+        return entries[(stack, peer)]
 
     def lookup(stack: str, peer: str, field: str) -> object:
         if (stack, peer) not in wanted:  # a reference this router's backends did not write
-            raise SpecError([(f"routers[{router.name}]", f"no peer backend refers to {stack}/{peer}")])
-        if stack in in_program:
-            entry = pulumi.Output.from_input(entry_of(in_program[stack], stack, peer))
-        else:
-            entry = refs[stack].get_output(EXPORT).apply(lambda fed: entry_of(fed, stack, peer))
+            raise InvalidInput([(f"routers[{router.name}]", f"no peer backend refers to {stack}/{peer}")])
+        entry = entry_output(stack, peer)
         if field == URL:
             return entry.apply(lambda e: e[URL])
         if field == ADDRESSES:

@@ -9,10 +9,12 @@ from ..plan.objects import FLEET_TYPE
 from ..spec import SiteSpec, StackConfig, load_stack_config
 from ..spec.base import duplicates
 from ..spec.errors import SpecError
+from .errors import reports_invalid_input
 from .site import Site
 
 
 class Fleet(pulumi.ComponentResource):
+    @reports_invalid_input
     def __init__(self, name: str, sites: list[StackConfig | dict], opts: pulumi.ResourceOptions | None = None):
         configs = []
         problems = []

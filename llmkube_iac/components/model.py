@@ -8,12 +8,14 @@ from ..plan.model import cache_claim_name, placement
 from ..plan.objects import MODEL_TYPE
 from ..plan.stack import plan_alone
 from ..spec import ModelSpec, SiteSpec
+from .errors import reports_invalid_input
 from .register import register_manifests
 
 
 class Model(pulumi.ComponentResource):
     """Validates the spec, plans the cache, registers it; outputs where pods find the weights."""
 
+    @reports_invalid_input
     def __init__(
         self,
         name: str,

@@ -20,6 +20,7 @@ from ..plan.federation import EXPORT as FEDERATION_EXPORT
 from ..plan.federation import federation_exports
 from ..spec import load_stack_config
 from ..spec.errors import SpecError
+from .errors import reports_invalid_input
 from .site import Site
 
 NAMESPACE = "llmkube"
@@ -98,6 +99,7 @@ def _kept(conn) -> dict:
     return {k: conn[k] for k in ("cluster", "protect") if k in conn}
 
 
+@reports_invalid_input
 def run() -> Site:
     """What stacks/__main__.py and the examples call; with `llmkube:fleet`, this stack's share of the fleet."""
     cfg = pulumi.Config("llmkube")

@@ -16,6 +16,7 @@ from ..plan.router import zone_urls
 from ..plan.stack import plan_alone
 from ..spec import InferenceServiceSpec, SiteSpec
 from ..spec.router import RouterSpec
+from .errors import reports_invalid_input
 from .federation import peer_lookup
 from .register import register_manifests
 
@@ -23,6 +24,7 @@ from .register import register_manifests
 class Router(pulumi.ComponentResource):
     """Outputs: sovereignUrl, externalUrl (None without an external zone), serviceNames."""
 
+    @reports_invalid_input
     def __init__(
         self,
         name: str,

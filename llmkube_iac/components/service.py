@@ -11,12 +11,14 @@ from ..plan.service import ServicePlan
 from ..plan.stack import plan_alone
 from ..spec import InferenceServiceSpec, ModelSpec, SiteSpec
 from ..spec.router import RouterSpec
+from .errors import reports_invalid_input
 from .register import register_manifests
 
 
 class InferenceService(pulumi.ComponentResource):
     """Outputs the in-cluster OpenAI base URL, Service name and namespace for routers and clients."""
 
+    @reports_invalid_input
     def __init__(
         self,
         name: str,

@@ -20,6 +20,7 @@ from ..plan.objects import SITE_TYPE
 from ..plan.stack import pin_sources, plan_stack, stack_models
 from ..spec import SiteSpec, StackConfig, load_stack_config
 from .addon import AddOn
+from .errors import reports_invalid_input
 from .model import Model
 from .register import register_manifests
 from .router import Router
@@ -56,6 +57,7 @@ def site_props(site: SiteSpec) -> dict:
 class Site(pulumi.ComponentResource):
     """Outputs: namespace and each service's in-cluster OpenAI base URL."""
 
+    @reports_invalid_input
     def __init__(
         self,
         name: str,

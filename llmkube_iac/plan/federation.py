@@ -4,8 +4,9 @@ late-bound references another site's router plan carries until the stack referen
 Why references instead of values: where a peer Router answers (its URL and addresses) is a fact of
 the peer's stack, exported by it (`federation_exports`) and read by every other stack through a
 Pulumi stack reference, never copied into a second config. Plans stay pure and complete strings:
-a planner writes a reference (`llmkube-peer:<stack>/<router>#<field>`) where the value goes, and
-the Router component binds each reference to the stack reference's output (`bind_peer_refs`) as it
+a planner writes a reference (`llmkube-peer://<stack>/<router>#<field>`) in exactly two places (a
+container's LLMKUBE_UPSTREAM_* env value, a NetworkPolicy egress rule's `to`), and the Router component
+binds those places, and only those, to the stack reference's output (`bind_peer_refs`) as it
 registers the manifests. The offline engine answers the stack reference from the peer stack's own
 config with the same `federation_exports`, so both engines see the same values.
 
@@ -15,11 +16,11 @@ needs a certIssuer), admitted from the peers' declared source CIDRs only.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Iterable, Mapping
+from urllib.parse import urlsplit
 
 from ..spec import SiteSpec
-from ..spec.federation import FEDERATION_PORT, PeerBackend
+from ..spec.federation import FEDERATION_PORT, PeerBackend, too_wide
 from ..spec.k8s import check_cidr
 from ..spec.router import RouterSpec
 from .errors import PlanError
@@ -27,8 +28,9 @@ from .meta import manifest, metadata
 from .network import tcp_ports
 
 EXPORT = "federation"  # the stack output every site's stack exports and peers read
-REF_PREFIX = "llmkube-peer:"
+REF_PREFIX = "llmkube-peer://"  # no image, host or CIDR a user writes starts like this
 URL, ADDRESSES = "url", "addresses"
+UPSTREAM_ENV_PREFIX = "LLMKUBE_UPSTREAM_"  # the env var holding a backend's base URL (plan/router_config.py)
 
 
 def endpoint_name(router: RouterSpec) -> str:
@@ -126,20 +128,49 @@ def has_refs(value) -> bool:
     return False
 
 
+def _ref_in(value: object) -> str | None:
+    return value if isinstance(value, str) and value.startswith(REF_PREFIX) else None
+
+
+def _addresses_ref(peers: object) -> str | None:
+    """The reference of an egress `to` list written by `peer_egress` (one ipBlock holding it), else None."""
+    if isinstance(peers, list) and len(peers) == 1 and isinstance(peers[0], Mapping) and set(peers[0]) == {"ipBlock"}:
+        return _ref_in((peers[0]["ipBlock"] or {}).get("cidr"))
+    return None
+
+
 def bind_peer_refs(value, lookup: Callable[[str, str, str], object]):
-    """`value` with every reference replaced by `lookup(stack, router, field)`: a URL string in place, and an
-    egress `to` list holding an addresses reference by the list of ipBlocks lookup returns for it."""
-    if isinstance(value, str):
-        return lookup(*parse_ref(value)) if value.startswith(REF_PREFIX) else value
+    """`value` with the references bound by `lookup(stack, router, field)`: the value of an env entry named
+    LLMKUBE_UPSTREAM_* (the URL), and an egress rule's `to` list (the ipBlocks lookup returns). A string that
+    merely looks like a reference anywhere else is left alone."""
     if isinstance(value, Mapping):
-        return {k: bind_peer_refs(v, lookup) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            if k == "to" and _addresses_ref(v):
+                out[k] = lookup(*parse_ref(_addresses_ref(v) or ""))
+            elif k == "env" and isinstance(v, list):
+                out[k] = [_bind_env(e, lookup) for e in v]
+            else:
+                out[k] = bind_peer_refs(v, lookup)
+        return out
     if isinstance(value, list):
-        if len(value) == 1 and isinstance(value[0], Mapping) and set(value[0]) == {"ipBlock"}:
-            cidr = value[0]["ipBlock"].get("cidr")
-            if isinstance(cidr, str) and cidr.startswith(REF_PREFIX):
-                return lookup(*parse_ref(cidr))
         return [bind_peer_refs(v, lookup) for v in value]
     return value
+
+
+def _bind_env(entry: object, lookup: Callable[[str, str, str], object]) -> object:
+    if isinstance(entry, Mapping) and str(entry.get("name", "")).startswith(UPSTREAM_ENV_PREFIX):
+        ref_value = _ref_in(entry.get("value"))
+        if ref_value:
+            return {**entry, "value": lookup(*parse_ref(ref_value))}
+    return entry
+
+
+def _port(parts) -> int | None:
+    try:
+        return parts.port or FEDERATION_PORT
+    except ValueError:
+        return None
 
 
 def peer_entry(exported: object, stack: str, router: str, models: Iterable[str] = ()) -> dict:
@@ -152,19 +183,32 @@ def peer_entry(exported: object, stack: str, router: str, models: Iterable[str] 
             f"declare `federation` on that router and deploy that stack first (pulumi up -s {stack})"
         )
     url, addresses = entry[URL], entry[ADDRESSES]
-    if not url.startswith("https://") or any(c in url for c in " \t\r\n#?@"):
-        raise ValueError(f"stack {stack} exports {url[:100]!r} for router {router}: federation is HTTPS only")
+    parts = urlsplit(url) if url.isascii() and url.isprintable() and " " not in url else None
+    if (
+        parts is None
+        or parts.scheme != "https"
+        or not parts.hostname
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+        or _port(parts) != FEDERATION_PORT
+    ):
+        raise ValueError(
+            f"stack {stack} exports {url[:100]!r} for router {router}: federation is HTTPS on port "
+            f"{FEDERATION_PORT} (https://<host>/v1)"
+        )
     bad = [
         str(a)[:60]
         for a in (addresses if isinstance(addresses, list) else [addresses])
-        if not isinstance(a, str) or check_cidr(a) or ipaddress.ip_network(a, strict=False).prefixlen == 0
+        if not isinstance(a, str) or check_cidr(a) or too_wide(a)
     ]
     if bad or not isinstance(addresses, list):
         raise ValueError(
             f"stack {stack} exports addresses {', '.join(bad)} for router {router}: not CIDRs of the endpoint "
-            "(every address, /0, is refused)"
+            "(a site's network, never wider than /8 or /32 for IPv6)"
         )
-    served = entry.get("models") or []
+    served = entry.get("models")
+    served = served if isinstance(served, list) and all(isinstance(m, str) for m in served) else []
     missing = [m for m in models if m not in served]
     if missing:
         raise ValueError(

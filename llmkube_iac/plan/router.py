@@ -38,6 +38,7 @@ from .service import double_cpu
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10")
 TLS_DIR = "/etc/litellm-tls"
 PEER_CA_DIR = "/etc/llmkube-peer-ca"  # the CA bundle peers' federation certificates chain to
+PEER_CA_FILE = "ca.crt"  # its file, whatever the Secret key is named (a key may not be a volume path)
 
 
 def _labels(site: SiteSpec, router: RouterSpec, zone: ZoneConfig) -> dict:
@@ -107,10 +108,10 @@ def _zone_objects(site: SiteSpec, router: RouterSpec, zone: ZoneConfig, services
         volumes.append({"name": "tls", "secret": {"secretName": f"{router.name}-tls"}})
     if zone.zone == "sovereign" and router.peer_ca_secret:  # LiteLLM's HTTP client verifies peers with it
         ca = router.peer_ca_secret
-        env.append({"name": "SSL_CERT_FILE", "value": f"{PEER_CA_DIR}/{ca.key}"})
+        env.append({"name": "SSL_CERT_FILE", "value": f"{PEER_CA_DIR}/{PEER_CA_FILE}"})
         mounts.append({"name": "peer-ca", "mountPath": PEER_CA_DIR, "readOnly": True})
         volumes.append(
-            {"name": "peer-ca", "secret": {"secretName": ca.name, "items": [{"key": ca.key, "path": ca.key}]}}
+            {"name": "peer-ca", "secret": {"secretName": ca.name, "items": [{"key": ca.key, "path": PEER_CA_FILE}]}}
         )
     if router.audit.volume_claim:
         mounts.append({"name": "audit", "mountPath": AUDIT_DIR})

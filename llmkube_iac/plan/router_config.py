@@ -17,7 +17,7 @@ from ..spec.federation import PeerBackend
 from ..spec.router import ExternalBackend, LocalBackend, RouterSpec
 from .endpoints import openai_base_url
 from .errors import PlanError
-from .federation import URL, ref
+from .federation import UPSTREAM_ENV_PREFIX, URL, ref
 from .metal_keys import metal_api_key
 
 # Keep in step with scripts/install-litellm (the router tests run exactly this version; that script
@@ -82,7 +82,7 @@ def backend_key_env(backend: str) -> str:
 
 def upstream_env(backend: str) -> str:
     """The env var holding a backend's base URL: config and guard read it, the Deployment sets it."""
-    return env_name("LLMKUBE_UPSTREAM_", backend)
+    return env_name(UPSTREAM_ENV_PREFIX, backend)
 
 
 @dataclass

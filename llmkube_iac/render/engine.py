@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import gc
+import logging
 import os
 import runpy
 import sys
@@ -77,6 +78,7 @@ def _run_isolated(project: Project, build=None) -> list[RenderedResource]:
     loop.set_exception_handler(lambda _loop, _context: None)
     asyncio.set_event_loop(loop)
     monitor = RecordingMonitor(partial(stack_outputs, project))
+    diagnostics = Diagnostics()  # what the program logs (pulumi.log): shown once it has run, like the engine's
     pulumi.runtime.set_all_config(project.config, project.secret_keys)
     # a DIY backend's organization is "organization" (stack references name it: <org>/<project>/<stack>)
     pulumi.runtime.set_mocks(
@@ -86,6 +88,7 @@ def _run_isolated(project: Project, build=None) -> list[RenderedResource]:
         preview=True,
         monitor=monitor,
         organization="organization",
+        logger=diagnostics.logger,
     )
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
@@ -111,9 +114,27 @@ def _run_isolated(project: Project, build=None) -> list[RenderedResource]:
         loop.close()
         # callers (tests, a notebook) keep the loop they had
         asyncio.set_event_loop(previous if previous is not None and not previous.is_closed() else None)
+    diagnostics.show()  # a failed program's own error is reported instead (render_program)
     records = sorted(monitor.records, key=lambda r: r.urn)  # registration order is async: sort for stable output
     _assign_sites(records)
     return records
+
+
+class Diagnostics(logging.Handler):
+    """The program's pulumi.log messages (the SDK's mock engine logs them to the logger given to set_mocks)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.logger = logging.Logger("llmkube_iac.render.program")  # not registered: no global state touched
+        self.logger.addHandler(self)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.levelname.lower()}: {record.getMessage()}")
+
+    def show(self) -> None:
+        for message in self.messages:
+            print(f"program {message}", file=sys.stderr)
 
 
 def _drain(loop: asyncio.AbstractEventLoop) -> None:

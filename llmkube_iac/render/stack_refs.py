@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 
-from ..plan.federation import EXPORT, federation_exports, fill_peer_jurisdictions
-from ..spec import load_stack_config
+from ..components.program import CONFIG_KEYS, PROGRAM_KEYS
+from ..plan.federation import EXPORT, federation_exports
+from ..plan.placement import place_fleet, refusals, site_share
+from ..plan.stack import plan_stack
+from ..spec import StackConfig, load_stack_config
 from ..spec.errors import SpecError
-from ..spec.router import RouterSpec
 from .project import Project, load_project
-
-CONFIG_KEYS = ("site", "models", "services", "routers", "teams")  # the program's (components/program.py)
 
 
 def _config(project: Project) -> dict:
@@ -35,6 +35,35 @@ def _config(project: Project) -> dict:
     return raw
 
 
+def _deployable_config(other: Project, stack: str) -> StackConfig:
+    """The referenced stack's config after every check its own program makes before it exports anything
+    (keys it knows, the fleet's placement and share, references, the plan): a stack that cannot deploy exports
+    nothing a reference could read."""
+    raw = _config(other)
+    unknown = sorted(set(raw) - set(PROGRAM_KEYS))
+    if unknown:
+        raise SpecError([(f"llmkube:{k}", "unknown config key") for k in unknown])
+    local = {k: v for k, v in raw.items() if k in CONFIG_KEYS}
+    if "fleet" in raw:
+        from ..components.fleet_stack import read_fleet
+
+        fleet = read_fleet(str(raw["fleet"]), other.main.parent)
+        target = str(raw.get("fleetSite") or stack)
+        if target == "*":
+            raise SpecError(
+                [("llmkube:fleetSite", 'the stack applies every site ("*"): reference a site\'s own stack')]
+            )
+        placement = place_fleet(fleet)
+        problems = refusals(fleet, placement)
+        if problems:
+            raise SpecError(problems)
+        config = load_stack_config(site_share(fleet, placement, target, local))
+    else:
+        config = load_stack_config(local)
+    plan_stack(config)  # plan errors (a federation endpoint without TLS, a backend naming no service ...)
+    return config
+
+
 def stack_outputs(project: Project, name: str) -> dict:
     """The outputs stack `name` (bare, or `<org>/<project>/<stack>`) of `project` exports: federation, namespace."""
     parts = name.split("/")
@@ -49,23 +78,9 @@ def stack_outputs(project: Project, name: str) -> dict:
     except SpecError as err:  # the engine: "unknown stack"
         raise SpecError([(where, f"unknown stack: {m}") for _p, m in err.problems]) from None
     try:
-        raw = _config(other)
-        if "fleet" in raw:
-            from ..components.fleet_stack import read_fleet
-
-            fleet = read_fleet(str(raw["fleet"]), other.main.parent)
-            site = fleet.site(str(raw.get("fleetSite") or stack))
-            routers_raw, problems = fill_peer_jurisdictions(
-                {s.name: s.jurisdiction for s in fleet.sites}, raw.get("routers") or []
-            )
-            if problems:
-                raise SpecError(problems)
-            routers = [RouterSpec.model_validate(r) for r in routers_raw]  # type: ignore[union-attr]
-        else:
-            config = load_stack_config({k: v for k, v in raw.items() if k in CONFIG_KEYS})
-            site, routers = config.site, list(config.routers)
+        config = _deployable_config(other, stack)
     except SpecError as err:
-        raise SpecError([(f"{where}: {p}" if p else where, m) for p, m in err.problems]) from None
-    except ValueError as exc:  # a router of the referenced stack that does not validate
-        raise SpecError([(f"{where}: llmkube:routers", " ".join(str(exc).split())[:500])]) from None
+        cannot = f"stack {stack} cannot be deployed as configured"
+        raise SpecError([(where, f"{cannot}: {p}: {m}" if p else f"{cannot}: {m}") for p, m in err.problems]) from None
+    site, routers = config.site, list(config.routers)
     return {EXPORT: federation_exports(site, routers), "namespace": site.namespace}

@@ -87,6 +87,8 @@ class Guard(CustomLogger):
         rec = _record(data)
         md = user_api_key_dict.metadata or {}
         if rec is None or md.get("llmkube_call_id") != rec["call_id"]:
+            if rec is not None:
+                rec["excluded"] = True
             raise FailClosed("the call id was not issued by this zone's front")
         model = data.get("model")
         if model not in common.GROUPS:
@@ -184,12 +186,14 @@ class Guard(CustomLogger):
         rec = _record(request_data or {})
         if rec is None:
             return
-        text = str(original_exception)
-        if "fail_closed" in text:
+        # fail_closed and no_route are what this guard decided (it marks the record as it raises), never
+        # read from the text: an upstream's error (a peer Router's refusal, a runtime echoing the prompt)
+        # may say anything
+        if isinstance(original_exception, FailClosed):
             rec["excluded"] = True
-        if "no_route" in text:
+        if isinstance(original_exception, NoRoute):
             rec["no_route"] = True
-        rec["failure"] = text[:300]
+        rec["failure"] = str(original_exception)[:300]
         common.signal(rec)
 
 

@@ -49,7 +49,10 @@ FIELDS: dict[str, dict[str, str]] = {
                  "thinking": "D"},
     "responses": {"model": "s", "input": "J", "instructions": "s", "max_output_tokens": "i", "temperature": "f",
                   "top_p": "f", "stream": "b", "tools": "L", "tool_choice": "J", "parallel_tool_calls": "b",
-                  "text": "D", "reasoning": "D", "user": "s", "truncation": "s"},
+                  "text": "D", "reasoning": "D", "user": "s", "truncation": "s",
+                  # LiteLLM's own /v1/messages -> Responses bridge sends include: ["reasoning.encrypted_content"]
+                  # (a peer Router is called so); it names extra output parts, never a URL or a credential
+                  "include": "S"},
     "models": {},
 }
 REQUIRED = {"chat": ("model", "messages"), "completion": ("model", "prompt"), "embedding": ("model", "input"),

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 # Tags of the discriminated unions in spec/ (spec.service.ModelRef, spec.router.Backend): pydantic puts
 # the chosen member's tag into the location, right after the list index or the `model` field.
-UNION_TAGS = frozenset({"by-name", "inline", "local", "external"})
+UNION_TAGS = frozenset({"by-name", "inline", "local", "peer", "external"})
 MAX_MESSAGE = 2000  # characters of one problem's message: a safety net (values are cut where they are echoed)
 MAX_PART = 60  # characters of one path segment (a key can be arbitrarily long)
 _PLAIN = re.compile(r"^[A-Za-z0-9_-]{1,60}\Z")

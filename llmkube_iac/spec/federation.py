@@ -9,6 +9,7 @@ stack reads it through a stack reference (plan/federation.py), so a URL is never
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from pydantic import Field, field_validator
 
@@ -18,6 +19,19 @@ from .service import Classification
 
 # The federation endpoint is a LoadBalancer Service answering HTTPS on this port (peers' egress allows it).
 FEDERATION_PORT = 443
+# The widest range a federation endpoint or its clients may be declared as: a site's network, never "anywhere"
+# (two /1 ranges are the internet as surely as one /0).
+WIDEST_PREFIX = {4: 8, 6: 32}
+_STACK = re.compile(r"^[A-Za-z0-9_.-]{1,100}(/[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100})?\Z")
+
+
+def too_wide(cidr: str) -> str | None:
+    """Why a federation range is too wide to be a site's network (None: it is not)."""
+    net = ipaddress.ip_network(cidr, strict=False)
+    widest = WIDEST_PREFIX[net.version]
+    if net.prefixlen < widest:
+        return f"{cidr} is wider than a site's network (at most /{widest} for IPv{net.version}): name the peers' ranges"
+    return None
 
 
 class PeerBackend(SpecModel):
@@ -34,7 +48,6 @@ class PeerBackend(SpecModel):
     )
     stack: str | None = Field(
         None,
-        pattern=r"^[A-Za-z0-9_.-]{1,100}(/[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100})?$",
         description="The Pulumi stack that deploys that site (its `federation` output gives the URL): a stack of "
         "this project and organization, or `<organization>/<project>/<stack>`; default: the site's name",
     )
@@ -60,6 +73,16 @@ class PeerBackend(SpecModel):
     @classmethod
     def _country(cls, v: str | None) -> str | None:
         return check_country(v) if v is not None else v
+
+    @field_validator("stack")
+    @classmethod
+    def _stack(cls, v: str | None) -> str | None:
+        if v is not None and not _STACK.match(v):
+            raise ValueError(
+                f"{v[:80]!r} is not a stack name: a name of letters, digits, '-', '_' and '.', or "
+                "<organization>/<project>/<stack>"
+            )
+        return v
 
     @property
     def stack_name(self) -> str:
@@ -90,6 +113,10 @@ class FederationSpec(SpecModel):
         try:
             ipaddress.ip_address(v)
         except ValueError:
+            if "." not in v.strip("."):
+                raise ValueError(
+                    f"{v} is a single-label name: give the fully qualified name peers resolve (e.g. gw.dc.example.com)"
+                ) from None
             return v.lower()
         raise ValueError(
             f"{v} is an address: give the DNS name peers call (the certificate names it; addresses go in `addresses`)"
@@ -98,6 +125,8 @@ class FederationSpec(SpecModel):
     @field_validator("addresses", "clients")
     @classmethod
     def _bounded(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        if any(ipaddress.ip_network(c, strict=False).prefixlen == 0 for c in v):
-            raise ValueError("name the peer sites' ranges, not every address (0.0.0.0/0, ::/0)")
+        for c in v:
+            reason = too_wide(c)
+            if reason:
+                raise ValueError(reason)
         return v

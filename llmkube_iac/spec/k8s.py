@@ -152,6 +152,8 @@ def check_cidr(value: str) -> str | None:
         return f"{_show(value)} is not a CIDR: an address and a prefix length, e.g. 10.20.0.0/16 or fd00::/64"
     if "/" not in value:
         return f"{_show(value)}: give the prefix length too, e.g. {value}/32"
+    if not value.rpartition("/")[2].isdigit() or not value.rpartition("/")[2].isascii():
+        return f"{_show(value)}: the prefix length is a number of bits (e.g. /24), not a netmask"
     return None
 
 

@@ -308,9 +308,34 @@ class RouterSpec(SpecModel):
             problems.append("externalZone is false but external backends are declared: remove them or the flag")
         if self.peer_ca_secret and not self.peer_backends:
             problems.append("peerCaSecret is set but no backend is another site's Router: remove it")
+        problems += self._credential_problems()
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _credential_problems(self) -> list[str]:
+        """A key this router sends out (to a provider, to a peer router) is never one clients use to call it:
+        the peer or provider would hold the router's master key or a team's key."""
+        inbound = {(self.master_key_secret.name, self.master_key_secret.key): "masterKeySecret"}
+        for t in self.teams:
+            inbound.setdefault((t.key_secret.name, t.key_secret.key), f"the key of team {t.name}")
+        providers = {(b.api_key_secret.name, b.api_key_secret.key) for b in self.external_backends}
+        out = []
+        for i, b in enumerate(self.backends):
+            ref = b.key_secret if isinstance(b, PeerBackend) else getattr(b, "api_key_secret", None)
+            if ref is None:
+                continue
+            field = "keySecret" if isinstance(b, PeerBackend) else "apiKeySecret"
+            key = (ref.name, ref.key)
+            if key in inbound:
+                out.append(
+                    f"backends[{i}].{field}: {ref.name}/{ref.key} is {inbound[key]}: it would be sent to {b.name}"
+                )
+            elif isinstance(b, PeerBackend) and key in providers:
+                out.append(
+                    f"backends[{i}].{field}: {ref.name}/{ref.key} is a provider's key: it would be sent to a peer"
+                )
+        return out
 
     @property
     def external_backends(self) -> list[ExternalBackend]:

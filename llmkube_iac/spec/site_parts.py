@@ -231,6 +231,12 @@ class NetworkRules(SpecModel):
     dns_namespace: Dns1123Label = Field(
         "kube-system", description="Namespace of the cluster DNS that egress rules allow (port 53)"
     )
+    peer_cidrs: tuple[Cidr, ...] = Field(
+        (),
+        alias="peerCIDRs",
+        description="Ranges of other sites' federation endpoints this site's routers may reach (HTTPS, router "
+        "pods only, unlike egressAllowCIDRs); at an air-gapped site a router federates only into these",
+    )
 
 
 class Operators(SpecModel):

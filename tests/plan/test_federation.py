@@ -104,8 +104,15 @@ def test_a_federation_endpoint_is_tls_only_and_open_to_its_clients_only():
         ({"host": "gw.example", "addresses": ["10.0.0.5"], "clients": ["10.9.0.0/16"]}, "prefix length"),
         ({"host": "gw.example", "addresses": ["10.0.0.5/32"], "clients": ["nowhere"]}, "is not a CIDR"),
         ({"host": "gw example", "addresses": ["10.0.0.5/32"], "clients": ["10.9.0.0/16"]}, "neither an IP"),
-        ({"host": "gw.example", "addresses": ["10.0.0.5/32"], "clients": ["::/0"]}, "not every address"),
-        ({"host": "gw.example", "addresses": ["0.0.0.0/0"], "clients": ["10.9.0.0/16"]}, "not every address"),
+        ({"host": "gw.example", "addresses": ["10.0.0.5/32"], "clients": ["::/0"]}, "wider than a site's network"),
+        ({"host": "gw.example", "addresses": ["0.0.0.0/0"], "clients": ["10.9.0.0/16"]}, "wider than a site's network"),
+        (
+            {"host": "gw.example", "addresses": ["10.0.0.5/32"], "clients": ["0.0.0.0/1", "128.0.0.0/1"]},
+            "wider than a site's network",
+        ),
+        ({"host": "gw.example", "addresses": ["10.0.0.5/32"], "clients": ["fd00::/31"]}, "at most /32 for IPv6"),
+        ({"host": "gw.example", "addresses": ["10.0.0.5/255.255.255.255"], "clients": ["10.9.0.0/16"]}, "netmask"),
+        ({"host": "localhost", "addresses": ["10.0.0.5/32"], "clients": ["10.9.0.0/16"]}, "single-label name"),
     ],
 )
 def test_a_bad_federation_spec_names_the_field(federation, message):
@@ -127,15 +134,26 @@ def test_exports_offer_the_groups_served_from_the_site_itself():
     }
 
 
-def test_references_bind_in_place_and_nothing_else_changes():
+def test_references_bind_in_their_two_places_and_nowhere_else():
     r = router(peerCaSecret={"name": "fleet-ca", "key": "ca.crt"})
     peer = r.peer_backends[0]
     assert parse_ref(ref(peer, "url")) == ("dc", "dc-gw", "url")
     qualified = r.model_copy(update={"backends": (peer.model_copy(update={"stack": "acme/fleet/dc-prod"}),)})
     assert parse_ref(ref(qualified.backends[0], "addresses")) == ("acme/fleet/dc-prod", "dc-gw", "addresses")
+    look_alike = ref(peer, "url")  # the same text where a user's value could be (an image, an annotation)
     manifest = {
-        "env": [{"name": "U", "value": ref(peer, "url")}, {"name": "X", "value": "llmkube-peerish"}],
+        "containers": [
+            {
+                "image": look_alike,
+                "env": [
+                    {"name": "LLMKUBE_UPSTREAM_DC", "value": ref(peer, "url")},
+                    {"name": "OTHER", "value": look_alike},
+                    {"name": "X", "value": "llmkube-peerish"},
+                ],
+            }
+        ],
         "egress": [{"to": [{"ipBlock": {"cidr": ref(peer, "addresses")}}], "ports": [{"port": 443}]}],
+        "annotations": {"note": look_alike},
     }
     assert has_refs(manifest) and not has_refs({"a": ["llmkube-pee", 1, None]})
     seen = []
@@ -146,8 +164,18 @@ def test_references_bind_in_place_and_nothing_else_changes():
 
     bound = bind_peer_refs(manifest, lookup)
     assert bound == {
-        "env": [{"name": "U", "value": "https://bound/v1"}, {"name": "X", "value": "llmkube-peerish"}],
+        "containers": [
+            {
+                "image": look_alike,
+                "env": [
+                    {"name": "LLMKUBE_UPSTREAM_DC", "value": "https://bound/v1"},
+                    {"name": "OTHER", "value": look_alike},
+                    {"name": "X", "value": "llmkube-peerish"},
+                ],
+            }
+        ],
         "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.5/32"}}], "ports": [{"port": 443}]}],
+        "annotations": {"note": look_alike},
     }
     assert seen == [("dc", "dc-gw", "url"), ("dc", "dc-gw", "addresses")]
 
@@ -161,11 +189,18 @@ GOOD = {"url": "https://gw.dc.example/v1", "addresses": ["10.0.0.5/32"], "models
         (None, "exports no federation endpoint for router dc-gw (endpoints it exports: none)"),
         ({"other": GOOD}, "(endpoints it exports: other)"),
         ({"dc-gw": "https://x"}, "exports no federation endpoint"),
-        ({"dc-gw": {**GOOD, "url": "http://gw.dc.example/v1"}}, "federation is HTTPS only"),
-        ({"dc-gw": {**GOOD, "url": "https://user@evil.example/v1"}}, "federation is HTTPS only"),
+        ({"dc-gw": {**GOOD, "url": "http://gw.dc.example/v1"}}, "federation is HTTPS on port 443"),
+        ({"dc-gw": {**GOOD, "url": "https://user@evil.example/v1"}}, "federation is HTTPS on port 443"),
+        ({"dc-gw": {**GOOD, "url": "https://gw.dc.example:8443/v1"}}, "federation is HTTPS on port 443"),
+        ({"dc-gw": {**GOOD, "url": "https://gw.dc.example/v1?x=1"}}, "federation is HTTPS on port 443"),
+        ({"dc-gw": {**GOOD, "url": "https://gw.dc.example/v1\x1b"}}, "federation is HTTPS on port 443"),
+        ({"dc-gw": {**GOOD, "url": "https://gw.dc.example:99999/v1"}}, "federation is HTTPS on port 443"),
+        ({"dc-gw": {**GOOD, "models": "chat-large"}}, "serves no model group chat"),
         ({"dc-gw": {**GOOD, "addresses": ["0.0.0.0/0x"]}}, "not CIDRs"),
         ({"dc-gw": {**GOOD, "addresses": "10.0.0.0/8"}}, "not CIDRs"),
-        ({"dc-gw": {**GOOD, "addresses": ["10.0.0.5/32", "0.0.0.0/00"]}}, "every address, /0, is refused"),
+        ({"dc-gw": {**GOOD, "addresses": ["10.0.0.5/32", "0.0.0.0/00"]}}, "addresses 0.0.0.0/00 for router"),
+        ({"dc-gw": {**GOOD, "addresses": ["0.0.0.0/1", "128.0.0.0/1"]}}, "addresses 0.0.0.0/1, 128.0.0.0/1 for"),
+        ({"dc-gw": {**GOOD, "addresses": ["10.0.0.0/255.0.0.0"]}}, "addresses 10.0.0.0/255.0.0.0 for"),
         ({"dc-gw": {**GOOD, "addresses": [{"cidr": "10.0.0.0/8"}]}}, "not CIDRs"),
         ({"dc-gw": {**GOOD, "models": ["other"]}}, "serves no model group chat"),
     ],
@@ -217,3 +252,40 @@ def test_a_peer_ca_needs_a_peer():
                 "modelGroups": [{"name": "chat", "backends": ["local"]}],
             }
         )
+
+
+@pytest.mark.parametrize(
+    ("peer_key", "message"),
+    [
+        ({"name": "gw-keys", "key": "master"}, "gw-keys/master is masterKeySecret: it would be sent to dc"),
+        ({"name": "gw-keys", "key": "app"}, "gw-keys/app is the key of team app: it would be sent to dc"),
+        ({"name": "gw-keys", "key": "openai"}, "is a provider's key: it would be sent to a peer"),
+    ],
+)
+def test_a_key_clients_use_or_a_providers_key_is_never_sent_to_a_peer(peer_key, message):
+    with pytest.raises(ValueError, match=message):
+        RouterSpec.model_validate(
+            {
+                "name": "gw",
+                "masterKeySecret": {"name": "gw-keys", "key": "master"},
+                "backends": [{"name": "local", "service": "chat"}, {**PEER, "keySecret": peer_key}, EXTERNAL],
+                "modelGroups": [{"name": "chat", "backends": ["local", "dc", "ext"]}],
+                "teams": [{"name": "app", "keySecret": {"name": "gw-keys", "key": "app"}}],
+            }
+        )
+
+
+def test_the_peer_ca_is_mounted_under_a_fixed_file_name():
+    svc = InferenceServiceSpec.model_validate(SERVICE)
+    r = router(peerCaSecret={"name": "fleet-ca", "key": "..data"})
+    deployment = next(m for m in plan_router(SiteSpec.model_validate(SITE), r, [svc]) if m["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "peer-ca")
+    assert volume["secret"]["items"] == [{"key": "..data", "path": "ca.crt"}]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["SSL_CERT_FILE"] == "/etc/llmkube-peer-ca/ca.crt"
+
+
+def test_a_bad_stack_name_says_what_a_stack_name_is():
+    with pytest.raises(ValueError, match="is not a stack name"):
+        router(backends=[{**PEER, "stack": "a/b"}])

@@ -150,14 +150,35 @@ def test_residency_judges_a_cross_site_route_like_a_provider_route(fleet):
 
 
 def test_an_air_gapped_site_reaches_no_peer_it_did_not_declare(fleet):
+    result = render_program(fleet, "edge-l4")
+    deny = _objects(result, "NetworkPolicy", "default-deny-egress")
+    assert "10.10.0.0/28" not in repr(deny)  # the peer range is the router's alone, not every pod's
+
     def forget_dc(fleet_def):
         edge = next(s for s in fleet_def["sites"] if s["name"] == "edge-l4")
-        edge["network"]["egressAllowCIDRs"] = ["10.20.30.0/24"]
+        edge["network"]["peerCIDRs"] = []
 
     _edit(fleet / "fleet.yaml", forget_dc)
-    result = render_program(fleet, "edge-l4")
-    found = [p for p in result.policy_results if p.rule == "airgap-egress"]
+    found = [p for p in render_program(fleet, "edge-l4").policy_results if p.rule == "airgap-egress"]
     assert len(found) == 1 and "reaches 10.10.0.10/32, outside the site's declared reach" in found[0].message
+    assert "site.network.peerCIDRs" in found[0].message
+
+
+def test_peer_ranges_open_nothing_but_the_routers_https(fleet):
+    """A service's policy reaching into peerCIDRs (or a router rule on another port) is still refused."""
+    from llmkube_iac.policy.rules.airgap_egress import check_declared_blocks
+    from llmkube_iac.policy.view import Res, StackView
+
+    result = render_program(fleet, "edge-l4", evaluate_policies=False)
+    resources = [Res(r.urn, r.type, r.name, r.props, r.parent) for r in result.resources]
+    assert list(check_declared_blocks(StackView(resources))) == []
+    for r in resources:
+        if r.props.get("kind") == "NetworkPolicy" and r.props["metadata"]["name"] == "chat-confidential":
+            r.props["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": "10.10.0.10/32"}}], "ports": [{"port": 443}]})
+        if r.props.get("kind") == "NetworkPolicy" and r.props["metadata"]["name"] == "edge-gw":
+            r.props["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": "10.10.0.10/32"}}], "ports": [{"port": 22}]})
+    found = [v.message for v in check_declared_blocks(StackView(resources))]
+    assert len(found) == 2 and any("chat-confidential" in m for m in found) and any("edge-gw" in m for m in found)
 
 
 def test_the_report_shows_where_each_route_goes(tmp_path):
@@ -188,7 +209,13 @@ def test_a_fleet_built_in_one_program_binds_sibling_peers_without_a_stack_refere
         "backends": [{"name": "local", "service": "chat"}],
         "modelGroups": [{"name": "chat", "backends": ["local"]}],
     }
-    peer = {"name": "dc", "site": "dc", "router": "dc-gw", "model": "chat", "keySecret": KEYS}
+    peer = {
+        "name": "dc",
+        "site": "dc",
+        "router": "dc-gw",
+        "model": "chat",
+        "keySecret": {"name": "gw-keys", "key": "dc"},
+    }
     edge_router = {
         "name": "edge-gw",
         "masterKeySecret": KEYS,
@@ -221,3 +248,41 @@ def test_a_peer_stack_deploying_another_site_is_refused(fleet, capsys):
     assert main(["check", str(fleet), "--stack", "edge-l4"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "deploys router dc-gw at site dc (FR), not at edge-metal (CH)" in err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c["config"].update({"llmkube:bogus": 1}), "llmkube:bogus: unknown config key"),
+        (lambda c: c["config"].update({"llmkube:site": {"name": "dc"}}), "remove llmkube:site"),
+        (lambda c: c["config"]["llmkube:routers"][0]["backends"][0].update(service="nope"), "unknown service 'nope'"),
+        (lambda c: c["config"].update({"llmkube:fleetSite": "*"}), "reference a site's own stack"),
+    ],
+)
+def test_a_peer_stack_that_cannot_deploy_exports_nothing(fleet, capsys, change, message):
+    _edit(fleet / "Pulumi.dc.yaml", change)
+    assert main(["check", str(fleet), "--stack", "edge-l4"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "stack reference organization/llmkube-fleet/dc" in err and "stack dc cannot be deployed as configured" in err
+    assert message in err
+
+
+def test_invalid_input_reaches_the_engine_as_its_message_not_a_traceback(fleet, monkeypatch):
+    """The language host prints a pulumi.RunError as its message, any other exception with a traceback; an error
+    inside an output's apply reaches it wrapped by the SDK, so the message is also logged on the resource."""
+    import pulumi
+
+    from llmkube_iac.render.engine import run_program
+
+    _edit(fleet / "Pulumi.edge-l4.yaml", lambda c: _peer(c).update(maxClassification="secret"))
+    with pytest.raises(pulumi.RunError) as err:
+        run_program(load_project(fleet, "edge-l4"))
+    assert isinstance(err.value, SpecError) and "maxClassification" in str(err.value)
+
+    logged = []
+    monkeypatch.setattr(pulumi.log, "error", lambda message, resource=None, *a, **k: logged.append((message, resource)))
+    _edit(fleet / "Pulumi.edge-l4.yaml", lambda c: _peer(c).update(maxClassification="internal", model="chat-public"))
+    with pytest.raises(SpecError):
+        render_program(fleet, "edge-l4")
+    assert len(logged) == 1 and "serves no model group chat-public" in logged[0][0]
+    assert isinstance(logged[0][1], pulumi.ComponentResource)  # attached to the Router

@@ -3,7 +3,8 @@
 Federation calls another site's Router over HTTPS, trusting only the CA bundle the zone mounts
 (`peerCaSecret`, read by LiteLLM's HTTP client through SSL_CERT_FILE). The tests serve the fake
 peers over real TLS: one with a certificate from the CA the zone trusts, one from a CA it does
-not. P-256 keys, so generating all of it takes milliseconds.
+not; the real peer Router (peer_site.py) serves HTTPS with a certificate from the trusted one.
+P-256 keys, so generating all of it takes milliseconds.
 """
 
 from __future__ import annotations
@@ -79,6 +80,15 @@ class Authority:
 
     def server_context(self, name: str, directory: Path) -> ssl.SSLContext:
         """A TLS server context whose certificate (for 127.0.0.1) this CA signed."""
+        cert_file, key_file = self.issue(name, directory / f"{name}.crt", directory / f"{name}.key")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        return context
+
+    def issue(self, name: str, cert_file: Path, key_file: Path) -> tuple[Path, Path]:
+        """A server certificate for 127.0.0.1 that this CA signed, and its key, written as PEM files (as the
+        Secret cert-manager issues holds them: tls.crt, tls.key)."""
+        cert_file.parent.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.UTC)
         ca_ski = self.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
@@ -97,10 +107,7 @@ class Authority:
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
             .sign(self.key, hashes.SHA256())
         )
-        cert_file, key_file = directory / f"{name}.crt", directory / f"{name}.key"
         cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         key_file.write_bytes(_pem_key(key))
         key_file.chmod(0o600)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert_file, key_file)
-        return context
+        return cert_file, key_file

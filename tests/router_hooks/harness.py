@@ -5,7 +5,8 @@ started with exactly the files its zone's ConfigMap carries (written out from th
 dict) and the env its Deployment sets, with in-cluster URLs and peer URLs replaced by the loopback
 fakes, mounted file paths by test files and Secret values by test keys. The fakes keep every request
 they receive (path, headers, body), so a test can look for protected payloads and secrets in what
-reached each upstream; a fake peer Router serves HTTPS with a certificate from a test CA.
+reached each upstream; a fake peer Router serves HTTPS with a certificate from a test CA, and so does
+the real one (peer_site.py), run with its Deployment's own args (deployment_args).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections import Counter
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
+from llmkube_iac.plan.router_config import CONFIG_DIR
 from tests.support.loopback import JsonHandler, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -336,35 +338,77 @@ def deployment_env(deployment: dict, upstream_urls: dict[str, str], secrets: dic
     return env
 
 
-class Proxy:
-    """The real LiteLLM proxy on 127.0.0.1, its stdout (with audit lines) kept in a file."""
+def deployment_args(deployment: dict, mounts: dict[str, Path], port: int) -> list[str]:
+    """The container's args as the pod runs them, on loopback: `--host 127.0.0.1`, `--port <port>`, and each
+    path under one of the container's volume mounts (the config, the TLS key and certificate) replaced by the
+    same file under the local directory `mounts` gives for that mount path. A path the test does not provide
+    fails: the proxy must run with what its Deployment names, not with what the harness assumes."""
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    mounted = {m["mountPath"] for m in container.get("volumeMounts", [])}
+    unknown = sorted(set(mounts) - mounted)
+    if unknown:
+        raise AssertionError(
+            f"{', '.join(unknown)} is not a volume mount of the Deployment (mounts: {sorted(mounted)})"
+        )
+    args, out = list(container["args"]), []
+    for i, arg in enumerate(args):
+        flag = args[i - 1] if i else None
+        if flag == "--host":
+            arg = "127.0.0.1"
+        elif flag == "--port":
+            arg = str(port)
+        elif arg.startswith("/"):
+            mount = next((m for m in mounts if arg.startswith(m.rstrip("/") + "/")), None)
+            if mount is None:
+                raise AssertionError(f"argument {arg} is under no mount the test provides ({sorted(mounts)})")
+            arg = str(mounts[mount] / arg[len(mount) :].lstrip("/"))
+        out.append(arg)
+    return out
 
-    def __init__(self, config: Path, env: dict, log: Path):
+
+class Proxy:
+    """The real LiteLLM proxy on 127.0.0.1, its stdout (with audit lines) kept in a file.
+
+    With `deployment` it runs with that Deployment's args (deployment_args; `mounts` gives the local directory of
+    each volume mount besides the config's), on `port` when given (a peer's URL may be needed before it starts).
+    `ca_file`: the proxy serves HTTPS (its args say so), with a certificate that CA signed."""
+
+    def __init__(
+        self,
+        config: Path,
+        env: dict,
+        log: Path,
+        deployment: dict | None = None,
+        mounts: dict[str, Path] | None = None,
+        port: int | None = None,
+        ca_file: Path | None = None,
+    ):
         self.config, self.env, self.log = config, env, log
-        self.port = free_port()
+        self.port = port or free_port()
         self.metrics_port = free_port()  # both zones run on one host here: not the Deployment's 9464
         self.env = {**env, "LLMKUBE_METRICS_PORT": str(self.metrics_port)}
         self.proc: subprocess.Popen | None = None
+        self.ca_file = ca_file
+        self.args = ["--config", str(config), "--host", "127.0.0.1", "--port", str(self.port), "--num_workers", "1"]
+        if deployment is not None:
+            self.args = deployment_args(deployment, {CONFIG_DIR: config.parent, **(mounts or {})}, self.port)
+            if not any(a == str(config) for a in self.args):
+                raise AssertionError(f"the Deployment's args {self.args} do not name its config file")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ca_file else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def tls(self) -> ssl.SSLContext | None:
+        """A client context trusting only the CA that signed the proxy's certificate (None: plain HTTP)."""
+        return ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else None
 
     def start(self, timeout: float = 120) -> Proxy:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_PROXY": "*", **self.env}
         self.fh = open(self.log, "w")
         self.proc = subprocess.Popen(
-            [
-                str(litellm_bin()),
-                "--config",
-                str(self.config),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--num_workers",
-                "1",
-            ],
+            [str(litellm_bin()), *self.args],
             env=env,
             stdout=self.fh,
             stderr=subprocess.STDOUT,
@@ -375,7 +419,7 @@ class Proxy:
             if self.proc.poll() is not None:
                 raise AssertionError(f"litellm exited with {self.proc.returncode}:\n{self.log.read_text()[-4000:]}")
             try:
-                with urllib.request.urlopen(f"{self.url}/health/liveliness", timeout=2) as r:
+                with urllib.request.urlopen(f"{self.url}/health/liveliness", timeout=2, context=self.tls) as r:
                     if r.status == 200:
                         return self
             except OSError:
@@ -415,10 +459,20 @@ class Proxy:
 
 
 def send(
-    port: int, method: str, path: str, headers: list[tuple[str, str]], body: bytes | None = None, timeout: float = 60
+    port: int,
+    method: str,
+    path: str,
+    headers: list[tuple[str, str]],
+    body: bytes | None = None,
+    timeout: float = 60,
+    tls: ssl.SSLContext | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    """One raw HTTP request to 127.0.0.1 (headers as sent, duplicates included): status, headers, body."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    """One raw HTTP request to 127.0.0.1 (headers as sent, duplicates included): status, headers, body.
+    With `tls`, over HTTPS verified with that context."""
+    if tls is None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    else:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=tls)
     try:
         conn.putrequest(method, path, skip_accept_encoding=True)
         for name, value in headers:

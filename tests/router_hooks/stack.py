@@ -2,8 +2,9 @@
 
 Two local services and one external provider as fakes, two peer sites' Routers (federation, HTTPS:
 `peer` with a certificate from the CA the sovereign zone trusts, `rogue` from a CA it does not),
-plus an attacker host that no request may ever reach. Started once per test session (conftest.py)
-and shared by the leak test, the adversarial suite and the federation tests: starting a LiteLLM
+plus an attacker host that no request may ever reach; the real peer site's Router (peer_site.py) on
+demand. Started once per test session (conftest.py) and shared by the leak test, the adversarial
+suite and the federation tests: starting a LiteLLM
 proxy costs ~15 s of CPU on two cores, a fake upstream or a test CA next to nothing.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from llmkube_iac.plan.router import plan_router
 from llmkube_iac.spec import InferenceServiceSpec, SiteSpec
 from llmkube_iac.spec.router import RouterSpec
+from tests.support.loopback import free_port
 
 from .certs import Authority
 from .harness import FakeUpstream, Proxy, deployment_env, litellm_bin, write_configmap
@@ -30,6 +32,8 @@ SECRETS = {
     ("gw-keys", "tight"): "sk-tight-7",
     ("gw-keys", "peer"): "sk-peer-8",  # this router's key at the peer site's Router
     ("gw-keys", "rogue"): "sk-rogue-9",
+    ("gw-keys", "hq"): "sk-lab-at-hq-10",  # this router's key at the real peer Router (peer_site.py)
+    ("gw-keys", "hq-team"): "sk-hq-at-lab-11",  # the real peer Router's key here (its way back, team hq)
 }
 SITE = "lab"  # this router's site: what it names itself to peers (x-llmkube-federated)
 KEYS = {
@@ -39,9 +43,11 @@ KEYS = {
     "narrow": "sk-narrow-5",
     "tight": "sk-tight-7",
     "master": "sk-master-0",
+    "hq": "sk-hq-at-lab-11",
 }
 PROVIDER_KEY = SECRETS[("gw-keys", "ext")]
 PEER_KEY, ROGUE_KEY = SECRETS[("gw-keys", "peer")], SECRETS[("gw-keys", "rogue")]
+HQ_KEY = SECRETS[("gw-keys", "hq")]
 # Never to be seen by any upstream: the master key and every team key.
 CLIENT_SECRETS = tuple(v for k, v in KEYS.items())
 ROUTER = {
@@ -78,6 +84,19 @@ ROUTER = {
             "maxClassification": "confidential",
             "jurisdiction": "FR",
         },
+        # the real peer site's Router (peer_site.py): its team for this site has a lower ceiling (internal)
+        *(
+            {
+                "name": name,
+                "site": "hq",
+                "router": "hq-gw",
+                "model": model,
+                "keySecret": {"name": "gw-keys", "key": "hq"},
+                "maxClassification": "confidential",
+                "jurisdiction": "FR",
+            }
+            for name, model in (("hq", "chat"), ("hq-broken", "chat-broken"))
+        ),
     ],
     "peerCaSecret": {"name": "peer-ca", "key": "ca.crt"},
     "modelGroups": [
@@ -86,6 +105,8 @@ ROUTER = {
         {"name": "chat-peer", "backends": ["peer"]},
         {"name": "chat-mixed", "backends": ["local-a", "peer"]},
         {"name": "chat-rogue", "backends": ["rogue"]},
+        {"name": "chat-hq", "backends": ["hq"]},
+        {"name": "chat-hq-broken", "backends": ["hq-broken"]},
     ],
     "timeouts": {"numRetries": 0, "requestSeconds": 10, "allowedFails": 0, "cooldownSeconds": 2},
     "teams": [
@@ -104,6 +125,12 @@ ROUTER = {
             "zones": ["sovereign", "external"],
         },
         {"name": "tight", "keySecret": {"name": "gw-keys", "key": "tight"}, "tpm": 10},
+        {
+            "name": "hq",
+            "keySecret": {"name": "gw-keys", "key": "hq-team"},
+            "models": ["chat"],
+            "maxClassification": "confidential",
+        },
     ],
 }
 
@@ -114,10 +141,25 @@ def plan() -> list[dict]:
     return plan_router(site, RouterSpec.model_validate(ROUTER), services)
 
 
+def ambient_env(attacker: FakeUpstream) -> dict[str, str]:
+    """Provider defaults pointing at the attacker: anything LiteLLM sent to a provider's own default
+    (pass-through routes, a provider-prefixed model) would be counted there."""
+    root = attacker.base_url.removesuffix("/v1")
+    ambient = {
+        f"{p}_API_BASE": root
+        for p in ("OPENAI", "ANTHROPIC", "GEMINI", "COHERE", "MISTRAL", "AZURE", "VLLM", "ASSEMBLYAI", "HOSTED_VLLM")
+    }
+    ambient.update({f"{p}_API_KEY": "sk-ambient-6" for p in ("OPENAI", "ANTHROPIC", "GEMINI", "COHERE", "MISTRAL")})
+    ambient["LANGFUSE_HOST"] = root
+    return ambient
+
+
 @dataclass
 class Stack:
     proxies: dict[str, Proxy]  # zone -> proxy
     ups: dict[str, FakeUpstream]  # local-a, local-b, ext, peer, rogue, attacker
+    ca: Authority  # the CA the sovereign zone trusts for peers (peerCaSecret)
+    hq_port: int  # where the real peer Router (peer_site.py) answers: this router's env names it before it starts
 
     def stop(self) -> None:
         for p in self.proxies.values():
@@ -132,6 +174,7 @@ def start_stack(tmp: Path) -> Stack:
     certs = tmp / "tls"
     trusted = Authority.create("peer-ca", certs)  # the bundle peerCaSecret mounts
     untrusted = Authority.create("other-ca", certs)
+    hq_port = free_port()  # reserved now: the real peer Router starts only when a test asks for it
     ups = {
         "local-a": FakeUpstream("local-a").start(),
         "local-b": FakeUpstream("local-b").start(),
@@ -146,24 +189,19 @@ def start_stack(tmp: Path) -> Stack:
         "LLMKUBE_UPSTREAM_EXT": ups["ext"].base_url,
         "LLMKUBE_UPSTREAM_PEER": ups["peer"].base_url,  # the peer stack's federation URL, bound at deploy time
         "LLMKUBE_UPSTREAM_ROGUE": ups["rogue"].base_url,
+        "LLMKUBE_UPSTREAM_HQ": f"https://127.0.0.1:{hq_port}/v1",  # the real peer Router, started on demand
+        "LLMKUBE_UPSTREAM_HQ_BROKEN": f"https://127.0.0.1:{hq_port}/v1",
         "SSL_CERT_FILE": str(trusted.ca_file),  # where the pod mounts peerCaSecret
     }
-    attacker_root = ups["attacker"].base_url.removesuffix("/v1")
-    # provider defaults point at the attacker: anything LiteLLM sent to a provider's own default
-    # (pass-through routes, a provider-prefixed model) would be counted there
-    ambient = {
-        f"{p}_API_BASE": attacker_root
-        for p in ("OPENAI", "ANTHROPIC", "GEMINI", "COHERE", "MISTRAL", "AZURE", "VLLM", "ASSEMBLYAI", "HOSTED_VLLM")
-    }
-    ambient.update({f"{p}_API_KEY": "sk-ambient-6" for p in ("OPENAI", "ANTHROPIC", "GEMINI", "COHERE", "MISTRAL")})
-    ambient["LANGFUSE_HOST"] = attacker_root
+    ambient = ambient_env(ups["attacker"])
     proxies = {}
     for zone, name in (("sovereign", "gw"), ("external", "gw-external")):
         cm = next(m for m in manifests if m["kind"] == "ConfigMap" and m["metadata"]["name"] == f"{name}-config")
         dep = next(m for m in manifests if m["kind"] == "Deployment" and m["metadata"]["name"] == name)
         config = write_configmap(cm, tmp / zone)
-        proxies[zone] = Proxy(config, {**ambient, **deployment_env(dep, urls, SECRETS)}, tmp / f"{zone}.log")
-    stack = Stack(proxies, ups)
+        env = {**ambient, **deployment_env(dep, urls, SECRETS)}
+        proxies[zone] = Proxy(config, env, tmp / f"{zone}.log", deployment=dep)
+    stack = Stack(proxies, ups, trusted, hq_port)
     errors: list[str] = []
 
     def start(p: Proxy) -> None:

@@ -72,7 +72,9 @@ def results(tmp_path_factory):
     directory = tmp_path_factory.mktemp("guard")
     write_configmap(cm, directory)
     urls = {f"LLMKUBE_UPSTREAM_{b}": f"http://127.0.0.1:9/{b.lower()}/v1" for b in ("LOCAL_A", "LOCAL_B")}
-    urls |= {f"LLMKUBE_UPSTREAM_{b}": f"https://127.0.0.1:9/{b.lower()}/v1" for b in ("PEER", "ROGUE")}
+    urls |= {
+        f"LLMKUBE_UPSTREAM_{b}": f"https://127.0.0.1:9/{b.lower()}/v1" for b in ("PEER", "ROGUE", "HQ", "HQ_BROKEN")
+    }
     env = {**deployment_env(dep, urls, SECRETS), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     env.pop("LLMKUBE_METRICS_PORT")  # no metrics endpoint: nothing here listens
     cases = [

@@ -73,6 +73,13 @@ def test_ordinary_bodies_pass():
         },
     )
     policy.check_body("embedding", {"model": "m", "input": ["a", "b"], "encoding_format": "float"})
+    # what LiteLLM's /v1/messages bridge sends a peer Router's responses route (test_chain)
+    policy.check_body("responses", {"model": "m", "input": "x", "include": ["reasoning.encrypted_content"]})
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, [1], "os.environ/LITELLM_MASTER_KEY", ["oidc/file//etc/passwd"]])
+def test_include_takes_names_of_output_parts_only(value):
+    assert _refused("responses", {"model": "m", "input": "x", "include": value}).field.startswith("include")
 
 
 @pytest.mark.parametrize(

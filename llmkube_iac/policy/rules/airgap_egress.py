@@ -2,14 +2,15 @@
 egress NetworkPolicy, and no rule of it allows every destination: a pod must not reach the internet.
 
 NetworkPolicies are additive, so a workload's own policy could open what the default-deny closes:
-at an air-gapped site every address block any policy lets a pod reach (a peer site's federation
-endpoint, a metal host) must lie inside what the site declared reachable (egressAllowCIDRs, its
-metal hosts)."""
+at an air-gapped site every address block any policy lets a pod reach must lie inside what the site
+declared reachable: egressAllowCIDRs and its metal hosts for any pod, and peerCIDRs (other sites'
+federation endpoints) for the router pods' HTTPS rules only."""
 
 from __future__ import annotations
 
 import ipaddress
 
+from ...spec.federation import FEDERATION_PORT
 from ..base import Rule, Violation
 from ..view import StackView
 
@@ -63,14 +64,22 @@ def check_egress(view: StackView, cfg: dict):
                         )
 
 
-def _blocks(policy) -> list[tuple[int, str]]:
+def _blocks(policy) -> list[tuple[int, str, bool]]:
+    """(egress rule index, cidr, whether the rule is HTTPS only) of every ipBlock a policy lets pods reach."""
     out = []
     for i, rule in enumerate((policy.props.get("spec") or {}).get("egress") or []):
+        ports = rule.get("ports") or []
+        https_only = bool(ports) and all(p.get("port") == FEDERATION_PORT for p in ports if isinstance(p, dict))
         for peer in rule.get("to") or []:
             cidr = (peer.get("ipBlock") or {}).get("cidr") if isinstance(peer, dict) else None
             if isinstance(cidr, str):
-                out.append((i, cidr))
+                out.append((i, cidr, https_only))
     return out
+
+
+def _is_router(policy) -> bool:
+    labels = (policy.props.get("metadata") or {}).get("labels") or {}
+    return labels.get("app.kubernetes.io/component") == "router"
 
 
 def _inside(cidr: str, allowed: list) -> bool:
@@ -87,13 +96,16 @@ def check_declared_blocks(view: StackView):
             continue
         allowed = [ipaddress.ip_network(c, strict=False) for c in site.spec.network.egress_allow_cidrs]
         allowed += [ipaddress.ip_network(h.cidr, strict=False) for h in site.spec.metal_hosts]
+        peers = [ipaddress.ip_network(c, strict=False) for c in site.spec.network.peer_cidrs]
         for p in (r for r in site.objects if r.kind == "NetworkPolicy"):
-            for i, cidr in _blocks(p):
-                if not _inside(cidr, allowed):
+            router = _is_router(p)
+            for i, cidr, https_only in _blocks(p):
+                if not _inside(cidr, allowed + (peers if router and https_only else [])):
                     yield Violation(
                         f"{p.describe()} (site {site.spec.name}, air-gapped) egress[{i}] reaches {cidr}, outside "
-                        f"the site's declared reach ({', '.join(map(str, allowed)) or 'none'}): add it to "
-                        "site.network.egressAllowCIDRs if the site may really reach it",
+                        f"the site's declared reach ({', '.join(map(str, allowed)) or 'none'}): a peer site's "
+                        "federation endpoint goes in site.network.peerCIDRs (router pods, HTTPS only), anything "
+                        "else the site may really reach in egressAllowCIDRs",
                         p.urn,
                     )
 
