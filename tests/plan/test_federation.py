@@ -289,3 +289,29 @@ def test_the_peer_ca_is_mounted_under_a_fixed_file_name():
 def test_a_bad_stack_name_says_what_a_stack_name_is():
     with pytest.raises(ValueError, match="is not a stack name"):
         router(backends=[{**PEER, "stack": "a/b"}])
+
+
+def test_residency_refuses_a_cross_site_route_of_unknown_jurisdiction_and_judges_a_known_one():
+    from llmkube_iac.policy.rules.data_residency import DEFAULT_ALLOWED, routing_residency_violations
+
+    site = SiteSpec.model_validate(SITE)
+    bounded = {c: codes for c, codes in DEFAULT_ALLOWED.items() if "*" not in codes}
+    unknown = router(
+        backends=[{k: v for k, v in PEER.items() if k != "jurisdiction"}],
+        modelGroups=[{"name": "chat", "backends": ["dc"]}],
+    )
+    problems = routing_residency_violations(site, unknown, bounded)
+    assert [p for p, _ in problems] == ["routers[gw].backends[0].jurisdiction"]
+    assert "whose jurisdiction is unknown: refused" in problems[0][1]
+
+    abroad = router(
+        backends=[{**PEER, "jurisdiction": "US", "maxClassification": "restricted"}],
+        modelGroups=[{"name": "chat", "backends": ["dc"]}],
+    )
+    messages = [m for _, m in routing_residency_violations(site, abroad, bounded)]
+    assert any("backend dc is in US but confidential data may only be processed in" in m for m in messages)
+    assert not [m for m in messages if "external providers may receive" in m]  # a peer is not a provider
+    at_home = router(
+        backends=[{**PEER, "maxClassification": "restricted"}], modelGroups=[{"name": "chat", "backends": ["dc"]}]
+    )
+    assert routing_residency_violations(site, at_home, bounded) == []  # FR is in the EU/EEA
