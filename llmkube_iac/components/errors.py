@@ -9,16 +9,13 @@ RunError (the language host's clean error).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pulumi
 from pydantic import ValidationError
 
 from ..spec.errors import SpecError, from_validation_error
-
-F = TypeVar("F", bound=Callable)
 
 
 class InvalidInput(SpecError, pulumi.RunError):
@@ -29,17 +26,14 @@ def as_invalid_input(err: SpecError) -> InvalidInput:
     return err if isinstance(err, InvalidInput) else InvalidInput(err.problems)
 
 
-def reports_invalid_input(func: F) -> F:
-    """Re-raise a SpecError (or a spec model's ValidationError) from `func` (a component's constructor, the
-    program body) as InvalidInput."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except SpecError as err:
-            raise as_invalid_input(err) from None
-        except ValidationError as err:  # a spec model built from the caller's arguments
-            raise as_invalid_input(from_validation_error(err, err.title)) from None
-
-    return wrapper  # type: ignore[return-value]
+@contextmanager
+def invalid_input() -> Iterator[None]:
+    """Re-raise a SpecError (or a spec model's ValidationError) raised in the block (a component's constructor,
+    the program body) as InvalidInput. A `with` block, not a decorator: the SDK walks the Python stack for every
+    resource it registers, and a wrapper frame around each constructor is paid for every child resource."""
+    try:
+        yield
+    except SpecError as err:
+        raise as_invalid_input(err) from None
+    except ValidationError as err:  # a spec model built from the caller's arguments
+        raise as_invalid_input(from_validation_error(err, err.title)) from None

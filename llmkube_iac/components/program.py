@@ -20,7 +20,7 @@ from ..plan.federation import EXPORT as FEDERATION_EXPORT
 from ..plan.federation import federation_exports
 from ..spec import load_stack_config
 from ..spec.errors import SpecError
-from .errors import reports_invalid_input
+from .errors import invalid_input
 from .site import Site
 
 NAMESPACE = "llmkube"
@@ -99,23 +99,23 @@ def _kept(conn) -> dict:
     return {k: conn[k] for k in ("cluster", "protect") if k in conn}
 
 
-@reports_invalid_input
 def run() -> Site:
     """What stacks/__main__.py and the examples call; with `llmkube:fleet`, this stack's share of the fleet."""
-    cfg = pulumi.Config("llmkube")
-    fleet = cfg.get(FLEET_KEY)
-    if fleet is not None:
-        from .fleet_stack import run_fleet
+    with invalid_input():
+        cfg = pulumi.Config("llmkube")
+        fleet = cfg.get(FLEET_KEY)
+        if fleet is not None:
+            from .fleet_stack import run_fleet
 
-        site = run_fleet(fleet, cfg.get(FLEET_SITE_KEY) or pulumi.get_stack(), stack_config_from_pulumi())
-        if not isinstance(site, Site):  # "*": every site of the fleet from this program
-            pulumi.export("serviceUrls", {n: s.service_urls for n, s in site.sites.items()})
-            return site
-    else:
-        config = load_stack_config(stack_config_from_pulumi())
-        site = Site(config.site.name, config)
-    pulumi.export("namespace", site.namespace)
-    pulumi.export("serviceUrls", site.service_urls)
-    # where this site's federation endpoints answer: other sites' stacks read it through stack references
-    pulumi.export(FEDERATION_EXPORT, federation_exports(site.config.site, site.config.routers))
-    return site
+            site = run_fleet(fleet, cfg.get(FLEET_SITE_KEY) or pulumi.get_stack(), stack_config_from_pulumi())
+            if not isinstance(site, Site):  # "*": every site of the fleet from this program
+                pulumi.export("serviceUrls", {n: s.service_urls for n, s in site.sites.items()})
+                return site
+        else:
+            config = load_stack_config(stack_config_from_pulumi())
+            site = Site(config.site.name, config)
+        pulumi.export("namespace", site.namespace)
+        pulumi.export("serviceUrls", site.service_urls)
+        # where this site's federation endpoints answer: other sites' stacks read it through stack references
+        pulumi.export(FEDERATION_EXPORT, federation_exports(site.config.site, site.config.routers))
+        return site

@@ -15,7 +15,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, Mocks, _sync_await
 from pulumi.runtime.proto import resource_pb2
 
-from ..plan.objects import plain
+from ..plan.objects import ROUTER_TYPE, plain
+from ..spec.errors import SpecError
 from .project import SECRET_PLACEHOLDER
 from .resources import RenderedResource
 
@@ -98,7 +99,14 @@ class RecordingMonitor(MockMonitor):
             return super().ReadResource(request)
         if self.stack_outputs is None:
             raise ValueError(f"stack reference {request.id}: no project to read stacks from")
-        state = {"name": request.id, "outputs": self.stack_outputs(request.id), "secretOutputNames": []}
+        try:
+            outputs = self.stack_outputs(request.id)
+        except SpecError as err:  # named after the router backends that made the reference, like any spec error
+            path = self._referrer(request)
+            if path is None:
+                raise
+            raise SpecError([(path, f"{p}: {m}" if p else m) for p, m in err.problems]) from None
+        state = {"name": request.id, "outputs": outputs, "secretOutputNames": []}
         urn = self.make_urn(request.parent, request.type, request.name)
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, request.id, state)
         self.records.append(
@@ -106,6 +114,20 @@ class RecordingMonitor(MockMonitor):
         )
         props = _sync_await(rpc.serialize_properties(state, {}))
         return resource_pb2.ReadResourceResponse(urn=urn, properties=props)
+
+    def _referrer(self, request) -> str | None:
+        """`routers[<router>].backends[<names>]`: the peer backends of the Router that read this stack."""
+        parent = next((r for r in self.records if r.urn == request.parent and r.type == ROUTER_TYPE), None)
+        spec = parent.props.get("spec") if parent is not None else None
+        if not isinstance(spec, dict):
+            return None
+        stack = request.id.rpartition("/")[2]
+        names = [
+            str(b.get("name"))
+            for b in spec.get("backends") or []
+            if isinstance(b, dict) and "site" in b and str(b.get("stack") or b.get("site")).rpartition("/")[2] == stack
+        ]
+        return f"routers[{spec.get('name')}].backends[{', '.join(names)}]" if names else None
 
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
