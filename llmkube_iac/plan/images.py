@@ -156,6 +156,13 @@ def apply_site_images(manifests: list[dict], site: SiteSpec) -> list[dict]:
         if pod_spec_of(m) is None:
             result.append(m)
             continue
+        if not mirrors and not digests:  # nothing to rewrite: only the annotation, on a copy of the metadata
+            if not site.requires_pinned_images and not all(is_pinned(i) for i in images_of(pod_spec_of(m) or {})):
+                meta = dict(m.get("metadata") or {})
+                meta["annotations"] = dict(meta.get("annotations") or {})
+                m = add_skips({**m, "metadata": meta}, TAG_ONLY_IMAGE)
+            result.append(m)
+            continue
         m = _copy(m)
         spec = pod_spec_of(m)
         assert spec is not None  # the copy has the pod spec the original has

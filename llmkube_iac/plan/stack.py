@@ -149,7 +149,7 @@ def plan_stack(config: StackConfig, sizes: dict[str, int] | None = None) -> Stac
         try:
             manifests = plan_model(site, model, name, sizes.get(name))
         except PlanError as err:
-            raise err.under(_model_path(config, name)) from None
+            raise err.under(_model_paths(config).get(name, "models")) from None
         plan.models[name] = (model, manifests)
     if metal_services:
         check_metal_keys(config.services, config.routers)  # a Mac may read its key's Secret: nothing else in it
@@ -211,13 +211,15 @@ def plan_fleet_ops(config: StackConfig) -> list[dict]:
     return out
 
 
-def _model_path(config: StackConfig, name: str) -> str:
-    """Where a planned model is declared: models[i], or the service that declares it inline."""
-    for i, m in enumerate(config.models):
-        if m.name == name:
-            return f"models[{i}]"
-    j = next((j for j, s in enumerate(config.services) if s.model_name == name), None)
-    return f"services[{j}].model" if j is not None else "models"
+def _model_paths(config: StackConfig) -> dict[str, str]:
+    """Where each planned model is declared: models[i], or the first service that declares it inline."""
+    paths: dict[str, str] = {}
+    for j, s in reversed(list(enumerate(config.services))):
+        paths[s.model_name] = f"services[{j}].model"
+    for i, m in reversed(list(enumerate(config.models))):
+        if m.name:
+            paths[m.name] = f"models[{i}]"
+    return paths
 
 
 def _by_position(err: PlanError, config: StackConfig) -> PlanError:
@@ -235,9 +237,10 @@ def _owned(plan: StackPlan, config: StackConfig):
     routers = {r.name: i for i, r in enumerate(config.routers)}
     for m in plan.site:
         yield "site", m
+    model_paths = _model_paths(config)
     for name, (_, manifests) in plan.models.items():
         for m in manifests:
-            yield _model_path(config, name), m
+            yield model_paths.get(name, "models"), m
     for name, sp in plan.services.items():
         for m in sp.manifests:
             yield f"services[{services[name]}]", m

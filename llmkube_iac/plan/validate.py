@@ -60,7 +60,8 @@ def _walk(value, path: str) -> Iterable[tuple[str, str]]:
     """(json path, reason) for every field the API server would refuse."""
     if isinstance(value, list):
         for i, item in enumerate(value):
-            yield from _walk(item, f"{path}[{i}]")
+            if isinstance(item, (dict, list)):  # scalars in a list carry no rule of their own
+                yield from _walk(item, f"{path}[{i}]")
         return
     if not isinstance(value, dict):
         return
@@ -123,7 +124,8 @@ def _walk(value, path: str) -> Iterable[tuple[str, str]]:
                 None,
             )
         else:
-            yield from _walk(item, here)
+            if isinstance(item, (dict, list)):  # other scalars carry no rule: no generator for them
+                yield from _walk(item, here)
             continue
         if reason:
             yield here, reason

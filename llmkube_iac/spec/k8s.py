@@ -6,7 +6,8 @@ halfway through a site. Spec validators call these so the error names the config
 plan gate (plan/validate.py) applies them once more to every rendered object. The patterns are
 those of k8s.io/apimachinery (util/validation, api/resource) and core/v1 validation.
 
-Each `check_*` returns None when the value is valid, else the reason (a sentence with the fix).
+Each `check_*` returns None when the value is valid, else the reason (a sentence with the fix). They are
+pure functions of a string, memoised: the plan gate checks the same label keys and names on every object.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator
@@ -59,6 +61,7 @@ def _show(value: str) -> str:
     return repr(value if len(value) <= 60 else value[:60] + "…")
 
 
+@lru_cache(maxsize=8192)
 def check_dns1123_label(value: str) -> str | None:
     if len(value) > 63 or not DNS1123_LABEL.match(value):
         return (
@@ -68,6 +71,7 @@ def check_dns1123_label(value: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def check_dns1123_subdomain(value: str) -> str | None:
     if len(value) > 253 or not DNS1123_SUBDOMAIN.match(value):
         return (
@@ -77,6 +81,7 @@ def check_dns1123_subdomain(value: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def check_dns1035_label(value: str) -> str | None:
     if len(value) > 63 or not DNS1035_LABEL.match(value):
         return (
@@ -86,6 +91,7 @@ def check_dns1035_label(value: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def check_qualified_name(value: str) -> str | None:
     """A label or annotation key, a taint or toleration key: [prefix/]name."""
     prefix, _, name = value.rpartition("/")
@@ -99,6 +105,7 @@ def check_qualified_name(value: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def check_label_value(value: str) -> str | None:
     if len(value) > 63 or not _LABEL_VALUE.match(value):
         return (
@@ -108,6 +115,7 @@ def check_label_value(value: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def check_env_name(value: str) -> str | None:
     if not _ENV_NAME.match(value):
         return (
@@ -130,6 +138,7 @@ def quantity_value(value: str) -> Decimal | None:
         return None
 
 
+@lru_cache(maxsize=8192)
 def check_quantity(value: str, what: str = "quantity") -> str | None:
     """A non-negative resource.Quantity no larger than the API server keeps (2^63-1)."""
     number = quantity_value(value)
@@ -145,6 +154,7 @@ def check_quantity(value: str, what: str = "quantity") -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def check_cidr(value: str) -> str | None:
     try:
         ipaddress.ip_network(value, strict=False)
@@ -157,6 +167,7 @@ def check_cidr(value: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def check_host(value: str) -> str | None:
     """An IP address or a DNS name (what a host or a registry is addressed by)."""
     try:
@@ -169,6 +180,7 @@ def check_host(value: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def check_image(value: str) -> str | None:
     if not value or value != value.strip() or any(c.isspace() for c in value) or _CONTROL.search(value):
         return f"{_show(value)} is not an image reference: no spaces or control characters (e.g. ghcr.io/org/app:1.2)"
