@@ -134,6 +134,16 @@ ROUTER = {
     ],
 }
 
+# one request body per route the front serves (its {rid} marks the request in what upstreams receive)
+BODIES = {
+    "/v1/chat/completions": {"messages": [{"role": "user", "content": "plan rid={rid}"}]},
+    "/v1/completions": {"prompt": "plan rid={rid}"},
+    "/v1/embeddings": {"input": "plan rid={rid}"},
+    "/v1/messages": {"max_tokens": 16, "messages": [{"role": "user", "content": "plan rid={rid}"}]},
+    "/v1/responses": {"input": "plan rid={rid}"},
+}
+CHAT = "/v1/chat/completions"
+
 
 def plan() -> list[dict]:
     site = SiteSpec(name=SITE, jurisdiction="DE", region="eu-central")

@@ -22,18 +22,10 @@ from llmkube_iac.router_hooks.llmkube_policy import CLASS_HEADER
 
 from . import peer_site as hq
 from .harness import Proxy, send
-from .stack import CLIENT_SECRETS, HQ_KEY, KEYS, PEER_KEY, PROVIDER_KEY, ROGUE_KEY, SITE
+from .stack import BODIES, CHAT, CLIENT_SECRETS, HQ_KEY, KEYS, PEER_KEY, PROVIDER_KEY, ROGUE_KEY, SITE
 
 pytestmark = pytest.mark.router
 
-BODIES = {
-    "/v1/chat/completions": {"messages": [{"role": "user", "content": "plan rid={rid}"}]},
-    "/v1/completions": {"prompt": "plan rid={rid}"},
-    "/v1/embeddings": {"input": "plan rid={rid}"},
-    "/v1/messages": {"max_tokens": 16, "messages": [{"role": "user", "content": "plan rid={rid}"}]},
-    "/v1/responses": {"input": "plan rid={rid}"},
-}
-CHAT = "/v1/chat/completions"
 # no upstream of either site may see any of these: clients' and masters' keys, the keys between the sites
 SECRETS = (*CLIENT_SECRETS, HQ_KEY, *hq.SECRETS.values(), PEER_KEY, ROGUE_KEY, PROVIDER_KEY, "sk-ambient-6")
 

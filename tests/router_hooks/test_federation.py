@@ -18,18 +18,10 @@ import pytest
 from llmkube_iac.router_hooks.llmkube_policy import CLASS_HEADER, FEDERATED_HEADER
 
 from .harness import send
-from .stack import CLIENT_SECRETS, KEYS, PEER_KEY, PROVIDER_KEY, ROGUE_KEY, SITE
+from .stack import BODIES, CHAT, CLIENT_SECRETS, KEYS, PEER_KEY, PROVIDER_KEY, ROGUE_KEY, SITE
 
 pytestmark = pytest.mark.router
 
-BODIES = {
-    "/v1/chat/completions": {"messages": [{"role": "user", "content": "plan rid={rid}"}]},
-    "/v1/completions": {"prompt": "plan rid={rid}"},
-    "/v1/embeddings": {"input": "plan rid={rid}"},
-    "/v1/messages": {"max_tokens": 16, "messages": [{"role": "user", "content": "plan rid={rid}"}]},
-    "/v1/responses": {"input": "plan rid={rid}"},
-}
-CHAT = "/v1/chat/completions"
 VERIFY_FAILED = "CERTIFICATE_VERIFY_FAILED"  # Python's ssl error, in the proxy's log of the failed call
 
 
